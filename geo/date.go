@@ -1,0 +1,104 @@
+package geo
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Open ends of a time span, in Unix seconds.
+const (
+	MinTime int64 = math.MinInt64 // an interval open at its start
+	MaxTime int64 = math.MaxInt64 // an interval open at its end
+)
+
+// Span is a half-open interval of time [Start, End) in Unix seconds.
+// Start may be MinTime and End MaxTime for open ends.
+type Span struct {
+	Start, End int64
+}
+
+// All is the span of all time.
+var All = Span{MinTime, MaxTime}
+
+// Overlaps reports whether the two spans share at least one second.
+func (s Span) Overlaps(o Span) bool {
+	return s.Start < o.End && o.Start < s.End
+}
+
+// ParseDate parses a partial date, "YYYY", "YYYY-MM" or "YYYY-MM-DD", and
+// returns the span it covers: a year, a month or a day (UTC).
+func ParseDate(s string) (Span, error) {
+	var layout string
+	switch len(s) {
+	case 4:
+		layout = "2006"
+	case 7:
+		layout = "2006-01"
+	case 10:
+		layout = "2006-01-02"
+	default:
+		return Span{}, fmt.Errorf("%q is not a date of the form YYYY, YYYY-MM or YYYY-MM-DD", s)
+	}
+	t, err := time.Parse(layout, s)
+	if err != nil {
+		return Span{}, fmt.Errorf("%q is not a valid date of the form %s", s, strings.NewReplacer("2006", "YYYY", "01", "MM", "02", "DD").Replace(layout))
+	}
+	var end time.Time
+	switch len(s) {
+	case 4:
+		end = t.AddDate(1, 0, 0)
+	case 7:
+		end = t.AddDate(0, 1, 0)
+	default:
+		end = t.AddDate(0, 0, 1)
+	}
+	return Span{t.Unix(), end.Unix()}, nil
+}
+
+// ParseInstant parses one end of a datetime parameter: a partial date (its
+// whole span) or an RFC 3339 timestamp (one second).
+func ParseInstant(s string) (Span, error) {
+	if len(s) > 10 {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return Span{}, fmt.Errorf("%q is neither an RFC 3339 time nor a date YYYY[-MM[-DD]]", s)
+		}
+		return Span{t.Unix(), t.Unix() + 1}, nil
+	}
+	return ParseDate(s)
+}
+
+// ParseInterval parses the OGC datetime parameter: an instant, or an
+// interval "a/b", "../b", "a/.." (an empty end is open too). Each end may be
+// a partial date or an RFC 3339 time; the interval covers both ends whole.
+func ParseInterval(s string) (Span, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return All, nil
+	}
+	a, b, isInterval := strings.Cut(s, "/")
+	if !isInterval {
+		return ParseInstant(s)
+	}
+	span := All
+	if a != ".." && a != "" {
+		sa, err := ParseInstant(a)
+		if err != nil {
+			return Span{}, err
+		}
+		span.Start = sa.Start
+	}
+	if b != ".." && b != "" {
+		sb, err := ParseInstant(b)
+		if err != nil {
+			return Span{}, err
+		}
+		span.End = sb.End
+	}
+	if span.Start >= span.End {
+		return Span{}, fmt.Errorf("interval %q ends before it starts", s)
+	}
+	return span, nil
+}

@@ -1,0 +1,213 @@
+package geo
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/paulmach/orb"
+)
+
+// NewRecord returns an empty record of the collection.
+func NewRecord(c Collection) Record {
+	if c == Routes {
+		return &Route{}
+	}
+	return &Incident{}
+}
+
+// CollectionOf tells which collection a GeoJSON geometry type belongs to:
+// points are incidents, lines are routes.
+func CollectionOf(geometryType string) (Collection, bool) {
+	switch geometryType {
+	case "Point":
+		return Incidents, true
+	case "LineString", "MultiLineString":
+		return Routes, true
+	}
+	return "", false
+}
+
+// featureIn is a GeoJSON Feature as it arrives.
+type featureIn struct {
+	Type       string          `json:"type"`
+	ID         json.RawMessage `json:"id"`
+	BBox       json.RawMessage `json:"bbox"`
+	Geometry   json.RawMessage `json:"geometry"`
+	Properties json.RawMessage `json:"properties"`
+}
+
+// DecodeFeature reads one GeoJSON Feature into a record of the collection.
+// Decoding is strict: unknown members and properties are refused. A syntax
+// error is EMALFORMED; anything that breaks a rule is EINVALID, naming the
+// field. The record is not validated beyond its geometry: call Validate.
+func DecodeFeature(c Collection, data []byte) (Record, error) {
+	var f featureIn
+	if err := strictUnmarshal(data, &f); err != nil {
+		return nil, jsonError(err, "")
+	}
+	if f.Type != "Feature" {
+		return nil, &Error{Code: EINVALID, Message: "invalid feature", Fields: []FieldError{{Field: "type", Message: fmt.Sprintf("must be \"Feature\", got %q", f.Type)}}}
+	}
+	allowed := []string{"Point"}
+	if c == Routes {
+		allowed = []string{"LineString", "MultiLineString"}
+	}
+	g, fe := decodeGeometry(f.Geometry, allowed...)
+	if fe != nil {
+		return nil, &Error{Code: EINVALID, Message: "invalid geometry", Fields: []FieldError{*fe}}
+	}
+	r := NewRecord(c)
+	props := bytes.TrimSpace(f.Properties)
+	if len(props) == 0 || bytes.Equal(props, []byte("null")) {
+		props = []byte("{}")
+	}
+	if err := strictUnmarshal(props, r); err != nil {
+		return nil, jsonError(err, "properties.")
+	}
+	switch r := r.(type) {
+	case *Incident:
+		r.Point = g.(orb.Point)
+	case *Route:
+		r.Line = g
+	}
+	var id string
+	if len(f.ID) > 0 && json.Unmarshal(f.ID, &id) == nil {
+		r.Base().ID = id
+	}
+	return r, nil
+}
+
+// EncodeFeature writes the record as a GeoJSON Feature with its id and
+// server-set properties. Coordinates come out as the same float64 values.
+func EncodeFeature(r Record) ([]byte, error) {
+	g := AppendGeometry(nil, r.Geometry())
+	p, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	id, _ := json.Marshal(r.Base().ID)
+	var b bytes.Buffer
+	b.Grow(len(g) + len(p) + len(id) + 64)
+	b.WriteString(`{"type":"Feature","id":`)
+	b.Write(id)
+	b.WriteString(`,"geometry":`)
+	b.Write(g)
+	b.WriteString(`,"properties":`)
+	b.Write(p)
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// AppendGeometry appends the GeoJSON form of a point or line to b. Numbers
+// are written in their shortest form that reads back as the same float64.
+func AppendGeometry(b []byte, g orb.Geometry) []byte {
+	switch g := g.(type) {
+	case orb.Point:
+		b = append(b, `{"type":"Point","coordinates":`...)
+		b = appendPosition(b, g)
+	case orb.LineString:
+		b = append(b, `{"type":"LineString","coordinates":`...)
+		b = appendLine(b, g)
+	case orb.MultiLineString:
+		b = append(b, `{"type":"MultiLineString","coordinates":[`...)
+		for i, l := range g {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendLine(b, l)
+		}
+		b = append(b, ']')
+	default:
+		return append(b, "null"...)
+	}
+	return append(b, '}')
+}
+
+func appendLine(b []byte, l orb.LineString) []byte {
+	b = append(b, '[')
+	for i, p := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendPosition(b, p)
+	}
+	return append(b, ']')
+}
+
+func appendPosition(b []byte, p orb.Point) []byte {
+	b = append(b, '[')
+	b = appendFloat(b, p[0])
+	b = append(b, ',')
+	b = appendFloat(b, p[1])
+	return append(b, ']')
+}
+
+// appendFloat formats like encoding/json: shortest round-trip form.
+func appendFloat(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	return strconv.AppendFloat(b, f, format, -1, 64)
+}
+
+// strictUnmarshal decodes one JSON value, refusing unknown fields and
+// trailing data.
+func strictUnmarshal(data []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return errors.New("unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// jsonError turns an encoding/json error into EMALFORMED (not JSON at all)
+// or EINVALID (JSON of the wrong shape), naming the field where it can.
+func jsonError(err error, prefix string) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return Errorf(EMALFORMED, "malformed JSON: %v", err)
+	case errors.As(err, &typ):
+		field := prefix + typ.Field
+		if typ.Field == "" {
+			field = strings.TrimSuffix(prefix, ".")
+			if field == "" {
+				field = "feature"
+			}
+		}
+		return &Error{Code: EINVALID, Message: "invalid feature", Fields: []FieldError{{Field: field, Message: fmt.Sprintf("must be %s, got a JSON %s", jsonType(typ.Type.String()), typ.Value)}}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &Error{Code: EINVALID, Message: "invalid feature", Fields: []FieldError{{Field: prefix + name, Message: "is not a member of this kind of record"}}}
+	}
+	return Errorf(EMALFORMED, "malformed JSON: %v", err)
+}
+
+func jsonType(goType string) string {
+	switch {
+	case goType == "string":
+		return "a string"
+	case strings.Contains(goType, "int"):
+		return "an integer"
+	case strings.Contains(goType, "float"):
+		return "a number"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case goType == "time.Time":
+		return "an RFC 3339 time"
+	}
+	return "an object"
+}

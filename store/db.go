@@ -1,0 +1,218 @@
+// Package store keeps Nexus's records in one SQLite file: the records with
+// their spatial and full-text indexes, the change log, and the tokens.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"nexus/geo"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is the Nexus database. Writes go through one connection, so they are
+// serialised in the process; reads use a pool and see committed snapshots.
+type DB struct {
+	path  string
+	write *sql.DB
+	read  *sql.DB
+
+	// CountryOf derives an ISO alpha-2 country from a point; nil leaves
+	// country empty when a record has none. Set it before the first write.
+	CountryOf func(lon, lat float64) string
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+
+	mu       sync.Mutex
+	onCommit []func(seq int64)
+}
+
+// dsn builds the connection string: pragmas in the DSN apply to every
+// pooled connection.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	for _, p := range []string{
+		"journal_mode(wal)",
+		"busy_timeout(10000)",
+		"synchronous(normal)",
+		"foreign_keys(on)",
+		"cache_size(-65536)",
+		"mmap_size(268435456)",
+		"temp_store(memory)",
+	} {
+		q.Add("_pragma", p)
+	}
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database file and applies the
+// migrations it has not seen yet.
+func Open(path string) (*DB, error) {
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	db := &DB{path: path, write: w, Now: func() time.Time { return time.Now().UTC() }}
+	if err := db.migrate(context.Background()); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	db.read = r
+	return db, nil
+}
+
+// Path is the database file's path.
+func (db *DB) Path() string { return db.path }
+
+// migrate applies the embedded migrations in name order, each in its own
+// transaction, tracking progress in PRAGMA user_version.
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var version int
+	if err := db.write.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	for i, name := range names {
+		if i < version {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(i+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close checkpoints the WAL into the main file and closes the database.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if _, err := db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, db.write.Close())
+	return errors.Join(errs...)
+}
+
+// OnCommit registers f to be called with the last change-log seq after
+// every commit that wrote to the log. f must not block.
+func (db *DB) OnCommit(f func(seq int64)) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.onCommit = append(db.onCommit, f)
+}
+
+func (db *DB) committed(seq int64) {
+	db.mu.Lock()
+	fns := db.onCommit
+	db.mu.Unlock()
+	for _, f := range fns {
+		f(seq)
+	}
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Size returns the size of the database in bytes (pages in use).
+func (db *DB) Size(ctx context.Context) (int64, error) {
+	var pages, size int64
+	if err := db.read.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+		return 0, err
+	}
+	if err := db.read.QueryRowContext(ctx, "PRAGMA page_size").Scan(&size); err != nil {
+		return 0, err
+	}
+	return pages * size, nil
+}
+
+// Backup writes a consistent copy of the database to out, which must not
+// exist, while other connections go on reading and writing.
+func (db *DB) Backup(ctx context.Context, out string) error {
+	conn, err := sql.Open("sqlite", dsn(db.path, false))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, "VACUUM INTO ?", out)
+	return translate(err)
+}
+
+// translate maps driver errors to domain codes by their numeric code.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() & 0xff {
+		case sqlite3.SQLITE_CONSTRAINT:
+			return &geo.Error{Code: geo.ECONFLICT, Message: "a record with that key exists already"}
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("database busy: %w", err)
+		}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return err
+}
+
+// placeholders returns "?,?,?" for n values.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}

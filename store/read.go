@@ -1,0 +1,238 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"nexus/geo"
+)
+
+// where builds the SQL condition selecting records of the collection that
+// match the filter. The bounding-box test goes through the R*Tree and is
+// then made exact with the float64 box kept beside it.
+func where(c geo.Collection, f geo.Filter) (string, []any) {
+	conds := []string{"r.collection = ?"}
+	args := []any{string(c)}
+	if f.BBox != nil {
+		var parts []string
+		for _, b := range f.BBox.Bounds() {
+			parts = append(parts, "SELECT id>>1 FROM boxes WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ? AND x0 <= ? AND x1 >= ? AND y0 <= ? AND y1 >= ?")
+			args = append(args, b.Max[0], b.Min[0], b.Max[1], b.Min[1], b.Max[0], b.Min[0], b.Max[1], b.Min[1])
+		}
+		conds = append(conds, "r.rid IN ("+strings.Join(parts, " UNION ")+")")
+	}
+	if f.Span != (geo.Span{}) && f.Span != geo.All {
+		conds = append(conds, "r.t1 > ? AND r.t0 < ?")
+		args = append(args, f.Span.Start, f.Span.End)
+	}
+	if kinds := f.Kinds(c); len(kinds) > 0 {
+		conds = append(conds, "r.kind IN ("+placeholders(len(kinds))+")")
+		for _, k := range kinds {
+			args = append(args, k)
+		}
+	}
+	for _, kv := range []struct {
+		key    string
+		values []string
+	}{{"actor", f.Actors}, {"country", f.Countries}} {
+		if len(kv.values) == 0 {
+			continue
+		}
+		conds = append(conds, "r.rid IN (SELECT rid FROM record_keys WHERE key = ? AND value IN ("+placeholders(len(kv.values))+"))")
+		args = append(args, kv.key)
+		for _, v := range kv.values {
+			args = append(args, v)
+		}
+	}
+	if q := ftsQuery(f.Q); q != "" {
+		conds = append(conds, "r.rid IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
+		args = append(args, q)
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// ftsQuery turns free text into an FTS5 query that requires every word;
+// each word is quoted, so no user text is read as FTS syntax.
+func ftsQuery(q string) string {
+	words := geo.Words(q)
+	for i, w := range words {
+		words[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
+	}
+	return strings.Join(words, " ")
+}
+
+// Get returns one record.
+func (db *DB) Get(ctx context.Context, c geo.Collection, id string) (Stored, error) {
+	s := Stored{Collection: c, ID: id}
+	err := db.read.QueryRowContext(ctx, "SELECT version, feature FROM records WHERE id = ? AND collection = ?", id, string(c)).Scan(&s.Version, &s.Feature)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, geo.Errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
+	}
+	return s, err
+}
+
+// Page is one page of a query.
+type Page struct {
+	Features [][]byte // encoded GeoJSON Features
+	Matched  int64    // how many records match in all
+	Next     int64    // cursor for the next page, 0 when this is the last
+}
+
+// Query returns up to limit records matching the filter after the cursor,
+// in storage order, with the number matched in all. The count and the page
+// are read from one snapshot.
+func (db *DB) Query(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (Page, error) {
+	var p Page
+	cond, args := where(c, f)
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return p, err
+	}
+	defer tx.Rollback()
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM records r WHERE "+cond, args...).Scan(&p.Matched); err != nil {
+		return p, translate(err)
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT r.rid, r.feature FROM records r WHERE "+cond+" AND r.rid > ? ORDER BY r.rid LIMIT ?", append(args, after, limit+1)...)
+	if err != nil {
+		return p, translate(err)
+	}
+	defer rows.Close()
+	var rid int64
+	for rows.Next() {
+		if len(p.Features) == limit {
+			p.Next = rid
+			break
+		}
+		var feature []byte
+		if err := rows.Scan(&rid, &feature); err != nil {
+			return p, err
+		}
+		p.Features = append(p.Features, feature)
+	}
+	return p, rows.Err()
+}
+
+// Count returns how many records of the collection match the filter.
+func (db *DB) Count(ctx context.Context, c geo.Collection, f geo.Filter) (int64, error) {
+	cond, args := where(c, f)
+	var n int64
+	err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM records r WHERE "+cond, args...).Scan(&n)
+	return n, translate(err)
+}
+
+// Each calls fn with every record of the collection that matches the
+// filter, streaming from one snapshot: memory does not grow with the data.
+// The bytes passed to fn are valid only during the call.
+func (db *DB) Each(ctx context.Context, c geo.Collection, f geo.Filter, fn func(feature []byte) error) error {
+	cond, args := where(c, f)
+	rows, err := db.read.QueryContext(ctx, "SELECT r.feature FROM records r WHERE "+cond+" ORDER BY r.rid", args...)
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	var feature sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&feature); err != nil {
+			return err
+		}
+		if err := fn(feature); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+const changeColumns = "seq, collection, id, op, version, actor, time, before, after"
+
+func scanChanges(rows *sql.Rows) ([]geo.Change, error) {
+	defer rows.Close()
+	var out []geo.Change
+	for rows.Next() {
+		var c geo.Change
+		var t string
+		var before, after []byte
+		if err := rows.Scan(&c.Seq, &c.Collection, &c.ID, &c.Op, &c.Version, &c.Actor, &t, &before, &after); err != nil {
+			return nil, err
+		}
+		c.Before, c.After = before, after
+		c.Time, _ = time.Parse(time.RFC3339Nano, t)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// History returns every change of one record, newest first. It answers for
+// deleted records too; ENOTFOUND only when the id never existed.
+func (db *DB) History(ctx context.Context, c geo.Collection, id string) ([]geo.Change, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+changeColumns+" FROM changes WHERE id = ? AND collection = ? ORDER BY seq DESC", id, string(c))
+	if err != nil {
+		return nil, err
+	}
+	out, err := scanChanges(rows)
+	if err == nil && len(out) == 0 {
+		return nil, geo.Errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
+	}
+	return out, err
+}
+
+// Changes returns up to limit change-log entries after seq, oldest first.
+func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]geo.Change, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT "+changeColumns+" FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return scanChanges(rows)
+}
+
+// ChangesMatching returns up to limit entries after seq whose record, before
+// or after the change, matches the filter, and the last seq examined.
+func (db *DB) ChangesMatching(ctx context.Context, after int64, f geo.Filter, limit int) ([]geo.Change, int64, error) {
+	var out []geo.Change
+	last := after
+	for len(out) < limit {
+		batch, err := db.Changes(ctx, last, 1000)
+		if err != nil {
+			return nil, last, err
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, c := range batch {
+			last = c.Seq
+			if ChangeMatches(&c, f) {
+				out = append(out, c)
+				if len(out) == limit {
+					break
+				}
+			}
+		}
+	}
+	return out, last, nil
+}
+
+// ChangeMatches reports whether a change concerns the filter: the record
+// before or after it matches.
+func ChangeMatches(c *geo.Change, f geo.Filter) bool {
+	before, after, err := c.Records()
+	if err != nil {
+		return false
+	}
+	return (before != nil && f.Match(before)) || (after != nil && f.Match(after))
+}
+
+// LastSeq returns the newest change-log seq, 0 for an empty log.
+func (db *DB) LastSeq(ctx context.Context) (int64, error) {
+	var seq sql.NullInt64
+	err := db.read.QueryRowContext(ctx, "SELECT max(seq) FROM changes").Scan(&seq)
+	return seq.Int64, err
+}
+
+// FirstSeq returns the oldest change-log seq still kept, 0 for an empty log.
+func (db *DB) FirstSeq(ctx context.Context) (int64, error) {
+	var seq sql.NullInt64
+	err := db.read.QueryRowContext(ctx, "SELECT min(seq) FROM changes").Scan(&seq)
+	return seq.Int64, err
+}

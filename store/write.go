@@ -1,0 +1,340 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+
+	"nexus/geo"
+)
+
+// Stored is a record as the database holds it: its encoded Feature and version.
+type Stored struct {
+	Collection geo.Collection
+	ID         string
+	Version    int64
+	Feature    []byte
+}
+
+// Outcome says what a write did to one record.
+type Outcome string
+
+// Outcomes of a write.
+const (
+	Created   Outcome = "created"
+	Updated   Outcome = "updated"
+	Unchanged Outcome = "unchanged"
+)
+
+// ImportBatchSize is how many records one import transaction holds.
+const ImportBatchSize = 2000
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// newID returns a random identifier: 80 bits, 16 characters.
+func newID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return idEncoding.EncodeToString(b[:])
+}
+
+// current is the stored state of one record inside a write transaction.
+type current struct {
+	rid     int64
+	version int64
+	feature []byte
+	created time.Time
+}
+
+// prepare validates and normalises a record before it is written.
+func (db *DB) prepare(r geo.Record) error {
+	r.Normalize(db.CountryOf)
+	return r.Validate()
+}
+
+// Create stores a new record as version 1 and logs it, in one transaction.
+func (db *DB) Create(ctx context.Context, actor string, r geo.Record) (Stored, error) {
+	if err := db.prepare(r); err != nil {
+		return Stored{}, err
+	}
+	var out Stored
+	err := db.inTx(ctx, func(tx *writeTx) error {
+		var err error
+		out, err = tx.create(actor, r)
+		return err
+	})
+	return out, err
+}
+
+// Replace stores r as the new state of the record id. With expect > 0 it
+// fails with ECONFLICT unless the stored version is expect. A replacement
+// that changes nothing writes nothing and returns the stored record.
+func (db *DB) Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (Stored, Outcome, error) {
+	if err := db.prepare(r); err != nil {
+		return Stored{}, "", err
+	}
+	var out Stored
+	var outcome Outcome
+	err := db.inTx(ctx, func(tx *writeTx) error {
+		cur, err := tx.current(r.Collection(), id)
+		if err != nil {
+			return err
+		}
+		if expect > 0 && cur.version != expect {
+			return geo.Errorf(geo.ECONFLICT, "version %d of %s is not the latest (%d)", expect, id, cur.version)
+		}
+		out, outcome, err = tx.update(actor, id, cur, r)
+		return err
+	})
+	return out, outcome, err
+}
+
+// Delete removes the record id, keeping its last state in the change log.
+func (db *DB) Delete(ctx context.Context, actor string, c geo.Collection, id string, expect int64) error {
+	return db.inTx(ctx, func(tx *writeTx) error {
+		cur, err := tx.current(c, id)
+		if err != nil {
+			return err
+		}
+		if expect > 0 && cur.version != expect {
+			return geo.Errorf(geo.ECONFLICT, "version %d of %s is not the latest (%d)", expect, id, cur.version)
+		}
+		if err := tx.unindex(cur.rid); err != nil {
+			return err
+		}
+		if _, err := tx.Exec("DELETE FROM records WHERE rid = ?", cur.rid); err != nil {
+			return err
+		}
+		return tx.log(geo.Change{Collection: c, ID: id, Op: geo.OpDelete, Version: cur.version + 1, Actor: actor, Before: cur.feature})
+	})
+}
+
+// ImportResult is the outcome of one record of an import batch.
+type ImportResult struct {
+	ID      string
+	Outcome Outcome
+}
+
+// ImportBatch writes a batch of records in one transaction: a record whose
+// external_id is known updates that record (or leaves it unchanged), any
+// other is created. The records must have been validated by the caller
+// (Normalize then Validate); an invalid record fails the whole batch.
+func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]ImportResult, error) {
+	for _, r := range recs {
+		if err := db.prepare(r); err != nil {
+			return nil, err
+		}
+	}
+	results := make([]ImportResult, len(recs))
+	err := db.inTx(ctx, func(tx *writeTx) error {
+		for i, r := range recs {
+			ext := r.Keys().ExternalID
+			if ext != "" {
+				var id string
+				err := tx.QueryRow("SELECT id FROM records WHERE collection = ? AND external_id = ?", string(r.Collection()), ext).Scan(&id)
+				if err == nil {
+					cur, err := tx.current(r.Collection(), id)
+					if err != nil {
+						return err
+					}
+					s, outcome, err := tx.update(actor, id, cur, r)
+					if err != nil {
+						return err
+					}
+					results[i] = ImportResult{ID: s.ID, Outcome: outcome}
+					continue
+				} else if !errors.Is(err, sql.ErrNoRows) {
+					return err
+				}
+			}
+			s, err := tx.create(actor, r)
+			if err != nil {
+				return err
+			}
+			results[i] = ImportResult{ID: s.ID, Outcome: Created}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// writeTx is one write transaction; it remembers the last seq it logged.
+type writeTx struct {
+	*sql.Tx
+	db      *DB
+	now     time.Time
+	lastSeq int64
+}
+
+// inTx runs f in one write transaction, commits, then tells the listeners.
+func (db *DB) inTx(ctx context.Context, f func(*writeTx) error) error {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	tx := &writeTx{Tx: sqlTx, db: db, now: db.Now().UTC().Truncate(time.Millisecond)}
+	if err := f(tx); err != nil {
+		sqlTx.Rollback()
+		return translate(err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return translate(err)
+	}
+	if tx.lastSeq > 0 {
+		db.committed(tx.lastSeq)
+	}
+	return nil
+}
+
+func (tx *writeTx) current(c geo.Collection, id string) (current, error) {
+	var cur current
+	err := tx.QueryRow("SELECT rid, version, feature FROM records WHERE id = ? AND collection = ?", id, string(c)).Scan(&cur.rid, &cur.version, &cur.feature)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cur, geo.Errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
+	}
+	return cur, err
+}
+
+func (tx *writeTx) create(actor string, r geo.Record) (Stored, error) {
+	m := r.Base()
+	m.ID, m.Version, m.Created, m.Updated = newID(), 1, tx.now, tx.now
+	feature, err := geo.EncodeFeature(r)
+	if err != nil {
+		return Stored{}, err
+	}
+	if err := tx.write(0, r, feature); err != nil {
+		return Stored{}, err
+	}
+	return Stored{r.Collection(), m.ID, 1, feature}, tx.log(geo.Change{Collection: r.Collection(), ID: m.ID, Op: geo.OpCreate, Version: 1, Actor: actor, After: feature})
+}
+
+func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (Stored, Outcome, error) {
+	old, err := geo.DecodeFeature(r.Collection(), cur.feature)
+	if err != nil {
+		return Stored{}, "", err
+	}
+	m := r.Base()
+	// Encode with the stored meta first: equal bytes mean nothing changed.
+	*m = *old.Base()
+	same, err := geo.EncodeFeature(r)
+	if err != nil {
+		return Stored{}, "", err
+	}
+	if string(same) == string(cur.feature) {
+		return Stored{r.Collection(), id, cur.version, cur.feature}, Unchanged, nil
+	}
+	m.Version, m.Updated = cur.version+1, tx.now
+	feature, err := geo.EncodeFeature(r)
+	if err != nil {
+		return Stored{}, "", err
+	}
+	if err := tx.unindex(cur.rid); err != nil {
+		return Stored{}, "", err
+	}
+	if err := tx.write(cur.rid, r, feature); err != nil {
+		return Stored{}, "", err
+	}
+	err = tx.log(geo.Change{Collection: r.Collection(), ID: id, Op: geo.OpUpdate, Version: m.Version, Actor: actor, Before: cur.feature, After: feature})
+	return Stored{r.Collection(), id, m.Version, feature}, Updated, err
+}
+
+// write inserts (rid 0) or replaces the record row and its index entries.
+func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
+	k := r.Keys()
+	m := r.Base()
+	g, err := wkb.Marshal(r.Geometry())
+	if err != nil {
+		return err
+	}
+	var x, y any
+	if p, ok := r.Geometry().(orb.Point); ok {
+		x, y = p[0], p[1]
+	}
+	var ext any
+	if k.ExternalID != "" {
+		ext = k.ExternalID
+	}
+	if rid == 0 {
+		res, err := tx.Exec(`INSERT INTO records (collection, id, external_id, kind, t0, t1, x, y, version, geom, feature)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, string(r.Collection()), m.ID, ext, k.Kind, k.Span.Start, k.Span.End, x, y, m.Version, g, feature)
+		if err != nil {
+			return err
+		}
+		if rid, err = res.LastInsertId(); err != nil {
+			return err
+		}
+	} else if _, err := tx.Exec(`UPDATE records SET external_id = ?, kind = ?, t0 = ?, t1 = ?, x = ?, y = ?, version = ?, geom = ?, feature = ? WHERE rid = ?`,
+		ext, k.Kind, k.Span.Start, k.Span.End, x, y, m.Version, g, feature, rid); err != nil {
+		return err
+	}
+	for part, b := range k.Boxes {
+		if _, err := tx.Exec("INSERT INTO boxes VALUES (?,?,?,?,?,?,?,?,?)",
+			rid*2+int64(part), b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.Min[0], b.Max[0], b.Min[1], b.Max[1]); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for _, kv := range keyValues(k) {
+		lk := kv[0] + "\x00" + strings.ToLower(kv[1])
+		if seen[lk] {
+			continue
+		}
+		seen[lk] = true
+		if _, err := tx.Exec("INSERT INTO record_keys (key, value, rid) VALUES (?,?,?)", kv[0], kv[1], rid); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec("INSERT INTO fts (rowid, text) VALUES (?, ?)", rid, k.Text)
+	return err
+}
+
+func keyValues(k geo.Keys) [][2]string {
+	kv := make([][2]string, 0, len(k.Actors)+len(k.Countries))
+	for _, a := range k.Actors {
+		kv = append(kv, [2]string{"actor", a})
+	}
+	for _, c := range k.Countries {
+		kv = append(kv, [2]string{"country", c})
+	}
+	return kv
+}
+
+// unindex removes a record's entries from the boxes, keys and full text.
+func (tx *writeTx) unindex(rid int64) error {
+	if _, err := tx.Exec("DELETE FROM boxes WHERE id IN (?, ?)", rid*2, rid*2+1); err != nil {
+		return err
+	}
+	if _, err := tx.Exec("DELETE FROM record_keys WHERE rid = ?", rid); err != nil {
+		return err
+	}
+	_, err := tx.Exec("DELETE FROM fts WHERE rowid = ?", rid)
+	return err
+}
+
+// log writes one change-log entry.
+func (tx *writeTx) log(c geo.Change) error {
+	res, err := tx.Exec("INSERT INTO changes (collection, id, op, version, actor, time, before, after) VALUES (?,?,?,?,?,?,?,?)",
+		string(c.Collection), c.ID, c.Op, c.Version, c.Actor, tx.now.Format(time.RFC3339Nano), nullBytes(c.Before), nullBytes(c.After))
+	if err != nil {
+		return err
+	}
+	tx.lastSeq, err = res.LastInsertId()
+	return err
+}
+
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
