@@ -39,6 +39,12 @@ func decodeGeometry(raw json.RawMessage, allowed ...string) (orb.Geometry, *Fiel
 	if !ok {
 		return bad("type %q is not allowed here; use %v", g.Type, allowed)
 	}
+	// encoding/json leaves a null as 0 in a []float64, which would turn
+	// [null, null] into a point at 0, 0. Valid coordinates hold only arrays
+	// and numbers, so any "null" in them is a null coordinate.
+	if bytes.Contains(g.Coordinates, []byte("null")) {
+		return bad("coordinates must be finite numbers, not null")
+	}
 	switch g.Type {
 	case "Point":
 		var c []float64
@@ -141,6 +147,8 @@ func Boxes(g orb.Geometry) []orb.Bound {
 		lines = []orb.LineString{g}
 	case orb.MultiLineString:
 		lines = g
+	case nil:
+		return []orb.Bound{{}}
 	default:
 		return []orb.Bound{g.Bound()}
 	}
@@ -183,11 +191,24 @@ func Boxes(g orb.Geometry) []orb.Bound {
 	if !hasEast {
 		return []orb.Bound{plain}
 	}
-	// Assign every vertex to the side of the antimeridian it is on; the
+	// Assign the vertices to the boxes by walking each line and changing
+	// box only where it crosses the antimeridian, so that a segment that
+	// does not cross lies wholly in one box. (Sorting vertices by the sign
+	// of their longitude would leave out a segment from -10 to 100.) The
 	// crossings themselves were added above.
 	for _, ls := range lines {
-		for _, p := range ls {
-			if p[0] >= 0 {
+		onEast := len(ls) > 0 && ls[0][0] >= 0
+		for i := 1; i < len(ls); i++ {
+			if math.Abs(ls[i][0]-ls[i-1][0]) > 180 {
+				onEast = ls[i-1][0] > 0
+				break
+			}
+		}
+		for i, p := range ls {
+			if i > 0 && math.Abs(p[0]-ls[i-1][0]) > 180 {
+				onEast = p[0] > 0
+			}
+			if onEast {
 				extend(&east, &hasEast, p)
 			} else {
 				extend(&west, &hasWest, p)
@@ -208,7 +229,7 @@ func Densify(ls orb.LineString, maxStep float64) orb.LineString {
 	out := orb.LineString{ls[0]}
 	for i := 1; i < len(ls); i++ {
 		a, b := ls[i-1], ls[i]
-		d := geo.Distance(a, b)
+		d := geo.DistanceHaversine(a, b) // geo.Distance is a flat approximation: it overshoots long legs
 		n := int(math.Ceil(d / maxStep))
 		bearing := geo.Bearing(a, b)
 		prev := out[len(out)-1]
@@ -233,4 +254,78 @@ func unwrap(ref, lon float64) float64 {
 		lon += 360
 	}
 	return lon
+}
+
+// routeBoxes returns the boxes of a route that cover both its straight
+// segments and the great-circle arcs a map draws between its vertices
+// (positions every 100 km, further apart on very long routes so a route
+// never grows beyond a few thousand positions).
+func routeBoxes(g orb.Geometry) []orb.Bound {
+	var lines orb.MultiLineString
+	switch g := g.(type) {
+	case orb.LineString:
+		lines = orb.MultiLineString{g}
+	case orb.MultiLineString:
+		lines = g
+	default:
+		return Boxes(g)
+	}
+	all := append(orb.MultiLineString{}, lines...)
+	for _, l := range lines {
+		d := Densify(l, math.Max(100e3, geo.LengthHaversine(l)/2000))
+		for i := range d {
+			d[i][0] = wrapLon(d[i][0])
+		}
+		all = append(all, d)
+	}
+	return Boxes(all)
+}
+
+// wrapLon brings a longitude back into [-180, 180].
+func wrapLon(lon float64) float64 {
+	for lon > 180 {
+		lon -= 360
+	}
+	for lon < -180 {
+		lon += 360
+	}
+	return lon
+}
+
+// checkLines checks the geometry rules of a route built in Go, as
+// decodeGeometry does for one that arrives as GeoJSON.
+func checkLines(v *invalid, g orb.Geometry) {
+	var lines []orb.LineString
+	switch g := g.(type) {
+	case orb.LineString:
+		lines = []orb.LineString{g}
+	case orb.MultiLineString:
+		if len(g) == 0 {
+			v.add("geometry", "a MultiLineString needs at least one line")
+		}
+		lines = g
+	default:
+		v.add("geometry", "a route is a LineString or a MultiLineString")
+		return
+	}
+	total := 0
+	for i, l := range lines {
+		total += len(l)
+		distinct := 0
+		for k, p := range l {
+			if _, fe := CheckPoint(p, fmt.Sprintf("geometry.coordinates[%d][%d]", i, k)); fe != nil {
+				v.fields = append(v.fields, *fe)
+				return
+			}
+			if k == 0 || p != l[0] {
+				distinct++
+			}
+		}
+		if distinct < 2 {
+			v.add(fmt.Sprintf("geometry.coordinates[%d]", i), "a LineString needs at least 2 distinct positions")
+		}
+	}
+	if total > MaxVertices {
+		v.add("geometry", "has %d positions, more than the limit of %d", total, MaxVertices)
+	}
 }

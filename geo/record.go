@@ -177,17 +177,9 @@ func (i *Incident) Validate() error {
 // Validate implements Record.
 func (r *Route) Validate() error {
 	var v invalid
+	checkLines(&v, r.Line)
 	vertices := 0
-	switch g := r.Line.(type) {
-	case orb.LineString:
-		vertices = len(g)
-	case orb.MultiLineString:
-		for _, l := range g {
-			vertices += len(l)
-		}
-	default:
-		v.add("geometry", "a route is a LineString or a MultiLineString")
-	}
+	eachVertex(r.Line, func(orb.Point) { vertices++ })
 	checkString(&v, "name", r.Name, true, MaxTitle)
 	checkEnum(&v, "commodity", r.Commodity, true, Commodities)
 	checkEnum(&v, "mode", r.Mode, false, Modes)
@@ -329,7 +321,7 @@ func (r *Route) Keys() Keys {
 		Span:       span,
 		Actors:     r.Actors,
 		Countries:  r.Countries,
-		Boxes:      Boxes(r.Line),
+		Boxes:      routeBoxes(r.Line),
 		ExternalID: r.ExternalID,
 		Text:       joinText(r.Name, r.Summary, strings.Join(r.Waypoints, " "), strings.Join(r.Actors, " "), strings.Join(r.Tags, " ")),
 	}
