@@ -1,0 +1,452 @@
+// Wires the map together: reads the address (token, view, filters), builds
+// the map and its layers, loads what is in view, keeps it live, and exposes
+// hooks for browser tests on window.nexus and document.body.dataset:
+//   window.nexus = {map, incidents: Map(id → marker), routes: Map(id → layer),
+//                   lastSeq, ready: Promise, filters, reload(), show(id, collection)}
+//   body[data-ready="1"] after the first full render,
+//   body[data-rendered-count] features drawn by the last view (incidents, or
+//   cluster points when body[data-clustered="1"]), body[data-number-matched].
+
+import {
+  describeError, getJSON, getToken, initToken, isAbort, withQuery,
+} from './api.js';
+import { createBasemap, createTileLayer } from './basemap.js';
+import { byId, debounce } from './dom.js';
+import { setupExport } from './export.js';
+import { Feed } from './feed.js';
+import { Filters } from './filters.js';
+import { FormPanel, installMapPicker } from './forms.js';
+import { pointLatLng, viewBbox } from './geo.js';
+import { IncidentForm } from './incident-form.js';
+import { IncidentLayer } from './incidents.js';
+import { addLegend } from './legend.js';
+import { Live } from './live.js';
+import {
+  DEFAULT_VIEW, addLayersControl, createMap, currentView,
+} from './map.js';
+import { notify } from './notice.js';
+import { RouteForm } from './route-form.js';
+import { RouteLayer } from './routes.js';
+import { setupSignIn, showRole } from './signin.js';
+import { Timeline } from './timeline.js';
+import { parseHash, writeHash } from './url.js';
+
+const { L } = window;
+
+/** Wait after the map stops moving before loading, in milliseconds. */
+const MOVE_DEBOUNCE_MS = 250;
+/** Longest wait for the live hello before the first load, in milliseconds. */
+const HELLO_WAIT_MS = 1500;
+
+let resolveReady;
+const nexus = {
+  ready: new Promise((r) => { resolveReady = r; }),
+};
+window.nexus = nexus;
+
+function librariesMissing() {
+  const ok = L && typeof L.map === 'function' && typeof L.markerClusterGroup === 'function'
+    && typeof L.polylineDecorator === 'function';
+  if (ok) return false;
+  const box = document.getElementById('map');
+  if (box) {
+    box.classList.add('nx-missing');
+    box.textContent = 'The map libraries are missing from this build (static/vendor/). Run static/build.sh, then rebuild the server.';
+  }
+  return true;
+}
+
+/** bbox a lies inside bbox b (neither crossing the antimeridian). */
+function within(a, b) {
+  if (!a || !b || a[0] > a[2] || b[0] > b[2]) return false;
+  return a[0] >= b[0] && a[1] >= b[1] && a[2] <= b[2] && a[3] <= b[3];
+}
+
+async function main() {
+  if (librariesMissing()) return;
+  initToken();
+  const body = document.body;
+  const initial = parseHash();
+
+  const filters = new Filters(byId('filters'));
+  filters.set(initial.filters, 'url');
+
+  // Lay the page out before the map measures its container.
+  const wide = window.matchMedia('(min-width: 701px)');
+  body.classList.toggle('panel-open', wide.matches);
+  const map = createMap(byId('map'), initial.view || DEFAULT_VIEW);
+  installMapPicker(map);
+  nexus.map = map;
+  nexus.filters = filters;
+
+  // Configuration: tiles, and the role of the token (if any).
+  let config = { tiles: '', attribution: '', private: false, role: null };
+  let configKnown = false;
+  let refused = false;
+  const loadConfig = async () => {
+    refused = false;
+    try {
+      config = { ...config, ...(await getJSON('/api/config')) };
+      configKnown = true;
+    } catch (err) {
+      configKnown = false;
+      if (err?.status === 401) {
+        refused = true;
+        notify(getToken()
+          ? 'The server refused this token: sign in with another one.'
+          : 'This map is private: sign in with a token to see it.', 'error');
+      }
+    }
+  };
+  await loadConfig();
+
+  const canEdit = () => {
+    if (!getToken()) return false;
+    if (!configKnown) return true;
+    return config.role === 'editor' || config.role === 'admin';
+  };
+
+  // Forms, declared before the layers so that popups can reach them.
+  const formPanel = new FormPanel(byId('form-panel'), byId('form-title'));
+  byId('form-close').addEventListener('click', () => formPanel.close());
+  let incidentForm;
+  let routeForm;
+  const ctx = {
+    canEdit,
+    onEdit: (collection, id) => {
+      map.closePopup();
+      (collection === 'routes' ? routeForm : incidentForm).openEdit(id);
+    },
+    onDelete: (collection, feature) => {
+      map.closePopup();
+      (collection === 'routes' ? routeForm : incidentForm).remove(feature);
+    },
+  };
+
+  // Layers.
+  const basemap = createBasemap();
+  basemap.layer.addTo(map);
+  const loadFailed = (what, err) => {
+    if (isAbort(err)) return;
+    if (err?.status === 401) notify('This map needs a token: use "Sign in".', 'error');
+    else notify(`Could not load ${what}: ${describeError(err)}`, 'error');
+  };
+  basemap.loaded.catch((err) => loadFailed('the basemap', err));
+  const incidents = new IncidentLayer(map, ctx);
+  const routes = new RouteLayer(map, ctx);
+  routes.layer.addTo(map);
+  incidents.layer.addTo(map);
+  nexus.incidents = incidents.markers;
+  nexus.routes = routes.routes;
+  const bases = { 'Natural Earth (offline)': basemap.layer };
+  const tiles = createTileLayer(config);
+  if (tiles) bases['Online tiles'] = tiles;
+  addLayersControl(map, bases, { Incidents: incidents.layer, Routes: routes.layer });
+  addLegend(map);
+
+  // Loading what is in view.
+  let inFlight = 0;
+  const loading = byId('loading');
+  const busy = (delta) => {
+    inFlight += delta;
+    loading.hidden = inFlight === 0;
+    body.dataset.loading = inFlight > 0 ? '1' : '0';
+  };
+  const countLine = byId('view-count');
+  const showCounts = () => {
+    const n = incidents.numberMatched;
+    const shown = incidents.clustered ? incidents.clusterCount : incidents.markers.size;
+    body.dataset.renderedCount = String(shown);
+    body.dataset.numberMatched = String(n);
+    body.dataset.clustered = incidents.clustered ? '1' : '0';
+    body.dataset.routeCount = String(routes.routes.size);
+    const inc = `${n.toLocaleString('en')} incident${n === 1 ? '' : 's'} in view`;
+    const grouped = incidents.clustered ? ' (grouped; zoom in for details)' : '';
+    const r = routes.routes.size;
+    countLine.textContent = `${inc}${grouped} · ${r.toLocaleString('en')} route${r === 1 ? '' : 's'}`;
+  };
+
+  let pendingOpen = null;
+  let viewCtl = null;
+  const loadView = async () => {
+    viewCtl?.abort();
+    const ctl = new AbortController();
+    viewCtl = ctl;
+    const bbox = viewBbox(map);
+    const url = withQuery('/api/view', { bbox: bbox.join(','), zoom: Math.round(map.getZoom()), ...filters.incidentParams() });
+    busy(1);
+    try {
+      const fc = await getJSON(url, { signal: ctl.signal });
+      incidents.render(fc);
+      showCounts();
+      if (pendingOpen && incidents.get(pendingOpen)) incidents.show(pendingOpen);
+      pendingOpen = null;
+    } catch (err) {
+      loadFailed('incidents', err);
+    } finally {
+      busy(-1);
+    }
+  };
+
+  let countsCtl = null;
+  const loadCounts = async () => {
+    countsCtl?.abort();
+    const ctl = new AbortController();
+    countsCtl = ctl;
+    try {
+      await filters.loadCounts(viewBbox(map), ctl.signal);
+    } catch (err) {
+      if (!isAbort(err)) console.warn('stats by type:', describeError(err));
+    }
+  };
+
+  let routesCtl = null;
+  let routesArea = null;
+  const loadRoutes = async () => {
+    routesCtl?.abort();
+    const ctl = new AbortController();
+    routesCtl = ctl;
+    routesArea = viewBbox(map);
+    busy(1);
+    try {
+      await routes.load(filters.routeParams(), ctl.signal);
+      showCounts();
+    } catch (err) {
+      loadFailed('routes', err);
+    } finally {
+      busy(-1);
+    }
+  };
+
+  // Live updates.
+  const known = new Map();
+  const remember = (frame, feature) => {
+    if (!feature) return;
+    const key = `${frame.collection}/${frame.id}`;
+    known.delete(key);
+    known.set(key, feature);
+    if (known.size > 1000) known.delete(known.keys().next().value);
+  };
+  const reloadViewSoon = debounce(() => { loadView(); loadCounts(); }, 1000);
+  const feed = new Feed(byId('feed'), {
+    empty: byId('feed-empty'),
+    onSelect: ({ collection, id, feature }) => {
+      if (collection === 'routes') {
+        if (routes.show(id)) return;
+        if (feature?.geometry) {
+          const bounds = L.geoJSON(feature).getBounds();
+          if (bounds.isValid()) map.fitBounds(bounds, { padding: [40, 40], maxZoom: 8 });
+        }
+        return;
+      }
+      if (incidents.show(id)) return;
+      const ll = pointLatLng(feature?.geometry);
+      if (ll) {
+        pendingOpen = id;
+        map.flyTo(ll, Math.max(map.getZoom(), 9));
+      }
+    },
+  });
+  const applyChange = (frame) => {
+    const { collection, op } = frame;
+    const id = String(frame.id);
+    const layer = collection === 'routes' ? routes : collection === 'incidents' ? incidents : null;
+    if (!layer) return;
+    const key = `${collection}/${id}`;
+    if (op === 'delete') {
+      const last = layer.remove(id) || known.get(key);
+      if (collection === 'incidents' && incidents.clustered) reloadViewSoon();
+      feed.add(frame, last);
+      remember(frame, last);
+    } else if (frame.feature) {
+      const feature = { ...frame.feature, id: frame.feature.id ?? frame.id };
+      if (filters.matches(feature, collection)) {
+        const drawn = layer.upsert(feature, { flash: true });
+        if (drawn === false) reloadViewSoon();
+      } else {
+        layer.remove(id);
+      }
+      feed.add(frame, feature);
+      remember(frame, feature);
+    }
+    showCounts();
+  };
+  const live = new Live(byId('live-state'), {
+    onChange: applyChange,
+    onReset: () => {
+      notify('Live updates restarted: the map was reloaded.');
+      loadView();
+      loadRoutes();
+      loadCounts();
+    },
+  });
+  Object.defineProperty(nexus, 'lastSeq', { get: () => live.lastSeq, enumerable: true });
+  nexus.live = live;
+  const subscribe = () => live.subscribe({ bbox: viewBbox(map), filter: filters.subscription() });
+  subscribe();
+  live.connect();
+
+  // The address keeps view and filters.
+  let written = location.hash;
+  const saveURL = () => { written = writeHash(currentView(map), filters.value); };
+  window.addEventListener('hashchange', () => {
+    if (location.hash === written) return;
+    initToken();
+    const next = parseHash();
+    if (next.view) map.setView([next.view.lat, next.view.lng], next.view.zoom);
+    filters.set(next.filters, 'url');
+    saveURL();
+  });
+
+  map.on('moveend', debounce(() => {
+    loadView();
+    loadCounts();
+    subscribe();
+    // Routes are loaded for the whole world, but live changes arrive only
+    // for the subscribed area, which is now the view: reload routes when the
+    // view leaves the area they have been kept current for, else shrink it.
+    const area = viewBbox(map);
+    if (within(area, routesArea)) routesArea = area;
+    else loadRoutes();
+    saveURL();
+  }, MOVE_DEBOUNCE_MS));
+  filters.addEventListener('change', () => {
+    loadView();
+    loadRoutes();
+    loadCounts();
+    subscribe();
+    saveURL();
+  });
+
+  // Editing.
+  const addIncident = byId('add-incident');
+  const addRoute = byId('add-route');
+  const signIn = byId('signin');
+  const updateEditUI = () => {
+    const yes = canEdit();
+    addIncident.hidden = !yes;
+    addRoute.hidden = !yes;
+    body.dataset.canEdit = yes ? '1' : '0';
+    showRole(signIn, configKnown ? config.role : null);
+  };
+  incidentForm = new IncidentForm({
+    form: byId('incident-form'),
+    panel: formPanel,
+    map,
+    onSaved: (feature) => {
+      if (incidents.upsert(feature, { flash: true }) === false) reloadViewSoon();
+      showCounts();
+      incidents.show(feature.id);
+    },
+    onDeleted: (id) => {
+      incidents.remove(id);
+      if (incidents.clustered) reloadViewSoon();
+      showCounts();
+    },
+  });
+  routeForm = new RouteForm({
+    form: byId('route-form'),
+    panel: formPanel,
+    map,
+    onSaved: (feature) => {
+      routes.upsert(feature, { flash: true });
+      showCounts();
+      routes.show(feature.id);
+    },
+    onDeleted: (id) => {
+      routes.remove(id);
+      showCounts();
+    },
+  });
+  addIncident.addEventListener('click', () => { closeDrawerOnPhone(); incidentForm.openNew(); });
+  addRoute.addEventListener('click', () => { closeDrawerOnPhone(); routeForm.openNew(); });
+
+  const reloadAll = () => Promise.allSettled([loadView(), loadRoutes(), loadCounts()]);
+  nexus.reload = reloadAll;
+  /** Shows a record (out of its cluster) and opens its popup; false when not drawn. */
+  nexus.show = (id, collection = 'incidents') => (collection === 'routes' ? routes : incidents).show(id);
+  setupSignIn({
+    button: signIn, dialog: byId('token-dialog'), input: byId('token-input'), forget: byId('token-forget'),
+  }, async () => {
+    await loadConfig();
+    if (refused) signIn.click();
+    else notify(getToken() ? `Signed in${config.role ? ` as ${config.role}` : ''}.` : 'Signed out.');
+    updateEditUI();
+    map.closePopup();
+    live.restart();
+    reloadAll();
+    basemap.reload().catch((err) => loadFailed('the basemap', err));
+    timeline.init();
+    filters.loadSuggestions();
+  });
+  updateEditUI();
+  if (refused || (config.private && !getToken())) signIn.click();
+
+  setupExport(byId('export'), () => ({ bbox: viewBbox(map).join(','), ...filters.allParams() }));
+
+  // The side panel: a column on wide screens, a drawer on phones.
+  const toggle = byId('toggle-panel');
+  const setPanel = (open) => {
+    body.classList.toggle('panel-open', open);
+    toggle.setAttribute('aria-expanded', String(open));
+    setTimeout(() => map.invalidateSize(), 220);
+  };
+  function closeDrawerOnPhone() {
+    if (!wide.matches) setPanel(false);
+  }
+  setPanel(wide.matches);
+  toggle.addEventListener('click', () => {
+    const open = !body.classList.contains('panel-open');
+    setPanel(open);
+    // Focus moves into the drawer once its slide-in has made it visible.
+    if (open && !wide.matches) setTimeout(() => byId('panel').querySelector('input, button, select')?.focus(), 250);
+  });
+  wide.addEventListener('change', () => setPanel(wide.matches));
+
+  // Escape closes the innermost thing open: popup, form, drawer.
+  let popupOpen = false;
+  map.on('popupopen', () => { popupOpen = true; });
+  map.on('popupclose', () => { popupOpen = false; });
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || e.defaultPrevented) return;
+    if (document.querySelector('dialog[open]')) return;
+    if (popupOpen) {
+      map.closePopup();
+      map.getContainer().focus();
+    } else if (formPanel.isOpen) {
+      formPanel.close();
+    } else if (!wide.matches && body.classList.contains('panel-open')) {
+      setPanel(false);
+      toggle.focus();
+    } else {
+      return;
+    }
+    e.preventDefault();
+  });
+
+  // Timeline and suggestions load on the side.
+  const timeline = new Timeline({
+    slider: byId('timeline-slider'),
+    play: byId('timeline-play'),
+    speed: byId('timeline-speed'),
+    window: byId('timeline-window'),
+    label: byId('timeline-label'),
+    hist: byId('timeline-hist'),
+    all: byId('timeline-all'),
+  }, filters);
+  timeline.init();
+  filters.loadSuggestions();
+
+  // First load: after the live hello (so nothing falls between the two),
+  // or without it when the live connection is slow to come.
+  await Promise.race([live.firstHello, new Promise((r) => { setTimeout(r, HELLO_WAIT_MS); })]);
+  await Promise.allSettled([loadView(), loadRoutes(), loadCounts(), basemap.loaded]);
+  if (!initial.view) saveURL();
+  body.dataset.ready = '1';
+  resolveReady(nexus);
+}
+
+main().catch((err) => {
+  console.error(err);
+  notify(`The map failed to start: ${describeError(err)}`, 'error');
+});

@@ -1,0 +1,134 @@
+// Popups: every property of an incident or a route, built as DOM nodes
+// (record text only ever as text), with sources as links when they are
+// http(s) URLs, and Edit/Delete buttons for editors.
+
+import { el, isHttpUrl } from './dom.js';
+import { describeDate, formatPartial, formatTimestamp } from './dates.js';
+import {
+  PRECISION_LABELS, commodityColour, countryName, label, typeColour,
+} from './vocab.js';
+
+function row(term, ...value) {
+  return [el('dt', { text: term }), el('dd', {}, ...value)];
+}
+
+function text(value) {
+  return value === null || value === undefined || value === '' ? null : String(value);
+}
+
+function list(values) {
+  return Array.isArray(values) ? values.filter((v) => v !== null && v !== undefined && v !== '').map(String) : [];
+}
+
+function count(value) {
+  return Number.isInteger(value) ? String(value) : 'unknown';
+}
+
+function chips(values) {
+  return el('span', { class: 'nx-chips' }, list(values).map((v) => el('span', { class: 'nx-chip', text: v })));
+}
+
+/** The sources list: title (a link when the URL is http/https), publisher, date. */
+function sourcesSection(sources) {
+  const items = Array.isArray(sources) ? sources.filter((s) => s && typeof s === 'object') : [];
+  if (!items.length) return el('p', { class: 'nx-muted', text: 'No sources recorded.' });
+  return el('ol', { class: 'nx-sources' }, items.map((s) => {
+    const name = text(s.title) || text(s.url) || 'Untitled source';
+    const head = isHttpUrl(s.url)
+      ? el('a', { href: s.url, target: '_blank', rel: 'noopener noreferrer', text: name })
+      : el('span', { text: name });
+    const extra = [text(s.publisher), s.published ? formatPartial(String(s.published)) : null].filter(Boolean);
+    const parts = [head];
+    if (extra.length) parts.push(el('span', { class: 'nx-muted', text: ` — ${extra.join(', ')}` }));
+    if (s.url && !isHttpUrl(s.url)) parts.push(el('span', { class: 'nx-muted', text: ` (${s.url})` }));
+    return el('li', {}, parts);
+  }));
+}
+
+function versionLine(p) {
+  const bits = [];
+  if (p.version !== undefined) bits.push(`version ${p.version}`);
+  if (p.created) bits.push(`created ${formatTimestamp(p.created)}`);
+  if (p.updated && p.updated !== p.created) bits.push(`updated ${formatTimestamp(p.updated)}`);
+  return bits.length ? el('p', { class: 'nx-meta', text: bits.join(' · ') }) : null;
+}
+
+function actionsOf(collection, feature, ctx) {
+  if (!ctx?.canEdit?.()) return null;
+  return el('div', { class: 'nx-actions' },
+    el('button', {
+      type: 'button', class: 'nx-edit', dataset: { id: feature.id },
+      text: 'Edit', onclick: () => ctx.onEdit(collection, feature.id),
+    }),
+    el('button', {
+      type: 'button', class: 'nx-delete danger', dataset: { id: feature.id },
+      text: 'Delete', onclick: () => ctx.onDelete(collection, feature),
+    }));
+}
+
+function summaryOf(summary) {
+  const s = text(summary);
+  return s ? el('div', { class: 'nx-summary', text: s }) : null;
+}
+
+/** The popup content of an incident Feature. */
+export function incidentPopup(feature, ctx) {
+  const p = feature.properties || {};
+  const coords = feature.geometry?.coordinates;
+  const where = Array.isArray(coords)
+    ? `${Number(coords[1]).toFixed(4)}, ${Number(coords[0]).toFixed(4)}`
+    : 'no point';
+  const precision = text(p.precision);
+  const details = el('dl', {},
+    row('Date', describeDate(p.date)),
+    text(p.place) ? row('Place', p.place) : null,
+    row('Country', text(p.country) ? countryName(p.country) : 'unknown'),
+    row('Location', precision ? `${PRECISION_LABELS[precision] || precision} (${precision} precision)` : 'precision not stated',
+      el('br'), el('span', { class: 'nx-muted', text: where })),
+    row('Actors', list(p.actors).length ? list(p.actors).join(', ') : 'none recorded'),
+    row('Killed', count(p.killed)),
+    row('Wounded', count(p.wounded)),
+    list(p.tags).length ? row('Tags', chips(p.tags)) : null,
+    text(p.external_id) ? row('External ID', p.external_id) : null,
+  );
+  const kind = [label(p.type || 'other'), text(p.subtype)].filter(Boolean).join(' · ');
+  return el('article', { class: 'nx-popup', dataset: { id: feature.id, collection: 'incidents' } },
+    el('h3', { text: text(p.title) || 'Untitled incident' }),
+    el('p', { class: 'nx-kind' },
+      el('span', { class: 'nx-swatch', style: { background: typeColour(p.type) }, 'aria-hidden': 'true' }),
+      el('span', { text: kind })),
+    details,
+    summaryOf(p.summary),
+    el('h4', { text: 'Sources' }),
+    sourcesSection(p.sources),
+    versionLine(p),
+    actionsOf('incidents', feature, ctx));
+}
+
+/** The popup content of a route Feature. */
+export function routePopup(feature, ctx) {
+  const p = feature.properties || {};
+  const active = p.active_from || p.active_to
+    ? `${p.active_from ? formatPartial(p.active_from) : '…'} – ${p.active_to ? formatPartial(p.active_to) : '…'}`
+    : 'not stated';
+  const waypoints = list(p.waypoints);
+  const kind = [label(p.commodity || 'other'), text(p.mode) ? `by ${p.mode}` : null].filter(Boolean).join(' · ');
+  return el('article', { class: 'nx-popup', dataset: { id: feature.id, collection: 'routes' } },
+    el('h3', { text: text(p.name) || 'Unnamed route' }),
+    el('p', { class: 'nx-kind' },
+      el('span', { class: 'nx-swatch line', style: { background: commodityColour(p.commodity) }, 'aria-hidden': 'true' }),
+      el('span', { text: kind })),
+    el('dl', {},
+      row('Active', active),
+      row('Confidence', text(p.confidence) || 'not stated'),
+      row('Mode', text(p.mode) || 'not stated'),
+      row('Actors', list(p.actors).length ? list(p.actors).join(', ') : 'none recorded'),
+      waypoints.length ? row('Waypoints', el('ol', { class: 'nx-waypoints' }, waypoints.map((w) => el('li', { text: w })))) : null,
+      list(p.tags).length ? row('Tags', chips(p.tags)) : null,
+      text(p.external_id) ? row('External ID', p.external_id) : null),
+    summaryOf(p.summary),
+    el('h4', { text: 'Sources' }),
+    sourcesSection(p.sources),
+    versionLine(p),
+    actionsOf('routes', feature, ctx));
+}

@@ -1,0 +1,108 @@
+// Tests of the map's pure functions (no browser needed):
+//   node --test static/test/
+// The modules read Leaflet from window.L only when drawing, so a stub will do.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+globalThis.window = { L: {} };
+
+const { fileNameOf } = await import('../js/export.js');
+const { parseHash, formatHash } = await import('../js/url.js');
+const dates = await import('../js/dates.js');
+const { normaliseField } = await import('../js/forms.js');
+const { datetimeParam, normalise } = await import('../js/filters.js');
+const { qs } = await import('../js/api.js');
+const { unwrapRing } = await import('../js/basemap.js');
+const geo = await import('../js/geo.js');
+
+test('export file name comes from Content-Disposition, made safe', () => {
+  assert.equal(fileNameOf('attachment; filename="nexus-2024.geojson"'), 'nexus-2024.geojson');
+  assert.equal(fileNameOf("attachment; filename*=UTF-8''na%C3%AFve.geojson"), 'naïve.geojson');
+  assert.equal(fileNameOf(null), 'nexus-export.geojson');
+  assert.equal(fileNameOf('attachment; filename="../../etc/passwd"'), '.._.._etc_passwd');
+});
+
+test('the URL hash round-trips view and filters, and keeps no token', () => {
+  const h = parseHash('#map=5/10.5/-70.2&type=attack,plot&q=car%20bomb&from=1994&to=1995-06&token=secret');
+  assert.deepEqual(h.view, { zoom: 5, lat: 10.5, lng: -70.2 });
+  assert.deepEqual(h.filters.type, ['attack', 'plot']);
+  assert.equal(h.filters.q, 'car bomb');
+  const out = formatHash(h.view, h.filters);
+  assert.equal(out, '#map=5/10.5000/-70.2000&type=attack,plot&q=car%20bomb&from=1994&to=1995-06');
+  assert.ok(!out.includes('token'));
+});
+
+test('filters drop unknown types and upper-case countries', () => {
+  const s = normalise({ type: 'attack,bogus', country: 'co, mx', commodity: ['cocaine'] });
+  assert.deepEqual(s.type, ['attack']);
+  assert.deepEqual(s.country, ['CO', 'MX']);
+  assert.deepEqual(s.commodity, ['cocaine']);
+});
+
+test('partial dates are shown with their precision', () => {
+  assert.equal(dates.describeDate('1994-07'), 'July 1994 — month precision');
+  assert.equal(dates.describeDate('1994-07-18'), '18 July 1994 — day precision');
+  assert.equal(dates.describeDate('1994'), '1994 — year precision');
+  assert.equal(dates.parsePartial('1994-02-30'), null);
+  assert.equal(dates.parsePartial('1994-13'), null);
+});
+
+test('date spans overlap a window as the API defines it', () => {
+  assert.ok(dates.overlaps('1994-07', '1994-07', '1994-07-18', '1994-07-18'));
+  assert.ok(!dates.overlaps('1994-07', '1994-07', '1994-08', ''));
+  assert.ok(dates.overlaps('2010', '', '2020-01', '2020-02'));
+  assert.equal(dates.monthKey(dates.monthIndex('1994-07')), '1994-07');
+});
+
+test('datetime parameter from a from/to window', () => {
+  assert.equal(datetimeParam('1994', '1995'), '1994/1995');
+  assert.equal(datetimeParam('1994', ''), '1994/..');
+  assert.equal(datetimeParam('', '1995-06'), '../1995-06');
+  assert.equal(datetimeParam('', ''), '');
+});
+
+test('field names from problem+json map onto form fields', () => {
+  assert.equal(normaliseField('properties.sources[0].url'), 'sources.0.url');
+  assert.equal(normaliseField('/properties/title'), 'title');
+  assert.equal(normaliseField('title'), 'title');
+  assert.equal(normaliseField('geometry.coordinates[1]'), 'geometry');
+});
+
+test('query strings keep commas readable and escape the rest', () => {
+  assert.equal(qs({ bbox: '-10,0,10,5', type: ['attack', 'plot'], q: 'a&b', empty: '', none: null }),
+    'bbox=-10,0,10,5&type=attack,plot&q=a%26b');
+});
+
+test('basemap rings stitched across the antimeridian are made continuous', () => {
+  const fiji = [[177, -17], [179, -16], [-179, -16], [-179, -18], [177, -17]];
+  assert.deepEqual(unwrapRing(fiji).map((p) => p[0]), [177, 179, 181, 181, 177]);
+  const plain = [[0, 0], [1, 0], [1, 1], [0, 0]];
+  assert.equal(unwrapRing(plain), plain);
+});
+
+test('great circles keep their ends and bend poleward', () => {
+  const line = geo.greatCircle([-74, 4.6], [-0.1, 51.5], 5);
+  assert.deepEqual(line[0], [-74, 4.6]);
+  assert.deepEqual(line[line.length - 1], [-0.1, 51.5]);
+  const mid = line[Math.floor(line.length / 2)];
+  assert.ok(mid[1] > (4.6 + 51.5) / 2, `mid latitude ${mid[1]} should lie north of the rhumb line`);
+});
+
+test('routes are split at the antimeridian with the crossing on both sides', () => {
+  const parts = geo.routeParts({ type: 'LineString', coordinates: [[170, 10], [-170, 20]] }, 5);
+  assert.equal(parts.length, 2);
+  assert.equal(parts[0][parts[0].length - 1][1], 180);
+  assert.equal(parts[1][0][1], -180);
+  assert.equal(parts[0][parts[0].length - 1][0], parts[1][0][0]);
+  assert.deepEqual(parts[1][parts[1].length - 1], [20, -170]);
+});
+
+test('a view bbox wraps into [-180, 180] and crosses the antimeridian as w > e', () => {
+  const fake = (w, s, e, n) => ({
+    getBounds: () => ({ getWest: () => w, getEast: () => e, getSouth: () => s, getNorth: () => n }),
+  });
+  assert.deepEqual(geo.viewBbox(fake(-80, -10, -60, 10)), [-80, -10, -60, 10]);
+  assert.deepEqual(geo.viewBbox(fake(170, -10, 190, 10)), [170, -10, -170, 10]);
+  assert.deepEqual(geo.viewBbox(fake(-400, -95, 400, 95)), [-180, -90, 180, 90]);
+});
