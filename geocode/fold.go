@@ -1,0 +1,160 @@
+package geocode
+
+import (
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Fold returns the key under which a name is matched: lower case, accents
+// and other combining marks removed ("Bogotá" and "BOGOTA" both give
+// "bogota"), letters without a decomposition spelled out in ASCII ("ß" →
+// "ss", "ø" → "o"), apostrophes and transliteration marks dropped
+// ("Ṣan‘ā’" → "sana"), and every other run of punctuation or space turned
+// into one space. Letters of other scripts are kept, lower-cased.
+//
+// The reference-data build step folds every name with this function, so a
+// query and the names it should find always meet on the same key.
+func Fold(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false // a separator is pending
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+			case 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+			case c == '\'' || c == '`':
+				continue
+			default:
+				space = b.Len() > 0
+				continue
+			}
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			b.WriteByte(c)
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		i += n
+		f, ok := foldRune(r)
+		if !ok {
+			space = b.Len() > 0
+			continue
+		}
+		if f == "" {
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteString(f)
+	}
+	return b.String()
+}
+
+// foldRune folds one non-ASCII rune. ok is false for a separator; f is
+// empty for a rune that is dropped without separating (a mark).
+func foldRune(r rune) (f string, ok bool) {
+	if r < foldTableSize {
+		f := foldTable()[r]
+		return f, f != sep
+	}
+	switch {
+	case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || unicode.Is(unicode.Cf, r),
+		r == '‘' || r == '’' || r == '‛' || r == '′':
+		return "", true // marks, and apostrophes as in "Ṣan‘ā’"
+	case unicode.IsLetter(r) || unicode.IsDigit(r):
+		if d := decompose(r); d != "" {
+			return d, true
+		}
+		return string(unicode.ToLower(r)), true
+	}
+	return sep, false
+}
+
+// sep marks a separator in foldTable.
+const sep = " "
+
+// foldTableSize covers Latin, Greek, Cyrillic, Armenian, Hebrew, Arabic,
+// and the Latin Extended Additional block of transliterated names (Ḩ, Ṣ, ạ).
+const foldTableSize = 0x2000
+
+// foldTable holds the folded form of every rune below foldTableSize,
+// computed on first use from the Unicode decompositions.
+var foldTable = sync.OnceValue(func() *[foldTableSize]string {
+	t := new([foldTableSize]string)
+	for r := rune(0); r < foldTableSize; r++ {
+		switch {
+		case r < utf8.RuneSelf:
+			t[r] = sep
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				t[r] = string(unicode.ToLower(r))
+			}
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Cf, r):
+			t[r] = ""
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if d := decompose(r); d != "" {
+				t[r] = d
+			} else {
+				t[r] = string(unicode.ToLower(r))
+			}
+		default:
+			t[r] = sep
+		}
+	}
+	// Modifier letters that transliterate ʿayn and hamza, and
+	// typographic apostrophes, vanish like the ASCII apostrophe.
+	for _, r := range "ʹʻʼʽʾʿˈ´" {
+		t[r] = ""
+	}
+	return t
+})
+
+// extraFold spells out letters that have no canonical decomposition.
+var extraFold = map[rune]string{
+	'ß': "ss", 'ẞ': "ss", 'æ': "ae", 'Æ': "ae", 'œ': "oe", 'Œ': "oe",
+	'ø': "o", 'Ø': "o", 'đ': "d", 'Đ': "d", 'ð': "d", 'Ð': "d",
+	'ł': "l", 'Ł': "l", 'þ': "th", 'Þ': "th", 'ı': "i", 'ħ': "h",
+	'Ħ': "h", 'ŧ': "t", 'Ŧ': "t", 'ŋ': "n", 'Ŋ': "n", 'ĸ': "k",
+	'ſ': "s", 'ƒ': "f", 'ɨ': "i", 'ŀ': "l", 'Ŀ': "l", 'ĳ': "ij",
+	'Ĳ': "ij", 'ǆ': "dz", 'ǅ': "dz", 'Ǆ': "dz", 'ǉ': "lj", 'ǈ': "lj",
+	'Ǉ': "lj", 'ǌ': "nj", 'ǋ': "nj", 'Ǌ': "nj", 'ƀ': "b", 'ɓ': "b",
+	'ƈ': "c", 'ɗ': "d", 'ɖ': "d", 'ƙ': "k", 'ƚ': "l", 'ɲ': "n",
+	'ƞ': "n", 'ƥ': "p", 'ƫ': "t", 'ƭ': "t", 'ʈ': "t", 'ƴ': "y",
+	'ƶ': "z", 'ȥ': "z", 'ɛ': "e", 'Ɛ': "e", 'ɔ': "o", 'Ɔ': "o",
+	'ə': "e", 'Ə': "e", 'ǝ': "e",
+}
+
+// decompose folds a letter through its compatibility decomposition,
+// keeping the lower-cased base letters and dropping the marks; it
+// returns "" when that leaves nothing useful.
+func decompose(r rune) string {
+	if f, ok := extraFold[r]; ok {
+		return f
+	}
+	var b strings.Builder
+	for _, c := range norm.NFKD.String(string(r)) {
+		switch {
+		case unicode.Is(unicode.Mn, c):
+		case unicode.IsLetter(c) || unicode.IsDigit(c):
+			if f, ok := extraFold[c]; ok {
+				b.WriteString(f)
+			} else {
+				b.WriteRune(unicode.ToLower(c))
+			}
+		default:
+			return ""
+		}
+	}
+	return b.String()
+}
