@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+
+	"nexus/geo"
+	"nexus/geocode"
+	"nexus/ingest"
+	"nexus/store"
+)
+
+// Exec runs the command line: serve (the default), import, export, token or backup.
+func Exec(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, args, stdout, stderr)
+	case "import":
+		err = importCmd(ctx, args, stdin, stdout, stderr)
+	case "export":
+		err = exportCmd(ctx, args, stdout, stderr)
+	case "token":
+		err = tokenCmd(ctx, args, stdout, stderr)
+	case "backup":
+		err = backupCmd(ctx, args, stdout, stderr)
+	default:
+		return fmt.Errorf("unknown command %q; commands: serve, import, export, token, backup", cmd)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+// openDB opens the database for a command, with countries derived from points.
+func openDB(path string) (*store.DB, error) {
+	db, err := store.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if gaz, err := geocode.Default(); err == nil {
+		db.CountryOf = gaz.CountryOf
+	}
+	return db, nil
+}
+
+// isTerminal reports whether w is a terminal, where progress bars belong.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("server import", stderr)
+	dbPath := fs.String("db", "nexus.db", "SQLite database file")
+	actor := fs.String("actor", "cli", "name recorded in the change log")
+	files, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return errors.New("import: name at least one file (.geojson, .json, .csv; - for stdin)")
+	}
+	db, err := openDB(*dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var place func(name, country string) (float64, float64, string, bool)
+	if gaz, err := geocode.Default(); err == nil {
+		place = placeFunc(gaz)
+	}
+	for _, name := range files {
+		var r io.Reader = stdin
+		var size int64 = -1
+		if name != "-" {
+			f, err := os.Open(name)
+			if err != nil {
+				return fmt.Errorf("import: %w", err)
+			}
+			defer f.Close()
+			if st, err := f.Stat(); err == nil {
+				size = st.Size()
+			}
+			r = f
+		}
+		opt := ingest.Options{Actor: *actor, Geocode: place}
+		var bar *progressbar.ProgressBar
+		if isTerminal(stderr) {
+			bar = progressbar.NewOptions64(size, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription(name),
+				progressbar.OptionShowBytes(true), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+			opt.Progress = func(n int64) { bar.Set64(n) }
+		}
+		rep, err := ingest.Import(ctx, db, bufio.NewReaderSize(r, 1<<16), opt)
+		if bar != nil {
+			bar.Finish()
+		}
+		fmt.Fprintf(stdout, "%s: %s %d created, %d updated, %d unchanged, %d geocoded, %d rejected\n",
+			name, rep.Format, rep.Created, rep.Updated, rep.Unchanged, rep.Geocoded, rep.RejectedCount)
+		for i, rj := range rep.Rejected {
+			if i == 20 {
+				fmt.Fprintf(stderr, "  … %d more rejected rows\n", rep.RejectedCount-20)
+				break
+			}
+			fmt.Fprintf(stderr, "  line %d: %s: %s\n", rj.Line, rj.Field, rj.Reason)
+		}
+		if err != nil {
+			return fmt.Errorf("import %s: %s", name, geo.ErrorMessage(err))
+		}
+	}
+	return nil
+}
+
+// placeFunc adapts the gazetteer to the importer: a place name and country
+// hint to a point and the precision it implies.
+func placeFunc(gaz *geocode.Gazetteer) func(name, country string) (float64, float64, string, bool) {
+	return func(name, country string) (float64, float64, string, bool) {
+		q := name
+		if country != "" {
+			q += ", " + country
+		}
+		places, err := gaz.Forward(q, 1)
+		if err != nil || len(places) == 0 {
+			return 0, 0, "", false
+		}
+		p := places[0]
+		return p.Point[0], p.Point[1], p.Precision, true
+	}
+}
+
+func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("server export", stderr)
+	dbPath := fs.String("db", "nexus.db", "SQLite database file")
+	bbox := fs.String("bbox", "", "w,s,e,n (w > e crosses the antimeridian)")
+	datetime := fs.String("datetime", "", "an instant or an interval a/b, ../b, a/..")
+	collections := fs.String("collections", "incidents,routes", "collections to export")
+	out := fs.String("o", "-", "output file; - is standard output")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	f := geo.NewFilter()
+	if *bbox != "" {
+		b, err := geo.ParseBBox(*bbox)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		f.BBox = &b
+	}
+	span, err := geo.ParseInterval(*datetime)
+	if err != nil {
+		return fmt.Errorf("export: datetime: %w", err)
+	}
+	f.Span = span
+	var cols []geo.Collection
+	for _, c := range strings.Split(*collections, ",") {
+		col, err := geo.ParseCollection(strings.TrimSpace(c))
+		if err != nil {
+			return fmt.Errorf("export: %s", geo.ErrorMessage(err))
+		}
+		cols = append(cols, col)
+	}
+	db, err := store.Open(*dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var w io.Writer = stdout
+	var file *os.File
+	if *out != "-" {
+		if file, err = os.Create(*out); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		w = file
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	n, err := db.Export(ctx, bw, cols, f)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if file != nil {
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if *out != "-" {
+		fmt.Fprintf(stderr, "exported %d features to %s\n", n, *out)
+	}
+	return nil
+}
+
+func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("server token create NAME -role viewer|editor|admin", stderr)
+	dbPath := fs.String("db", "nexus.db", "SQLite database file")
+	role := fs.String("role", "viewer", "viewer, editor or admin")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 2 || rest[0] != "create" {
+		return errors.New("usage: server token create NAME -role viewer|editor|admin [-db nexus.db]")
+	}
+	db, err := store.Open(*dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	token, err := db.CreateToken(ctx, rest[1], *role)
+	if err != nil {
+		return fmt.Errorf("token: %s", geo.ErrorMessage(err))
+	}
+	fmt.Fprintln(stdout, token)
+	return nil
+}
+
+func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("server backup OUT.db", stderr)
+	dbPath := fs.String("db", "nexus.db", "SQLite database file")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return errors.New("usage: server backup [-db nexus.db] OUT.db")
+	}
+	if _, err := os.Stat(rest[0]); err == nil {
+		return fmt.Errorf("backup: %s exists already", rest[0])
+	}
+	db, err := store.Open(*dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	if err := db.Backup(ctx, rest[0]); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	st, _ := os.Stat(rest[0])
+	var size int64
+	if st != nil {
+		size = st.Size()
+	}
+	fmt.Fprintf(stdout, "backup: %s written, %d bytes in %s\n", rest[0], size, time.Since(start).Round(time.Millisecond))
+	return nil
+}

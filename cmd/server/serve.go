@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"nexus/api"
+	"nexus/data"
+	"nexus/geocode"
+	"nexus/ingest"
+	"nexus/live"
+	"nexus/static"
+	"nexus/store"
+)
+
+// Main is the server program: ParseFlags, Run, Close. Tests run the real
+// program on ":0" with a temporary database.
+type Main struct {
+	Addr    string
+	DB      string
+	Seed    bool
+	Tiles   string
+	Private bool
+	Origins string
+
+	Stdout, Stderr io.Writer
+	Logger         *slog.Logger
+
+	// URL is the base URL the server listens on, set by Run.
+	URL string
+
+	db     *store.DB
+	hub    *live.Hub
+	server *http.Server
+	stop   context.CancelFunc
+	done   chan error
+}
+
+// NewMain returns a Main with the defaults of the command line.
+func NewMain(stdout, stderr io.Writer) *Main {
+	return &Main{Addr: ":8080", DB: "nexus.db", Seed: true, Stdout: stdout, Stderr: stderr}
+}
+
+// ParseFlags reads the serve flags (and NEXUS_* variables).
+func (m *Main) ParseFlags(args []string) error {
+	fs := newFlagSet("server", m.Stderr)
+	fs.StringVar(&m.Addr, "addr", m.Addr, "address to listen on")
+	fs.StringVar(&m.DB, "db", m.DB, "SQLite database file")
+	fs.BoolVar(&m.Seed, "seed", m.Seed, "load the sample data into an empty database")
+	fs.StringVar(&m.Tiles, "tiles", m.Tiles, "URL template of an online tile layer, e.g. https://tile.example/{z}/{x}/{y}.png")
+	fs.BoolVar(&m.Private, "private", m.Private, "require a token for everything")
+	fs.StringVar(&m.Origins, "origins", m.Origins, "comma-separated origins allowed to open websockets, besides this server's own")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	return nil
+}
+
+// Run opens the database, loads the sample data and the first token when
+// the database is new, and starts serving. It returns once listening.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.NewTextHandler(m.Stderr, nil))
+	}
+	log := m.Logger
+	gaz, err := geocode.Default()
+	if err != nil {
+		return fmt.Errorf("reference data: %w", err)
+	}
+	if m.db, err = store.Open(m.DB); err != nil {
+		return err
+	}
+	m.db.CountryOf = gaz.CountryOf
+	if m.Seed {
+		if err := seed(ctx, m.db, log); err != nil {
+			m.db.Close()
+			return err
+		}
+	}
+	first, err := firstToken(ctx, m.db)
+	if err != nil {
+		m.db.Close()
+		return err
+	}
+
+	var origins []string
+	for _, o := range strings.Split(m.Origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	m.hub = live.NewHub(m.db, live.Options{Origins: origins, Logger: log.With("component", "live")})
+	mapFS, err := fs.Sub(static.FS, ".")
+	if err != nil {
+		m.db.Close()
+		return err
+	}
+	handler := api.New(api.Config{
+		Store:     m.db,
+		Live:      m.hub,
+		LiveStats: m.hub,
+		Geocoder:  gaz,
+		Static:    mapFS,
+		Private:   m.Private,
+		Tiles:     m.Tiles,
+		Logger:    log.With("component", "api"),
+	})
+
+	ln, err := net.Listen("tcp", m.Addr)
+	if err != nil {
+		m.db.Close()
+		return err
+	}
+	m.URL = "http://" + displayAddr(ln.Addr())
+	m.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	hubCtx, stop := context.WithCancel(context.Background())
+	m.stop = stop
+	m.done = make(chan error, 2)
+	go func() { m.done <- m.hub.Run(hubCtx) }()
+	go func() {
+		if err := m.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			m.done <- err
+		}
+	}()
+	log.Info("serving", "url", m.URL, "db", m.DB, "private", m.Private)
+	if first != "" {
+		fmt.Fprintf(m.Stdout, "Nexus is ready. Open this link to sign in as admin (shown once):\n\n    %s/#token=%s\n\n", m.URL, first)
+	}
+	return nil
+}
+
+// Wait blocks until ctx is done or the server fails.
+func (m *Main) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-m.done:
+		return err
+	}
+}
+
+// Close shuts down in order: stop accepting and finish requests in flight
+// (and so their writes), close every websocket with 1001, stop the hub,
+// then checkpoint the WAL and close the database.
+func (m *Main) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var errs []error
+	if m.server != nil {
+		errs = append(errs, m.server.Shutdown(ctx))
+	}
+	if m.hub != nil {
+		errs = append(errs, m.hub.Shutdown(ctx))
+	}
+	if m.stop != nil {
+		m.stop()
+	}
+	if m.db != nil {
+		errs = append(errs, m.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// displayAddr turns ":8080" or "[::]:8080" into "localhost:8080".
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// seed loads the sample data into a database that has never held a record.
+func seed(ctx context.Context, db *store.DB, log *slog.Logger) error {
+	seq, err := db.LastSeq(ctx)
+	if err != nil || seq > 0 {
+		return err
+	}
+	for _, name := range []string{"sample/incidents.geojson", "sample/routes.geojson"} {
+		f, err := data.Sample.Open(name)
+		if err != nil {
+			return err
+		}
+		rep, err := ingest.Import(ctx, db, f, ingest.Options{Actor: "seed"})
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("seed %s: %w", name, err)
+		}
+		if len(rep.Rejected) > 0 {
+			return fmt.Errorf("seed %s: line %d: %s: %s", name, rep.Rejected[0].Line, rep.Rejected[0].Field, rep.Rejected[0].Reason)
+		}
+		log.Info("seeded", "file", name, "created", rep.Created)
+	}
+	return nil
+}
+
+// firstToken creates the admin token on the first start of a database
+// without tokens and returns it; "" when tokens exist.
+func firstToken(ctx context.Context, db *store.DB) (string, error) {
+	n, err := db.TokenCount(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	return db.CreateToken(ctx, "admin", store.RoleAdmin)
+}
+
+// serve runs the server until ctx is done.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	m := NewMain(stdout, stderr)
+	if err := m.ParseFlags(args); err != nil {
+		return err
+	}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	err := m.Wait(ctx)
+	m.Logger.Info("shutting down")
+	return errors.Join(err, m.Close())
+}
