@@ -32,6 +32,18 @@ lint:
 
 test: deps web ref lint
 	$(GO) test -race -count=1 ./...
+	cd static && node --test test/
+	$(MAKE) fuzz
+
+# Every fuzz target for a few seconds; inputs that ever failed stay in testdata/fuzz.
+FUZZTIME ?= 5s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$target"; \
+			out=$$($(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
+		done; \
+	done
 
 bench: deps web ref
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
