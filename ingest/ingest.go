@@ -1,0 +1,343 @@
+// Package ingest imports the datasets analysts already have into the store:
+// GeoJSON (a FeatureCollection, one Feature, or a sequence of Features as
+// RFC 8142 text sequences or newline-delimited JSON) and CSV in the layouts of
+// the Global Terrorism Database (GTD) and of ACLED.
+//
+// Import streams: rows and features are decoded as they arrive and written in
+// batches, one transaction each, so memory does not grow with the input. A bad
+// row never stops the good ones; it is reported with its line, field and
+// reason.
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
+
+	"nexus/geo"
+	"nexus/store"
+)
+
+// Batcher is what an import needs of the store.
+type Batcher interface {
+	ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]store.ImportResult, error)
+}
+
+// Options tune one import.
+type Options struct {
+	Actor     string                                                                    // token name recorded in the change log
+	Geocode   func(place, country string) (lon, lat float64, precision string, ok bool) // fills a missing point; may be nil
+	Progress  func(bytesRead int64)                                                     // called now and then; may be nil
+	BatchSize int                                                                       // default store.ImportBatchSize
+}
+
+// Rejected is one row or feature that was not imported, and why.
+type Rejected struct {
+	Line   int64  `json:"line"` // 1-based line in the input (CSV: physical line of the row; GeoJSON: line where the feature starts)
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// Report says what an import did.
+type Report struct {
+	Format        string     `json:"format"` // FormatGeoJSON, FormatGeoJSONSeq, FormatGTD or FormatACLED
+	Created       int64      `json:"created"`
+	Updated       int64      `json:"updated"`
+	Unchanged     int64      `json:"unchanged"`
+	Geocoded      int64      `json:"geocoded"`       // written rows whose point came from their place name
+	Rejected      []Rejected `json:"rejected"`       // the first MaxRejected rejected rows
+	RejectedCount int64      `json:"rejected_count"` // every rejected row, listed or not
+}
+
+// Formats an import can read, as Report.Format names them.
+const (
+	FormatGeoJSON    = "geojson"    // one FeatureCollection, one Feature, or a JSON array of Features
+	FormatGeoJSONSeq = "geojsonseq" // RFC 8142 text sequence, or newline-delimited Features
+	FormatGTD        = "gtd"        // Global Terrorism Database CSV
+	FormatACLED      = "acled"      // ACLED CSV export
+)
+
+// MaxRejected is how many rejected rows a report lists; RejectedCount
+// counts them all.
+const MaxRejected = 10000
+
+// Sizes of the reads, in bytes.
+const (
+	sniffSize     = 64 << 10 // looked at to tell the format and the encoding
+	progressEvery = 1 << 20  // Options.Progress is called at most once per this much input
+)
+
+// Field names of rejections that concern a whole row or feature rather than
+// one of its columns or properties.
+const (
+	fieldRow     = "row"
+	fieldFeature = "feature"
+)
+
+const recordSeparator = 0x1E // RS, which starts each text of an RFC 8142 sequence
+
+// Import reads GeoJSON (a FeatureCollection, a single Feature, or a GeoJSON
+// text sequence RFC 8142 / newline-delimited features) or CSV (GTD or ACLED
+// columns, told apart by the header), in UTF-8 with or without BOM or in
+// Latin-1, and writes it in batches of one transaction each. A bad row never
+// stops the good ones: it is reported. The input as a whole being unreadable
+// (not JSON nor CSV with a known header) is a *geo.Error with EUNSUPPORTED or
+// EMALFORMED. An interrupted import (ctx cancelled, reader error) leaves only
+// whole batches and returns the report so far with the error.
+func Import(ctx context.Context, dst Batcher, r io.Reader, opt Options) (Report, error) {
+	im := newImporter(ctx, dst, opt)
+	err := im.run(r)
+	return im.rep, err
+}
+
+// importer holds the state of one import.
+type importer struct {
+	ctx     context.Context
+	dst     Batcher
+	opt     Options
+	rep     Report
+	pending []pending
+	// attempted counts the rows and features met; every one ends created,
+	// updated, unchanged or rejected (the fuzz tests hold us to it).
+	attempted int64
+	latin1    bool // the input as a whole is not UTF-8
+	cp1252    *encoding.Decoder
+}
+
+// pending is a valid record waiting for its batch to be written.
+type pending struct {
+	rec      geo.Record
+	line     int64
+	geocoded bool
+}
+
+func newImporter(ctx context.Context, dst Batcher, opt Options) *importer {
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = store.ImportBatchSize
+	}
+	return &importer{ctx: ctx, dst: dst, opt: opt, rep: Report{Rejected: []Rejected{}}}
+}
+
+// run tells the format from the first bytes and imports the whole input.
+func (im *importer) run(r io.Reader) error {
+	counted := &countingReader{r: r, progress: im.opt.Progress}
+	defer counted.report()
+	br := bufio.NewReaderSize(counted, sniffSize)
+	head, err := br.Peek(sniffSize)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return fmt.Errorf("reading the input: %w", err)
+	}
+	atEOF := len(head) < sniffSize
+	switch {
+	case bytes.HasPrefix(head, []byte("\xEF\xBB\xBF")):
+		br.Discard(3)
+		head = head[3:]
+	case bytes.HasPrefix(head, []byte("\xFF\xFE")), bytes.HasPrefix(head, []byte("\xFE\xFF")):
+		return geo.Errorf(geo.EUNSUPPORTED, "UTF-16 text is not supported; save the file as UTF-8")
+	}
+	im.latin1 = !validUTF8Head(head, atEOF)
+	first := bytes.TrimLeft(head, " \t\r\n")
+	if len(first) == 0 {
+		if atEOF {
+			return geo.Errorf(geo.EMALFORMED, "empty input")
+		}
+		return geo.Errorf(geo.EMALFORMED, "the input starts with more than %d KB of blank space", sniffSize>>10)
+	}
+	switch first[0] {
+	case '{', '[':
+		im.rep.Format = FormatGeoJSON
+		err = im.readJSON(br, false)
+	case recordSeparator:
+		im.rep.Format = FormatGeoJSONSeq
+		err = im.readJSON(br, true)
+	default:
+		err = im.readCSV(br, head)
+	}
+	if err != nil {
+		return err
+	}
+	return im.flush()
+}
+
+// validUTF8Head reports whether the first bytes of the input are UTF-8; a
+// character cut by the end of the buffer does not count against it.
+func validUTF8Head(b []byte, atEOF bool) bool {
+	if !atEOF {
+		for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+			if utf8.RuneStart(b[i]) {
+				if !utf8.FullRune(b[i:]) {
+					b = b[:i]
+				}
+				break
+			}
+		}
+	}
+	return utf8.Valid(b)
+}
+
+// text returns b as UTF-8: as it is when the input is UTF-8 and b is valid
+// UTF-8, else decoded from Windows-1252 (the superset of ISO-8859-1 that
+// GTD's published CSV files and Excel on Windows write).
+func (im *importer) text(b []byte) []byte {
+	if !im.latin1 && utf8.Valid(b) {
+		return b
+	}
+	if im.cp1252 == nil {
+		im.cp1252 = charmap.Windows1252.NewDecoder()
+	}
+	out, err := im.cp1252.Bytes(b)
+	if err != nil { // cannot happen: every byte is a Windows-1252 character
+		return bytes.ToValidUTF8(b, []byte("\uFFFD"))
+	}
+	return out
+}
+
+// reject reports a row or feature that is not imported.
+func (im *importer) reject(line int64, field, reason string) {
+	im.attempted++
+	im.rejected(line, field, reason)
+}
+
+// rejected records a rejection of a row already counted as attempted.
+func (im *importer) rejected(line int64, field, reason string) {
+	im.rep.RejectedCount++
+	if len(im.rep.Rejected) < MaxRejected {
+		im.rep.Rejected = append(im.rep.Rejected, Rejected{Line: line, Field: field, Reason: reason})
+	}
+}
+
+// rejectErr reports a record refused with an error: a *geo.Error names the
+// field; anything else concerns the whole feature or row.
+func (im *importer) rejectErr(line int64, whole string, err error, attempted bool) {
+	field, reason := whole, geo.ErrorMessage(err)
+	var ge *geo.Error
+	if errors.As(err, &ge) && len(ge.Fields) > 0 {
+		field, reason = ge.Fields[0].Field, ge.Fields[0].Message
+		for _, f := range ge.Fields[1:] {
+			reason += "; " + f.Field + ": " + f.Message
+		}
+		if field == "" { // a member named "" is unknown: the field has no name
+			field = whole
+		}
+	}
+	if attempted {
+		im.rejected(line, field, reason)
+	} else {
+		im.reject(line, field, reason)
+	}
+}
+
+// add validates a record and queues it for writing; an invalid one is
+// rejected. A full batch is written at once.
+func (im *importer) add(line int64, r geo.Record, geocoded bool) error {
+	im.attempted++
+	*r.Base() = geo.Meta{} // the store sets id, version and times; a feature's own id is not the key
+	r.Normalize(nil)       // nil: the store derives a missing country; a given one stays
+	if err := r.Validate(); err != nil {
+		im.rejectErr(line, fieldFeature, err, true)
+		return nil
+	}
+	im.pending = append(im.pending, pending{rec: r, line: line, geocoded: geocoded})
+	if len(im.pending) >= im.opt.BatchSize {
+		return im.flush()
+	}
+	return nil
+}
+
+// flush writes the queued records in one transaction. Should the store
+// refuse the batch for one record's sake, the records are written one by
+// one so that only that record is rejected.
+func (im *importer) flush() error {
+	if len(im.pending) == 0 {
+		return nil
+	}
+	if err := im.ctx.Err(); err != nil {
+		return err
+	}
+	recs := make([]geo.Record, len(im.pending))
+	for i, p := range im.pending {
+		recs[i] = p.rec
+	}
+	res, err := im.dst.ImportBatch(im.ctx, im.opt.Actor, recs)
+	switch {
+	case err == nil:
+		im.count(im.pending, res)
+	case recordError(err):
+		for _, p := range im.pending {
+			res, err := im.dst.ImportBatch(im.ctx, im.opt.Actor, []geo.Record{p.rec})
+			if recordError(err) {
+				im.rejectErr(p.line, fieldFeature, err, true)
+				continue
+			} else if err != nil {
+				return err
+			}
+			im.count([]pending{p}, res)
+		}
+	default:
+		return err
+	}
+	clear(im.pending) // let the written records go
+	im.pending = im.pending[:0]
+	return nil
+}
+
+// recordError reports whether a batch failed because of what a record
+// holds, rather than because the store or the context failed.
+func recordError(err error) bool {
+	code := geo.ErrorCode(err)
+	return code == geo.EINVALID || code == geo.ECONFLICT
+}
+
+func (im *importer) count(ps []pending, res []store.ImportResult) {
+	for i, p := range ps {
+		outcome := store.Created
+		if i < len(res) {
+			outcome = res[i].Outcome
+		}
+		switch outcome {
+		case store.Updated:
+			im.rep.Updated++
+		case store.Unchanged:
+			im.rep.Unchanged++
+		default:
+			im.rep.Created++
+		}
+		if p.geocoded {
+			im.rep.Geocoded++
+		}
+	}
+}
+
+// countingReader counts the bytes read and reports them to a progress
+// function now and then.
+type countingReader struct {
+	r        io.Reader
+	n        int64
+	reported int64
+	progress func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.progress != nil && c.n-c.reported >= progressEvery {
+		c.reported = c.n
+		c.progress(c.n)
+	}
+	return n, err
+}
+
+// report tells the progress function the final count.
+func (c *countingReader) report() {
+	if c.progress != nil && c.n != c.reported {
+		c.reported = c.n
+		c.progress(c.n)
+	}
+}
