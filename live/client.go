@@ -1,0 +1,398 @@
+package live
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// frame is one change frame, prepared once and shared by every recipient.
+type frame struct {
+	seq int64
+	msg *websocket.PreparedMessage
+}
+
+// client is one websocket connection: a reader goroutine that parses what
+// the client sends, and a writer goroutine that alone writes to it.
+//
+// The writer waits on two channels only, the hub's frames and a kick that
+// says "look at ctl": an idle connection is a few kilobytes of heap and two
+// small stacks.
+type client struct {
+	h      *Hub
+	conn   *websocket.Conn
+	remote string
+
+	queue   chan *frame   // live frames from the hub; full means slow consumer
+	kick    chan struct{} // capacity 1: ctl has news for the writer
+	pending atomic.Bool   // ctl has news; checked between frames
+	mu      sync.Mutex
+	ctl     control // guarded by mu
+
+	// Guarded by h.mu.
+	idx  int           // position in h.clients, -1 once removed
+	live bool          // the hub queues matching frames
+	sub  *subscription // the view while live
+
+	sent int64 // writer only: the last seq sent, or hello's
+}
+
+// control is what the reader and the hub ask of the writer.
+type control struct {
+	sub        *request // the latest subscribe not yet applied
+	errs       [][]byte // error frames to send
+	ping       bool     // a ping is due
+	closing    bool     // close with closeCode and closeText
+	closeCode  int
+	closeText  string
+	readerDone bool // the reader has ended: the connection is gone
+}
+
+// signal changes ctl and wakes the writer. It never blocks for long.
+func (c *client) signal(f func(*control)) {
+	c.mu.Lock()
+	f(&c.ctl)
+	c.mu.Unlock()
+	c.pending.Store(true)
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// take returns ctl's news and clears them; closing and readerDone stay.
+func (c *client) take() control {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pending.Store(false)
+	ct := c.ctl
+	c.ctl.sub, c.ctl.errs, c.ctl.ping = nil, nil, false
+	return ct
+}
+
+// close asks the writer to close the connection with code and text; the
+// first request wins.
+func (c *client) close(code int, text string) {
+	c.signal(func(ct *control) {
+		if !ct.closing {
+			ct.closing, ct.closeCode, ct.closeText = true, code, text
+		}
+	})
+}
+
+// readLoop reads client frames until the connection fails or closes. It
+// answers what it cannot use with an error frame and passes subscriptions
+// to the writer.
+func (c *client) readLoop() {
+	defer c.h.wg.Done()
+	defer c.conn.Close()
+	defer c.signal(func(ct *control) { ct.readerDone = true })
+	pongWait := 2 * c.h.opt.PingInterval
+	c.conn.SetReadLimit(maxFrame)
+	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	c.conn.SetPongHandler(func(string) error {
+		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	})
+	abuse := 0
+	for {
+		typ, r, err := c.conn.NextReader()
+		if err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived) && !errors.Is(err, websocket.ErrCloseSent) {
+				c.h.logger.Debug("read", "remote", c.remote, "err", err)
+			}
+			return
+		}
+		c.conn.SetReadDeadline(time.Now().Add(pongWait))
+		data, err := io.ReadAll(io.LimitReader(r, softLimit+1))
+		var req *request
+		switch {
+		case err != nil:
+			return
+		case typ != websocket.TextMessage:
+			err = errors.New("binary frames are not understood; send JSON text frames")
+		case len(data) > softLimit:
+			err = errors.New("frame larger than 64 KB")
+		default:
+			req, err = parseOffStack(data)
+		}
+		if err != nil {
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return
+			}
+			abuse++
+			if abuse >= maxAbuse {
+				c.close(websocket.ClosePolicyViolation, "too many malformed frames")
+				continue
+			}
+			msg := errorFrame(err.Error())
+			c.signal(func(ct *control) {
+				if len(ct.errs) < 4 { // a client that floods us misses some
+					ct.errs = append(ct.errs, msg)
+				}
+			})
+			continue
+		}
+		abuse = 0
+		c.signal(func(ct *control) { ct.sub = req }) // only the latest counts
+	}
+}
+
+// parseOffStack parses a client frame on a short-lived goroutine:
+// encoding/json's recursion would otherwise grow the reader's stack, which
+// lives as long as the connection, from 4 to 8 KB, a third of what an idle
+// connection costs.
+func parseOffStack(data []byte) (req *request, err error) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, err = parseRequest(data)
+	}()
+	<-done
+	return req, err
+}
+
+// writeLoop is the only writer of the connection: hello, then frames from
+// the hub, replays, error frames and pings, until the connection closes.
+func (c *client) writeLoop() {
+	defer c.h.wg.Done()
+	defer c.conn.Close()
+	defer c.h.remove(c)
+	err := c.write(seqFrame("hello", c.sent))
+	for err == nil {
+		if c.pending.Load() {
+			var stop bool
+			if stop, err = c.serve(c.take()); stop {
+				return
+			}
+			continue
+		}
+		select {
+		case f := <-c.queue:
+			if f.seq > c.sent {
+				c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+				if err = c.conn.WritePreparedMessage(f.msg); err == nil {
+					c.sent = f.seq
+				}
+			}
+		case <-c.kick:
+		}
+	}
+	c.h.logger.Debug("write", "remote", c.remote, "err", err)
+	if ct := c.take(); ct.closing {
+		c.writeClose(ct)
+	}
+}
+
+// serve acts on ctl's news: closing first, then error frames, a ping,
+// and a new subscription. stop says the writer is done.
+func (c *client) serve(ct control) (stop bool, err error) {
+	for {
+		switch {
+		case ct.closing:
+			c.writeClose(ct)
+			return true, nil
+		case ct.readerDone:
+			return true, nil
+		}
+		for _, m := range ct.errs {
+			if err := c.write(m); err != nil {
+				return false, err
+			}
+		}
+		if ct.ping {
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				return false, err
+			}
+		}
+		if ct.sub == nil {
+			return false, nil
+		}
+		if err := c.subscribe(ct.sub); err != nil {
+			return false, err
+		}
+		if !c.pending.Load() {
+			return false, nil
+		}
+		ct = c.take() // news during the replay: a newer view, a close…
+	}
+}
+
+// write sends one text frame with the write deadline.
+func (c *client) write(data []byte) error {
+	c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	return c.conn.WriteMessage(websocket.TextMessage, data)
+}
+
+// writeClose sends the close frame asked for, then waits a moment for the
+// peer's reply so that the peer reads every frame before the socket goes.
+func (c *client) writeClose(ct control) {
+	msg := websocket.FormatCloseMessage(ct.closeCode, ct.closeText)
+	if c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeWait)) != nil {
+		return
+	}
+	t := time.NewTimer(closeGrace)
+	defer t.Stop()
+	for !ct.readerDone {
+		select {
+		case <-c.kick:
+			ct = c.take()
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// subscribe switches the client to a new view: it leaves live delivery,
+// drops what was queued for the old view, replays the log from since (or
+// from the last seq sent) and joins live delivery again where the replay
+// ends. It returns early, without error, when ctl has news meanwhile (a
+// newer view, a close); the caller deals with them.
+func (c *client) subscribe(req *request) error {
+	h := c.h
+	h.mu.Lock()
+	c.live = false
+	h.mu.Unlock()
+	for drained := false; !drained; {
+		select {
+		case <-c.queue:
+		default:
+			drained = true
+		}
+	}
+	sub := compile(req.filter)
+	pos := c.sent
+	if req.resume {
+		pos = req.since
+		first, err := h.log.FirstSeq(h.ctx)
+		if err != nil {
+			return c.logFailed(err)
+		}
+		last, err := h.log.LastSeq(h.ctx)
+		if err != nil {
+			return c.logFailed(err)
+		}
+		last = max(last, h.seq.Load())
+		if pos > last || (first > 0 && pos < first-1) {
+			// The log cannot serve since: the client reloads and goes on
+			// from here.
+			pos = h.seq.Load()
+			if err := c.write(seqFrame("reset", pos)); err != nil {
+				return err
+			}
+		}
+	}
+	c.sent = pos
+	var mem []cached
+	for {
+		h.mu.Lock()
+		target := h.seq.Load()
+		if pos >= target {
+			c.sub, c.live = sub, true
+			h.mu.Unlock()
+			return nil
+		}
+		var ok bool
+		mem, ok = h.recent.after(pos, replayChunk, mem[:0])
+		h.mu.Unlock()
+		if ok {
+			// From memory: the frames the hub prepared.
+			for _, x := range mem {
+				pos = x.seq
+				if x.e == nil || !sub.match(x.e) {
+					continue
+				}
+				c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+				if err := c.conn.WritePreparedMessage(x.f.msg); err != nil {
+					return err
+				}
+				c.sent = x.seq
+			}
+			clear(mem) // let the frames go
+		} else if err := c.replayLog(sub, &pos, target); err != nil {
+			return err
+		}
+		if c.pending.Load() {
+			// Errors and pings are sent on the way; a newer view or a
+			// close ends the replay.
+			ct, stop := c.takeMinor()
+			if stop {
+				return nil
+			}
+			for _, m := range ct.errs {
+				if err := c.write(m); err != nil {
+					return err
+				}
+			}
+			if ct.ping {
+				if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// replayLog sends the changes after *pos up to target that match, read from
+// the log in one batch, and advances *pos.
+func (c *client) replayLog(sub *subscription, pos *int64, target int64) error {
+	h := c.h
+	batch, err := h.log.Changes(h.ctx, *pos, readBatch)
+	if err != nil {
+		return c.logFailed(err)
+	}
+	if len(batch) == 0 {
+		// The hub is ahead of what the log holds: cannot happen with one
+		// log; go on from the hub's position rather than spin.
+		h.logger.Error("log behind the hub", "seq", *pos, "hub", target)
+		*pos = target
+		return nil
+	}
+	for i := range batch {
+		ch := &batch[i]
+		if ch.Seq > target {
+			break
+		}
+		*pos = ch.Seq
+		e, err := decode(ch)
+		if err != nil {
+			h.logger.Error("skip undecodable change", "seq", ch.Seq, "err", err)
+			continue
+		}
+		if !sub.match(e) {
+			continue
+		}
+		if err := c.write(changeFrame(ch)); err != nil {
+			return err
+		}
+		c.sent = ch.Seq
+	}
+	return nil
+}
+
+// logFailed closes the connection with 1011 when the log cannot be read
+// (or quietly when the hub is shutting down); the client resumes later.
+func (c *client) logFailed(err error) error {
+	if c.h.ctx.Err() == nil {
+		c.h.logger.Error("replay change log", "remote", c.remote, "err", err)
+		c.close(websocket.CloseInternalServerErr, "cannot read the change log")
+	}
+	return nil
+}
+
+// takeMinor takes ctl's error frames and ping, unless ctl holds something
+// that ends a replay: a newer subscription, a close or the reader's end.
+func (c *client) takeMinor() (ct control, stop bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctl.sub != nil || c.ctl.closing || c.ctl.readerDone {
+		return control{}, true
+	}
+	c.pending.Store(false)
+	ct = c.ctl
+	c.ctl.errs, c.ctl.ping = nil, false
+	return ct, false
+}

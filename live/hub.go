@@ -1,0 +1,376 @@
+// Package live is the websocket hub behind GET /api/live: it follows the
+// change log and sends every change to the clients whose view it concerns.
+//
+// The change log is the only source. The hub learns that the log grew from
+// the store's commit notification (at once) and by polling its last seq
+// (for writes by other processes on the same file), then reads the new
+// changes in order. Each change is decoded once, encoded once as a
+// websocket.PreparedMessage, and the same prepared frame is queued for every
+// matching subscriber. Because everything sent is read back from the
+// committed log, nothing reaches a client before it is durable. The newest
+// changes stay in memory, decoded and prepared, so that a client that
+// resumes or changes its view shortly after replays them without touching
+// the database; older ones are replayed from the log.
+//
+// Protocol (text frames, JSON):
+//
+//	server: {"type":"hello","seq":N}                      on connect
+//	client: {"type":"subscribe","bbox":[w,s,e,n],"filter":{...},"since":S}
+//	server: {"type":"change","seq":…,"op":"upsert"|"delete","collection":…,"id":…,"feature":{…}}
+//	server: {"type":"reset","seq":N}                      since cannot be served: reload
+//	server: {"type":"error","message":"…"}                a frame the server cannot use
+//
+// A client receives no changes until its first subscribe. A subscribe
+// without since continues from the last seq the connection was sent (the
+// hello seq at first), so nothing between hello and subscribe is missed.
+// A subscribe with since replays from that seq; it also restarts the stream
+// there when the client changes its view, so the client may see seqs again.
+// Within one subscription seqs only grow: the replay from the log joins the
+// live stream without a gap and without a duplicate.
+//
+// A client whose queue is full (SendQueue frames) is closed with 4008 "slow
+// consumer"; it resumes with since. Ten malformed frames in a row close the
+// connection with 1008; a frame over 1 MB closes it with 1009.
+package live
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"nexus/geo"
+)
+
+// Log is what the hub needs of the store: the change log and its commit
+// notification.
+type Log interface {
+	LastSeq(ctx context.Context) (int64, error)
+	FirstSeq(ctx context.Context) (int64, error)
+	Changes(ctx context.Context, after int64, limit int) ([]geo.Change, error)
+	OnCommit(func(seq int64))
+}
+
+// Options tune a hub; zero values take the defaults.
+type Options struct {
+	Origins      []string      // extra allowed Origin values (scheme://host[:port]); same-host origins are always allowed; "*" allows all
+	PingInterval time.Duration // default 30 s; a peer silent for two intervals is dropped
+	PollInterval time.Duration // how often to look for changes written by other processes; default 250 ms
+	SendQueue    int           // frames queued per connection before it is a slow consumer; default 256
+	Logger       *slog.Logger
+}
+
+// Defaults and fixed limits.
+const (
+	DefaultPingInterval = 30 * time.Second
+	DefaultPollInterval = 250 * time.Millisecond
+	DefaultSendQueue    = 256
+
+	writeWait   = 10 * time.Second // longest a write to one client may take
+	closeGrace  = 2 * time.Second  // how long to wait for the peer's close reply
+	readBatch   = 1000             // changes read from the log at a time
+	replayChunk = 256              // changes copied from memory at a time
+	maxAbuse    = 10               // malformed frames in a row before closing with 1008
+
+	// Close codes besides the standard ones.
+	CloseSlowConsumer = 4008
+)
+
+// Hub follows the change log and serves the websocket clients. Create it
+// with NewHub, start Run, mount it as an http.Handler.
+type Hub struct {
+	log      Log
+	opt      Options
+	logger   *slog.Logger
+	upgrader websocket.Upgrader
+	origins  map[string]bool
+	anyOrg   bool
+
+	wake   chan struct{} // a commit happened
+	ready  chan struct{} // closed when Run has read the starting seq
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // client goroutines
+
+	seq atomic.Int64 // last seq fanned out; written under mu
+
+	mu      sync.Mutex
+	clients []*client // index = client.idx
+	recent  recent    // the newest changes, for replays
+	closed  bool
+}
+
+// NewHub returns a hub over the log. It registers for commit
+// notifications at once; call Run to start following the log.
+func NewHub(log Log, opt Options) *Hub {
+	if opt.PingInterval <= 0 {
+		opt.PingInterval = DefaultPingInterval
+	}
+	if opt.PollInterval <= 0 {
+		opt.PollInterval = DefaultPollInterval
+	}
+	if opt.SendQueue <= 0 {
+		opt.SendQueue = DefaultSendQueue
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	h := &Hub{
+		log:     log,
+		opt:     opt,
+		logger:  opt.Logger.With("component", "live"),
+		origins: map[string]bool{},
+		wake:    make(chan struct{}, 1),
+		ready:   make(chan struct{}),
+	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	for _, o := range opt.Origins {
+		if o == "*" {
+			h.anyOrg = true
+		}
+		h.origins[strings.ToLower(strings.TrimSuffix(o, "/"))] = true
+	}
+	// Small buffers and a shared pool keep an idle connection cheap: change
+	// frames are prepared messages, written without a connection buffer.
+	h.upgrader = websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+		WriteBufferPool: &sync.Pool{},
+		CheckOrigin:     h.checkOrigin,
+	}
+	log.OnCommit(func(seq int64) {
+		if seq > h.seq.Load() {
+			select {
+			case h.wake <- struct{}{}:
+			default:
+			}
+		}
+	})
+	return h
+}
+
+// checkOrigin allows requests without Origin (not from a browser), from
+// the same host, and from the listed origins.
+func (h *Hub) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || h.anyOrg {
+		return true
+	}
+	if u, err := url.Parse(origin); err == nil && strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	return h.origins[strings.ToLower(origin)]
+}
+
+// Run follows the change log until ctx is done: at every commit
+// notification and every PollInterval it reads the changes after the last
+// one it sent and fans them out; every PingInterval it has every client
+// pinged. It starts at the log's last seq: what was written before is
+// served only to clients that ask with since. Call it once; it returns an
+// error only when the log cannot be read at the start.
+func (h *Hub) Run(ctx context.Context) error {
+	last, err := h.log.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.seq.Store(last)
+	h.mu.Unlock()
+	close(h.ready)
+	h.logger.Info("following the change log", "seq", last)
+
+	poll := time.NewTicker(h.opt.PollInterval)
+	defer poll.Stop()
+	ping := time.NewTicker(h.opt.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ping.C:
+			h.pingAll()
+			continue
+		case <-h.wake:
+		case <-poll.C:
+			last, err := h.log.LastSeq(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					h.logger.Error("poll change log", "err", err)
+				}
+				continue
+			}
+			if last <= h.seq.Load() {
+				continue
+			}
+		}
+		if err := h.pump(ctx); err != nil && ctx.Err() == nil {
+			h.logger.Error("read change log", "err", err, "seq", h.seq.Load())
+		}
+	}
+}
+
+// pingAll asks every writer to ping its peer: one timer for all
+// connections rather than one each.
+func (h *Hub) pingAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.clients {
+		c.signal(func(ct *control) { ct.ping = true })
+	}
+}
+
+// pump reads and fans out every change after the hub's seq.
+func (h *Hub) pump(ctx context.Context) error {
+	for {
+		batch, err := h.log.Changes(ctx, h.seq.Load(), readBatch)
+		if err != nil {
+			return err
+		}
+		for i := range batch {
+			h.fanout(&batch[i])
+		}
+		if len(batch) < readBatch {
+			return nil
+		}
+	}
+}
+
+// fanout queues one change for every live subscriber it concerns. It never
+// blocks: a subscriber whose queue is full is closed as a slow consumer.
+func (h *Hub) fanout(ch *geo.Change) {
+	x := cached{seq: ch.Seq}
+	if e, err := decode(ch); err != nil {
+		h.logger.Error("skip undecodable change", "seq", ch.Seq, "err", err)
+	} else if pm, err := websocket.NewPreparedMessage(websocket.TextMessage, changeFrame(ch)); err != nil {
+		h.logger.Error("prepare frame", "seq", ch.Seq, "err", err)
+	} else {
+		x.e, x.f = e, &frame{seq: ch.Seq, msg: pm}
+	}
+	e, f := x.e, x.f
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.recent.add(x)
+	if f != nil {
+		for _, c := range h.clients {
+			if !c.live || !c.sub.match(e) {
+				continue
+			}
+			select {
+			case c.queue <- f:
+			default:
+				c.live = false
+				c.close(CloseSlowConsumer, "slow consumer")
+				h.logger.Warn("slow consumer", "remote", c.remote, "seq", ch.Seq)
+			}
+		}
+	}
+	h.seq.Store(ch.Seq)
+}
+
+// ServeHTTP upgrades the request to a websocket and starts serving the
+// client in the background; the connection lives until either side closes
+// it or Shutdown. Requests from foreign origins get 403.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-h.ready:
+	case <-r.Context().Done():
+		return
+	case <-time.After(10 * time.Second):
+		http.Error(w, "live updates are starting", http.StatusServiceUnavailable)
+		return
+	}
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	conn, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		// The upgrader has answered with the status already.
+		h.logger.Info("refuse websocket", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
+		return
+	}
+	c := &client{
+		h:      h,
+		conn:   conn,
+		remote: r.RemoteAddr,
+		queue:  make(chan *frame, h.opt.SendQueue),
+		kick:   make(chan struct{}, 1),
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+		conn.Close()
+		return
+	}
+	c.sent = h.seq.Load()
+	c.idx = len(h.clients)
+	h.clients = append(h.clients, c)
+	h.wg.Add(2)
+	h.mu.Unlock()
+	go c.readLoop()
+	go c.writeLoop()
+}
+
+// remove drops a client from the set.
+func (h *Hub) remove(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.idx < 0 {
+		return
+	}
+	last := h.clients[len(h.clients)-1]
+	h.clients[c.idx], last.idx = last, c.idx
+	h.clients[len(h.clients)-1] = nil
+	h.clients = h.clients[:len(h.clients)-1]
+	c.idx, c.live = -1, false
+}
+
+// Clients returns the number of connected clients.
+func (h *Hub) Clients() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}
+
+// Seq returns the last seq fanned out.
+func (h *Hub) Seq() int64 { return h.seq.Load() }
+
+// Shutdown closes every connection with 1001 "server shutting down" and
+// waits until their goroutines have ended, or ctx is done. The hub refuses
+// new connections afterwards.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	for _, c := range h.clients {
+		c.close(websocket.CloseGoingAway, "server shutting down")
+	}
+	h.mu.Unlock()
+	h.cancel() // ends replays waiting on the log
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		h.mu.Lock()
+		for _, c := range h.clients {
+			c.conn.Close()
+		}
+		h.mu.Unlock()
+		return errors.Join(errors.New("live: connections still open at shutdown"), ctx.Err())
+	}
+}

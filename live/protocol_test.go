@@ -1,0 +1,60 @@
+package live
+
+import (
+	"testing"
+
+	"nexus/geo"
+)
+
+// TestSubscriptionMatch reads as the rules of a view: the box first, then
+// the other keys, a change counting when the record before or after it
+// matches.
+func TestSubscriptionMatch(t *testing.T) {
+	attack := `{"type":"Feature","geometry":{"type":"Point","coordinates":[-74.08,4.6]},"properties":{"title":"Car bomb in Bogotá","type":"attack","date":"2019-01-17","country":"CO","actors":["ELN"]}}`
+	moved := `{"type":"Feature","geometry":{"type":"Point","coordinates":[2.35,48.85]},"properties":{"title":"Car bomb in Bogotá","type":"attack","date":"2019-01-17","country":"CO","actors":["ELN"]}}`
+	route := `{"type":"Feature","geometry":{"type":"LineString","coordinates":[[-77,-12],[-80,9],[-99,19]]},"properties":{"name":"Pacific corridor","commodity":"cocaine","countries":["PE","PA","MX"],"actors":["Sinaloa"]}}`
+	pacific := `{"type":"Feature","geometry":{"type":"LineString","coordinates":[[170,-15],[-170,-10]]},"properties":{"name":"Across the date line","commodity":"arms"}}`
+	change := func(c geo.Collection, before, after string) *entry {
+		ch := geo.Change{Seq: 1, Collection: c, Op: geo.OpUpdate, Before: []byte(before), After: []byte(after)}
+		e, err := decode(&ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	bogota := &geo.BBox{W: -80, S: 0, E: -70, N: 10}
+	fiji := &geo.BBox{W: 175, S: -20, E: -175, N: 0}
+	span, _ := geo.ParseInterval("2019/2020")
+	later, _ := geo.ParseInterval("2021/..")
+	for _, tc := range []struct {
+		name   string
+		filter geo.Filter
+		e      *entry
+		want   bool
+	}{
+		{"everything", geo.NewFilter(), change(geo.Incidents, "", attack), true},
+		{"inside the box", geo.Filter{BBox: bogota}, change(geo.Incidents, "", attack), true},
+		{"outside the box", geo.Filter{BBox: bogota}, change(geo.Incidents, "", moved), false},
+		{"moved out of the box", geo.Filter{BBox: bogota}, change(geo.Incidents, attack, moved), true},
+		{"deleted inside the box", geo.Filter{BBox: bogota}, change(geo.Incidents, attack, ""), true},
+		{"type", geo.Filter{Types: []string{"attack"}}, change(geo.Incidents, "", attack), true},
+		{"other type", geo.Filter{Types: []string{"arrest"}}, change(geo.Incidents, "", attack), false},
+		{"type does not apply to routes", geo.Filter{Types: []string{"arrest"}}, change(geo.Routes, "", route), true},
+		{"commodity", geo.Filter{Commodities: []string{"cocaine"}}, change(geo.Routes, "", route), true},
+		{"other commodity", geo.Filter{Commodities: []string{"arms"}}, change(geo.Routes, "", route), false},
+		{"actor, any case", geo.Filter{Actors: []string{"eln"}}, change(geo.Incidents, "", attack), true},
+		{"other actor", geo.Filter{Actors: []string{"FARC"}}, change(geo.Incidents, "", attack), false},
+		{"country of a route", geo.Filter{Countries: []string{"PA"}}, change(geo.Routes, "", route), true},
+		{"words, without accents", geo.Filter{Q: "bogota car"}, change(geo.Incidents, "", attack), true},
+		{"a missing word", geo.Filter{Q: "bogota truck"}, change(geo.Incidents, "", attack), false},
+		{"date span", geo.Filter{Span: span}, change(geo.Incidents, "", attack), true},
+		{"later span", geo.Filter{Span: later}, change(geo.Incidents, "", attack), false},
+		{"route through the box", geo.Filter{BBox: &geo.BBox{W: -82, S: 5, E: -78, N: 10}}, change(geo.Routes, "", route), true},
+		{"route across the antimeridian", geo.Filter{BBox: fiji}, change(geo.Routes, "", pacific), true},
+		{"box across the antimeridian, route elsewhere", geo.Filter{BBox: fiji}, change(geo.Routes, "", route), false},
+	} {
+		if got := compile(tc.filter).match(tc.e); got != tc.want {
+			t.Errorf("%s: match = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

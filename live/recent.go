@@ -1,0 +1,54 @@
+package live
+
+import "sort"
+
+// recentChanges is how many of the newest changes the hub keeps decoded and
+// prepared, in order, so that a client that resumes with since, changes its
+// view, or comes back after a slow-consumer close replays them from memory
+// (the same prepared frames, no decoding) rather than from the database.
+const recentChanges = 4096
+
+// cached is one change of the log as the hub fanned it out. e and f are nil
+// for a change that could not be decoded: it keeps its place in the order.
+type cached struct {
+	seq int64
+	e   *entry
+	f   *frame
+}
+
+// recent is a ring of the newest changes, oldest first. The hub appends
+// under its mutex; readers copy out under the same mutex.
+type recent struct {
+	buf   []cached
+	start int // index of the oldest
+	n     int
+}
+
+func (r *recent) add(c cached) {
+	if r.buf == nil {
+		r.buf = make([]cached, recentChanges)
+	}
+	if r.n < len(r.buf) {
+		r.buf[(r.start+r.n)%len(r.buf)] = c
+		r.n++
+		return
+	}
+	r.buf[r.start] = c
+	r.start = (r.start + 1) % len(r.buf)
+}
+
+func (r *recent) at(i int) *cached { return &r.buf[(r.start+i)%len(r.buf)] }
+
+// after appends to out up to max changes with seq greater than pos, in
+// order. ok is false when the ring does not reach back to pos: the changes
+// right after pos must come from the log.
+func (r *recent) after(pos int64, max int, out []cached) (_ []cached, ok bool) {
+	if r.n == 0 || r.at(0).seq > pos+1 {
+		return out, false
+	}
+	i := sort.Search(r.n, func(i int) bool { return r.at(i).seq > pos })
+	for ; i < r.n && max > 0; i, max = i+1, max-1 {
+		out = append(out, *r.at(i))
+	}
+	return out, true
+}
