@@ -60,32 +60,99 @@ function unwrapData(data) {
 }
 
 /**
- * Returns {layer, loaded, reload}: a layer group that fills with the country
- * shapes once they load (the promise `loaded` settles then), and reload() to
- * try again (after signing in to a private server) when it is still empty.
- * The shapes are drawn three times, 360° apart, so that land continues when
- * the map is panned past the antimeridian, as tiles do.
+ * The offsets in degrees (…, -360, 0, 360, …) of the copies of the world
+ * that a view from west to east (unwrapped longitudes) shows: copy k spans
+ * [-180 + 360k, 180 + 360k]. At most two copies either side.
  */
-export function createBasemap() {
-  const group = L.layerGroup();
-  const renderer = L.canvas({ pane: 'basemap', padding: 0.3 });
-  const load = () => getJSON('/api/basemap.geojson').then((raw) => {
-    const data = unwrapData(raw);
-    group.clearLayers();
-    for (const offset of [0, -360, 360]) {
-      L.geoJSON(data, {
+export function worldOffsets(west, east) {
+  const first = Math.max(-2, Math.floor((west - 180) / 360) + 1);
+  const last = Math.min(2, Math.ceil((east + 180) / 360) - 1);
+  const out = [];
+  for (let k = first; k <= last; k++) out.push(k * 360);
+  return out;
+}
+
+/**
+ * The class of the basemap layer: the shapes, and their copies 360° to
+ * either side only while the view reaches past the antimeridian, so that
+ * land continues there as tiles do. Every shape drawn is projected again at
+ * every zoom (about 100 000 vertices for the world): drawing three copies
+ * all the time tripled that and held up the first render by seconds.
+ * Made on first use, as Leaflet is not loaded where this module is tested.
+ */
+const basemapClass = () => L.LayerGroup.extend({
+  initialize(options) {
+    L.LayerGroup.prototype.initialize.call(this, [], options);
+    this.data = null;
+    this.copies = new Map();
+    this.renderer = L.canvas({ pane: 'basemap', padding: 0.3 });
+  },
+
+  onAdd(map) {
+    L.LayerGroup.prototype.onAdd.call(this, map);
+    map.on('moveend', this.fit, this);
+    this.fit();
+  },
+
+  onRemove(map) {
+    map.off('moveend', this.fit, this);
+    L.LayerGroup.prototype.onRemove.call(this, map);
+  },
+
+  /** Sets the shapes (a GeoJSON object) and draws them. */
+  setData(data) {
+    this.clearLayers();
+    this.copies.clear();
+    this.data = data;
+    this.fit();
+  },
+
+  /** The shapes moved by offset degrees of longitude, built once. */
+  copy(offset) {
+    let layer = this.copies.get(offset);
+    if (!layer) {
+      layer = L.geoJSON(this.data, {
         pane: 'basemap',
-        renderer,
+        renderer: this.renderer,
         interactive: false,
         style: () => LAND_STYLE,
         coordsToLatLng: (c) => L.latLng(c[1], c[0] + offset),
-      }).addTo(group);
+      });
+      this.copies.set(offset, layer);
     }
-    return group;
+    return layer;
+  },
+
+  /** Draws the copies the view shows and only those. */
+  fit() {
+    if (!this._map || !this.data) return;
+    const bounds = this._map.getBounds();
+    const want = worldOffsets(bounds.getWest(), bounds.getEast());
+    for (const [offset, layer] of this.copies) {
+      if (!want.includes(offset) && this.hasLayer(layer)) this.removeLayer(layer);
+    }
+    for (const offset of want) {
+      const layer = this.copy(offset);
+      if (!this.hasLayer(layer)) this.addLayer(layer);
+    }
+  },
+});
+
+/**
+ * Returns {layer, loaded, reload}: a layer that fills with the country
+ * shapes once they load (the promise `loaded` settles then), and reload() to
+ * try again (after signing in to a private server) when it is still empty.
+ */
+export function createBasemap() {
+  const Basemap = basemapClass();
+  const layer = new Basemap();
+  const load = () => getJSON('/api/basemap.geojson').then((raw) => {
+    layer.setData(unwrapData(raw));
+    return layer;
   });
-  const basemap = { layer: group, loaded: load() };
+  const basemap = { layer, loaded: load() };
   basemap.reload = () => {
-    if (group.getLayers().length === 0) basemap.loaded = load();
+    if (!layer.data) basemap.loaded = load();
     return basemap.loaded;
   };
   return basemap;

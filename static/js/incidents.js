@@ -6,7 +6,7 @@
 
 import { el } from './dom.js';
 import { pointLatLng } from './geo.js';
-import { incidentPopup } from './popup.js';
+import { POPUP_PAD_TOP_LEFT, incidentPopup } from './popup.js';
 import { INCIDENT_TYPES, TYPE_COLOURS, typeColour } from './vocab.js';
 
 const { L } = window;
@@ -178,7 +178,7 @@ export class IncidentLayer {
       if (node) node.dataset.id = id;
     });
     marker.bindPopup(() => incidentPopup(marker.feature, this.ctx), {
-      maxWidth: 380, minWidth: 240, autoPanPadding: [20, 20], className: 'nx-leaflet-popup',
+      maxWidth: 380, minWidth: 240, autoPanPadding: [20, 20], autoPanPaddingTopLeft: POPUP_PAD_TOP_LEFT, className: 'nx-leaflet-popup',
     });
     return marker;
   }

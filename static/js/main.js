@@ -2,7 +2,8 @@
 // the map and its layers, loads what is in view, keeps it live, and exposes
 // hooks for browser tests on window.nexus and document.body.dataset:
 //   window.nexus = {map, incidents: Map(id → marker), routes: Map(id → layer),
-//                   lastSeq, ready: Promise, filters, reload(), show(id, collection)}
+//                   lastSeq, ready: Promise, filters, reload(), show(id, collection),
+//                   readyAt: performance.now() at the first full render}
 //   body[data-ready="1"] after the first full render,
 //   body[data-rendered-count] features drawn by the last view (incidents, or
 //   cluster points when body[data-clustered="1"]), body[data-number-matched].
@@ -424,7 +425,6 @@ async function main() {
     e.preventDefault();
   });
 
-  // Timeline and suggestions load on the side.
   const timeline = new Timeline({
     slider: byId('timeline-slider'),
     play: byId('timeline-play'),
@@ -434,16 +434,23 @@ async function main() {
     hist: byId('timeline-hist'),
     all: byId('timeline-all'),
   }, filters);
-  timeline.init();
-  filters.loadSuggestions();
 
   // First load: after the live hello (so nothing falls between the two),
-  // or without it when the live connection is slow to come.
+  // or without it when the live connection is slow to come. The counts by
+  // type beside the filters come when they come: on a large database they
+  // take longer than the view itself, and the map need not wait for them.
   await Promise.race([live.firstHello, new Promise((r) => { setTimeout(r, HELLO_WAIT_MS); })]);
-  await Promise.allSettled([loadView(), loadRoutes(), loadCounts(), basemap.loaded]);
+  loadCounts();
+  await Promise.allSettled([loadView(), loadRoutes(), basemap.loaded]);
   if (!initial.view) saveURL();
+  nexus.readyAt = performance.now();
   body.dataset.ready = '1';
   resolveReady(nexus);
+
+  // The timeline and the suggestions count the whole database: they load
+  // after the first render, so as not to hold it up on a large one.
+  timeline.init();
+  filters.loadSuggestions();
 }
 
 main().catch((err) => {

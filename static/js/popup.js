@@ -8,6 +8,13 @@ import {
   PRECISION_LABELS, commodityColour, countryName, label, typeColour,
 } from './vocab.js';
 
+/**
+ * Auto-pan padding of popups at the top left, in pixels: below the zoom and
+ * layers controls (about 60px tall), so that they never cover the popup's
+ * close button, as they did on phones.
+ */
+export const POPUP_PAD_TOP_LEFT = [20, 64];
+
 function row(term, ...value) {
   return [el('dt', { text: term }), el('dd', {}, ...value)];
 }

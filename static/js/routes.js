@@ -6,7 +6,7 @@
 import { getJSON, withQuery } from './api.js';
 import { el } from './dom.js';
 import { linesOf, routeParts } from './geo.js';
-import { routePopup } from './popup.js';
+import { POPUP_PAD_TOP_LEFT, routePopup } from './popup.js';
 import { CONFIDENCE_DASH, commodityColour } from './vocab.js';
 
 const { L } = window;
@@ -150,7 +150,7 @@ export class RouteLayer {
     /** Where the popup opens when the route is shown from the feed. */
     group.middle = longest[Math.floor(longest.length / 2)];
     group.bindPopup(() => routePopup(group.feature, this.ctx), {
-      maxWidth: 380, minWidth: 240, autoPanPadding: [20, 20], className: 'nx-leaflet-popup',
+      maxWidth: 380, minWidth: 240, autoPanPadding: [20, 20], autoPanPaddingTopLeft: POPUP_PAD_TOP_LEFT, className: 'nx-leaflet-popup',
     });
     return group;
   }
