@@ -1,0 +1,455 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"nexus/geo"
+	"nexus/store"
+)
+
+// items answers GET /api/collections/{c}/items: one page of features, with
+// numberMatched, numberReturned and a next link that repeats every query
+// parameter with the cursor of the next page.
+func (s *Server) items(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	c, err := geo.ParseCollection(r.PathValue("c"))
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	if err := checkParams(q, itemsParams); err != nil {
+		return err
+	}
+	f, err := parseFilter(q)
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(q)
+	if err != nil {
+		return err
+	}
+	after, err := parseCursor(q)
+	if err != nil {
+		return err
+	}
+	page, err := s.cfg.Store.Query(r.Context(), c, f, after, limit)
+	if err != nil {
+		return err
+	}
+	base := baseURL(r) + "/api/collections/" + string(c)
+	links := []Link{
+		{Href: base + "/items" + encodeQuery(q), Rel: "self", Type: typeGeoJSON, Title: "This page"},
+		{Href: base, Rel: "collection", Type: typeJSON, Title: "The collection"},
+	}
+	if page.Next != 0 {
+		next := cloneValues(q)
+		next.Set("cursor", strconv.FormatInt(page.Next, 10))
+		links = append(links, Link{Href: base + "/items" + encodeQuery(next), Rel: "next", Type: typeGeoJSON, Title: "The next page"})
+	}
+	head, err := marshal(struct {
+		Type           string `json:"type"`
+		NumberMatched  int64  `json:"numberMatched"`
+		NumberReturned int    `json:"numberReturned"`
+		TimeStamp      string `json:"timeStamp"`
+		Links          []Link `json:"links"`
+	}{"FeatureCollection", page.Matched, len(page.Features), time.Now().UTC().Format(time.RFC3339), links})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", typeGeoJSON)
+	buf := make([]byte, 0, len(head)+32+len(page.Features)*512)
+	buf = append(buf, head[:len(head)-1]...)
+	buf = append(buf, `,"features":[`...)
+	for i, feat := range page.Features {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '\n')
+		buf = append(buf, feat...)
+	}
+	buf = append(buf, "\n]}\n"...)
+	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
+	w.Write(buf)
+	return nil
+}
+
+func cloneValues(q url.Values) url.Values {
+	out := make(url.Values, len(q))
+	for k, v := range q {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// encodeQuery is "?"+q.Encode(), or "" for no parameters. Commas stay
+// readable.
+func encodeQuery(q url.Values) string {
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + string(bytes.ReplaceAll([]byte(q.Encode()), []byte("%2C"), []byte(",")))
+}
+
+// itemURL is the address of one record.
+func itemURL(r *http.Request, c geo.Collection, id string) string {
+	return baseURL(r) + "/api/collections/" + string(c) + "/items/" + url.PathEscape(id)
+}
+
+// writeFeature writes a stored record as a Feature with its links, and
+// its version as the ETag.
+func writeFeature(w http.ResponseWriter, r *http.Request, status int, st store.Stored) error {
+	self := itemURL(r, st.Collection, st.ID)
+	links, err := marshal([]Link{
+		{Href: self, Rel: "self", Type: typeGeoJSON, Title: "This record"},
+		{Href: baseURL(r) + "/api/collections/" + string(st.Collection), Rel: "collection", Type: typeJSON, Title: "The collection"},
+		{Href: self + "/history", Rel: "version-history", Type: typeJSON, Title: "Every version of this record"},
+	})
+	if err != nil {
+		return err
+	}
+	feat := bytes.TrimRight(st.Feature, " \n\r\t")
+	if len(feat) == 0 || feat[len(feat)-1] != '}' {
+		return errors.New("stored feature is not a JSON object")
+	}
+	body := make([]byte, 0, len(feat)+len(links)+16)
+	body = append(body, feat[:len(feat)-1]...)
+	body = append(body, `,"links":`...)
+	body = append(body, links...)
+	body = append(body, "}\n"...)
+	h := w.Header()
+	h.Set("Content-Type", typeGeoJSON)
+	h.Set("ETag", etag(st.Version))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+	return nil
+}
+
+func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// item answers GET of one record.
+func (s *Server) item(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	c, err := geo.ParseCollection(r.PathValue("c"))
+	if err != nil {
+		return err
+	}
+	if err := checkParams(r.URL.Query(), []string{"f", "crs"}); err != nil {
+		return err
+	}
+	st, err := s.cfg.Store.Get(r.Context(), c, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == etag(st.Version) {
+		w.Header().Set("ETag", etag(st.Version))
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	return writeFeature(w, r, http.StatusOK, st)
+}
+
+// checkMediaType refuses a body whose Content-Type is not one of types
+// (parameters aside; a charset must be UTF-8).
+func checkMediaType(r *http.Request, types ...string) error {
+	ct := r.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if err == nil {
+		for _, t := range types {
+			if mt == t {
+				if cs, ok := params["charset"]; ok && !equalFold(cs, "utf-8") && !equalFold(cs, "utf8") {
+					return errorf(geo.EUNSUPPORTED, "the body must be UTF-8, not %s", clip(cs))
+				}
+				return nil
+			}
+		}
+	}
+	if ct == "" {
+		ct = "none"
+	}
+	return errorf(geo.EUNSUPPORTED, "Content-Type must be one of %v; got %s", types, clip(ct))
+}
+
+func equalFold(a, b string) bool { return bytes.EqualFold([]byte(a), []byte(b)) }
+
+// readBody reads a body of at most the Feature limit.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	tooLarge := errorf(geo.ETOOLARGE, "the body is larger than the limit of %d bytes for one feature", s.cfg.MaxFeature)
+	if r.ContentLength > s.cfg.MaxFeature {
+		return nil, tooLarge
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxFeature))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, tooLarge
+	case err != nil:
+		return nil, errorf(geo.EMALFORMED, "the body could not be read: %v", err)
+	case len(bytes.TrimSpace(b)) == 0:
+		return nil, errorf(geo.EMALFORMED, "the body is empty; send a GeoJSON Feature")
+	}
+	return b, nil
+}
+
+// decodeFeature reads a Feature for the collection. The links a GET gave
+// it are dropped, so a client can send back what it read; everything else
+// is decoded strictly by geo.DecodeFeature.
+func decodeFeature(c geo.Collection, body []byte) (geo.Record, error) {
+	if bytes.Contains(body, []byte(`"links"`)) {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(body, &m); err == nil && m != nil {
+			if _, ok := m["links"]; ok {
+				delete(m, "links")
+				if b, err := json.Marshal(m); err == nil {
+					body = b
+				}
+			}
+		}
+	}
+	return geo.DecodeFeature(c, body)
+}
+
+// createItem answers POST: 201, Location and the stored Feature.
+func (s *Server) createItem(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	c, err := geo.ParseCollection(r.PathValue("c"))
+	if err != nil {
+		return err
+	}
+	if err := checkMediaType(r, typeGeoJSON, typeJSON); err != nil {
+		return err
+	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	rec, err := decodeFeature(c, body)
+	if err != nil {
+		return err
+	}
+	st, err := s.cfg.Store.Create(r.Context(), p.Name, rec)
+	if geo.ErrorCode(err) == geo.ECONFLICT {
+		// A create has no version to conflict with: another record holds
+		// the same key (external_id).
+		return errorf(eDuplicate, "%s", duplicateMessage(rec))
+	} else if err != nil {
+		return err
+	}
+	logAttrs(w, slog.String("id", st.ID))
+	w.Header().Set("Location", itemURL(r, c, st.ID))
+	return writeFeature(w, r, http.StatusCreated, st)
+}
+
+func duplicateMessage(rec geo.Record) string {
+	if ext := rec.Keys().ExternalID; ext != "" {
+		return "another record has the external_id " + strconv.Quote(ext)
+	}
+	return "another record has the same key"
+}
+
+// classifyConflict tells apart the two conflicts the store reports as
+// ECONFLICT on a replace or delete: a version that moved on (412, kept as
+// ECONFLICT) and a duplicate external_id (409). The store checks the
+// version first, in the transaction; so when the record is still at the
+// expected version, the conflict was the key.
+func (s *Server) classifyConflict(r *http.Request, c geo.Collection, id string, expect int64, rec geo.Record, err error) error {
+	if geo.ErrorCode(err) != geo.ECONFLICT {
+		return err
+	}
+	if expect > 0 {
+		cur, gerr := s.cfg.Store.Get(r.Context(), c, id)
+		if gerr != nil || cur.Version != expect {
+			if gerr == nil {
+				return errorf(geo.ECONFLICT, "the record is at version %d, not %d: someone changed it since you read it; read it again and re-apply your change", cur.Version, expect)
+			}
+			return err
+		}
+	}
+	return errorf(eDuplicate, "%s", duplicateMessage(rec))
+}
+
+// checkID refuses a body whose id is not the one in the address.
+func checkID(rec geo.Record, id string) error {
+	if got := rec.Base().ID; got != "" && got != id {
+		return fieldError("id", "is %q but the address names %q; a record's id cannot change", clip(got), clip(id))
+	}
+	return nil
+}
+
+// replaceItem answers PUT: the body replaces the record; with If-Match,
+// only if the record is still at that version.
+func (s *Server) replaceItem(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	c, err := geo.ParseCollection(r.PathValue("c"))
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	expect, err := parseIfMatch(r.Header.Get("If-Match"))
+	if err != nil {
+		return err
+	}
+	if err := checkMediaType(r, typeGeoJSON, typeJSON); err != nil {
+		return err
+	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	rec, err := decodeFeature(c, body)
+	if err != nil {
+		return err
+	}
+	if err := checkID(rec, id); err != nil {
+		return err
+	}
+	st, outcome, err := s.cfg.Store.Replace(r.Context(), p.Name, id, expect, rec)
+	if err != nil {
+		return s.classifyConflict(r, c, id, expect, rec, err)
+	}
+	logAttrs(w, slog.String("outcome", string(outcome)))
+	return writeFeature(w, r, http.StatusOK, st)
+}
+
+// patchItem answers PATCH: a JSON merge patch (RFC 7396) applied to the
+// stored Feature. The write expects the version read (or If-Match's), so a
+// change made by someone else in between is a 412, never lost.
+func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	c, err := geo.ParseCollection(r.PathValue("c"))
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	expect, err := parseIfMatch(r.Header.Get("If-Match"))
+	if err != nil {
+		return err
+	}
+	if err := checkMediaType(r, typePatch, typeJSON); err != nil {
+		w.Header().Set("Accept-Patch", typePatch)
+		return err
+	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	patch, err := decodeJSON(body)
+	if err != nil {
+		return err
+	}
+	cur, err := s.cfg.Store.Get(r.Context(), c, id)
+	if err != nil {
+		return err
+	}
+	if expect > 0 && cur.Version != expect {
+		return errorf(geo.ECONFLICT, "the record is at version %d, not %d: someone changed it since you read it; read it again and re-apply your change", cur.Version, expect)
+	}
+	doc, err := decodeJSON(cur.Feature)
+	if err != nil {
+		return err
+	}
+	merged, err := json.Marshal(mergePatch(doc, patch))
+	if err != nil {
+		return err
+	}
+	rec, err := decodeFeature(c, merged)
+	if err != nil {
+		return err
+	}
+	if err := checkID(rec, id); err != nil {
+		return err
+	}
+	if expect == 0 {
+		expect = cur.Version
+	}
+	st, outcome, err := s.cfg.Store.Replace(r.Context(), p.Name, id, expect, rec)
+	if err != nil {
+		return s.classifyConflict(r, c, id, expect, rec, err)
+	}
+	logAttrs(w, slog.String("outcome", string(outcome)))
+	return writeFeature(w, r, http.StatusOK, st)
+}
+
+// decodeJSON reads one JSON value, keeping numbers as they were written
+// (json.Number) so coordinates come back as the same float64.
+func decodeJSON(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, errorf(geo.EMALFORMED, "malformed JSON: %v", err)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, errorf(geo.EMALFORMED, "malformed JSON: unexpected data after the JSON value")
+	}
+	return v, nil
+}
+
+// mergePatch applies an RFC 7396 JSON merge patch to target: members of
+// an object patch replace, or with null remove, those of the target,
+// recursively; any other patch replaces the target.
+func mergePatch(target, patch any) any {
+	p, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	t, ok := target.(map[string]any)
+	if !ok {
+		t = map[string]any{}
+	}
+	for k, v := range p {
+		if v == nil {
+			delete(t, k)
+			continue
+		}
+		t[k] = mergePatch(t[k], v)
+	}
+	return t
+}
+
+// deleteItem answers DELETE: 204; with If-Match, only if the record is
+// still at that version.
+func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	c, err := geo.ParseCollection(r.PathValue("c"))
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	expect, err := parseIfMatch(r.Header.Get("If-Match"))
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Store.Delete(r.Context(), p.Name, c, id, expect); err != nil {
+		return err // a delete conflicts only on the version: ECONFLICT, 412
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// history answers GET .../history: every change of the record, newest
+// first, with who made it, when, and the record before and after.
+func (s *Server) history(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	c, err := geo.ParseCollection(r.PathValue("c"))
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	changes, err := s.cfg.Store.History(r.Context(), c, id)
+	if err != nil {
+		return err
+	}
+	self := itemURL(r, c, id)
+	return writeJSON(w, http.StatusOK, typeJSON, map[string]any{
+		"collection": c,
+		"id":         id,
+		"history":    changes,
+		"links": []Link{
+			{Href: self + "/history", Rel: "self", Type: typeJSON, Title: "This history"},
+			{Href: self, Rel: "latest-version", Type: typeGeoJSON, Title: "The record as it is now"},
+		},
+	})
+}

@@ -1,0 +1,191 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"nexus/geo"
+	"nexus/store"
+)
+
+// Media types.
+const (
+	typeJSON     = "application/json"
+	typeGeoJSON  = "application/geo+json"
+	typeOpenAPI  = "application/vnd.oai.openapi+json;version=3.0"
+	typeProblem  = "application/problem+json"
+	typePatch    = "application/merge-patch+json"
+	typeGeoJSONs = "application/geo+json-seq"
+)
+
+// Conformance classes this API implements (OGC API – Features Part 1 and
+// the create-replace-delete, update and ETag locking classes of Part 4).
+var conformsTo = []string{
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+	"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
+}
+
+// Link is a web link of OGC API responses.
+type Link struct {
+	Href  string `json:"href"`
+	Rel   string `json:"rel"`
+	Type  string `json:"type,omitempty"`
+	Title string `json:"title,omitempty"`
+}
+
+// baseURL is the scheme and host the client used to reach the server, for
+// the absolute links GIS clients follow.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	return scheme + "://" + r.Host
+}
+
+// marshal is json.Marshal without HTML escaping, so that links read
+// "&limit=" rather than "\u0026limit=".
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// writeJSON writes v as JSON with the media type and status.
+func writeJSON(w http.ResponseWriter, status int, mediaType string, v any) error {
+	b, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", mediaType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+	return nil
+}
+
+func (s *Server) landing(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	base := baseURL(r) + "/api"
+	return writeJSON(w, http.StatusOK, typeJSON, map[string]any{
+		"title":       "Nexus",
+		"description": "Incidents of terrorism and organized crime, and the smuggling routes that connect them, as OGC API – Features.",
+		"links": []Link{
+			{Href: base, Rel: "self", Type: typeJSON, Title: "This document"},
+			{Href: base + "/openapi.json", Rel: "service-desc", Type: typeOpenAPI, Title: "The API definition (OpenAPI 3.0)"},
+			{Href: base + "/conformance", Rel: "conformance", Type: typeJSON, Title: "Conformance classes implemented by this server"},
+			{Href: base + "/collections", Rel: "data", Type: typeJSON, Title: "The collections: incidents and routes"},
+			{Href: base + "/export.geojson", Rel: "enclosure", Type: typeGeoJSON, Title: "Everything as one GeoJSON file"},
+			{Href: baseURL(r) + "/", Rel: "alternate", Type: "text/html", Title: "The map"},
+		},
+	})
+}
+
+func (s *Server) conformance(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	return writeJSON(w, http.StatusOK, typeJSON, map[string]any{"conformsTo": conformsTo})
+}
+
+// collectionInfo describes one collection.
+type collectionInfo struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	ItemType    string   `json:"itemType"`
+	CRS         []string `json:"crs"`
+	StorageCRS  string   `json:"storageCrs"`
+	Extent      extent   `json:"extent"`
+	Links       []Link   `json:"links"`
+}
+
+type extent struct {
+	Spatial struct {
+		BBox [][4]float64 `json:"bbox"`
+		CRS  string       `json:"crs"`
+	} `json:"spatial"`
+	Temporal struct {
+		Interval [][2]*string `json:"interval"`
+		TRS      string       `json:"trs"`
+	} `json:"temporal"`
+}
+
+var collectionText = map[geo.Collection][2]string{
+	geo.Incidents: {"Incidents", "Terrorist and organized-crime incidents: attacks, plots, arrests, seizures and more, one Point each."},
+	geo.Routes:    {"Routes", "Smuggling routes of drugs, arms, cash and people, LineStrings with vertices in the direction of travel."},
+}
+
+func (s *Server) describe(r *http.Request, c geo.Collection) (collectionInfo, error) {
+	e, err := s.cfg.Store.Extent(r.Context(), c)
+	if err != nil {
+		return collectionInfo{}, err
+	}
+	base := baseURL(r) + "/api/collections/" + string(c)
+	info := collectionInfo{
+		ID: string(c), Title: collectionText[c][0], Description: collectionText[c][1],
+		ItemType: "feature", CRS: []string{CRS84}, StorageCRS: CRS84,
+		Links: []Link{
+			{Href: base, Rel: "self", Type: typeJSON, Title: "This collection"},
+			{Href: base + "/items", Rel: "items", Type: typeGeoJSON, Title: collectionText[c][0] + " as GeoJSON"},
+			{Href: baseURL(r) + "/api/export.geojson?collections=" + string(c), Rel: "enclosure", Type: typeGeoJSON, Title: "All " + strings.ToLower(collectionText[c][0]) + " in one file"},
+		},
+	}
+	b := [4]float64{-180, -90, 180, 90}
+	if e.BBox != nil {
+		b = [4]float64{e.BBox.W, e.BBox.S, e.BBox.E, e.BBox.N}
+	}
+	info.Extent.Spatial.BBox = [][4]float64{b}
+	info.Extent.Spatial.CRS = CRS84
+	var interval [2]*string
+	if e.HasStart {
+		t := time.Unix(e.Start, 0).UTC().Format(time.RFC3339)
+		interval[0] = &t
+	}
+	if e.HasEnd {
+		t := time.Unix(e.End, 0).UTC().Format(time.RFC3339)
+		interval[1] = &t
+	}
+	info.Extent.Temporal.Interval = [][2]*string{interval}
+	info.Extent.Temporal.TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
+	return info, nil
+}
+
+func (s *Server) collections(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	var list []collectionInfo
+	for _, c := range []geo.Collection{geo.Incidents, geo.Routes} {
+		info, err := s.describe(r, c)
+		if err != nil {
+			return err
+		}
+		list = append(list, info)
+	}
+	return writeJSON(w, http.StatusOK, typeJSON, map[string]any{
+		"links":       []Link{{Href: baseURL(r) + "/api/collections", Rel: "self", Type: typeJSON, Title: "The collections"}},
+		"collections": list,
+	})
+}
+
+func (s *Server) collection(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	c, err := geo.ParseCollection(r.PathValue("c"))
+	if err != nil {
+		return err
+	}
+	info, err := s.describe(r, c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, typeJSON, info)
+}

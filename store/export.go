@@ -1,0 +1,109 @@
+package store
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"io"
+	"math"
+	"strings"
+
+	"nexus/geo"
+)
+
+// Export writes every record of the collections that matches the filter as
+// one RFC 7946 FeatureCollection, streaming: rows are copied to w as they
+// are read from one snapshot, so memory does not grow with the data. It
+// returns how many features it wrote. w is buffered here; a caller that
+// wants the bytes to leave sooner (an HTTP response) flushes below it.
+func (db *DB) Export(ctx context.Context, w io.Writer, cols []geo.Collection, f geo.Filter) (int64, error) {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, translate(err)
+	}
+	defer tx.Rollback()
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if _, err := bw.WriteString(`{"type":"FeatureCollection","features":[`); err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, c := range cols {
+		query, args := exportQuery(c, f)
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return n, translate(err)
+		}
+		var feature sql.RawBytes
+		for rows.Next() {
+			if err := rows.Scan(&feature); err != nil {
+				rows.Close()
+				return n, err
+			}
+			sep := ",\n"
+			if n == 0 {
+				sep = "\n"
+			}
+			bw.WriteString(sep)
+			if _, err := bw.Write(feature); err != nil {
+				rows.Close()
+				return n, err
+			}
+			n++
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return n, translate(err)
+		}
+	}
+	if _, err := bw.WriteString("\n]}\n"); err != nil {
+		return n, err
+	}
+	return n, bw.Flush()
+}
+
+// exportQuery selects the features of an export in rid order, read
+// straight from the table (or from the rid lists of the indexes): with an
+// indexable collection term SQLite reads through records_kind and sorts
+// every row in a temporary b-tree, in memory, before the first one comes
+// out, and memory would grow with the export.
+func exportQuery(c geo.Collection, f geo.Filter) (string, []any) {
+	cond, args := where(c, f)
+	cond = "+" + strings.TrimPrefix(cond, "+")
+	return "SELECT r.feature FROM records r WHERE " + cond + " ORDER BY r.rid", args
+}
+
+// Extent is the space and time a collection's records cover, for the
+// collection's description.
+type Extent struct {
+	Count int64
+	// BBox is west, south, east, north; nil when the collection is empty.
+	BBox *geo.BBox
+	// Start and End bound the records' dates in Unix seconds; a zero HasX
+	// means no record has a closed end on that side.
+	Start, End       int64
+	HasStart, HasEnd bool
+}
+
+// Extent returns the extent of a collection.
+func (db *DB) Extent(ctx context.Context, c geo.Collection) (Extent, error) {
+	var e Extent
+	var w, s, east, n sql.NullFloat64
+	err := db.read.QueryRowContext(ctx, `SELECT min(b.x0), min(b.y0), max(b.x1), max(b.y1)
+		FROM boxes b JOIN records r ON r.rid = b.id >> 1 WHERE r.collection = ?`, string(c)).Scan(&w, &s, &east, &n)
+	if err != nil {
+		return e, translate(err)
+	}
+	if w.Valid {
+		e.BBox = &geo.BBox{W: w.Float64, S: s.Float64, E: east.Float64, N: n.Float64}
+	}
+	var t0, t1 sql.NullInt64
+	err = db.read.QueryRowContext(ctx, `SELECT count(*), min(CASE WHEN t0 > ? THEN t0 END), max(CASE WHEN t1 < ? THEN t1 END)
+		FROM records WHERE collection = ?`, int64(math.MinInt64), int64(math.MaxInt64), string(c)).Scan(&e.Count, &t0, &t1)
+	if err != nil {
+		return e, translate(err)
+	}
+	e.Start, e.HasStart = t0.Int64, t0.Valid
+	e.End, e.HasEnd = t1.Int64, t1.Valid
+	return e, nil
+}
