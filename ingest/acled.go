@@ -26,21 +26,9 @@ func acledIncident(im *importer, r row) (*geo.Incident, bool, *rowError) {
 	location, admin1, country := r.get("location"), r.get("admin1"), r.get("country")
 	inc.Place = strings.Join(nonEmpty(location, admin1), ", ")
 
-	p, ok, err := parsePoint(r)
-	if err != nil {
+	var geocoded bool
+	if inc.Point, inc.Precision, geocoded, err = im.place(r, acledPrecision, "geo_precision", country, location, admin1); err != nil {
 		return nil, false, err
-	}
-	geocoded := false
-	if ok {
-		inc.Point = p
-		if inc.Precision, err = acledPrecision(r.get("geo_precision")); err != nil {
-			return nil, false, err
-		}
-	} else {
-		if inc.Point, inc.Precision, err = im.locate(country, location, admin1); err != nil {
-			return nil, false, err
-		}
-		geocoded = true
 	}
 
 	event, sub := r.get("event_type"), r.get("sub_event_type")

@@ -211,6 +211,22 @@ func parsePoint(r row) (p orb.Point, ok bool, err *rowError) {
 
 // locate fills a missing point from the first place name the geocoder
 // knows. The field named in the rejection is the latitude column.
+// place returns the row's point with the precision read from its
+// precision column, or, when the row has no point, the point and precision
+// geocoded from the names (geocoded true).
+func (im *importer) place(r row, precisionOf func(string) (string, *rowError), column, country string, names ...string) (orb.Point, string, bool, *rowError) {
+	p, ok, err := parsePoint(r)
+	switch {
+	case err != nil:
+		return p, "", false, err
+	case ok:
+		precision, err := precisionOf(r.get(column))
+		return p, precision, false, err
+	}
+	p, precision, err := im.locate(country, names...)
+	return p, precision, true, err
+}
+
 func (im *importer) locate(country string, names ...string) (orb.Point, string, *rowError) {
 	if im.opt.Geocode != nil {
 		for _, name := range names {

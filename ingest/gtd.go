@@ -28,21 +28,9 @@ func gtdIncident(im *importer, r row) (*geo.Incident, bool, *rowError) {
 	city, prov, country := known(r.get("city")), known(r.get("provstate")), known(r.get("country_txt"))
 	inc.Place = strings.Join(nonEmpty(city, prov), ", ")
 
-	p, ok, err := parsePoint(r)
-	if err != nil {
+	var geocoded bool
+	if inc.Point, inc.Precision, geocoded, err = im.place(r, gtdPrecision, "specificity", country, city, prov); err != nil {
 		return nil, false, err
-	}
-	geocoded := false
-	if ok {
-		inc.Point = p
-		if inc.Precision, err = gtdPrecision(r.get("specificity")); err != nil {
-			return nil, false, err
-		}
-	} else {
-		if inc.Point, inc.Precision, err = im.locate(country, city, prov); err != nil {
-			return nil, false, err
-		}
-		geocoded = true
 	}
 
 	attack := known(r.get("attacktype1_txt"))
