@@ -46,6 +46,7 @@ type Store interface {
 type Geocoder interface {
 	Forward(q string, limit int) ([]geocode.Place, error)
 	Reverse(lon, lat float64) (geocode.Reverse, error)
+	Place(name, country string) (lon, lat float64, precision string, ok bool)
 }
 
 // LiveStats reports on the websocket hub for /metrics.

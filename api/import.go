@@ -25,18 +25,8 @@ func (s *Server) importData(w http.ResponseWriter, r *http.Request, p store.Prin
 		return err
 	}
 	opt := ingest.Options{Actor: p.Name}
-	if g := s.cfg.Geocoder; g != nil {
-		opt.Geocode = func(place, country string) (float64, float64, string, bool) {
-			q := place
-			if country != "" {
-				q += ", " + country
-			}
-			places, err := g.Forward(q, 1)
-			if err != nil || len(places) == 0 {
-				return 0, 0, "", false
-			}
-			return places[0].Point[0], places[0].Point[1], places[0].Precision, true
-		}
+	if s.cfg.Geocoder != nil {
+		opt.Geocode = s.cfg.Geocoder.Place
 	}
 	rep, err := ingest.Import(r.Context(), s.cfg.Store, bufio.NewReaderSize(r.Body, 64<<10), opt)
 	logAttrs(w, slog.String("format", rep.Format), slog.Int64("created", rep.Created), slog.Int64("updated", rep.Updated),

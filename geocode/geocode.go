@@ -196,6 +196,21 @@ func badQuery(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrBadQuery}, args...)...)
 }
 
+// Place is the best point for a place name with an optional country hint
+// (a code or a name), and the precision it implies: what an importer needs
+// to place a row that has a name but no coordinates.
+func (g *Gazetteer) Place(name, country string) (lon, lat float64, precision string, ok bool) {
+	q := name
+	if country != "" {
+		q += ", " + country
+	}
+	places, err := g.Forward(q, 1)
+	if err != nil || len(places) == 0 {
+		return 0, 0, "", false
+	}
+	return places[0].Point[0], places[0].Point[1], places[0].Precision, true
+}
+
 // Forward returns up to limit candidates for a place name, best first: exact
 // matches of a name or alternate name before names that merely start with
 // the query, then the most populous. Case, accents and punctuation do not

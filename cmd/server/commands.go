@@ -83,7 +83,7 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	defer db.Close()
 	var place func(name, country string) (float64, float64, string, bool)
 	if gaz, err := geocode.Default(); err == nil {
-		place = placeFunc(gaz)
+		place = gaz.Place
 	}
 	for _, name := range files {
 		var r io.Reader = stdin
@@ -124,23 +124,6 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 	}
 	return nil
-}
-
-// placeFunc adapts the gazetteer to the importer: a place name and country
-// hint to a point and the precision it implies.
-func placeFunc(gaz *geocode.Gazetteer) func(name, country string) (float64, float64, string, bool) {
-	return func(name, country string) (float64, float64, string, bool) {
-		q := name
-		if country != "" {
-			q += ", " + country
-		}
-		places, err := gaz.Forward(q, 1)
-		if err != nil || len(places) == 0 {
-			return 0, 0, "", false
-		}
-		p := places[0]
-		return p.Point[0], p.Point[1], p.Precision, true
-	}
 }
 
 func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
