@@ -26,7 +26,11 @@
 // A subscribe with since replays from that seq; it also restarts the stream
 // there when the client changes its view, so the client may see seqs again.
 // Within one subscription seqs only grow: the replay from the log joins the
-// live stream without a gap and without a duplicate.
+// live stream without a gap and without a duplicate. A connection's frames
+// are handled in order, and a subscribe takes effect no later than the
+// answer to any frame sent after it: once a client has the error frame
+// answering such a frame, every change it gets follows the new view. Until
+// then it may still get changes of the old one.
 //
 // A client whose queue is full (SendQueue frames) is closed with 4008 "slow
 // consumer"; it resumes with since. Ten malformed frames in a row close the

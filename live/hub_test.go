@@ -144,6 +144,20 @@ func (c *conn) subscribe(bbox string, since int64) {
 	c.send(s + "}")
 }
 
+// sync waits until the server has handled every frame sent before: it
+// sends a frame the server answers with an error and reads that answer. The
+// server handles a connection's frames in order, so a subscribe sent before
+// is in force once the answer arrives: every change frame after it follows
+// the new view. There is no other acknowledgement of a subscribe; a client
+// that changes its view may get changes of the old one until then.
+func (c *conn) sync() {
+	c.t.Helper()
+	c.send(`{"type":"sync"}`)
+	if m := c.read(); m.Type != "error" || !strings.Contains(m.Message, "unknown type") {
+		c.t.Fatalf("sync: got %+v, want the error answering it", m)
+	}
+}
+
 func (c *conn) read() msg {
 	c.t.Helper()
 	m, err := c.tryRead()
@@ -585,8 +599,11 @@ func TestMalformedFramesGetErrors(t *testing.T) {
 	if m := c.read(); m.Type != "error" || !strings.Contains(m.Message, "binary") {
 		t.Errorf("binary frame: got %+v", m)
 	}
-	// The connection is still usable.
+	// The connection is still usable. The new view replaces the previous
+	// subscribe (everything): wait until it is in force before writing, or
+	// changes committed before the server reads it go out under the old view.
 	c.send(`{"type":"subscribe","bbox":[-80,0,-70,10],"filter":{"type":["attack"],"actor":["test"],"q":"usable"}}`)
+	c.sync()
 	x := e.create(-74, 4, "still usable")
 	e.create(-74, 4, "filtered out by q")
 	y := e.create(-74, 4, "usable again")
