@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/paulmach/orb"
 
@@ -71,6 +72,227 @@ func TestMapLoads(t *testing.T) {
 	}
 	if len(dialogs) > 0 {
 		t.Errorf("dialogs opened: %q", dialogs)
+	}
+}
+
+// countryCounts returns the number of incidents per country under the
+// filters of query (no bbox: the whole world), from /api/stats?by=country.
+func (s *testServer) countryCounts(tb testing.TB, query string) map[string]int {
+	tb.Helper()
+	path := "/api/stats?by=country"
+	if query != "" {
+		path += "&" + query
+	}
+	status, body := s.call(tb, "GET", path, nil)
+	if status != 200 {
+		tb.Fatalf("GET %s: %d %s", path, status, body)
+	}
+	var st struct {
+		Counts []struct {
+			Key   string `json:"key"`
+			Count int    `json:"count"`
+		} `json:"counts"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		tb.Fatalf("GET %s: %v", path, err)
+	}
+	out := make(map[string]int, len(st.Counts))
+	for _, c := range st.Counts {
+		if c.Key != "" {
+			out[c.Key] += c.Count
+		}
+	}
+	return out
+}
+
+// topCountries returns the codes with the most incidents, sorted, and that number.
+func topCountries(counts map[string]int) ([]string, int) {
+	var top []string
+	most := 0
+	for code, n := range counts {
+		switch {
+		case n > most:
+			top, most = []string{code}, n
+		case n == most && n > 0:
+			top = append(top, code)
+		}
+	}
+	slices.Sort(top)
+	return top, most
+}
+
+// requestCount is the number of requests the tab made whose URL contains sub.
+func (p *tab) requestCount(sub string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, u := range p.requests {
+		if strings.Contains(u, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+// countryStyle is what window.nexus.countries.styleOf(code) reads from the
+// country shading layer (static/js/countries.js).
+type countryStyle struct {
+	FillColor   string  `json:"fillColor"`
+	FillOpacity float64 `json:"fillOpacity"`
+	Class       int     `json:"class"`
+	Classes     int     `json:"classes"`
+	Count       int     `json:"count"`
+}
+
+// TestCountryShading switches the country shading on through the layers
+// control: the country with the most sample incidents (by /api/stats, for
+// the whole world) is drawn in the darkest class, one with none is
+// unshaded and says so in its tooltip; a filter restyles the countries, and
+// live changes do too, with few requests for a burst of them.
+func TestCountryShading(t *testing.T) {
+	srv, p := openSample(t)
+	p.open("/#map=2/20/0")
+
+	counts := srv.countryCounts(t, "")
+	top, most := topCountries(counts)
+	if most == 0 {
+		t.Fatal("no sample incident has a country: no test")
+	}
+	// A country with no incident, and a point inside it to hover.
+	var zero struct {
+		code     string
+		lat, lng float64
+	}
+	for _, c := range []struct {
+		code     string
+		lat, lng float64
+	}{{"RU", 64, 110}, {"CN", 35, 103}, {"AU", -25, 134}, {"CA", 58, -105}} {
+		if counts[c.code] == 0 {
+			zero = c
+			break
+		}
+	}
+	if zero.code == "" {
+		t.Fatalf("every candidate country has incidents (%v): no test", counts)
+	}
+
+	styleOf := func(code string) *countryStyle {
+		t.Helper()
+		return eval[*countryStyle](p, fmt.Sprintf(`window.nexus.countries.styleOf(%s)`, js(code)))
+	}
+	const shown = `window.nexus.map.hasLayer(window.nexus.countries.layer)`
+	if eval[bool](p, shown) || eval[bool](p, `document.getElementById('countries-legend') !== null`) {
+		t.Error("the country shading is on by default")
+	}
+
+	// On, as a user does it: the checkbox of the layers control.
+	toggle := func() {
+		t.Helper()
+		if !eval[bool](p, `(() => {
+			const label = [...document.querySelectorAll('.leaflet-control-layers-overlays label')]
+				.find((l) => l.textContent.trim() === 'Country shading');
+			if (!label) return false;
+			label.querySelector('input').click();
+			return true;
+		})()`) {
+			t.Fatal(`no "Country shading" overlay in the layers control`)
+		}
+	}
+	toggle()
+	p.wait("the country shading drawn", fmt.Sprintf(`%s && window.nexus.countries.loaded &&
+		window.nexus.countries.styleOf(%s) !== null &&
+		document.querySelector('#countries-legend li') !== null`, shown, js(top[0])), waitLong)
+	darkest := eval[string](p, `import('/js/countries.js').then((m) => m.PALETTE.at(-1))`)
+
+	for _, code := range top {
+		s := styleOf(code)
+		if s == nil || s.Count != most || s.Classes == 0 || s.Class != s.Classes-1 || s.FillColor != darkest || s.FillOpacity <= 0 {
+			t.Errorf("%s has the most incidents (%d) but is drawn %+v, want class %d in %s", code, most, s, s.Classes-1, darkest)
+		}
+	}
+	if s := styleOf(zero.code); s == nil || s.Count != 0 || s.Class != -1 || s.FillOpacity != 0 {
+		t.Errorf("%s has no incident but is drawn %+v, want unshaded", zero.code, s)
+	}
+	classes := styleOf(top[0]).Classes
+	if n := eval[int](p, `document.querySelectorAll('#countries-legend li').length`); n != classes {
+		t.Errorf("the legend shows %d classes, the layer %d", n, classes)
+	}
+
+	// The tooltip of the country under the pointer: its name and count.
+	xy := eval[[]float64](p, fmt.Sprintf(`(() => {
+		const m = window.nexus.map;
+		const pt = m.latLngToContainerPoint([%g, %g]);
+		const r = m.getContainer().getBoundingClientRect();
+		return [r.left + pt.x, r.top + pt.y];
+	})()`, zero.lat, zero.lng))
+	p.do(waitLong,
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, xy[0]-3, xy[1]-3),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, xy[0], xy[1]))
+	p.wait("the tooltip of "+zero.code, fmt.Sprintf(`(() => {
+		const tip = document.querySelector('.leaflet-tooltip.nx-country-tip');
+		return tip !== null && tip.textContent.includes(%s) && tip.textContent.includes('0 incidents');
+	})()`, js("("+zero.code+")")), waitLong)
+
+	// A filter restyles the countries: the top ones under it darkest, the
+	// ones it leaves with nothing unshaded.
+	all := counts
+	counts = srv.countryCounts(t, "type=arrest")
+	top, most = topCountries(counts)
+	var gone []string
+	for code := range all {
+		if counts[code] == 0 {
+			gone = append(gone, code)
+		}
+	}
+	if most == 0 || len(gone) == 0 {
+		t.Fatalf("arrests by country %v against %v: no test", counts, all)
+	}
+	slices.Sort(gone)
+	restyled := func(top, gone []string, most int) string {
+		t.Helper()
+		list := func(codes []string) string {
+			b, _ := json.Marshal(append([]string{}, codes...))
+			return string(b)
+		}
+		return fmt.Sprintf(`(() => {
+			const c = window.nexus.countries;
+			if (!c.loaded) return false;
+			const ok = (code, test) => { const s = c.styleOf(code); return s !== null && test(s); };
+			return %s.every((k) => ok(k, (s) => s.count === %d && s.class === s.classes - 1 && s.fillColor === %s && s.fillOpacity > 0))
+				&& %s.every((k) => ok(k, (s) => s.count === 0 && s.class === -1 && s.fillOpacity === 0));
+		})()`, list(top), most, js(darkest), list(gone))
+	}
+	p.do(waitLong, chromedp.Click(chromedp.CSS(`#f-type input[value=arrest]`)))
+	p.wait("the countries restyled for arrests", restyled(top, gone, most), waitLong)
+
+	// Live changes: a burst of arrests in France makes it the top country,
+	// with at most a refresh or two rather than one per change.
+	if srv.token == "" {
+		t.Fatal("no admin token printed on the first start")
+	}
+	p.wait("live connection", `document.getElementById('live-state').dataset.state === 'live'`, waitLong)
+	if counts["FR"] != 0 {
+		t.Fatalf("the sample has arrests in France: no test")
+	}
+	before := p.requestCount("/api/stats?by=country")
+	n := most + 1
+	for i := range n {
+		srv.createIncident(t, 2.35+float64(i)*0.01, 48.85, map[string]any{
+			"title": fmt.Sprintf("Country shading test %d", i), "type": "arrest", "date": "2024-05-02",
+		})
+	}
+	p.wait("France shaded darkest after the live changes", restyled([]string{"FR"}, nil, n), 15*time.Second)
+	if got := p.requestCount("/api/stats?by=country") - before; got < 1 || got > 2 {
+		t.Errorf("%d requests for the counts after %d live changes, want 1 or 2", got, n)
+	}
+
+	// Off again: the countries and their legend go.
+	toggle()
+	p.wait("the country shading off", `!`+shown+` && document.getElementById('countries-legend') === null`, waitLong)
+
+	errs, foreign, dialogs := p.seen()
+	if len(errs) > 0 || len(foreign) > 0 || len(dialogs) > 0 {
+		t.Errorf("errors %q, foreign requests %q, dialogs %q", errs, foreign, dialogs)
 	}
 }
 

@@ -73,79 +73,98 @@ export function worldOffsets(west, east) {
 }
 
 /**
- * The class of the basemap layer: the shapes, and their copies 360° to
- * either side only while the view reaches past the antimeridian, so that
- * land continues there as tiles do. Every shape drawn is projected again at
- * every zoom (about 100 000 vertices for the world): drawing three copies
- * all the time tripled that and held up the first render by seconds.
+ * The class of a layer of world shapes (the basemap, the country shading):
+ * the shapes, and their copies 360° to either side only while the view
+ * reaches past the antimeridian, so that land continues there as tiles do.
+ * Every shape drawn is projected again at every zoom (about 100 000
+ * vertices for the world): drawing three copies all the time tripled that
+ * and held up the first render by seconds. Options: geojson, the options of
+ * L.geoJSON for each copy (pane, renderer, style, onEachFeature…).
  * Made on first use, as Leaflet is not loaded where this module is tested.
  */
-const basemapClass = () => L.LayerGroup.extend({
-  initialize(options) {
-    L.LayerGroup.prototype.initialize.call(this, [], options);
-    this.data = null;
-    this.copies = new Map();
-    this.renderer = L.canvas({ pane: 'basemap', padding: 0.3 });
-  },
+let WorldLayer = null;
+const worldLayerClass = () => {
+  WorldLayer ??= L.LayerGroup.extend({
+    initialize(options) {
+      L.LayerGroup.prototype.initialize.call(this, [], options);
+      this.data = null;
+      this.copies = new Map();
+    },
 
-  onAdd(map) {
-    L.LayerGroup.prototype.onAdd.call(this, map);
-    map.on('moveend', this.fit, this);
-    this.fit();
-  },
+    onAdd(map) {
+      L.LayerGroup.prototype.onAdd.call(this, map);
+      map.on('moveend', this.fit, this);
+      this.fit();
+    },
 
-  onRemove(map) {
-    map.off('moveend', this.fit, this);
-    L.LayerGroup.prototype.onRemove.call(this, map);
-  },
+    onRemove(map) {
+      map.off('moveend', this.fit, this);
+      L.LayerGroup.prototype.onRemove.call(this, map);
+    },
 
-  /** Sets the shapes (a GeoJSON object) and draws them. */
-  setData(data) {
-    this.clearLayers();
-    this.copies.clear();
-    this.data = data;
-    this.fit();
-  },
+    /** Sets the shapes (a GeoJSON object) and draws them. */
+    setData(data) {
+      this.clearLayers();
+      this.copies.clear();
+      this.data = data;
+      this.fit();
+    },
 
-  /** The shapes moved by offset degrees of longitude, built once. */
-  copy(offset) {
-    let layer = this.copies.get(offset);
-    if (!layer) {
-      layer = L.geoJSON(this.data, {
-        pane: 'basemap',
-        renderer: this.renderer,
-        interactive: false,
-        style: () => LAND_STYLE,
-        coordsToLatLng: (c) => L.latLng(c[1], c[0] + offset),
-      });
-      this.copies.set(offset, layer);
-    }
-    return layer;
-  },
+    /** The shapes moved by offset degrees of longitude, built once. */
+    copy(offset) {
+      let layer = this.copies.get(offset);
+      if (!layer) {
+        layer = L.geoJSON(this.data, {
+          ...this.options.geojson,
+          coordsToLatLng: (c) => L.latLng(c[1], c[0] + offset),
+        });
+        this.copies.set(offset, layer);
+      }
+      return layer;
+    },
 
-  /** Draws the copies the view shows and only those. */
-  fit() {
-    if (!this._map || !this.data) return;
-    const bounds = this._map.getBounds();
-    const want = worldOffsets(bounds.getWest(), bounds.getEast());
-    for (const [offset, layer] of this.copies) {
-      if (!want.includes(offset) && this.hasLayer(layer)) this.removeLayer(layer);
-    }
-    for (const offset of want) {
-      const layer = this.copy(offset);
-      if (!this.hasLayer(layer)) this.addLayer(layer);
-    }
-  },
-});
+    /** Draws the copies the view shows and only those. */
+    fit() {
+      if (!this._map || !this.data) return;
+      const bounds = this._map.getBounds();
+      const want = worldOffsets(bounds.getWest(), bounds.getEast());
+      for (const [offset, layer] of this.copies) {
+        if (!want.includes(offset) && this.hasLayer(layer)) this.removeLayer(layer);
+      }
+      for (const offset of want) {
+        const layer = this.copy(offset);
+        if (!this.hasLayer(layer)) this.addLayer(layer);
+      }
+    },
+  });
+  return WorldLayer;
+};
+
+/**
+ * A layer of world shapes drawn with the L.geoJSON options geojson, empty
+ * until setData(GeoJSON); its copies (L.GeoJSON layers, built as the view
+ * needs them) are in layer.copies, by offset in degrees.
+ */
+export function createWorldLayer(geojson) {
+  const World = worldLayerClass();
+  return new World({ geojson });
+}
 
 /**
  * Returns {layer, loaded, reload}: a layer that fills with the country
- * shapes once they load (the promise `loaded` settles then), and reload() to
- * try again (after signing in to a private server) when it is still empty.
+ * shapes once they load (the promise `loaded` settles then, with the layer),
+ * and reload() to try again (after signing in to a private server) when it
+ * is still empty. layer.data is then the GeoJSON as drawn (features with
+ * the properties iso_a2 and name), for other layers to share rather than
+ * fetch it again.
  */
 export function createBasemap() {
-  const Basemap = basemapClass();
-  const layer = new Basemap();
+  const layer = createWorldLayer({
+    pane: 'basemap',
+    renderer: L.canvas({ pane: 'basemap', padding: 0.3 }),
+    interactive: false,
+    style: () => LAND_STYLE,
+  });
   const load = () => getJSON('/api/basemap.geojson').then((raw) => {
     layer.setData(unwrapData(raw));
     return layer;

@@ -1,5 +1,7 @@
 // The legend, a map control: incident colours by type, route colours by
-// commodity, line styles by confidence, marker outlines by precision.
+// commodity, line styles by confidence, marker outlines by precision, and
+// how to show the country shading (whose classes have a legend of their
+// own while it is on: countries.js).
 
 import { el } from './dom.js';
 import {
@@ -41,7 +43,9 @@ export function addLegend(map) {
         el('h3', { text: 'Routes (arrows: direction of travel)' }),
         el('ul', { class: 'nx-legend-grid' }, COMMODITIES.map((c) => el('li', {}, lineSwatch(commodityColour(c)), label(c)))),
         el('p', { class: 'nx-legend-note' }, 'Confidence:',
-          CONFIDENCES.map((c) => el('span', { class: 'nx-legend-conf' }, lineSwatch('#444', CONFIDENCE_DASH[c]), c))));
+          CONFIDENCES.map((c) => el('span', { class: 'nx-legend-conf' }, lineSwatch('#444', CONFIDENCE_DASH[c]), c))),
+        el('h3', { text: 'Country shading' }),
+        el('p', { class: 'nx-legend-note', text: 'Off by default: tick "Country shading" in the layers control (top right) to colour each country by its number of incidents under the filters.' }));
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
       return box;

@@ -3,6 +3,7 @@
 // hooks for browser tests on window.nexus and document.body.dataset:
 //   window.nexus = {map, incidents: Map(id → marker), routes: Map(id → layer),
 //                   lastSeq, ready: Promise, filters, reload(), show(id, collection),
+//                   countries: the country shading (countries.js),
 //                   readyAt: performance.now() at the first full render}
 //   body[data-ready="1"] after the first full render,
 //   body[data-rendered-count] features drawn by the last view (incidents, or
@@ -12,6 +13,7 @@ import {
   describeError, getJSON, getToken, initToken, isAbort, withQuery,
 } from './api.js';
 import { createBasemap, createTileLayer } from './basemap.js';
+import { CountryShading } from './countries.js';
 import { byId, debounce } from './dom.js';
 import { setupExport } from './export.js';
 import { Feed } from './feed.js';
@@ -139,10 +141,15 @@ async function main() {
   incidents.layer.addTo(map);
   nexus.incidents = incidents.markers;
   nexus.routes = routes.routes;
+  // Country shading: off by default (the legend tells how to show it).
+  const countries = new CountryShading(map, basemap, filters);
+  nexus.countries = countries;
   const bases = { 'Natural Earth (offline)': basemap.layer };
   const tiles = createTileLayer(config);
   if (tiles) bases['Online tiles'] = tiles;
-  addLayersControl(map, bases, { Incidents: incidents.layer, Routes: routes.layer });
+  addLayersControl(map, bases, {
+    Incidents: incidents.layer, Routes: routes.layer, 'Country shading': countries.layer,
+  });
   addLegend(map);
 
   // Loading what is in view.
@@ -253,6 +260,7 @@ async function main() {
     const id = String(frame.id);
     const layer = collection === 'routes' ? routes : collection === 'incidents' ? incidents : null;
     if (!layer) return;
+    if (collection === 'incidents') countries.changed();
     const key = `${collection}/${id}`;
     if (op === 'delete') {
       const last = layer.remove(id) || known.get(key);
@@ -279,6 +287,7 @@ async function main() {
       loadView();
       loadRoutes();
       loadCounts();
+      countries.refresh();
     },
   });
   Object.defineProperty(nexus, 'lastSeq', { get: () => live.lastSeq, enumerable: true });
@@ -315,6 +324,7 @@ async function main() {
     loadView();
     loadRoutes();
     loadCounts();
+    countries.refresh();
     subscribe();
     saveURL();
   });
@@ -362,7 +372,7 @@ async function main() {
   addIncident.addEventListener('click', () => { closeDrawerOnPhone(); incidentForm.openNew(); });
   addRoute.addEventListener('click', () => { closeDrawerOnPhone(); routeForm.openNew(); });
 
-  const reloadAll = () => Promise.allSettled([loadView(), loadRoutes(), loadCounts()]);
+  const reloadAll = () => Promise.allSettled([loadView(), loadRoutes(), loadCounts(), countries.refresh()]);
   nexus.reload = reloadAll;
   /** Shows a record (out of its cluster) and opens its popup; false when not drawn. */
   nexus.show = (id, collection = 'incidents') => (collection === 'routes' ? routes : incidents).show(id);
