@@ -45,8 +45,11 @@ fuzz:
 		done; \
 	done
 
+# Heavy benchmarks run once (each prints its figures beside its anchor);
+# the lookup benchmarks run for their usual second.
 bench: deps web ref
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./api ./cmd/server ./ingest ./live ./store
+	$(GO) test -run '^$$' -bench . -cpu 1 ./geocode ./geo
 
 clean:
 	rm -rf bin static/vendor
