@@ -285,12 +285,7 @@ func checkID(rec geo.Record, id string) error {
 // replaceItem answers PUT: the body replaces the record; with If-Match,
 // only if the record is still at that version.
 func (s *Server) replaceItem(w http.ResponseWriter, r *http.Request, p store.Principal) error {
-	c, err := geo.ParseCollection(r.PathValue("c"))
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	expect, err := parseIfMatch(r.Header.Get("If-Match"))
+	c, id, expect, err := writeTarget(r)
 	if err != nil {
 		return err
 	}
@@ -320,12 +315,7 @@ func (s *Server) replaceItem(w http.ResponseWriter, r *http.Request, p store.Pri
 // stored Feature. The write expects the version read (or If-Match's), so a
 // change made by someone else in between is a 412, never lost.
 func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, p store.Principal) error {
-	c, err := geo.ParseCollection(r.PathValue("c"))
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	expect, err := parseIfMatch(r.Header.Get("If-Match"))
+	c, id, expect, err := writeTarget(r)
 	if err != nil {
 		return err
 	}
@@ -414,12 +404,7 @@ func mergePatch(target, patch any) any {
 // deleteItem answers DELETE: 204; with If-Match, only if the record is
 // still at that version.
 func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request, p store.Principal) error {
-	c, err := geo.ParseCollection(r.PathValue("c"))
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("id")
-	expect, err := parseIfMatch(r.Header.Get("If-Match"))
+	c, id, expect, err := writeTarget(r)
 	if err != nil {
 		return err
 	}
@@ -452,4 +437,15 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, _ store.Princip
 			{Href: self, Rel: "latest-version", Type: typeGeoJSON, Title: "The record as it is now"},
 		},
 	})
+}
+
+// writeTarget reads what PUT, PATCH and DELETE address: the collection, the
+// id, and the version If-Match expects (0 when absent).
+func writeTarget(r *http.Request) (geo.Collection, string, int64, error) {
+	c, err := geo.ParseCollection(r.PathValue("c"))
+	if err != nil {
+		return "", "", 0, err
+	}
+	expect, err := parseIfMatch(r.Header.Get("If-Match"))
+	return c, r.PathValue("id"), expect, err
 }
