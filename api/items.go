@@ -222,14 +222,7 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request, p store.Prin
 	if err != nil {
 		return err
 	}
-	if err := checkMediaType(r, typeGeoJSON, typeJSON); err != nil {
-		return err
-	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		return err
-	}
-	rec, err := decodeFeature(c, body)
+	rec, err := s.readFeature(w, r, c)
 	if err != nil {
 		return err
 	}
@@ -289,14 +282,7 @@ func (s *Server) replaceItem(w http.ResponseWriter, r *http.Request, p store.Pri
 	if err != nil {
 		return err
 	}
-	if err := checkMediaType(r, typeGeoJSON, typeJSON); err != nil {
-		return err
-	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		return err
-	}
-	rec, err := decodeFeature(c, body)
+	rec, err := s.readFeature(w, r, c)
 	if err != nil {
 		return err
 	}
@@ -448,4 +434,17 @@ func writeTarget(r *http.Request) (geo.Collection, string, int64, error) {
 	}
 	expect, err := parseIfMatch(r.Header.Get("If-Match"))
 	return c, r.PathValue("id"), expect, err
+}
+
+// readFeature reads the body of POST or PUT: one GeoJSON Feature of the
+// collection, within the body limit.
+func (s *Server) readFeature(w http.ResponseWriter, r *http.Request, c geo.Collection) (geo.Record, error) {
+	if err := checkMediaType(r, typeGeoJSON, typeJSON); err != nil {
+		return nil, err
+	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return decodeFeature(c, body)
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/paulmach/orb"
 )
@@ -188,7 +190,7 @@ func jsonError(err error, prefix string) error {
 				field = "feature"
 			}
 		}
-		return &Error{Code: EINVALID, Message: "invalid feature", Fields: []FieldError{{Field: field, Message: fmt.Sprintf("must be %s, got a JSON %s", jsonType(typ.Type.String()), typ.Value)}}}
+		return &Error{Code: EINVALID, Message: "invalid feature", Fields: []FieldError{{Field: field, Message: fmt.Sprintf("must be %s, got a JSON %s", JSONTypeName(typ.Type), typ.Value)}}}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return &Error{Code: EINVALID, Message: "invalid feature", Fields: []FieldError{{Field: prefix + name, Message: "is not a member of this kind of record"}}}
@@ -196,18 +198,25 @@ func jsonError(err error, prefix string) error {
 	return Errorf(EMALFORMED, "malformed JSON: %v", err)
 }
 
-func jsonType(goType string) string {
-	switch {
-	case goType == "string":
-		return "a string"
-	case strings.Contains(goType, "int"):
-		return "an integer"
-	case strings.Contains(goType, "float"):
-		return "a number"
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	case goType == "time.Time":
+// JSONTypeName names, for an error message, the kind of JSON value a Go
+// type is read from: "a string", "an integer", "an array"…
+func JSONTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeFor[time.Time]() {
 		return "an RFC 3339 time"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
 	}
 	return "an object"
 }

@@ -199,7 +199,7 @@ func parseRequest(data []byte) (*request, error) {
 		var typ *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &typ):
-			return nil, fmt.Errorf("%s must be %s", typ.Field, jsonType(typ.Type.Kind().String()))
+			return nil, fmt.Errorf("%s must be %s", typ.Field, geo.JSONTypeName(typ.Type))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			return nil, fmt.Errorf("unknown member %s; a subscribe frame has type, bbox, filter and since", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		}
@@ -281,18 +281,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func jsonType(kind string) string {
-	switch {
-	case kind == "string":
-		return "a string"
-	case strings.Contains(kind, "int"):
-		return "an integer"
-	case strings.Contains(kind, "float"):
-		return "a number"
-	case kind == "slice":
-		return "an array"
-	}
-	return "an object"
 }
