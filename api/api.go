@@ -39,6 +39,12 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Size(ctx context.Context) (int64, error)
 	LastSeq(ctx context.Context) (int64, error)
+
+	// Resolve prepares a parsed filter: actor aliases are expanded.
+	Resolve(ctx context.Context, f *geo.Filter) error
+	Aliases(ctx context.Context) (*geo.Aliases, error)
+	PutAlias(ctx context.Context, actor string, a geo.Alias) (geo.Alias, bool, error)
+	DeleteAlias(ctx context.Context, alias string) error
 }
 
 // Geocoder is what the API needs of the gazetteer; *geocode.Gazetteer
@@ -135,6 +141,9 @@ func (s *Server) routes() {
 	s.handle("GET /api/stats", read, s.stats)
 	s.handle("GET /api/view", read, s.view)
 	s.handle("GET /api/config", read, s.config)
+	s.handle("GET /api/aliases", read, s.aliasList)
+	s.handle("POST /api/aliases", write, s.aliasPut)
+	s.handle("DELETE /api/aliases/{alias}", write, s.aliasDelete)
 	s.handle("GET /api/basemap.geojson", read, s.basemapGeoJSON)
 	if s.cfg.Live != nil {
 		s.handle("GET /api/live", live, func(w http.ResponseWriter, r *http.Request, _ store.Principal) error {

@@ -17,7 +17,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, p store.Principa
 	if err := checkParams(q, exportParams); err != nil {
 		return err
 	}
-	f, err := parseFilter(q)
+	f, err := s.filter(r.Context(), q)
 	if err != nil {
 		return err
 	}

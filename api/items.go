@@ -28,7 +28,7 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request, _ store.Principal
 	if err := checkParams(q, itemsParams); err != nil {
 		return err
 	}
-	f, err := parseFilter(q)
+	f, err := s.filter(r.Context(), q)
 	if err != nil {
 		return err
 	}

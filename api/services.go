@@ -90,13 +90,20 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, _ store.Principal
 	if err != nil {
 		return err
 	}
-	f, err := parseFilter(q)
+	f, err := s.filter(r.Context(), q)
 	if err != nil {
 		return err
 	}
 	counts, err := s.cfg.Store.Stats(r.Context(), c, f, by)
 	if err != nil {
 		return err
+	}
+	if by == "actor" {
+		a, err := s.cfg.Store.Aliases(r.Context())
+		if err != nil {
+			return err
+		}
+		counts = mergeActors(a, counts)
 	}
 	return writeJSON(w, http.StatusOK, typeJSON, map[string]any{"by": by, "collection": c, "counts": counts})
 }
@@ -116,7 +123,7 @@ func (s *Server) view(w http.ResponseWriter, r *http.Request, _ store.Principal)
 	if err := checkParams(q, viewParams); err != nil {
 		return err
 	}
-	f, err := parseFilter(q)
+	f, err := s.filter(r.Context(), q)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"nexus/geo"
 )
 
 // frame is one change frame, prepared once and shared by every recipient.
@@ -118,6 +120,11 @@ func (c *client) readLoop() {
 			err = errors.New("frame larger than 64 KB")
 		default:
 			req, err = parseOffStack(data)
+			if err == nil && c.h.opt.Resolve != nil {
+				if err = c.h.opt.Resolve(c.h.ctx, &req.filter); err != nil {
+					err = errors.New(geo.ErrorMessage(err))
+				}
+			}
 		}
 		if err != nil {
 			if _, err := io.Copy(io.Discard, r); err != nil {

@@ -69,6 +69,9 @@ type Options struct {
 	PollInterval time.Duration // how often to look for changes written by other processes; default 250 ms
 	SendQueue    int           // frames queued per connection before it is a slow consumer; default 256
 	Logger       *slog.Logger
+	// Resolve prepares each subscription's filter as the HTTP API does
+	// (actor aliases, the path of near_route); nil leaves filters as sent.
+	Resolve func(ctx context.Context, f *geo.Filter) error
 }
 
 // Defaults and fixed limits.

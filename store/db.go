@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -40,6 +41,8 @@ type DB struct {
 
 	mu       sync.Mutex
 	onCommit []func(seq int64)
+
+	aliases atomic.Pointer[geo.Aliases] // the alias table, nil until read
 }
 
 // dsn builds the connection string: pragmas in the DSN apply to every

@@ -101,7 +101,7 @@ func (m *Main) Run(ctx context.Context) error {
 			origins = append(origins, o)
 		}
 	}
-	m.hub = live.NewHub(m.db, live.Options{Origins: origins, Logger: log.With("component", "live")})
+	m.hub = live.NewHub(m.db, live.Options{Origins: origins, Logger: log.With("component", "live"), Resolve: m.db.Resolve})
 	mapFS, err := fs.Sub(static.FS, ".")
 	if err != nil {
 		m.db.Close()
@@ -206,6 +206,21 @@ func seed(ctx context.Context, db *store.DB, log *slog.Logger) error {
 		}
 		log.Info("seeded", "file", name, "created", rep.Created)
 	}
+	return seedAliases(ctx, db, log)
+}
+
+// seedAliases loads the sample's actor aliases.
+func seedAliases(ctx context.Context, db *store.DB, log *slog.Logger) error {
+	aliases, err := data.SampleAliases()
+	if err != nil {
+		return err
+	}
+	for _, a := range aliases {
+		if _, _, err := db.PutAlias(ctx, "seed", a); err != nil {
+			return fmt.Errorf("seed alias %q: %w", a.Alias, err)
+		}
+	}
+	log.Info("seeded", "file", "sample/aliases.json", "aliases", len(aliases))
 	return nil
 }
 

@@ -1,0 +1,182 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"sort"
+	"testing"
+
+	"nexus/data"
+	"nexus/ingest"
+)
+
+// newSampleEnv is a server over the sample data drawn from the seed
+// articles, with the sample's actor aliases.
+func newSampleEnv(t testing.TB, opts ...envOption) *env {
+	t.Helper()
+	e := newEnv(t, opts...)
+	ctx := context.Background()
+	names, err := data.Sample.ReadDir("sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if n.Name() == "aliases.json" || n.Name() == "README.md" {
+			continue
+		}
+		f, err := data.Sample.Open("sample/" + n.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := ingest.Import(ctx, e.db, f, ingest.Options{Actor: "seed"})
+		f.Close()
+		if err != nil || len(rep.Rejected) > 0 {
+			t.Fatalf("import %s: %v %+v", n.Name(), err, rep.Rejected)
+		}
+	}
+	aliases, err := data.SampleAliases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range aliases {
+		if _, _, err := e.db.PutAlias(ctx, "seed", a); err != nil {
+			t.Fatalf("alias %+v: %v", a, err)
+		}
+	}
+	return e
+}
+
+// ids returns the sorted ids of every item of the collection matching the query.
+func (e *env) ids(c, query string) []string {
+	e.t.Helper()
+	all, _ := e.pageAll("/api/collections/"+c+"/items?"+query, "")
+	var out []string
+	for _, f := range all {
+		out = append(out, f.ID)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sameList(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Hezbollah is spelled Hizballah by the U.S. State Department, Hizbullah
+// elsewhere: every spelling finds the same records, in items, export and
+// stats, for incidents and routes.
+func TestAliasSpellingsFindTheSameActor(t *testing.T) {
+	e := newSampleEnv(t)
+	for _, c := range []string{"incidents", "routes"} {
+		want := e.ids(c, "actor=Hezbollah")
+		if len(want) == 0 {
+			t.Fatalf("%s: actor=Hezbollah finds nothing in the sample", c)
+		}
+		for _, spelling := range []string{"Hizballah", "hizbullah", "Lebanese Hezbollah", "HEZBOLLAH"} {
+			if got := e.ids(c, "actor="+url.QueryEscape(spelling)); !sameList(got, want) {
+				t.Errorf("%s: actor=%s finds %v, actor=Hezbollah finds %v", c, spelling, got, want)
+			}
+		}
+	}
+	isis := e.ids("incidents", "actor=ISIS")
+	if got := e.ids("incidents", "actor="+url.QueryEscape("Islamic State of Iraq and the Levant (ISIL)")); len(isis) == 0 || !sameList(got, isis) {
+		t.Errorf("the GTD spelling of ISIS finds %v, want %v", got, isis)
+	}
+	if got := e.ids("incidents", "actor=Zetas"); !sameList(got, e.ids("incidents", "actor="+url.QueryEscape("Los Zetas"))) {
+		t.Errorf("actor=Zetas finds %v", got)
+	}
+	// An actor the alias table does not know is only itself.
+	if got := e.ids("incidents", "actor=Hamas"); len(got) != 0 {
+		t.Errorf("actor=Hamas finds %v", got)
+	}
+
+	// Counts: one bucket under the canonical name, whatever the spellings.
+	lcb := e.create("incidents", `{"type":"Feature","geometry":{"type":"Point","coordinates":[35.5,33.89]},"properties":{"title":"Hizballah fundraising (test)","type":"financing","date":"2012","actors":["Hizballah"]}}`)
+	var st struct {
+		Counts []struct {
+			Key   string `json:"key"`
+			Count int64  `json:"count"`
+		} `json:"counts"`
+	}
+	e.get("/api/stats?by=actor", "").want(t, http.StatusOK).json(t, &st)
+	var hez int64
+	for _, c := range st.Counts {
+		switch c.Key {
+		case "Hizballah", "Hizbullah":
+			t.Errorf("stats by actor has a bucket %q besides Hezbollah", c.Key)
+		case "Hezbollah":
+			hez = c.Count
+		}
+	}
+	if want := int64(len(e.ids("incidents", "actor=Hezbollah"))); hez != want || want < 2 {
+		t.Errorf("stats by actor: Hezbollah %d, items find %d", hez, want)
+	}
+	// The record keeps the spelling its source used.
+	var got feature
+	e.get("/api/collections/incidents/items/"+lcb.ID, "").want(t, http.StatusOK).json(t, &got)
+	if a := got.Properties["actors"].([]any); len(a) != 1 || a[0] != "Hizballah" {
+		t.Errorf("stored actors %v, want the spelling as sent", a)
+	}
+}
+
+// Editors maintain the table; a new alias applies at once.
+func TestAliasAPI(t *testing.T) {
+	e := newSampleEnv(t)
+	post := func(token, body string) resp {
+		return e.do(req{method: "POST", path: "/api/aliases", token: token, ctype: "application/json", body: body})
+	}
+	post(e.viewer, `{"alias":"Los Zetas Cartel","name":"Los Zetas"}`).problem(t, http.StatusForbidden)
+	post("", `{"alias":"Los Zetas Cartel","name":"Los Zetas"}`).problem(t, http.StatusUnauthorized)
+	post(e.editor, `{"alias":"Los Zetas","name":"los zetas"}`).problem(t, http.StatusUnprocessableEntity)
+	post(e.editor, `{"alias":"","name":"X"}`).problem(t, http.StatusUnprocessableEntity)
+	post(e.editor, `{"alias":"a","name":"b","extra":1}`).problem(t, http.StatusBadRequest)
+	post(e.editor, `not json`).problem(t, http.StatusBadRequest)
+	// Hezbollah has aliases: it cannot itself become one.
+	post(e.editor, `{"alias":"Hezbollah","name":"Party of God"}`).problem(t, http.StatusUnprocessableEntity)
+
+	zetas := e.ids("incidents", "actor="+url.QueryEscape("Los Zetas"))
+	if got := e.ids("incidents", "actor="+url.QueryEscape("Los Zetas Cartel")); len(got) != 0 {
+		t.Fatalf("before the alias: %v", got)
+	}
+	r := post(e.editor, `{"alias":"Los Zetas Cartel","name":"Zetas","source":"an analyst"}`).want(t, http.StatusCreated)
+	var a struct{ Alias, Name, Source string }
+	r.json(t, &a)
+	if a.Name != "Los Zetas" {
+		t.Errorf("an alias of an alias points at %q, want the canonical Los Zetas", a.Name)
+	}
+	if got := e.ids("incidents", "actor="+url.QueryEscape("Los Zetas Cartel")); !sameList(got, zetas) || len(zetas) == 0 {
+		t.Errorf("after the alias: %v, want %v", got, zetas)
+	}
+	post(e.editor, `{"alias":"los zetas cartel","name":"Sinaloa Cartel"}`).want(t, http.StatusOK)
+
+	var list struct {
+		Aliases []struct{ Alias, Name, Source string } `json:"aliases"`
+	}
+	e.get("/api/aliases", "").want(t, http.StatusOK).json(t, &list)
+	found := 0
+	for _, x := range list.Aliases {
+		if x.Alias == "los zetas cartel" && x.Name == "Sinaloa Cartel" {
+			found++
+		}
+		if x.Source == "" && x.Alias == "Hizballah" {
+			t.Errorf("seeded alias without its source: %+v", x)
+		}
+	}
+	if found != 1 {
+		t.Errorf("the moved alias is listed %d times in %+v", found, list.Aliases)
+	}
+	e.do(req{method: "DELETE", path: "/api/aliases/" + url.PathEscape("Los Zetas Cartel"), token: e.editor}).want(t, http.StatusNoContent)
+	e.do(req{method: "DELETE", path: "/api/aliases/" + url.PathEscape("Los Zetas Cartel"), token: e.editor}).problem(t, http.StatusNotFound)
+	if got := e.ids("incidents", "actor="+url.QueryEscape("Los Zetas Cartel")); len(got) != 0 {
+		t.Errorf("after the delete: %v", got)
+	}
+}

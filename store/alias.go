@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"time"
+
+	"nexus/geo"
+)
+
+// Aliases returns the actor alias table. It is read once and kept until
+// the table changes through this DB.
+func (db *DB) Aliases(ctx context.Context) (*geo.Aliases, error) {
+	if a := db.aliases.Load(); a != nil {
+		return a, nil
+	}
+	rows, err := db.read.QueryContext(ctx, "SELECT alias, name, source FROM aliases")
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var list []geo.Alias
+	for rows.Next() {
+		var a geo.Alias
+		if err := rows.Scan(&a.Alias, &a.Name, &a.Source); err != nil {
+			return nil, err
+		}
+		list = append(list, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	a := geo.NewAliases(list)
+	db.aliases.Store(a)
+	return a, nil
+}
+
+// Resolve prepares a filter for matching: the actors it names are
+// expanded to every spelling the alias table knows.
+func (db *DB) Resolve(ctx context.Context, f *geo.Filter) error {
+	a, err := db.Aliases(ctx)
+	if err != nil {
+		return err
+	}
+	f.ResolveActors(a)
+	return nil
+}
+
+// PutAlias stores an alias, or points an existing one at a new name; it
+// reports whether the alias is new. An alias of an alias points at the
+// canonical name of the latter. A name that other aliases point at cannot
+// itself become an alias (that would make a chain): move those first.
+func (db *DB) PutAlias(ctx context.Context, actor string, a geo.Alias) (geo.Alias, bool, error) {
+	if err := a.Validate(); err != nil {
+		return a, false, err
+	}
+	created := false
+	err := db.inTx(ctx, func(tx *writeTx) error {
+		var name string
+		err := tx.QueryRow("SELECT name FROM aliases WHERE key = ?", geo.ActorKey(a.Name)).Scan(&name)
+		if err == nil {
+			a.Name = name
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if geo.ActorKey(a.Name) == geo.ActorKey(a.Alias) {
+			return &geo.Error{Code: geo.EINVALID, Message: "invalid alias", Fields: []geo.FieldError{{Field: "name", Message: "is an alias of " + a.Alias + " itself"}}}
+		}
+		var n int
+		rows, err := tx.Tx.Query("SELECT name FROM aliases")
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var nm string
+			if err := rows.Scan(&nm); err != nil {
+				rows.Close()
+				return err
+			}
+			if geo.ActorKey(nm) == geo.ActorKey(a.Alias) {
+				n++
+			}
+		}
+		rows.Close()
+		if n > 0 {
+			return &geo.Error{Code: geo.EINVALID, Message: "invalid alias", Fields: []geo.FieldError{{Field: "alias", Message: "is the canonical name of " + strconv.Itoa(n) + " aliases; point them elsewhere or delete them first"}}}
+		}
+		res, err := tx.Exec("UPDATE aliases SET alias = ?, name = ?, source = ?, actor = ?, updated = ? WHERE key = ?",
+			a.Alias, a.Name, a.Source, actor, tx.now.Format(time.RFC3339Nano), geo.ActorKey(a.Alias))
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k == 1 {
+			return nil
+		}
+		created = true
+		_, err = tx.Exec("INSERT INTO aliases (key, alias, name, source, actor, updated) VALUES (?,?,?,?,?,?)",
+			geo.ActorKey(a.Alias), a.Alias, a.Name, a.Source, actor, tx.now.Format(time.RFC3339Nano))
+		return err
+	})
+	db.aliases.Store(nil)
+	return a, created, err
+}
+
+// DeleteAlias removes an alias; ENOTFOUND when there is none.
+func (db *DB) DeleteAlias(ctx context.Context, alias string) error {
+	err := db.inTx(ctx, func(tx *writeTx) error {
+		res, err := tx.Exec("DELETE FROM aliases WHERE key = ?", geo.ActorKey(alias))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return geo.Errorf(geo.ENOTFOUND, "no alias %q", alias)
+		}
+		return nil
+	})
+	db.aliases.Store(nil)
+	return err
+}
