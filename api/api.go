@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"time"
 
+	"nexus/export"
 	"nexus/geo"
 	"nexus/geocode"
 	"nexus/ingest"
@@ -32,6 +33,7 @@ type Store interface {
 	Delete(ctx context.Context, actor string, c geo.Collection, id string, expect int64) error
 	History(ctx context.Context, c geo.Collection, id string) ([]geo.Change, error)
 	Export(ctx context.Context, w io.Writer, cols []geo.Collection, f geo.Filter) (int64, error)
+	export.Source
 	Extent(ctx context.Context, c geo.Collection) (store.Extent, error)
 	Stats(ctx context.Context, c geo.Collection, f geo.Filter, by string) ([]store.Count, error)
 	Clusters(ctx context.Context, f geo.Filter, cell float64) ([]store.Cluster, error)
@@ -134,7 +136,9 @@ func (s *Server) routes() {
 	s.handle("PATCH /api/collections/{c}/items/{id}", write, s.patchItem)
 	s.handle("DELETE /api/collections/{c}/items/{id}", write, s.deleteItem)
 	s.handle("GET /api/collections/{c}/items/{id}/history", read, s.history)
-	s.handle("GET /api/export.geojson", read, s.export)
+	for _, f := range export.Formats {
+		s.handle("GET /api/export."+string(f), read, s.export)
+	}
 	s.handle("POST /api/import", write, s.importData)
 	s.handle("GET /api/geocode", read, s.geocode)
 	s.handle("GET /api/reverse", read, s.reverse)

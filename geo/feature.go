@@ -72,6 +72,12 @@ func DecodeFeature(c Collection, data []byte) (Record, error) {
 	if err := strictUnmarshal(props, r); err != nil {
 		return nil, jsonError(err, "properties.")
 	}
+	if l := r.Base().Label; l != "" {
+		if l != string(c) {
+			return nil, &Error{Code: EINVALID, Message: "invalid feature", Fields: []FieldError{{Field: "properties.collection", Message: fmt.Sprintf("says %q, but a %s geometry belongs to %s", l, geometryName(g), c)}}}
+		}
+		r.Base().Label = ""
+	}
 	switch r := r.(type) {
 	case *Incident:
 		r.Point = g.(orb.Point)
@@ -83,6 +89,14 @@ func DecodeFeature(c Collection, data []byte) (Record, error) {
 		r.Base().ID = id
 	}
 	return r, nil
+}
+
+// geometryName is the GeoJSON type name of a point or line.
+func geometryName(g orb.Geometry) string {
+	if g == nil {
+		return "null"
+	}
+	return g.GeoJSONType()
 }
 
 // EncodeFeature writes the record as a GeoJSON Feature with its id and

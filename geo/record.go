@@ -60,6 +60,10 @@ type Meta struct {
 	Version int64     `json:"version,omitempty"`
 	Created time.Time `json:"created,omitzero"`
 	Updated time.Time `json:"updated,omitzero"`
+	// Label is the "collection" property an export writes on every
+	// feature. A Feature read back may carry it; DecodeFeature checks that
+	// it names the record's collection and clears it, so it is never stored.
+	Label string `json:"collection,omitempty"`
 }
 
 // Record is an incident or a route.

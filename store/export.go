@@ -107,3 +107,55 @@ func (db *DB) Extent(ctx context.Context, c geo.Collection) (Extent, error) {
 	e.End, e.HasEnd = t1.Int64, t1.Valid
 	return e, nil
 }
+
+// Scan reads, from one snapshot, how many records of each collection match
+// the filter, passes the counts to counted, then passes every matching
+// record's encoded Feature to each, collection by collection in rid order.
+// Memory does not grow with the data; the bytes passed to each are valid
+// only during the call. An error from counted or each stops the scan and
+// is returned.
+func (db *DB) Scan(ctx context.Context, cols []geo.Collection, f geo.Filter,
+	counted func(counts map[geo.Collection]int64) error,
+	each func(c geo.Collection, feature []byte) error) error {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	counts := make(map[geo.Collection]int64, len(cols))
+	for _, c := range cols {
+		cond, args := where(c, f)
+		var n int64
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM records r WHERE "+cond, args...).Scan(&n); err != nil {
+			return translate(err)
+		}
+		counts[c] = n
+	}
+	if err := counted(counts); err != nil {
+		return err
+	}
+	for _, c := range cols {
+		query, args := exportQuery(c, f)
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return translate(err)
+		}
+		var feature sql.RawBytes
+		for rows.Next() {
+			if err := rows.Scan(&feature); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := each(c, feature); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return translate(err)
+		}
+	}
+	return nil
+}

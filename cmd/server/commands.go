@@ -3,17 +3,20 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 
+	"nexus/export"
 	"nexus/geo"
 	"nexus/geocode"
 	"nexus/ingest"
@@ -131,11 +134,19 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dbPath := fs.String("db", "nexus.db", "SQLite database file")
 	bbox := fs.String("bbox", "", "w,s,e,n (w > e crosses the antimeridian)")
 	datetime := fs.String("datetime", "", "an instant or an interval a/b, ../b, a/..")
-	collections := fs.String("collections", "incidents,routes", "collections to export")
+	collections := fs.String("collections", "incidents,routes", "collections to export (a CSV holds one)")
+	format := fs.String("f", "", "format: geojson, gpkg, csv or kml (default: from the -o extension, else geojson)")
 	out := fs.String("o", "-", "output file; - is standard output")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	filters := map[string]string{}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "bbox", "datetime", "collections":
+			filters[f.Name] = f.Value.String()
+		}
+	})
 	f := geo.NewFilter()
 	if *bbox != "" {
 		b, err := geo.ParseBBox(*bbox)
@@ -157,6 +168,24 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		cols = append(cols, col)
 	}
+	if *format == "" {
+		*format = "geojson"
+		if ext := strings.TrimPrefix(filepath.Ext(*out), "."); ext != "" && *out != "-" {
+			if _, err := export.ParseFormat(ext); err == nil {
+				*format = ext
+			}
+		}
+	}
+	fm, err := export.ParseFormat(*format)
+	if err != nil {
+		return fmt.Errorf("export: %s", geo.ErrorMessage(err))
+	}
+	if _, ok := filters["collections"]; !ok {
+		cols = nil // the format's default
+	}
+	if cols, err = fm.Collections(cols); err != nil {
+		return fmt.Errorf("export: %s", geo.ErrorMessage(err))
+	}
 	db, err := store.Open(*dbPath)
 	if err != nil {
 		return err
@@ -171,7 +200,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		w = file
 	}
 	bw := bufio.NewWriterSize(w, 1<<16)
-	n, err := db.Export(ctx, bw, cols, f)
+	prov, err := export.Write(ctx, bw, db, export.Request{Format: fm, Collections: cols, Filter: f, Filters: filters})
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -180,10 +209,21 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			err = cerr
 		}
 	}
+	if err == nil && *out != "-" && fm == export.CSV {
+		// A CSV has no place for its provenance: it goes beside the file.
+		var b []byte
+		if b, err = json.MarshalIndent(prov, "", "  "); err == nil {
+			err = os.WriteFile(*out+".provenance.json", append(b, '\n'), 0o644)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	if *out != "-" {
+		var n int64
+		for _, c := range prov.Counts {
+			n += c
+		}
 		fmt.Fprintf(stderr, "exported %d features to %s\n", n, *out)
 	}
 	return nil

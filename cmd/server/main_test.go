@@ -161,6 +161,31 @@ func TestCommandLine(t *testing.T) {
 	if err := json.Unmarshal(b, &fc); err != nil || len(fc.Features) != 1 || fc.Features[0].Properties["title"] != "A" {
 		t.Fatalf("export holds %s (%v)", b, err)
 	}
+	// -f csv, or the extension of -o, chooses the format; a CSV's
+	// provenance goes beside it.
+	csvOut := filepath.Join(dir, "out.csv")
+	if out, err = run("export", "-db", dbPath, "-datetime", "2019/..", "-o", csvOut); err != nil {
+		t.Fatalf("export csv: %q %v", out, err)
+	}
+	b, _ = os.ReadFile(csvOut)
+	if lines := strings.Split(strings.TrimSpace(string(b)), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "\uFEFFid,") || !strings.Contains(lines[1], ",B,") {
+		t.Fatalf("CSV export holds %q", b)
+	}
+	var prov struct {
+		Filters map[string]string `json:"filters"`
+		Counts  map[string]int64  `json:"counts"`
+	}
+	b, _ = os.ReadFile(csvOut + ".provenance.json")
+	if err := json.Unmarshal(b, &prov); err != nil || prov.Filters["datetime"] != "2019/.." || prov.Counts["incidents"] != 1 {
+		t.Fatalf("CSV provenance %s (%v)", b, err)
+	}
+	gpkgOut := filepath.Join(dir, "out.bin")
+	if out, err = run("export", "-db", dbPath, "-f", "gpkg", "-o", gpkgOut); err != nil {
+		t.Fatalf("export gpkg: %q %v", out, err)
+	}
+	if b, _ = os.ReadFile(gpkgOut); !bytes.HasPrefix(b, []byte("SQLite format 3\x00")) {
+		t.Fatalf("-f gpkg wrote %.20q", b)
+	}
 	// backup makes a copy that opens.
 	bak := filepath.Join(dir, "copy.db")
 	if out, err = run("backup", "-db", dbPath, bak); err != nil {

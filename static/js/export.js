@@ -1,5 +1,6 @@
 // The export button: downloads every incident and route matching the
-// filters in the current view as one GeoJSON file, from /api/export.geojson.
+// filters in the current view as one file in the chosen format (GeoJSON,
+// GeoPackage, CSV of the incidents, KML), from /api/export.{format}.
 // The request goes through fetch so that the token travels as a header,
 // never in the address.
 
@@ -26,21 +27,30 @@ function sanitise(name) {
   return name.replace(/[/\\\0-\x1f]/g, '_').slice(0, 200);
 }
 
+/** The formats of /api/export.{format}. */
+export const EXPORT_FORMATS = ['geojson', 'gpkg', 'csv', 'kml'];
+
+/** The export's path for a format; anything unknown is GeoJSON. */
+export function exportPath(format) {
+  return `/api/export.${EXPORT_FORMATS.includes(format) ? format : 'geojson'}`;
+}
+
 /**
  * Wires the button. getQuery() returns the query parameters of the export
- * (bbox and filters).
+ * (bbox and filters); select, when given, chooses the format.
  */
-export function setupExport(button, getQuery) {
+export function setupExport(button, getQuery, select = null) {
   button.addEventListener('click', async () => {
     const before = button.textContent;
     button.disabled = true;
     button.textContent = 'Exporting…';
     try {
-      const res = await request(withQuery('/api/export.geojson', getQuery()), {
-        raw: true, headers: { Accept: 'application/geo+json, application/json;q=0.9' },
+      const format = select ? select.value : 'geojson';
+      const res = await request(withQuery(exportPath(format), getQuery()), {
+        raw: true, headers: { Accept: '*/*' },
       });
       const blob = await res.blob();
-      const name = fileNameOf(res.headers.get('Content-Disposition'));
+      const name = fileNameOf(res.headers.get('Content-Disposition'), `nexus-export.${format}`);
       const url = URL.createObjectURL(blob);
       const a = document.createElement('a');
       a.href = url;

@@ -393,7 +393,7 @@ async function main() {
   updateEditUI();
   if (refused || (config.private && !getToken())) signIn.click();
 
-  setupExport(byId('export'), () => ({ bbox: viewBbox(map).join(','), ...filters.allParams() }));
+  setupExport(byId('export'), () => ({ bbox: viewBbox(map).join(','), ...filters.allParams() }), byId('export-format'));
 
   // The side panel: a column on wide screens, a drawer on phones.
   const toggle = byId('toggle-panel');

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 
 globalThis.window = { L: {} };
 
-const { fileNameOf } = await import('../js/export.js');
+const { fileNameOf, exportPath } = await import('../js/export.js');
 const { parseHash, formatHash } = await import('../js/url.js');
 const dates = await import('../js/dates.js');
 const { normaliseField } = await import('../js/forms.js');
@@ -15,6 +15,13 @@ const { datetimeParam, normalise } = await import('../js/filters.js');
 const { qs } = await import('../js/api.js');
 const { unwrapRing } = await import('../js/basemap.js');
 const geo = await import('../js/geo.js');
+
+test('export path names the format, GeoJSON when unknown', () => {
+  assert.equal(exportPath('gpkg'), '/api/export.gpkg');
+  assert.equal(exportPath('csv'), '/api/export.csv');
+  assert.equal(exportPath('kml'), '/api/export.kml');
+  assert.equal(exportPath('../x'), '/api/export.geojson');
+});
 
 test('export file name comes from Content-Disposition, made safe', () => {
   assert.equal(fileNameOf('attachment; filename="nexus-2024.geojson"'), 'nexus-2024.geojson');
