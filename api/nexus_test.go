@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"nexus/data"
+	"nexus/geo"
 	"nexus/ingest"
 )
 
@@ -179,4 +181,79 @@ func TestAliasAPI(t *testing.T) {
 	if got := e.ids("incidents", "actor="+url.QueryEscape("Los Zetas Cartel")); len(got) != 0 {
 		t.Errorf("after the delete: %v", got)
 	}
+}
+
+const validLink = `{"type":"Feature","geometry":null,"properties":{"from":"Lebanese Canadian Bank","to":"Hizballah","relation":"financing","date_from":"2011","confidence":"high","summary":"Laundered drug profits.","sources":[{"title":"Confronting the narcoterrorism nexus","url":"http://news.yahoo.com/confronting-the-narcoterrorism-nexus-181859104.html"}],"tags":["money-laundering"]}}`
+
+// Links have the API of the other collections: items, ETag and If-Match,
+// history, delete, export and import.
+func TestLinksCollection(t *testing.T) {
+	e := newEnv(t)
+	if _, _, err := e.db.PutAlias(context.Background(), "test", geo.Alias{Alias: "Hizballah", Name: "Hezbollah"}); err != nil {
+		t.Fatal(err)
+	}
+	l := e.create("links", validLink)
+	if string(l.Geometry.Type) != "" || l.Properties["from"] != "Lebanese Canadian Bank" || l.Properties["version"] != float64(1) {
+		t.Fatalf("created link %+v", l)
+	}
+	path := "/api/collections/links/items/" + l.ID
+	r := e.get(path, "").want(t, http.StatusOK)
+	if r.header.Get("ETag") != `"1"` || !bytes.Contains(r.body, []byte(`"geometry":null`)) {
+		t.Fatalf("GET: ETag %q, body %s", r.header.Get("ETag"), r.body)
+	}
+	// A link with a place, without its actors, or with an unknown relation is refused.
+	for body, field := range map[string]string{
+		`{"type":"Feature","geometry":{"type":"Point","coordinates":[0,0]},"properties":{"from":"A","to":"B","relation":"supply"}}`:     "geometry",
+		`{"type":"Feature","geometry":null,"properties":{"to":"B","relation":"supply"}}`:                                                "from",
+		`{"type":"Feature","geometry":null,"properties":{"from":"A","to":"B","relation":"friendship"}}`:                                 "relation",
+		`{"type":"Feature","geometry":null,"properties":{"from":"Hezbollah","to":"hezbollah","relation":"alliance"}}`:                   "to",
+		`{"type":"Feature","geometry":null,"properties":{"from":"A","to":"B","relation":"supply","date_from":"2012","date_to":"2011"}}`: "date_to",
+	} {
+		p := e.do(req{method: "POST", path: "/api/collections/links/items", token: e.editor, ctype: "application/geo+json", body: body}).problem(t, http.StatusUnprocessableEntity)
+		if len(p.Errors) == 0 || p.Errors[0].Field != field {
+			t.Errorf("%s: errors %+v, want field %s", body, p.Errors, field)
+		}
+	}
+	patch := `{"properties":{"relation":"other"}}`
+	e.do(req{method: "PATCH", path: path, token: e.editor, ctype: "application/merge-patch+json", body: patch, header: map[string]string{"If-Match": `"1"`}}).want(t, http.StatusOK)
+	e.do(req{method: "PATCH", path: path, token: e.editor, ctype: "application/merge-patch+json", body: patch, header: map[string]string{"If-Match": `"1"`}}).problem(t, http.StatusPreconditionFailed)
+	var hist struct {
+		Changes []struct {
+			Version int64 `json:"version"`
+		} `json:"changes"`
+	}
+	hr := e.get(path+"/history", "").want(t, http.StatusOK)
+	hr.json(t, &hist)
+	if !bytes.Contains(hr.body, []byte(`"relation":"other"`)) || !bytes.Contains(hr.body, []byte(`"relation":"financing"`)) {
+		t.Errorf("history misses a version: %s", hr.body)
+	}
+	// Filters: actors through aliases; a box never selects a link.
+	if got := e.ids("links", "actor=Hezbollah"); !sameList(got, []string{l.ID}) {
+		t.Errorf("actor=Hezbollah: %v", got)
+	}
+	if got := e.ids("links", "bbox=-180,-90,180,90"); len(got) != 0 {
+		t.Errorf("a bbox selects links %v", got)
+	}
+	// Export holds the link; importing the export again changes nothing.
+	ex := e.get("/api/export.geojson", "").want(t, http.StatusOK)
+	if !bytes.Contains(ex.body, []byte(l.ID)) {
+		t.Fatalf("export misses the link: %s", ex.body)
+	}
+	imp := e.do(req{method: "POST", path: "/api/import", token: e.editor, ctype: "application/geo+json",
+		body: `{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{"from":"ISIS","to":"Raúl Gutiérrez","relation":"financing","external_id":"t:1"}},{"type":"Feature","geometry":null,"properties":{"title":"no place"}}]}`}).want(t, http.StatusOK)
+	var rep struct {
+		Created  int `json:"created"`
+		Rejected []struct {
+			Field string `json:"field"`
+		} `json:"rejected"`
+	}
+	imp.json(t, &rep)
+	if rep.Created != 1 || len(rep.Rejected) != 1 || rep.Rejected[0].Field != "geometry" {
+		t.Errorf("import report %s", imp.body)
+	}
+	if got := e.ids("links", "actor=ISIS"); len(got) != 1 {
+		t.Errorf("imported link not found: %v", got)
+	}
+	e.do(req{method: "DELETE", path: path, token: e.editor}).want(t, http.StatusNoContent)
+	e.get(path, "").problem(t, http.StatusNotFound)
 }

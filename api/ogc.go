@@ -126,6 +126,7 @@ type extent struct {
 var collectionText = map[geo.Collection][2]string{
 	geo.Incidents: {"Incidents", "Terrorist and organized-crime incidents: attacks, plots, arrests, seizures and more, one Point each."},
 	geo.Routes:    {"Routes", "Smuggling routes of drugs, arms, cash and people, LineStrings with vertices in the direction of travel."},
+	geo.Links:     {"Links", "Relations between actors that a source states (financing, supply, alliance, hire, rivalry), without geometry."},
 }
 
 func (s *Server) describe(r *http.Request, c geo.Collection) (collectionInfo, error) {
@@ -165,7 +166,7 @@ func (s *Server) describe(r *http.Request, c geo.Collection) (collectionInfo, er
 
 func (s *Server) collections(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
 	var list []collectionInfo
-	for _, c := range []geo.Collection{geo.Incidents, geo.Routes} {
+	for _, c := range geo.Collections {
 		info, err := s.describe(r, c)
 		if err != nil {
 			return err

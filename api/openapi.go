@@ -23,7 +23,7 @@ func openAPIDoc(server string) obj {
 	pathParam := func(name, desc string, schema obj) obj {
 		return obj{"name": name, "in": "path", "description": desc, "required": true, "schema": schema}
 	}
-	collectionID := pathParam("collectionId", "incidents or routes", obj{"type": "string", "enum": []string{string(geo.Incidents), string(geo.Routes)}})
+	collectionID := pathParam("collectionId", "incidents, routes or links", obj{"type": "string", "enum": []string{string(geo.Incidents), string(geo.Routes), string(geo.Links)}})
 	featureID := pathParam("featureId", "the id of a record, chosen by the server", str)
 	list := func(name, desc string) obj {
 		return param(name, "query", desc+" (comma-separated, any of)", obj{"type": "array", "items": str}, false)

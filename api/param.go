@@ -223,17 +223,17 @@ func parseCursor(q url.Values) (int64, error) {
 	return n, nil
 }
 
-// parseCollections reads collections=incidents,routes (default both).
+// parseCollections reads collections=incidents,routes,links (default all).
 func parseCollections(q url.Values) ([]geo.Collection, error) {
 	names := list(q, "collections")
 	if len(names) == 0 {
-		return []geo.Collection{geo.Incidents, geo.Routes}, nil
+		return geo.Collections, nil
 	}
 	var out []geo.Collection
 	for _, n := range names {
 		c, err := geo.ParseCollection(n)
 		if err != nil {
-			return nil, errorf(geo.EMALFORMED, "collections must list incidents and/or routes, got %q", clip(n))
+			return nil, errorf(geo.EMALFORMED, "collections must list incidents, routes or links, got %q", clip(n))
 		}
 		if !slices.Contains(out, c) {
 			out = append(out, c)
@@ -242,7 +242,7 @@ func parseCollections(q url.Values) ([]geo.Collection, error) {
 	return out, nil
 }
 
-// parseCollectionParam reads collection=incidents|routes (default incidents).
+// parseCollectionParam reads collection=incidents|routes|links (default incidents).
 func parseCollectionParam(q url.Values) (geo.Collection, error) {
 	s, err := single(q, "collection")
 	if err != nil {
@@ -253,7 +253,7 @@ func parseCollectionParam(q url.Values) (geo.Collection, error) {
 	}
 	c, err := geo.ParseCollection(s)
 	if err != nil {
-		return "", errorf(geo.EMALFORMED, "collection must be incidents or routes, got %q", clip(s))
+		return "", errorf(geo.EMALFORMED, "collection must be incidents, routes or links, got %q", clip(s))
 	}
 	return c, nil
 }

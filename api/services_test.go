@@ -129,7 +129,7 @@ func TestCollections(t *testing.T) {
 		Collections []coll     `json:"collections"`
 	}
 	e.get("/api/collections", "").want(t, http.StatusOK).json(t, &all)
-	if len(all.Collections) != 2 || all.Collections[0].ID != "incidents" || all.Collections[1].ID != "routes" {
+	if len(all.Collections) != 3 || all.Collections[0].ID != "incidents" || all.Collections[1].ID != "routes" || all.Collections[2].ID != "links" {
 		t.Fatalf("collections %+v", all.Collections)
 	}
 	inc := all.Collections[0]

@@ -11,7 +11,7 @@ import (
 )
 
 // Sample holds sample/incidents.geojson, sample/routes.geojson,
-// and the actor aliases, sample/aliases.json.
+// sample/links.geojson and the actor aliases, sample/aliases.json.
 //
 //go:embed sample/*.geojson sample/aliases.json
 var Sample embed.FS

@@ -68,10 +68,16 @@ func (f Format) MediaType() string {
 // of them by default.
 func (f Format) Collections(asked []geo.Collection) ([]geo.Collection, error) {
 	if len(asked) == 0 {
-		if f == CSV {
+		switch f {
+		case CSV:
 			return []geo.Collection{geo.Incidents}, nil
+		case GeoJSON:
+			return geo.Collections, nil
 		}
 		return []geo.Collection{geo.Incidents, geo.Routes}, nil
+	}
+	if f != GeoJSON && slices.Contains(asked, geo.Links) {
+		return nil, geo.Errorf(geo.EMALFORMED, "links have no geometry: export them as GeoJSON (export.geojson?collections=links)")
 	}
 	if f == CSV {
 		switch {

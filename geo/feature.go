@@ -17,8 +17,11 @@ import (
 
 // NewRecord returns an empty record of the collection.
 func NewRecord(c Collection) Record {
-	if c == Routes {
+	switch c {
+	case Routes:
 		return &Route{}
+	case Links:
+		return &Link{}
 	}
 	return &Incident{}
 }
@@ -60,9 +63,16 @@ func DecodeFeature(c Collection, data []byte) (Record, error) {
 	if c == Routes {
 		allowed = []string{"LineString", "MultiLineString"}
 	}
-	g, fe := decodeGeometry(f.Geometry, allowed...)
-	if fe != nil {
-		return nil, &Error{Code: EINVALID, Message: "invalid geometry", Fields: []FieldError{*fe}}
+	var g orb.Geometry
+	if c == Links {
+		if gj := bytes.TrimSpace(f.Geometry); len(gj) > 0 && !bytes.Equal(gj, []byte("null")) {
+			return nil, &Error{Code: EINVALID, Message: "invalid geometry", Fields: []FieldError{{Field: "geometry", Message: "must be null: a link joins two actors and has no place"}}}
+		}
+	} else {
+		var fe *FieldError
+		if g, fe = decodeGeometry(f.Geometry, allowed...); fe != nil {
+			return nil, &Error{Code: EINVALID, Message: "invalid geometry", Fields: []FieldError{*fe}}
+		}
 	}
 	r := NewRecord(c)
 	props := bytes.TrimSpace(f.Properties)

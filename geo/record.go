@@ -11,22 +11,25 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// Collection names one of the two kinds of record.
+// Collection names one of the kinds of record.
 type Collection string
 
-// The two collections.
+// The collections of places: incidents and routes (links are in link.go).
 const (
 	Incidents Collection = "incidents"
 	Routes    Collection = "routes"
 )
 
+// Collections lists every collection, in the order they are listed and exported.
+var Collections = []Collection{Incidents, Routes, Links}
+
 // ParseCollection returns the collection of that name, or ENOTFOUND.
 func ParseCollection(s string) (Collection, error) {
 	switch Collection(s) {
-	case Incidents, Routes:
+	case Incidents, Routes, Links:
 		return Collection(s), nil
 	}
-	return "", Errorf(ENOTFOUND, "no collection %q; there are incidents and routes", s)
+	return "", Errorf(ENOTFOUND, "no collection %q; there are incidents, routes and links", s)
 }
 
 // Limits of the data model, in characters (runes) or items.
@@ -66,7 +69,7 @@ type Meta struct {
 	Label string `json:"collection,omitempty"`
 }
 
-// Record is an incident or a route.
+// Record is an incident, a route or a link.
 type Record interface {
 	// Collection says which kind of record this is.
 	Collection() Collection

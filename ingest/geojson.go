@@ -239,21 +239,34 @@ func (j *jsonReader) feature(line int64, raw []byte) error {
 		return nil
 	}
 	g := bytes.TrimSpace(head.Geometry)
+	var c geo.Collection
 	if len(g) == 0 || bytes.Equal(g, []byte("null")) {
-		j.im.reject(line, "geometry", "is required: a Point for an incident, a LineString or MultiLineString for a route")
-		return nil
-	}
-	var geom struct {
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(g, &geom); err != nil {
-		j.im.reject(line, "geometry", "is not a GeoJSON geometry object")
-		return nil
-	}
-	c, ok := geo.CollectionOf(geom.Type)
-	if !ok {
-		j.im.reject(line, "geometry", fmt.Sprintf("type %q is not one Nexus keeps: a Point is an incident, a LineString or MultiLineString a route", geom.Type))
-		return nil
+		// No place: a link between actors, if it names them.
+		var props struct {
+			From *string `json:"from"`
+		}
+		if json.Unmarshal(raw, &struct {
+			Properties *struct {
+				From *string `json:"from"`
+			} `json:"properties"`
+		}{Properties: &props}) != nil || props.From == nil {
+			j.im.reject(line, "geometry", "is required: a Point for an incident, a LineString or MultiLineString for a route; only a link (from, to, relation) has none")
+			return nil
+		}
+		c = geo.Links
+	} else {
+		var geom struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(g, &geom); err != nil {
+			j.im.reject(line, "geometry", "is not a GeoJSON geometry object")
+			return nil
+		}
+		var ok bool
+		if c, ok = geo.CollectionOf(geom.Type); !ok {
+			j.im.reject(line, "geometry", fmt.Sprintf("type %q is not one Nexus keeps: a Point is an incident, a LineString or MultiLineString a route", geom.Type))
+			return nil
+		}
 	}
 	rec, err := geo.DecodeFeature(c, raw)
 	if err != nil {

@@ -49,3 +49,27 @@ func TestSubscriptionFollowsAliases(t *testing.T) {
 	}
 	c.expect(want...)
 }
+
+// Links travel live like the other records; having no place, they reach
+// subscriptions without a box only.
+func TestLinksAreLive(t *testing.T) {
+	e := newEnv(t, Options{})
+	all, boxed := e.dial(nil, nil), e.dial(nil, nil)
+	all.subscribe("", -1)
+	boxed.subscribe(boxBogota, -1)
+	all.sync()
+	boxed.sync()
+	r, err := geo.DecodeFeature(geo.Links, []byte(`{"type":"Feature","geometry":null,"properties":{"from":"Iran","to":"Hezbollah","relation":"alliance"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.db.Create(context.Background(), "tester", r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := e.create(-74, 4.6, "in Bogotá")
+	if m := all.expect(s.ID, in.ID); m[0].Collection != "links" {
+		t.Errorf("link frame %+v", m[0])
+	}
+	boxed.expect(in.ID)
+}

@@ -289,9 +289,12 @@ func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (Stored, 
 func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 	k := r.Keys()
 	m := r.Base()
-	g, err := wkb.Marshal(r.Geometry())
-	if err != nil {
-		return err
+	g := []byte{} // a link has no geometry
+	if r.Geometry() != nil {
+		var err error
+		if g, err = wkb.Marshal(r.Geometry()); err != nil {
+			return err
+		}
 	}
 	var x, y any
 	if p, ok := r.Geometry().(orb.Point); ok {
@@ -331,7 +334,7 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 			return err
 		}
 	}
-	_, err = tx.Exec("INSERT INTO fts (rowid, text) VALUES (?, ?)", rid, k.Text)
+	_, err := tx.Exec("INSERT INTO fts (rowid, text) VALUES (?, ?)", rid, k.Text)
 	return err
 }
 

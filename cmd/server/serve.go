@@ -191,7 +191,7 @@ func seed(ctx context.Context, db *store.DB, log *slog.Logger) error {
 	if err != nil || seq > 0 {
 		return err
 	}
-	for _, name := range []string{"sample/incidents.geojson", "sample/routes.geojson"} {
+	for _, name := range []string{"sample/incidents.geojson", "sample/routes.geojson", "sample/links.geojson"} {
 		f, err := data.Sample.Open(name)
 		if err != nil {
 			return err
