@@ -328,4 +328,3 @@ func TestExportFormatsGDAL(t *testing.T) {
 		}
 	})
 }
-
