@@ -1,0 +1,238 @@
+package overview
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"nexus/geo"
+)
+
+// Source is what the index needs of the store: one scan of the incidents
+// and the change log that follows it.
+type Source interface {
+	// EachIncident calls fn with every incident's id, point and keys (the
+	// text may be left out) from one snapshot, and returns the change-log
+	// seq of that snapshot.
+	EachIncident(ctx context.Context, fn func(id string, p orb.Point, k geo.Keys) error) (int64, error)
+	LastSeq(ctx context.Context) (int64, error)
+	Changes(ctx context.Context, after int64, limit int) ([]geo.Change, error)
+	OnCommit(func(seq int64))
+}
+
+// PollInterval is how often Run looks for changes written by other
+// processes on the same database.
+const PollInterval = 250 * time.Millisecond
+
+// readBatch is how many changes are read from the log at a time.
+const readBatch = 2000
+
+// maxGridCells bounds the cells of one view, whatever level is asked for.
+const maxGridCells = 1 << 16
+
+// ErrNotLoaded is returned by the queries of an index that has not been
+// loaded.
+var ErrNotLoaded = errors.New("overview: the index is not loaded")
+
+// Index is the overview of the incidents. Create it with New, fill it with
+// Load, keep it current with Run; its queries are safe for concurrent use.
+type Index struct {
+	src Source
+	log *slog.Logger
+
+	wake chan struct{}
+
+	pump   sync.Mutex   // one reader of the log at a time
+	mu     sync.RWMutex // guards p
+	p      *points
+	seq    atomic.Int64 // last change applied
+	loaded atomic.Bool
+}
+
+// New returns an empty index over the source; it registers for the
+// source's commit notifications at once.
+func New(src Source, logger *slog.Logger) *Index {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ix := &Index{src: src, log: logger, wake: make(chan struct{}, 1), p: newPoints()}
+	src.OnCommit(func(seq int64) {
+		if seq > ix.seq.Load() {
+			select {
+			case ix.wake <- struct{}{}:
+			default:
+			}
+		}
+	})
+	return ix
+}
+
+// Load builds the index from one scan of the source, then applies what
+// the log gained meanwhile.
+func (ix *Index) Load(ctx context.Context) error {
+	p := newPoints()
+	seq, err := ix.src.EachIncident(ctx, func(id string, pt orb.Point, k geo.Keys) error {
+		p.put(id, pt, k)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("overview: scan: %w", err)
+	}
+	ix.mu.Lock()
+	ix.p = p
+	ix.seq.Store(seq)
+	ix.mu.Unlock()
+	ix.loaded.Store(true)
+	return ix.catchUp(ctx)
+}
+
+// Run follows the change log until ctx is done: at every commit
+// notification and every PollInterval.
+func (ix *Index) Run(ctx context.Context) {
+	t := time.NewTicker(PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ix.wake:
+		case <-t.C:
+		}
+		if err := ix.catchUp(ctx); err != nil && ctx.Err() == nil {
+			ix.log.Error("follow change log", "err", err, "seq", ix.seq.Load())
+		}
+	}
+}
+
+// Seq is the last change-log seq the index has applied.
+func (ix *Index) Seq() int64 { return ix.seq.Load() }
+
+// Len is the number of incidents in the index.
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.p.Len()
+}
+
+// catchUp applies every change after the index's seq up to the log's
+// last one.
+func (ix *Index) catchUp(ctx context.Context) error {
+	last, err := ix.src.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	if last <= ix.seq.Load() {
+		return nil
+	}
+	ix.pump.Lock()
+	defer ix.pump.Unlock()
+	for ix.seq.Load() < last {
+		batch, err := ix.src.Changes(ctx, ix.seq.Load(), readBatch)
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		type upd struct {
+			id  string
+			pt  orb.Point
+			k   geo.Keys
+			del bool
+		}
+		ups := make([]upd, 0, len(batch))
+		for i := range batch {
+			c := &batch[i]
+			if c.Collection != geo.Incidents {
+				continue
+			}
+			if c.Op == geo.OpDelete || len(c.After) == 0 {
+				ups = append(ups, upd{id: c.ID, del: true})
+				continue
+			}
+			r, err := geo.DecodeFeature(geo.Incidents, c.After)
+			if err != nil {
+				ix.log.Error("skip undecodable change", "seq", c.Seq, "err", err)
+				continue
+			}
+			in, _ := r.(*geo.Incident)
+			if in == nil {
+				continue
+			}
+			ups = append(ups, upd{id: c.ID, pt: in.Point, k: in.Keys()})
+		}
+		ix.mu.Lock()
+		for _, u := range ups {
+			if u.del {
+				ix.p.remove(u.id)
+			} else {
+				ix.p.put(u.id, u.pt, u.k)
+			}
+		}
+		ix.seq.Store(batch[len(batch)-1].Seq)
+		ix.mu.Unlock()
+	}
+	return nil
+}
+
+// read catches up with the log and runs f on the points under the read
+// lock.
+func (ix *Index) read(ctx context.Context, f func(p *points)) error {
+	if !ix.loaded.Load() {
+		return ErrNotLoaded
+	}
+	if err := ix.catchUp(ctx); err != nil {
+		return err
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	f(ix.p)
+	return nil
+}
+
+// View returns the clusters of the incidents matching the filter in cells
+// of the grid level (see Level), and how many match in all. The filter's
+// full text is not looked at: see Handles.
+func (ix *Index) View(ctx context.Context, f geo.Filter, level int) ([]Cluster, int64, error) {
+	var out []Cluster
+	var total int64
+	err := ix.read(ctx, func(p *points) {
+		q := p.compile(f)
+		level := min(max(level, 0), MaxLevel)
+		for level > 0 && Cells(f.BBox, level) > maxGridCells {
+			level--
+		}
+		g := newGrid(q.bounds, level)
+		p.view(&q, g)
+		out, total = g.clusters()
+	})
+	return out, total, err
+}
+
+// Count returns how many incidents match the filter (its text aside).
+func (ix *Index) Count(ctx context.Context, f geo.Filter) (int64, error) {
+	var n int64
+	err := ix.read(ctx, func(p *points) {
+		q := p.compile(f)
+		n = p.count(&q)
+	})
+	return n, err
+}
+
+// Stats counts the incidents matching the filter (its text aside) by
+// country, type, actor or month, as store.DB.Stats does: largest first,
+// months in time order.
+func (ix *Index) Stats(ctx context.Context, f geo.Filter, by string) ([]Count, error) {
+	var out []Count
+	err := ix.read(ctx, func(p *points) {
+		q := p.compile(f)
+		out = p.stats(&q, by)
+	})
+	return out, err
+}

@@ -1,0 +1,505 @@
+// Package overview is an in-memory index of the incidents for the map's
+// overview: clusters of a view and counts under the filters, at a cost that
+// follows what is drawn rather than what is stored.
+//
+// The index holds, for every incident, its point, type, date span, country
+// and actors, but not its text. It is built from one scan of the store and
+// kept current by following the change log, the way the live hub does, so
+// it works the same whichever store is underneath. Before each answer it
+// catches up with the log, so an answer reflects every write committed
+// before the request.
+//
+// Points sit in a pyramid of grid cells in degrees: level L cuts the world
+// into cells of 360/2^L degrees. Every cell of the levels 0 to LeafLevel
+// keeps its count, and the sums of longitude and latitude, by incident
+// type; the cells of LeafLevel also list their points. A view without a
+// date filter adds up whole cells that lie inside its box and looks into
+// the points only along the box's edges, so a type filter costs nothing.
+// A date filter reads the points of the months it covers, found through
+// buckets of points by month; a filter by actor or country reads the points
+// of the box. Full-text search is not kept here: callers ask the store.
+package overview
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"nexus/geo"
+)
+
+// LeafLevel is the finest level whose cells keep counts; its cells (360/256
+// degrees, about 156 km at the equator) also list their points.
+const LeafLevel = 8
+
+// MaxLevel is the finest grid a view may ask for.
+const MaxLevel = 32
+
+// maxTypes bounds the number of incident types the cells count apart.
+const maxTypes = 16
+
+var (
+	nTypes    = len(geo.IncidentTypes)
+	typeIndex = func() map[string]uint8 {
+		if len(geo.IncidentTypes) > maxTypes {
+			panic("overview: more incident types than maxTypes")
+		}
+		m := map[string]uint8{}
+		for i, t := range geo.IncidentTypes {
+			m[t] = uint8(i)
+		}
+		return m
+	}()
+)
+
+// agg is what a cell counts of its points, by type.
+type agg struct {
+	n      [maxTypes]int32
+	sx, sy [maxTypes]float64
+}
+
+func (a *agg) add(t uint8, x, y float64, sign int32) {
+	a.n[t] += sign
+	a.sx[t] += float64(sign) * x
+	a.sy[t] += float64(sign) * y
+}
+
+func (a *agg) empty() bool {
+	for _, n := range a.n {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// cell is one grid cell of a level; cells of LeafLevel list their points.
+type cell struct {
+	agg
+	pts []int32
+}
+
+// bucket holds the points whose span starts in month m0 and ends in the
+// month before m1 (months counted from year 0); its bounds say what spans
+// its points can have.
+type bucket struct {
+	lo0, hi0 int64 // every t0 is in [lo0, hi0)
+	lo1, hi1 int64 // every t1 is in (lo1, hi1]
+	pts      []int32
+}
+
+type bucketKey struct{ m0, m1 int32 }
+
+// point is one incident as the index knows it.
+type point struct {
+	x, y    float64
+	t0, t1  int64
+	leaf    uint64 // key of its LeafLevel cell
+	leafPos int32  // position in the leaf's pts
+	bkt     bucketKey
+	bktPos  int32 // position in the bucket's pts
+	typ     uint8
+	live    bool
+	country int32 // interned, -1 for none
+	actor   int32 // first actor, interned, -1 for none
+}
+
+// strtab interns strings: country codes and actor names.
+type strtab struct {
+	names []string
+	ids   map[string]int32
+}
+
+func (t *strtab) id(s string) int32 {
+	if id, ok := t.ids[s]; ok {
+		return id
+	}
+	if t.ids == nil {
+		t.ids = map[string]int32{}
+	}
+	id := int32(len(t.names))
+	t.names = append(t.names, s)
+	t.ids[s] = id
+	return id
+}
+
+// matching returns the ids of the interned strings equal, ignoring case,
+// to any of want: the rule of geo.Filter.
+func (t *strtab) matching(want []string) map[int32]bool {
+	out := map[int32]bool{}
+	for id, name := range t.names {
+		for _, w := range want {
+			if strings.EqualFold(w, name) {
+				out[int32(id)] = true
+				break
+			}
+		}
+	}
+	return out
+}
+
+// points is the data of the index, without locking or the log.
+type points struct {
+	pts    []point
+	free   []int32
+	ids    map[string]int32
+	extra  map[int32][]int32 // actors after the first, by slot
+	levels [LeafLevel + 1]map[uint64]*cell
+	bkts   map[bucketKey]*bucket
+	cntry  strtab
+	actors strtab
+}
+
+func newPoints() *points {
+	p := &points{ids: map[string]int32{}, extra: map[int32][]int32{}, bkts: map[bucketKey]*bucket{}}
+	for l := range p.levels {
+		p.levels[l] = map[uint64]*cell{}
+	}
+	return p
+}
+
+// Len is the number of points.
+func (p *points) Len() int { return len(p.ids) }
+
+// cols and rows are the grid's size at a level.
+func cols(level int) uint64 { return uint64(1) << level }
+func rows(level int) uint64 {
+	if level == 0 {
+		return 1
+	}
+	return uint64(1) << (level - 1)
+}
+
+// cellSize is the side of a cell at the level, in degrees.
+func cellSize(level int) float64 { return math.Ldexp(360, -level) }
+
+// cellX and cellY are the column and row of a coordinate at a level.
+func cellX(x float64, level int) uint64 {
+	v := math.Floor((x + 180) / cellSize(level))
+	if v < 0 {
+		return 0
+	}
+	if c := cols(level); v >= float64(c) {
+		return c - 1
+	}
+	return uint64(v)
+}
+
+func cellY(y float64, level int) uint64 {
+	v := math.Floor((y + 90) / cellSize(level))
+	if v < 0 {
+		return 0
+	}
+	if r := rows(level); v >= float64(r) {
+		return r - 1
+	}
+	return uint64(v)
+}
+
+func key(gx, gy uint64) uint64 { return gy<<32 | gx }
+
+// cellBound is the extent of a cell in degrees.
+func cellBound(gx, gy uint64, level int) orb.Bound {
+	cs := cellSize(level)
+	b := orb.Bound{
+		Min: orb.Point{float64(gx)*cs - 180, float64(gy)*cs - 90},
+		Max: orb.Point{float64(gx+1)*cs - 180, float64(gy+1)*cs - 90},
+	}
+	if gx == cols(level)-1 {
+		b.Max[0] = 180
+	}
+	if gy == rows(level)-1 {
+		b.Max[1] = 90
+	}
+	return b
+}
+
+// margin keeps the inside test of a cell conservative against rounding in
+// cellX and cellY, in degrees.
+const margin = 1e-9
+
+// inside reports whether a cell lies within the bound, with the margin.
+func inside(c, b orb.Bound) bool {
+	return c.Min[0]-margin >= b.Min[0] && c.Max[0]+margin <= b.Max[0] &&
+		c.Min[1]-margin >= b.Min[1] && c.Max[1]+margin <= b.Max[1]
+}
+
+func within(x, y float64, b orb.Bound) bool {
+	return x >= b.Min[0] && x <= b.Max[0] && y >= b.Min[1] && y <= b.Max[1]
+}
+
+// month is the month of a Unix time, counted from year 0, and monthStart
+// its first second.
+func month(t int64) int32 {
+	u := time.Unix(t, 0).UTC()
+	return int32(u.Year()*12 + int(u.Month()) - 1)
+}
+
+func monthStart(m int32) int64 {
+	y, mo := int(m)/12, int(m)%12
+	if mo < 0 {
+		y, mo = y-1, mo+12
+	}
+	return time.Date(y, time.Month(mo+1), 1, 0, 0, 0, 0, time.UTC).Unix()
+}
+
+// spanKey is the bucket of a span: the month of its start and the month
+// after the one of its last second.
+func spanKey(t0, t1 int64) bucketKey {
+	return bucketKey{month(t0), month(t1-1) + 1}
+}
+
+// put adds or replaces the incident id.
+func (p *points) put(id string, pt orb.Point, k geo.Keys) {
+	p.remove(id)
+	typ, ok := typeIndex[k.Kind]
+	if !ok {
+		typ = typeIndex["other"]
+	}
+	var slot int32
+	if n := len(p.free); n > 0 {
+		slot, p.free = p.free[n-1], p.free[:n-1]
+	} else {
+		slot = int32(len(p.pts))
+		p.pts = append(p.pts, point{})
+	}
+	q := point{x: pt[0], y: pt[1], t0: k.Span.Start, t1: k.Span.End, typ: typ, live: true, country: -1, actor: -1}
+	if len(k.Countries) > 0 {
+		q.country = p.cntry.id(k.Countries[0])
+	}
+	if len(k.Actors) > 0 {
+		q.actor = p.actors.id(k.Actors[0])
+		if len(k.Actors) > 1 {
+			more := make([]int32, 0, len(k.Actors)-1)
+			for _, a := range k.Actors[1:] {
+				more = append(more, p.actors.id(a))
+			}
+			p.extra[slot] = more
+		}
+	}
+	for l := 0; l <= LeafLevel; l++ {
+		kk := key(cellX(q.x, l), cellY(q.y, l))
+		c := p.levels[l][kk]
+		if c == nil {
+			c = &cell{}
+			p.levels[l][kk] = c
+		}
+		c.add(typ, q.x, q.y, 1)
+		if l == LeafLevel {
+			q.leaf, q.leafPos = kk, int32(len(c.pts))
+			c.pts = append(c.pts, slot)
+		}
+	}
+	q.bkt = spanKey(q.t0, q.t1)
+	b := p.bkts[q.bkt]
+	if b == nil {
+		b = &bucket{
+			lo0: monthStart(q.bkt.m0), hi0: monthStart(q.bkt.m0 + 1),
+			lo1: monthStart(q.bkt.m1 - 1), hi1: monthStart(q.bkt.m1),
+		}
+		p.bkts[q.bkt] = b
+	}
+	q.bktPos = int32(len(b.pts))
+	b.pts = append(b.pts, slot)
+	p.pts[slot] = q
+	p.ids[id] = slot
+}
+
+// remove takes the incident id out; it is a no-op for an unknown id.
+func (p *points) remove(id string) {
+	slot, ok := p.ids[id]
+	if !ok {
+		return
+	}
+	delete(p.ids, id)
+	delete(p.extra, slot)
+	q := &p.pts[slot]
+	for l := 0; l <= LeafLevel; l++ {
+		kk := key(cellX(q.x, l), cellY(q.y, l))
+		c := p.levels[l][kk]
+		c.add(q.typ, q.x, q.y, -1)
+		if l == LeafLevel {
+			last := c.pts[len(c.pts)-1]
+			c.pts[q.leafPos] = last
+			p.pts[last].leafPos = q.leafPos
+			c.pts = c.pts[:len(c.pts)-1]
+		}
+		if c.empty() {
+			delete(p.levels[l], kk)
+		}
+	}
+	b := p.bkts[q.bkt]
+	last := b.pts[len(b.pts)-1]
+	b.pts[q.bktPos] = last
+	p.pts[last].bktPos = q.bktPos
+	b.pts = b.pts[:len(b.pts)-1]
+	if len(b.pts) == 0 {
+		delete(p.bkts, q.bkt)
+	}
+	*q = point{}
+	p.free = append(p.free, slot)
+}
+
+// query is a filter compiled against the index's tables.
+type query struct {
+	bounds    []orb.Bound // nil: everywhere
+	types     [maxTypes]bool
+	allTypes  bool
+	span      geo.Span
+	dated     bool
+	countries map[int32]bool // nil: any
+	actors    map[int32]bool // nil: any
+}
+
+// Handles reports whether the index answers for the filter: everything but
+// full text.
+func Handles(f geo.Filter) bool { return f.Q == "" }
+
+func (p *points) compile(f geo.Filter) query {
+	q := query{span: f.Span}
+	if f.BBox != nil {
+		q.bounds = f.BBox.Bounds()
+	}
+	if len(f.Types) == 0 {
+		q.allTypes = true
+		for i := range nTypes {
+			q.types[i] = true
+		}
+	} else {
+		for i, t := range geo.IncidentTypes {
+			q.types[i] = slices.ContainsFunc(f.Types, func(w string) bool { return strings.EqualFold(w, t) })
+		}
+	}
+	q.dated = f.Span != (geo.Span{}) && f.Span != geo.All
+	if len(f.Countries) > 0 {
+		q.countries = p.cntry.matching(f.Countries)
+	}
+	if len(f.Actors) > 0 {
+		q.actors = p.actors.matching(f.Actors)
+	}
+	return q
+}
+
+// inBox reports whether a point is in the query's box.
+func (q *query) inBox(x, y float64) bool {
+	if q.bounds == nil {
+		return true
+	}
+	for _, b := range q.bounds {
+		if within(x, y, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// keep reports whether a point passes every test but the box and the date.
+func (p *points) keep(q *query, slot int32) bool {
+	pt := &p.pts[slot]
+	if !q.types[pt.typ] {
+		return false
+	}
+	if q.countries != nil && (pt.country < 0 || !q.countries[pt.country]) {
+		return false
+	}
+	if q.actors != nil {
+		ok := pt.actor >= 0 && q.actors[pt.actor]
+		if !ok {
+			for _, a := range p.extra[slot] {
+				if q.actors[a] {
+					ok = true
+					break
+				}
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// each calls fn with every point that matches the query.
+func (p *points) each(q *query, fn func(slot int32)) {
+	if q.dated {
+		p.eachDated(q, fn)
+		return
+	}
+	p.eachInBox(q, func(_ int, slot int32) {
+		if p.keep(q, slot) {
+			fn(slot)
+		}
+	})
+}
+
+// eachDated reads the points of the buckets that the query's span can
+// match, testing the span only for those at its ends.
+func (p *points) eachDated(q *query, fn func(slot int32)) {
+	a, b := q.span.Start, q.span.End
+	for _, bk := range p.bkts {
+		if bk.lo0 >= b || bk.hi1 <= a {
+			continue // every span ends before a or starts at b or later
+		}
+		sure := bk.hi0 <= b && bk.lo1 >= a
+		for _, slot := range bk.pts {
+			pt := &p.pts[slot]
+			if !sure && !(pt.t0 < b && a < pt.t1) {
+				continue
+			}
+			if q.inBox(pt.x, pt.y) && p.keep(q, slot) {
+				fn(slot)
+			}
+		}
+	}
+}
+
+// eachInBox calls fn with every point in the query's box and the index of
+// the part of the box it is in (a box across the antimeridian has two
+// parts, which never share a point). It reads the leaf cells that meet
+// the box and tests only the points of those on its edges.
+func (p *points) eachInBox(q *query, fn func(part int, slot int32)) {
+	leaves := p.levels[LeafLevel]
+	if q.bounds == nil {
+		for _, c := range leaves {
+			for _, s := range c.pts {
+				fn(0, s)
+			}
+		}
+		return
+	}
+	for i, b := range q.bounds {
+		scan := func(gx, gy uint64, c *cell) {
+			if inside(cellBound(gx, gy, LeafLevel), b) {
+				for _, s := range c.pts {
+					fn(i, s)
+				}
+				return
+			}
+			for _, s := range c.pts {
+				if pt := &p.pts[s]; within(pt.x, pt.y, b) {
+					fn(i, s)
+				}
+			}
+		}
+		x0, x1 := cellX(b.Min[0], LeafLevel), cellX(b.Max[0], LeafLevel)
+		y0, y1 := cellY(b.Min[1], LeafLevel), cellY(b.Max[1], LeafLevel)
+		if (x1-x0+1)*(y1-y0+1) > uint64(len(leaves)) {
+			for kk, c := range leaves {
+				if gx, gy := kk&0xffffffff, kk>>32; gx >= x0 && gx <= x1 && gy >= y0 && gy <= y1 {
+					scan(gx, gy, c)
+				}
+			}
+			continue
+		}
+		for gy := y0; gy <= y1; gy++ {
+			for gx := x0; gx <= x1; gx++ {
+				if c := leaves[key(gx, gy)]; c != nil {
+					scan(gx, gy, c)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,371 @@
+package overview
+
+import (
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/paulmach/orb"
+
+	"nexus/geo"
+)
+
+// Cluster is the incidents of one grid cell of a view that match a filter.
+type Cluster struct {
+	Lon, Lat float64 // mean position of its incidents
+	Count    int64
+	ByType   []int64 // count by type, in the order of geo.IncidentTypes
+}
+
+// Dominant is the type most of the cluster's incidents have.
+func (c Cluster) Dominant() string {
+	best := 0
+	for i, n := range c.ByType {
+		if n > c.ByType[best] {
+			best = i
+		}
+	}
+	return geo.IncidentTypes[best]
+}
+
+// world is the whole map as one bound.
+var world = orb.Bound{Min: orb.Point{-180, -90}, Max: orb.Point{180, 90}}
+
+// Cells is the number of grid cells of the level a box meets (the whole
+// world for nil).
+func Cells(b *geo.BBox, level int) int {
+	bounds := []orb.Bound{world}
+	if b != nil {
+		bounds = b.Bounds()
+	}
+	var n uint64
+	for _, bd := range bounds {
+		n += (cellX(bd.Max[0], level) - cellX(bd.Min[0], level) + 1) * (cellY(bd.Max[1], level) - cellY(bd.Min[1], level) + 1)
+	}
+	return int(min(n, math.MaxInt32))
+}
+
+// Level is the grid level for a view: cells about 64 pixels wide at the
+// zoom (a 256-pixel tile spans 360/2^zoom degrees), made coarser until the
+// box meets no more than maxCells of them.
+func Level(b *geo.BBox, zoom float64, maxCells int) int {
+	l := min(max(int(math.Round(zoom))+2, 0), MaxLevel)
+	for l > 0 && Cells(b, l) > maxCells {
+		l--
+	}
+	return l
+}
+
+// acc sums the points of one cell of a view.
+type acc struct {
+	n      [maxTypes]int32
+	sx, sy float64
+}
+
+// part is one bound of a view with its grid of accumulators.
+type part struct {
+	b            orb.Bound
+	x0, y0, w, h uint64
+	off          int
+}
+
+// grid is the accumulators of a view at one level.
+type grid struct {
+	level int
+	parts []part
+	accs  []acc
+}
+
+func newGrid(bounds []orb.Bound, level int) *grid {
+	g := &grid{level: level}
+	if bounds == nil {
+		bounds = []orb.Bound{world}
+	}
+	n := 0
+	for _, b := range bounds {
+		pt := part{b: b, x0: cellX(b.Min[0], level), y0: cellY(b.Min[1], level), off: n}
+		pt.w = cellX(b.Max[0], level) - pt.x0 + 1
+		pt.h = cellY(b.Max[1], level) - pt.y0 + 1
+		n += int(pt.w * pt.h)
+		g.parts = append(g.parts, pt)
+	}
+	g.accs = make([]acc, n)
+	return g
+}
+
+// at is the accumulator of a point of the part.
+func (g *grid) at(i int, x, y float64) *acc {
+	pt := &g.parts[i]
+	gx, gy := cellX(x, g.level)-pt.x0, cellY(y, g.level)-pt.y0
+	return &g.accs[pt.off+int(gy*pt.w+gx)]
+}
+
+// find is the part a point of the box is in.
+func (g *grid) find(x, y float64) int {
+	for i := range g.parts {
+		if within(x, y, g.parts[i].b) {
+			return i
+		}
+	}
+	return 0
+}
+
+func (a *acc) addPoint(t uint8, x, y float64) {
+	a.n[t]++
+	a.sx += x
+	a.sy += y
+}
+
+func (a *acc) addAgg(c *agg, q *query) {
+	for t := range nTypes {
+		if q.types[t] && c.n[t] != 0 {
+			a.n[t] += c.n[t]
+			a.sx += c.sx[t]
+			a.sy += c.sy[t]
+		}
+	}
+}
+
+// cellsOnly says the query can be answered from the cells' counts: no
+// date, no country, no actor.
+func (q *query) cellsOnly() bool {
+	return !q.dated && q.countries == nil && q.actors == nil
+}
+
+// collect adds to a the points of the cell (l, gx, gy) that lie in b and
+// match the query's types: whole cells where they lie inside b, their
+// children along its edges, the points themselves in edge leaves.
+func (p *points) collect(q *query, l int, gx, gy uint64, b orb.Bound, a *acc) {
+	c := p.levels[l][key(gx, gy)]
+	if c == nil {
+		return
+	}
+	cb := cellBound(gx, gy, l)
+	if !cb.Intersects(b) {
+		return
+	}
+	if inside(cb, b) {
+		a.addAgg(&c.agg, q)
+		return
+	}
+	if l == LeafLevel {
+		for _, s := range c.pts {
+			pt := &p.pts[s]
+			if q.types[pt.typ] && within(pt.x, pt.y, b) {
+				a.addPoint(pt.typ, pt.x, pt.y)
+			}
+		}
+		return
+	}
+	ylast := min(2*gy+1, rows(l+1)-1)
+	for cy := 2 * gy; cy <= ylast; cy++ {
+		for cx := 2 * gx; cx <= 2*gx+1; cx++ {
+			p.collect(q, l+1, cx, cy, b, a)
+		}
+	}
+}
+
+// view fills the grid with the points matching the query.
+func (p *points) view(q *query, g *grid) {
+	if q.cellsOnly() && g.level <= LeafLevel {
+		for i := range g.parts {
+			pt := &g.parts[i]
+			for dy := range pt.h {
+				for dx := range pt.w {
+					p.collect(q, g.level, pt.x0+dx, pt.y0+dy, pt.b, &g.accs[pt.off+int(dy*pt.w+dx)])
+				}
+			}
+		}
+		return
+	}
+	if q.dated {
+		p.eachDated(q, func(s int32) {
+			pt := &p.pts[s]
+			g.at(g.find(pt.x, pt.y), pt.x, pt.y).addPoint(pt.typ, pt.x, pt.y)
+		})
+		return
+	}
+	p.eachInBox(q, func(i int, s int32) {
+		if p.keep(q, s) {
+			pt := &p.pts[s]
+			g.at(i, pt.x, pt.y).addPoint(pt.typ, pt.x, pt.y)
+		}
+	})
+}
+
+// clusters turns the grid's accumulators into clusters, and the total.
+func (g *grid) clusters() ([]Cluster, int64) {
+	var out []Cluster
+	var total int64
+	for i := range g.accs {
+		a := &g.accs[i]
+		var n int64
+		for t := range nTypes {
+			n += int64(a.n[t])
+		}
+		if n == 0 {
+			continue
+		}
+		total += n
+		c := Cluster{Lon: a.sx / float64(n), Lat: a.sy / float64(n), Count: n, ByType: make([]int64, nTypes)}
+		for t := range nTypes {
+			c.ByType[t] = int64(a.n[t])
+		}
+		out = append(out, c)
+	}
+	return out, total
+}
+
+// count is the number of points matching the query.
+func (p *points) count(q *query) int64 {
+	if q.cellsOnly() {
+		if q.bounds == nil && q.allTypes {
+			return int64(len(p.ids))
+		}
+		var a acc
+		for _, b := range boundsOf(q) {
+			p.collect(q, 0, 0, 0, b, &a)
+		}
+		var n int64
+		for t := range nTypes {
+			n += int64(a.n[t])
+		}
+		return n
+	}
+	var n int64
+	p.each(q, func(int32) { n++ })
+	return n
+}
+
+func boundsOf(q *query) []orb.Bound {
+	if q.bounds == nil {
+		return []orb.Bound{world}
+	}
+	return q.bounds
+}
+
+// Count is one bucket of a statistic.
+type Count struct {
+	Key   string `json:"key"`
+	Count int64  `json:"count"`
+}
+
+// StatsBy lists the dimensions the index counts by.
+var StatsBy = []string{"country", "type", "actor", "month"}
+
+// minMonthTime is the first second the store counts in months (0001-01-01
+// exclusive); earlier dates have no month in the statistics.
+const minMonthTime = -62135596800
+
+// stats counts the points matching the query by a dimension.
+func (p *points) stats(q *query, by string) []Count {
+	out := []Count{}
+	switch by {
+	case "type":
+		var a acc
+		if q.cellsOnly() {
+			for _, b := range boundsOf(q) {
+				p.collect(q, 0, 0, 0, b, &a)
+			}
+		} else {
+			p.each(q, func(s int32) { a.n[p.pts[s].typ]++ })
+		}
+		for t := range nTypes {
+			if a.n[t] > 0 {
+				out = append(out, Count{geo.IncidentTypes[t], int64(a.n[t])})
+			}
+		}
+	case "month":
+		byMonth := map[int32]int64{}
+		if q.bounds == nil && q.allTypes && q.cellsOnly() {
+			for k, b := range p.bkts {
+				if b.lo0 > minMonthTime {
+					byMonth[k.m0] += int64(len(b.pts))
+				}
+			}
+		} else {
+			p.each(q, func(s int32) {
+				if pt := &p.pts[s]; pt.t0 > minMonthTime {
+					byMonth[pt.bkt.m0]++
+				}
+			})
+		}
+		for m, n := range byMonth {
+			out = append(out, Count{monthKey(m), n})
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+		return out
+	case "country":
+		n := make([]int64, len(p.cntry.names))
+		p.each(q, func(s int32) {
+			if c := p.pts[s].country; c >= 0 {
+				n[c]++
+			}
+		})
+		out = fold(p.cntry.names, n)
+	case "actor":
+		n := make([]int64, len(p.actors.names))
+		var seen []int32
+		p.each(q, func(s int32) {
+			pt := &p.pts[s]
+			if pt.actor < 0 {
+				return
+			}
+			n[pt.actor]++
+			if more := p.extra[s]; len(more) > 0 {
+				seen = append(seen[:0], pt.actor)
+				for _, a := range more {
+					dup := false
+					for _, b := range seen {
+						if a == b || strings.EqualFold(p.actors.names[a], p.actors.names[b]) {
+							dup = true
+							break
+						}
+					}
+					if !dup {
+						n[a]++
+						seen = append(seen, a)
+					}
+				}
+			}
+		})
+		out = fold(p.actors.names, n)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out
+}
+
+// fold merges the counts of names that differ only in case, under the
+// first name seen.
+func fold(names []string, n []int64) []Count {
+	var out []Count
+	at := map[string]int{}
+	for id, c := range n {
+		if c == 0 {
+			continue
+		}
+		k := strings.ToLower(names[id])
+		if i, ok := at[k]; ok {
+			out[i].Count += c
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, Count{names[id], c})
+	}
+	if out == nil {
+		out = []Count{}
+	}
+	return out
+}
+
+func monthKey(m int32) string {
+	y, mo := int(m)/12, int(m)%12+1
+	b := make([]byte, 0, 7)
+	b = append(b, byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-', byte('0'+mo/10), byte('0'+mo%10))
+	return string(b)
+}

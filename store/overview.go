@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/paulmach/orb"
+
+	"nexus/geo"
+)
+
+// EachIncident calls fn with the id, point and keys of every incident (all
+// keys but the text), read from one snapshot without decoding a Feature,
+// and returns the change-log seq of that snapshot. It is how an in-memory
+// index starts; it then follows the log from the seq.
+func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, k geo.Keys) error) (int64, error) {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var seq sql.NullInt64
+	if err := tx.QueryRowContext(ctx, "SELECT max(seq) FROM changes").Scan(&seq); err != nil {
+		return 0, translate(err)
+	}
+	recs, err := tx.QueryContext(ctx, "SELECT rid, id, kind, t0, t1, x, y FROM records WHERE +collection = ? ORDER BY rid", string(geo.Incidents))
+	if err != nil {
+		return 0, translate(err)
+	}
+	defer recs.Close()
+	// record_keys_rid holds rid, key and value: the keys come in rid order
+	// without touching the table, and are merged with the records.
+	keys, err := tx.QueryContext(ctx, "SELECT rid, key, value FROM record_keys INDEXED BY record_keys_rid ORDER BY rid")
+	if err != nil {
+		return 0, translate(err)
+	}
+	defer keys.Close()
+	var (
+		krid       int64 = -1
+		kkey, kval string
+		kmore      = true
+	)
+	nextKey := func() error {
+		if kmore = keys.Next(); !kmore {
+			return keys.Err()
+		}
+		return keys.Scan(&krid, &kkey, &kval)
+	}
+	if err := nextKey(); err != nil {
+		return 0, err
+	}
+	var (
+		rid    int64
+		id     string
+		k      geo.Keys
+		x, y   sql.NullFloat64
+		actors []string
+	)
+	for recs.Next() {
+		if err := recs.Scan(&rid, &id, &k.Kind, &k.Span.Start, &k.Span.End, &x, &y); err != nil {
+			return 0, err
+		}
+		actors, k.Countries = actors[:0], nil
+		for kmore && krid < rid {
+			if err := nextKey(); err != nil {
+				return 0, err
+			}
+		}
+		for kmore && krid == rid {
+			switch kkey {
+			case "actor":
+				actors = append(actors, kval)
+			case "country":
+				k.Countries = []string{kval}
+			}
+			if err := nextKey(); err != nil {
+				return 0, err
+			}
+		}
+		k.Actors = actors
+		if err := fn(id, orb.Point{x.Float64, y.Float64}, k); err != nil {
+			return 0, err
+		}
+	}
+	if err := recs.Err(); err != nil {
+		return 0, translate(err)
+	}
+	return seq.Int64, nil
+}
