@@ -18,6 +18,7 @@ import (
 	"nexus/geo"
 	"nexus/geocode"
 	"nexus/ingest"
+	"nexus/overview"
 	"nexus/store"
 )
 
@@ -57,6 +58,15 @@ type Geocoder interface {
 	Place(name, country string) (lon, lat float64, precision string, ok bool)
 }
 
+// Overview is what the API needs of the in-memory overview of the
+// incidents; *overview.Index satisfies it. It answers every filter but
+// full text (overview.Handles).
+type Overview interface {
+	View(ctx context.Context, f geo.Filter, level int) ([]overview.Cluster, int64, error)
+	Count(ctx context.Context, f geo.Filter) (int64, error)
+	Stats(ctx context.Context, f geo.Filter, by string) ([]overview.Count, error)
+}
+
 // LiveStats reports on the websocket hub for /metrics.
 type LiveStats interface {
 	Clients() int
@@ -76,7 +86,10 @@ type Config struct {
 	// Private makes every /api endpoint and /api/live need a token (viewer
 	// at least). The map's shell files, /healthz and /metrics stay open:
 	// they hold no data, and the page must load to read #token=.
-	Private    bool
+	Private bool
+	// Overview answers the map's views and the statistics of incidents
+	// from memory; nil leaves them to the Store.
+	Overview   Overview
 	Tiles      string // online tile URL template, reported by /api/config
 	Logger     *slog.Logger
 	MaxFeature int64 // body limit of one Feature in bytes; 0 means DefaultMaxFeature
@@ -252,4 +265,5 @@ func routeOf(r *http.Request) string {
 var (
 	_ Store    = (*store.DB)(nil)
 	_ Geocoder = (*geocode.Gazetteer)(nil)
+	_ Overview = (*overview.Index)(nil)
 )

@@ -18,6 +18,7 @@ import (
 
 	"nexus/api"
 	"nexus/geo"
+	"nexus/overview"
 	"nexus/store"
 )
 
@@ -44,6 +45,9 @@ func withStatic(files fs.FS) envOption { return func(c *api.Config) { c.Static =
 func withMaxFeature(n int64) envOption { return func(c *api.Config) { c.MaxFeature = n } }
 
 func withLive(h http.Handler) envOption { return func(c *api.Config) { c.Live = h } }
+
+// withoutOverview leaves views and statistics to the store.
+func withoutOverview(c *api.Config) { c.Overview = nil }
 
 // testMap is a stand-in for the map's files.
 var testMap = fstest.MapFS{
@@ -76,7 +80,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 			e.viewer = tok
 		}
 	}
-	cfg := api.Config{Store: db, Static: testMap, Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, nil))}
+	ix := overview.New(db, nil)
+	if err := ix.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg := api.Config{Store: db, Overview: ix, Static: testMap, Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, nil))}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"nexus/geo"
 	"nexus/geocode"
+	"nexus/overview"
 	"nexus/store"
 )
 
@@ -94,7 +95,12 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, _ store.Principal
 	if err != nil {
 		return err
 	}
-	counts, err := s.cfg.Store.Stats(r.Context(), c, f, by)
+	var counts []store.Count
+	if ov := s.cfg.Overview; ov != nil && c == geo.Incidents && overview.Handles(f) {
+		counts, err = overviewStats(r.Context(), ov, f, by)
+	} else {
+		counts, err = s.cfg.Store.Stats(r.Context(), c, f, by)
+	}
 	if err != nil {
 		return err
 	}
@@ -132,6 +138,9 @@ func (s *Server) view(w http.ResponseWriter, r *http.Request, _ store.Principal)
 		return err
 	}
 	ctx := r.Context()
+	if ov := s.cfg.Overview; ov != nil && overview.Handles(f) {
+		return s.overviewView(w, r, ov, f, zoom)
+	}
 	matched, err := s.cfg.Store.Count(ctx, geo.Incidents, f)
 	if err != nil {
 		return err

@@ -3,8 +3,10 @@ package api_test
 import (
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -392,4 +394,49 @@ func TestGeocodeEndpoints(t *testing.T) {
 	} {
 		e.get(bad, "").problem(t, http.StatusBadRequest)
 	}
+}
+
+// TestOverviewAnswersAsTheStore: the same views and statistics, answered
+// from the overview index and by the store, agree on every count, before
+// and after writes.
+func TestOverviewAnswersAsTheStore(t *testing.T) {
+	e := newEnv(t)
+	loadSynth(t, e.db, 5, api.MaxViewFeatures+300, 0)
+	sqlOnly := &env{t: t, db: e.db, srv: httptest.NewServer(api.New(api.Config{Store: e.db}))}
+	sqlOnly.URL = sqlOnly.srv.URL
+	defer sqlOnly.srv.Close()
+	queries := []string{
+		"/api/view?zoom=2",
+		"/api/view?zoom=5&bbox=-90,-10,-60,15",
+		"/api/view?zoom=5&bbox=-90,-10,-60,15&type=attack,plot&datetime=2000/2004-06",
+		"/api/view?zoom=9&bbox=-75,0,-73,2",
+		"/api/view?zoom=3&bbox=170,-60,-100,60",
+		"/api/view?zoom=3&actor=ELN&country=co,mx",
+		"/api/stats?by=type&bbox=-90,-10,-60,15",
+		"/api/stats?by=month&type=arrest",
+		"/api/stats?by=country&datetime=2010/..",
+		"/api/stats?by=actor&bbox=-100,-40,-30,20&type=seizure",
+	}
+	compare := func(stage string) {
+		for _, q := range queries {
+			var ours, theirs map[string]any
+			e.get(q, "").want(t, http.StatusOK).json(t, &ours)
+			sqlOnly.get(q, "").want(t, http.StatusOK).json(t, &theirs)
+			if strings.HasPrefix(q, "/api/stats") {
+				if fmt.Sprint(ours["counts"]) != fmt.Sprint(theirs["counts"]) {
+					t.Errorf("%s: %s: index %v, store %v", stage, q, ours["counts"], theirs["counts"])
+				}
+				continue
+			}
+			if ours["numberMatched"] != theirs["numberMatched"] || ours["clustered"] != theirs["clustered"] {
+				t.Errorf("%s: %s: index matched %v clustered %v, store %v %v", stage, q, ours["numberMatched"], ours["clustered"], theirs["numberMatched"], theirs["clustered"])
+			}
+		}
+	}
+	compare("after the import")
+	for i := range 20 {
+		e.create(geo.Incidents, strings.Replace(validIncident, `"plot"`, []string{`"attack"`, `"arrest"`}[i%2], 1))
+	}
+	loadSynth(t, e.db, 6, 400, 0)
+	compare("after more writes")
 }

@@ -176,6 +176,9 @@ func rows(level int) uint64 {
 // cellSize is the side of a cell at the level, in degrees.
 func cellSize(level int) float64 { return math.Ldexp(360, -level) }
 
+// CellSize is the side of a grid cell of the level, in degrees.
+func CellSize(level int) float64 { return cellSize(level) }
+
 // cellX and cellY are the column and row of a coordinate at a level.
 func cellX(x float64, level int) uint64 {
 	v := math.Floor((x + 180) / cellSize(level))

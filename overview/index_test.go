@@ -352,4 +352,3 @@ func TestCountAndStatsEqualStore(t *testing.T) {
 		}
 	}
 }
-

@@ -17,6 +17,7 @@ import (
 	"nexus/geocode"
 	"nexus/ingest"
 	"nexus/live"
+	"nexus/overview"
 	"nexus/static"
 	"nexus/store"
 )
@@ -37,11 +38,15 @@ type Main struct {
 	// URL is the base URL the server listens on, set by Run.
 	URL string
 
-	db     *store.DB
-	hub    *live.Hub
-	server *http.Server
-	stop   context.CancelFunc
-	done   chan error
+	db  *store.DB
+	hub *live.Hub
+	// overview answers views and statistics from memory; it follows the
+	// change log until overviewDone is closed.
+	overview     *overview.Index
+	overviewDone chan struct{}
+	server       *http.Server
+	stop         context.CancelFunc
+	done         chan error
 }
 
 // NewMain returns a Main with the defaults of the command line.
@@ -107,8 +112,18 @@ func (m *Main) Run(ctx context.Context) error {
 		m.db.Close()
 		return err
 	}
+	// The overview of the incidents is built before the first request, so
+	// the map's first view is answered from it.
+	start := time.Now()
+	m.overview = overview.New(m.db, log.With("component", "overview"))
+	if err := m.overview.Load(ctx); err != nil {
+		m.db.Close()
+		return err
+	}
+	log.Info("overview loaded", "incidents", m.overview.Len(), "duration", time.Since(start).Round(time.Millisecond))
 	handler := api.New(api.Config{
 		Store:     m.db,
+		Overview:  m.overview,
 		Live:      m.hub,
 		LiveStats: m.hub,
 		Geocoder:  gaz,
@@ -129,6 +144,11 @@ func (m *Main) Run(ctx context.Context) error {
 	m.stop = stop
 	m.done = make(chan error, 2)
 	go func() { m.done <- m.hub.Run(hubCtx) }()
+	m.overviewDone = make(chan struct{})
+	go func() {
+		defer close(m.overviewDone)
+		m.overview.Run(hubCtx)
+	}()
 	go func() {
 		if err := m.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			m.done <- err
@@ -166,6 +186,9 @@ func (m *Main) Close() error {
 	}
 	if m.stop != nil {
 		m.stop()
+	}
+	if m.overviewDone != nil {
+		<-m.overviewDone
 	}
 	if m.db != nil {
 		errs = append(errs, m.db.Close())

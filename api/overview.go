@@ -1,0 +1,105 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/paulmach/orb"
+
+	"nexus/geo"
+	"nexus/overview"
+	"nexus/store"
+)
+
+// overviewView answers /api/view from the overview index: the incidents
+// themselves when no more than MaxViewFeatures match, otherwise one point
+// per cell of the grid for the zoom (cells about 64 pixels wide), at the
+// mean position of its incidents, with its count, its count by type and
+// its dominant type.
+func (s *Server) overviewView(w http.ResponseWriter, r *http.Request, ov Overview, f geo.Filter, zoom float64) error {
+	ctx := r.Context()
+	level := overview.Level(f.BBox, zoom, MaxViewFeatures)
+	clusters, matched, err := ov.View(ctx, f, level)
+	if err != nil {
+		return err
+	}
+	var features [][]byte
+	clustered := matched > MaxViewFeatures
+	if !clustered {
+		page, err := s.cfg.Store.Query(ctx, geo.Incidents, f, 0, MaxViewFeatures)
+		if err != nil {
+			return err
+		}
+		features = page.Features
+	} else {
+		features = make([][]byte, 0, len(clusters))
+		for _, c := range clusters[:min(len(clusters), MaxViewFeatures)] {
+			features = append(features, overviewCluster(c))
+		}
+	}
+	buf := []byte(`{"type":"FeatureCollection","clustered":`)
+	buf = strconv.AppendBool(buf, clustered)
+	if clustered {
+		buf = append(buf, `,"cell":`...)
+		buf = strconv.AppendFloat(buf, overview.CellSize(level), 'g', -1, 64)
+	}
+	buf = append(buf, `,"numberMatched":`...)
+	buf = strconv.AppendInt(buf, matched, 10)
+	buf = append(buf, `,"numberReturned":`...)
+	buf = strconv.AppendInt(buf, int64(len(features)), 10)
+	buf = append(buf, `,"features":[`...)
+	for i, f := range features {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '\n')
+		buf = append(buf, f...)
+	}
+	buf = append(buf, "\n]}\n"...)
+	w.Header().Set("Content-Type", typeGeoJSON)
+	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
+	w.Write(buf)
+	return nil
+}
+
+// overviewCluster encodes a cluster as a Feature: count, types (the
+// non-zero counts by type) and dominant (the most frequent type).
+func overviewCluster(c overview.Cluster) []byte {
+	b := make([]byte, 0, 192)
+	b = append(b, `{"type":"Feature","geometry":`...)
+	b = geo.AppendGeometry(b, orb.Point{c.Lon, c.Lat})
+	b = append(b, `,"properties":{"cluster":true,"count":`...)
+	b = strconv.AppendInt(b, c.Count, 10)
+	b = append(b, `,"dominant":"`...)
+	b = append(b, c.Dominant()...)
+	b = append(b, `","types":{`...)
+	first := true
+	for i, n := range c.ByType {
+		if n == 0 {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = append(b, geo.IncidentTypes[i]...)
+		b = append(b, `":`...)
+		b = strconv.AppendInt(b, n, 10)
+	}
+	return append(b, "}}}"...)
+}
+
+// overviewStats counts incidents through the overview index.
+func overviewStats(ctx context.Context, ov Overview, f geo.Filter, by string) ([]store.Count, error) {
+	counts, err := ov.Stats(ctx, f, by)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Count, len(counts))
+	for i, c := range counts {
+		out[i] = store.Count{Key: c.Key, Count: c.Count}
+	}
+	return out, nil
+}
