@@ -122,7 +122,7 @@ func (brokenStore) Stats(context.Context, geo.Collection, geo.Filter, string) ([
 
 func TestInternalErrorsAndPanics(t *testing.T) {
 	e := newEnv(t,
-		func(c *api.Config) { c.Store = brokenStore{c.Store.(*store.DB)} },
+		func(c *api.Config) { c.Store = brokenStore{c.Store.(*store.DB)} }, withoutOverview,
 		withLive(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })))
 	p := e.get("/api/stats?by=type", "").problem(t, http.StatusInternalServerError)
 	if strings.Contains(p.Detail, "disk") || strings.Contains(p.Detail, "secret") {

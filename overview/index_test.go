@@ -270,7 +270,7 @@ func TestClustersEqualBruteForce(t *testing.T) {
 			t.Fatal(err)
 		}
 		all = truth(t, db)
-		for range 25 {
+		for range 15 {
 			f := randomFilter(rng)
 			for _, level := range levels(f) {
 				checkView(t, ix, all, f, level)
