@@ -203,10 +203,12 @@ func (s *Server) handle(pattern string, need access, h handler) {
 }
 
 // ServeHTTP implements http.Handler: it recovers from panics, logs one
-// line per request and counts it, around the routes.
+// line per request and counts it, and compresses JSON answers for clients
+// that accept gzip, around the routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rw := &responseWriter{ResponseWriter: w, s: s, r: r}
+	gz := newGzipWriter(w, r)
+	rw := &responseWriter{ResponseWriter: gz, s: s, r: r}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -218,6 +220,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.fail(rw, r, errorf(geo.EINTERNAL, "panic"))
 			}
 		}
+		gz.close()
 		s.finish(rw, r, start)
 	}()
 	s.mux.ServeHTTP(rw, r)
