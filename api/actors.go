@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 
 	"nexus/geo"
 	"nexus/store"
@@ -92,4 +93,127 @@ func mergeActors(a *geo.Aliases, counts []store.Count) []store.Count {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
 	return out
+}
+
+// actorsParams are the query parameters of /api/actors.
+var actorsParams = []string{"q", "limit", "f"}
+
+// actors answers GET /api/actors: every actor named by a record, under
+// its canonical name, with its counts per collection, first and last seen
+// and countries, most records first. q keeps the actors whose name or a
+// spelling contains it (case and accents aside); limit caps the list.
+func (s *Server) actors(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	q := r.URL.Query()
+	if err := checkParams(q, actorsParams); err != nil {
+		return err
+	}
+	text, err := single(q, "q")
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(q)
+	if err != nil {
+		return err
+	}
+	list, err := s.cfg.Store.Actors(r.Context())
+	if err != nil {
+		return err
+	}
+	matched := list
+	if text = geo.ActorKey(text); text != "" {
+		matched = matched[:0:0]
+		for _, a := range list {
+			for _, n := range append([]string{a.Name}, a.Spellings...) {
+				if strings.Contains(geo.ActorKey(n), text) {
+					matched = append(matched, a)
+					break
+				}
+			}
+		}
+	}
+	n := len(matched)
+	if len(matched) > limit {
+		matched = matched[:limit]
+	}
+	return writeJSON(w, http.StatusOK, typeJSON, map[string]any{"numberMatched": n, "actors": matched})
+}
+
+// ProfileRecords is how many records of each collection an actor profile
+// lists; numberMatched says how many there are in all.
+const ProfileRecords = 200
+
+// ProfileThrough is how many connecting records a profile lists per neighbour.
+const ProfileThrough = 20
+
+// profileRecords is one collection's part of a profile.
+type profileRecords struct {
+	NumberMatched int64             `json:"numberMatched"`
+	Features      []json.RawMessage `json:"features"`
+}
+
+// actorProfile answers GET /api/actors/{name}: the actor under its
+// canonical name, its spellings, its incidents, routes and links, its
+// countries, a monthly timeline of its incidents, and its neighbours with
+// the records that connect them. Any spelling finds the profile.
+func (s *Server) actorProfile(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	if err := checkParams(r.URL.Query(), []string{"f"}); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	aliases, err := s.cfg.Store.Aliases(ctx)
+	if err != nil {
+		return err
+	}
+	asked := strings.TrimSpace(r.PathValue("name"))
+	if asked == "" || len(asked) > 4*geo.MaxTitle {
+		return errorf(geo.EMALFORMED, "an actor name is 1 to %d characters", geo.MaxTitle)
+	}
+	name := aliases.Canonical(asked)
+	f := geo.NewFilter()
+	f.Actors = []string{name}
+	f.ResolveActors(aliases)
+	prof := map[string]any{"name": name, "spellings": aliases.Spellings(name)}
+	counts := map[string]int64{}
+	var total int64
+	for _, c := range geo.Collections {
+		page, err := s.cfg.Store.Query(ctx, c, f, 0, ProfileRecords)
+		if err != nil {
+			return err
+		}
+		pr := profileRecords{NumberMatched: page.Matched, Features: make([]json.RawMessage, len(page.Features))}
+		for i, b := range page.Features {
+			pr.Features[i] = b
+		}
+		prof[string(c)] = pr
+		counts[string(c)] = page.Matched
+		total += page.Matched
+	}
+	if total == 0 {
+		return errorf(geo.ENOTFOUND, "no record names the actor %q", clip(asked))
+	}
+	prof["counts"] = counts
+	var sum *store.ActorSummary
+	if list, err := s.cfg.Store.Actors(ctx); err != nil {
+		return err
+	} else {
+		for _, a := range list {
+			if geo.ActorKey(a.Name) == geo.ActorKey(name) {
+				sum = a
+			}
+		}
+	}
+	if sum != nil {
+		prof["first_seen"], prof["last_seen"], prof["countries"] = sum.FirstSeen, sum.LastSeen, sum.Countries
+	}
+	timeline, err := s.cfg.Store.Stats(ctx, geo.Incidents, f, "month")
+	if err != nil {
+		return err
+	}
+	prof["timeline"] = timeline
+	neighbours, err := s.cfg.Store.Neighbours(ctx, f.Actors, ProfileThrough)
+	if err != nil {
+		return err
+	}
+	prof["neighbours"] = neighbours
+	return writeJSON(w, http.StatusOK, typeJSON, prof)
 }

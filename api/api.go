@@ -48,6 +48,8 @@ type Store interface {
 	Aliases(ctx context.Context) (*geo.Aliases, error)
 	PutAlias(ctx context.Context, actor string, a geo.Alias) (geo.Alias, bool, error)
 	DeleteAlias(ctx context.Context, alias string) error
+	Actors(ctx context.Context) ([]*store.ActorSummary, error)
+	Neighbours(ctx context.Context, spellings []string, limit int) ([]*store.Neighbour, error)
 }
 
 // Geocoder is what the API needs of the gazetteer; *geocode.Gazetteer
@@ -158,6 +160,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/stats", read, s.stats)
 	s.handle("GET /api/view", read, s.view)
 	s.handle("GET /api/config", read, s.config)
+	s.handle("GET /api/actors", read, s.actors)
+	s.handle("GET /api/actors/{name}", read, s.actorProfile)
 	s.handle("GET /api/aliases", read, s.aliasList)
 	s.handle("POST /api/aliases", write, s.aliasPut)
 	s.handle("DELETE /api/aliases/{alias}", write, s.aliasDelete)

@@ -257,3 +257,176 @@ func TestLinksCollection(t *testing.T) {
 	e.do(req{method: "DELETE", path: path, token: e.editor}).want(t, http.StatusNoContent)
 	e.get(path, "").problem(t, http.StatusNotFound)
 }
+
+// byExternal maps the external_id of every record of the collection to its id.
+func (e *env) byExternal(c string) map[string]string {
+	e.t.Helper()
+	all, _ := e.pageAll("/api/collections/"+c+"/items?limit=1000", "")
+	m := map[string]string{}
+	for _, f := range all {
+		if x, ok := f.Properties["external_id"].(string); ok {
+			m[x] = f.ID
+		}
+	}
+	return m
+}
+
+type connection struct {
+	Collection string `json:"collection"`
+	ID         string `json:"id"`
+	Kind       string `json:"kind"`
+}
+
+type profile struct {
+	Name      string           `json:"name"`
+	Spellings []string         `json:"spellings"`
+	Counts    map[string]int64 `json:"counts"`
+	FirstSeen string           `json:"first_seen"`
+	LastSeen  string           `json:"last_seen"`
+	Countries []struct {
+		Key   string `json:"key"`
+		Count int64  `json:"count"`
+	} `json:"countries"`
+	Timeline []struct {
+		Key   string `json:"key"`
+		Count int64  `json:"count"`
+	} `json:"timeline"`
+	Links struct {
+		NumberMatched int64     `json:"numberMatched"`
+		Features      []feature `json:"features"`
+	} `json:"links"`
+	Neighbours []struct {
+		Name    string       `json:"name"`
+		Links   int64        `json:"links"`
+		Records int64        `json:"records"`
+		Through []connection `json:"through"`
+	} `json:"neighbours"`
+}
+
+func (p profile) through(name string) ([]connection, bool) {
+	for _, n := range p.Neighbours {
+		if n.Name == name {
+			return n.Through, true
+		}
+	}
+	return nil, false
+}
+
+func hasRecord(cs []connection, id string) bool {
+	for _, c := range cs {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Profiles read like the articles: Hezbollah is linked to the Lebanese
+// Canadian Bank and reaches Los Zetas, each through the records that say
+// so; FARC's profile shows the arms deal with the Guinea-Bissau admiral.
+func TestActorProfilesReadLikeTheArticles(t *testing.T) {
+	e := newSampleEnv(t)
+	inc, routes, links := e.byExternal("incidents"), e.byExternal("routes"), e.byExternal("links")
+
+	var hez profile
+	e.get("/api/actors/Hizballah", "").want(t, http.StatusOK).json(t, &hez)
+	if hez.Name != "Hezbollah" {
+		t.Fatalf("the profile of Hizballah is named %q", hez.Name)
+	}
+	lcb, ok := hez.through("Lebanese Canadian Bank")
+	if !ok || !hasRecord(lcb, links["seed:link-lcb-finances-hezbollah"]) || !hasRecord(lcb, inc["seed:beirut-lebanese-canadian-bank-laundering"]) {
+		t.Errorf("Hezbollah–Lebanese Canadian Bank through %+v, want the financing link and the laundering incident", lcb)
+	}
+	if lcb[0].Collection != "links" || lcb[0].Kind != "financing" {
+		t.Errorf("explicit links come first: %+v", lcb[0])
+	}
+	zetas, ok := hez.through("Los Zetas")
+	if !ok || !hasRecord(zetas, inc["seed:beirut-lebanese-canadian-bank-laundering"]) || !hasRecord(zetas, routes["seed:route-lcb-drug-profits"]) {
+		t.Errorf("Hezbollah–Los Zetas through %+v, want the laundering incident and the profits route", zetas)
+	}
+	// And through the bank: its profile links it to Los Zetas.
+	var bank profile
+	e.get("/api/actors/"+url.PathEscape("Lebanese Canadian Bank"), "").want(t, http.StatusOK).json(t, &bank)
+	if z, _ := bank.through("Los Zetas"); !hasRecord(z, links["seed:link-zetas-profits-through-lcb"]) {
+		t.Errorf("Lebanese Canadian Bank–Los Zetas through %+v, want the laundering link", z)
+	}
+	if hez.Counts["incidents"] != int64(len(e.ids("incidents", "actor=Hezbollah"))) || hez.Counts["links"] < 2 {
+		t.Errorf("Hezbollah counts %v", hez.Counts)
+	}
+	if hez.FirstSeen != "1994-01-01" || hez.LastSeen != "2018-12-31" {
+		t.Errorf("Hezbollah seen %s to %s, want 1994 (AMIA) to 2018 (Venezuela)", hez.FirstSeen, hez.LastSeen)
+	}
+	countries := map[string]bool{}
+	for _, c := range hez.Countries {
+		countries[c.Key] = true
+	}
+	for _, c := range []string{"AR", "LB", "GW", "VE"} {
+		if !countries[c] {
+			t.Errorf("Hezbollah countries %+v miss %s", hez.Countries, c)
+		}
+	}
+	var months int64
+	for _, m := range hez.Timeline {
+		months += m.Count
+	}
+	if months != hez.Counts["incidents"] {
+		t.Errorf("timeline counts %d incidents, the profile %d", months, hez.Counts["incidents"])
+	}
+
+	var farc profile
+	e.get("/api/actors/FARC", "").want(t, http.StatusOK).json(t, &farc)
+	deal := links["seed:link-na-tchuto-arms-to-farc"]
+	found := false
+	for _, l := range farc.Links.Features {
+		if l.ID == deal && l.Properties["relation"] == "supply" && l.Properties["from"] == "José Américo Na Tchuto" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("FARC's links %+v miss the arms deal with Admiral Na Tchuto", farc.Links.Features)
+	}
+	adm, ok := farc.through("José Américo Na Tchuto")
+	if !ok || !hasRecord(adm, deal) || !hasRecord(adm, routes["seed:route-guinea-bissau-arms-to-farc"]) {
+		t.Errorf("FARC–Na Tchuto through %+v, want the supply link and the arms route", adm)
+	}
+	// The GTD spelling finds the same profile.
+	var gtd profile
+	e.get("/api/actors/"+url.PathEscape("Revolutionary Armed Forces of Colombia (FARC)"), "").want(t, http.StatusOK).json(t, &gtd)
+	if gtd.Name != "FARC" || gtd.Counts["incidents"] != farc.Counts["incidents"] {
+		t.Errorf("GTD spelling profile %s %v, want FARC %v", gtd.Name, gtd.Counts, farc.Counts)
+	}
+	e.get("/api/actors/Nobody", "").problem(t, http.StatusNotFound)
+
+	// The list: one entry per actor, with the counts of its profile.
+	var list struct {
+		NumberMatched int `json:"numberMatched"`
+		Actors        []struct {
+			Name      string   `json:"name"`
+			Spellings []string `json:"spellings"`
+			Incidents int64    `json:"incidents"`
+			Routes    int64    `json:"routes"`
+			Links     int64    `json:"links"`
+			FirstSeen string   `json:"first_seen"`
+		} `json:"actors"`
+	}
+	e.get("/api/actors", "").want(t, http.StatusOK).json(t, &list)
+	n := 0
+	for _, a := range list.Actors {
+		if a.Name == "Hezbollah" {
+			n++
+			if a.Incidents != hez.Counts["incidents"] || a.Routes != hez.Counts["routes"] || a.Links != hez.Counts["links"] || a.FirstSeen != "1994-01-01" {
+				t.Errorf("list entry %+v, profile %v", a, hez.Counts)
+			}
+		}
+		if a.Name == "Hizballah" {
+			t.Errorf("an alias is listed as an actor: %+v", a)
+		}
+	}
+	if n != 1 || list.NumberMatched != len(list.Actors) {
+		t.Errorf("Hezbollah listed %d times; numberMatched %d of %d", n, list.NumberMatched, len(list.Actors))
+	}
+	e.get("/api/actors?q=zeta", "").want(t, http.StatusOK).json(t, &list)
+	if len(list.Actors) != 1 || list.Actors[0].Name != "Los Zetas" {
+		t.Errorf("q=zeta: %+v", list.Actors)
+	}
+}

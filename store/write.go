@@ -324,6 +324,7 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 		}
 	}
 	seen := map[string]bool{}
+	var actors, countries []string
 	for _, kv := range keyValues(k) {
 		lk := kv[0] + "\x00" + strings.ToLower(kv[1])
 		if seen[lk] {
@@ -333,6 +334,14 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 		if _, err := tx.Exec("INSERT INTO record_keys (key, value, rid) VALUES (?,?,?)", kv[0], kv[1], rid); err != nil {
 			return err
 		}
+		if kv[0] == "actor" {
+			actors = append(actors, kv[1])
+		} else {
+			countries = append(countries, kv[1])
+		}
+	}
+	if err := tx.summarize(r.Collection(), actors, countries, k.Span); err != nil {
+		return err
 	}
 	_, err := tx.Exec("INSERT INTO fts (rowid, text) VALUES (?, ?)", rid, k.Text)
 	return err
@@ -351,6 +360,9 @@ func keyValues(k geo.Keys) [][2]string {
 
 // unindex removes a record's entries from the boxes, keys and full text.
 func (tx *writeTx) unindex(rid int64) error {
+	if err := tx.unsummarize(rid); err != nil {
+		return err
+	}
 	if _, err := tx.Exec("DELETE FROM boxes WHERE id IN (?, ?)", rid*2, rid*2+1); err != nil {
 		return err
 	}

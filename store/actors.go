@@ -1,0 +1,234 @@
+package store
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"nexus/geo"
+)
+
+// ActorSummary is one actor of the actor list: how many records of each
+// collection name it, when it was first and last seen, and where.
+type ActorSummary struct {
+	Name      string   `json:"name"`      // canonical
+	Spellings []string `json:"spellings"` // as the records spell it
+	Incidents int64    `json:"incidents"`
+	Routes    int64    `json:"routes"`
+	Links     int64    `json:"links"`
+	FirstSeen string   `json:"first_seen,omitempty"` // YYYY-MM-DD: the earliest start of a dated record
+	LastSeen  string   `json:"last_seen,omitempty"`  // YYYY-MM-DD: the latest end of a dated record
+	Countries []Count  `json:"countries"`            // incidents and routes by country, most first
+	t0, t1    *int64
+}
+
+// Records is how many records name the actor.
+func (a *ActorSummary) Records() int64 { return a.Incidents + a.Routes + a.Links }
+
+// Actors returns every actor named by a record, under its canonical name
+// (spellings merged through the alias table), most records first. It
+// reads the summary the writes keep, not the records.
+func (db *DB) Actors(ctx context.Context) ([]*ActorSummary, error) {
+	aliases, err := db.Aliases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := db.read.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer tx.Rollback()
+	byKey := map[string]*ActorSummary{}
+	get := func(spelling string) *ActorSummary {
+		name := aliases.Canonical(spelling)
+		k := geo.ActorKey(name)
+		a := byKey[k]
+		if a == nil {
+			a = &ActorSummary{Name: name, Countries: []Count{}}
+			byKey[k] = a
+		}
+		return a
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT actor, collection, n, t0, t1 FROM actor_summary ORDER BY actor, collection")
+	if err != nil {
+		return nil, translate(err)
+	}
+	for rows.Next() {
+		var spelling, coll string
+		var n int64
+		var t0, t1 *int64
+		if err := rows.Scan(&spelling, &coll, &n, &t0, &t1); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		a := get(spelling)
+		if len(a.Spellings) == 0 || a.Spellings[len(a.Spellings)-1] != spelling {
+			a.Spellings = append(a.Spellings, spelling)
+		}
+		switch geo.Collection(coll) {
+		case geo.Incidents:
+			a.Incidents += n
+		case geo.Routes:
+			a.Routes += n
+		case geo.Links:
+			a.Links += n
+		}
+		if t0 != nil && (a.t0 == nil || *t0 < *a.t0) {
+			a.t0 = t0
+		}
+		if t1 != nil && (a.t1 == nil || *t1 > *a.t1) {
+			a.t1 = t1
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = tx.QueryContext(ctx, "SELECT actor, country, n FROM actor_countries")
+	if err != nil {
+		return nil, translate(err)
+	}
+	for rows.Next() {
+		var spelling, country string
+		var n int64
+		if err := rows.Scan(&spelling, &country, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		a := get(spelling)
+		found := false
+		for i := range a.Countries {
+			if a.Countries[i].Key == country {
+				a.Countries[i].Count += n
+				found = true
+			}
+		}
+		if !found {
+			a.Countries = append(a.Countries, Count{Key: country, Count: n})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*ActorSummary, 0, len(byKey))
+	for _, a := range byKey {
+		if a.Records() == 0 {
+			continue
+		}
+		if a.t0 != nil {
+			a.FirstSeen = time.Unix(*a.t0, 0).UTC().Format(time.DateOnly)
+		}
+		if a.t1 != nil {
+			// t1 is the end of the last day, exclusive.
+			a.LastSeen = time.Unix(*a.t1-1, 0).UTC().Format(time.DateOnly)
+		}
+		sortCounts(a.Countries)
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Records() != out[j].Records() {
+			return out[i].Records() > out[j].Records()
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}
+
+func sortCounts(c []Count) {
+	sort.Slice(c, func(i, j int) bool {
+		if c[i].Count != c[j].Count {
+			return c[i].Count > c[j].Count
+		}
+		return c[i].Key < c[j].Key
+	})
+}
+
+// Connection is one record that joins an actor to a neighbour.
+type Connection struct {
+	Collection geo.Collection `json:"collection"`
+	ID         string         `json:"id"`
+	Kind       string         `json:"kind"` // incident type, route commodity or link relation
+}
+
+// Neighbour is an actor that shares records with another: explicit links
+// and co-occurrence in the same incident or route.
+type Neighbour struct {
+	Name    string       `json:"name"`
+	Links   int64        `json:"links"`          // links between the two
+	Records int64        `json:"records"`        // incidents and routes naming both
+	Through []Connection `json:"through"`        // the records that connect them, links first, at most a limit
+	More    bool         `json:"more,omitempty"` // more records connect them than Through lists
+}
+
+// Neighbours returns the actors that share a record with the actor of
+// these spellings, under their canonical names, the most connected first,
+// each with up to limit of the records that connect them (links first).
+func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]*Neighbour, error) {
+	if len(spellings) == 0 {
+		return []*Neighbour{}, nil
+	}
+	aliases, err := db.Aliases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	self := geo.ActorKey(aliases.Canonical(spellings[0]))
+	args := make([]any, len(spellings))
+	for i, s := range spellings {
+		args[i] = s
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT k2.value, r.collection, r.id, r.kind
+		FROM record_keys k1 JOIN records r ON r.rid = k1.rid
+		JOIN record_keys k2 ON k2.rid = k1.rid AND k2.key = 'actor'
+		WHERE k1.key = 'actor' AND k1.value IN (`+placeholders(len(spellings))+`)
+		ORDER BY r.collection = 'links' DESC, r.rid`, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	byKey := map[string]*Neighbour{}
+	seen := map[[2]string]bool{} // neighbour, record id: one record connects once
+	for rows.Next() {
+		var spelling string
+		var c Connection
+		if err := rows.Scan(&spelling, &c.Collection, &c.ID, &c.Kind); err != nil {
+			return nil, err
+		}
+		name := aliases.Canonical(spelling)
+		k := geo.ActorKey(name)
+		if k == self || seen[[2]string{k, c.ID}] {
+			continue
+		}
+		seen[[2]string{k, c.ID}] = true
+		n := byKey[k]
+		if n == nil {
+			n = &Neighbour{Name: name, Through: []Connection{}}
+			byKey[k] = n
+		}
+		if c.Collection == geo.Links {
+			n.Links++
+		} else {
+			n.Records++
+		}
+		if len(n.Through) < limit {
+			n.Through = append(n.Through, c)
+		} else {
+			n.More = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*Neighbour, 0, len(byKey))
+	for _, n := range byKey {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		wi, wj := 2*out[i].Links+out[i].Records, 2*out[j].Links+out[j].Records
+		if wi != wj {
+			return wi > wj
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out, nil
+}

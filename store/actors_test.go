@@ -1,0 +1,144 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"nexus/geo"
+	"nexus/store"
+)
+
+// The actor summary the writes keep equals the one counted afresh from the
+// records, after random creates, updates and deletes.
+func TestActorSummaryFollowsWrites(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(15, 15))
+	names := []string{"Hezbollah", "hezbollah", "Los Zetas", "FARC", "ISIS", "Sinaloa Cartel"}
+	countries := []string{"CO", "MX", "LB", "AR", ""}
+	rec := func() geo.Record {
+		var actors []string
+		for range rng.IntN(3) + 1 {
+			actors = append(actors, names[rng.IntN(len(names))])
+		}
+		date := fmt.Sprintf("%d-%02d", 1990+rng.IntN(30), 1+rng.IntN(12))
+		switch rng.IntN(3) {
+		case 0:
+			return &geo.Route{Line: orb2(rng), Name: "r", Commodity: "cocaine", Actors: actors, ActiveFrom: map[bool]string{true: date}[rng.IntN(2) == 0]}
+		case 1:
+			return &geo.Link{From: actors[0], To: "Other " + date, Relation: "supply", DateTo: date}
+		}
+		return &geo.Incident{Point: [2]float64{rng.Float64()*40 - 80, rng.Float64() * 30}, Title: "i", Type: "attack", Date: date, Country: countries[rng.IntN(len(countries))], Actors: actors}
+	}
+	var ids []store.Stored
+	for step := range 400 {
+		switch {
+		case len(ids) < 10 || rng.IntN(3) == 0:
+			s, err := db.Create(ctx, "t", rec())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, s)
+		case rng.IntN(2) == 0:
+			k := rng.IntN(len(ids))
+			r := rec()
+			for r.Collection() != ids[k].Collection {
+				r = rec()
+			}
+			if _, _, err := db.Replace(ctx, "t", ids[k].ID, 0, r); err != nil {
+				t.Fatalf("step %d: %v", step, err)
+			}
+		default:
+			k := rng.IntN(len(ids))
+			if err := db.Delete(ctx, "t", ids[k].Collection, ids[k].ID, 0); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids[:k], ids[k+1:]...)
+		}
+	}
+	got, err := db.Actors(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type sum struct {
+		n      [3]int64
+		t0, t1 int64
+		cc     map[string]int64
+	}
+	want := map[string]*sum{}
+	for ci, c := range geo.Collections {
+		err := db.Each(ctx, c, geo.NewFilter(), func(b []byte) error {
+			r, err := geo.DecodeFeature(c, b)
+			if err != nil {
+				return err
+			}
+			k := r.Keys()
+			seen := map[string]bool{}
+			for _, a := range k.Actors {
+				key := strings.ToLower(a)
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				s := want[key]
+				if s == nil {
+					s = &sum{t0: geo.MaxTime, t1: geo.MinTime, cc: map[string]int64{}}
+					want[key] = s
+				}
+				s.n[ci]++
+				if k.Span.Start != geo.MinTime && k.Span.Start < s.t0 {
+					s.t0 = k.Span.Start
+				}
+				if k.Span.End != geo.MaxTime && k.Span.End > s.t1 {
+					s.t1 = k.Span.End
+				}
+				for _, cc := range k.Countries {
+					s.cc[cc]++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d actors summarised, %d in the records", len(got), len(want))
+	}
+	for _, a := range got {
+		w := want[strings.ToLower(a.Name)]
+		if w == nil {
+			t.Errorf("actor %q is in no record", a.Name)
+			continue
+		}
+		if a.Incidents != w.n[0] || a.Routes != w.n[1] || a.Links != w.n[2] {
+			t.Errorf("%s: counts %d %d %d, records %v", a.Name, a.Incidents, a.Routes, a.Links, w.n)
+		}
+		day := func(s int64) string { return time.Unix(s, 0).UTC().Format(time.DateOnly) }
+		if w.t0 != geo.MaxTime && a.FirstSeen != day(w.t0) || w.t0 == geo.MaxTime && a.FirstSeen != "" {
+			t.Errorf("%s: first seen %q, records %q", a.Name, a.FirstSeen, day(w.t0))
+		}
+		if w.t1 != geo.MinTime && a.LastSeen != day(w.t1-1) || w.t1 == geo.MinTime && a.LastSeen != "" {
+			t.Errorf("%s: last seen %q, records %q", a.Name, a.LastSeen, day(w.t1-1))
+		}
+		for _, c := range a.Countries {
+			if w.cc[c.Key] != c.Count {
+				t.Errorf("%s: %s %d, records %d", a.Name, c.Key, c.Count, w.cc[c.Key])
+			}
+			delete(w.cc, c.Key)
+		}
+		if len(w.cc) > 0 {
+			t.Errorf("%s: countries missing %v", a.Name, w.cc)
+		}
+	}
+}
+
+func orb2(rng *rand.Rand) orb.LineString {
+	return orb.LineString{{rng.Float64()*40 - 80, rng.Float64() * 30}, {rng.Float64()*40 - 20, rng.Float64() * 30}}
+}
