@@ -93,6 +93,9 @@ type Config struct {
 	// from memory; nil leaves them to the Store.
 	Overview   Overview
 	Tiles      string // online tile URL template, reported by /api/config
+	// Sample describes the sample data (counts, years, sources), reported
+	// by /api/config for the map's about panel; nil reports null.
+	Sample any
 	Logger     *slog.Logger
 	MaxFeature int64 // body limit of one Feature in bytes; 0 means DefaultMaxFeature
 }

@@ -244,6 +244,7 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request, p store.Principa
 		"private":     s.cfg.Private,
 		"role":        role,
 		"attribution": geocode.Attribution,
+		"sample":      s.cfg.Sample,
 	})
 }
 

@@ -10,10 +10,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 
 # Files that must exist after installing; a partial node_modules is reinstalled.
+# axe-core is a development dependency: the browser tests inject it from
+# node_modules; it is never copied into vendor/ nor embedded.
 required=(
   node_modules/leaflet/dist/leaflet.js
   node_modules/leaflet.markercluster/dist/leaflet.markercluster.js
   node_modules/leaflet-polylinedecorator/dist/leaflet.polylineDecorator.js
+  node_modules/axe-core/axe.min.js
 )
 need_install=0
 [ -d node_modules ] || need_install=1

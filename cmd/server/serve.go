@@ -84,6 +84,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("reference data: %w", err)
 	}
+	sample, err := data.Summarize()
+	if err != nil {
+		return fmt.Errorf("sample data: %w", err)
+	}
 	if m.db, err = store.Open(m.DB); err != nil {
 		return err
 	}
@@ -130,6 +134,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Static:    mapFS,
 		Private:   m.Private,
 		Tiles:     m.Tiles,
+		Sample:    sample,
 		Logger:    log.With("component", "api"),
 	})
 

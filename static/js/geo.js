@@ -137,6 +137,34 @@ export function routeParts(geometry, stepDeg = 2) {
   return parts;
 }
 
+/**
+ * The bounds of a route as [[south, west], [north, east]], following its
+ * great circles and keeping it in one piece across the antimeridian (east
+ * may pass 180); null without two valid positions. Fitting the map to
+ * these never shows the world three times, as the bounds of the drawn
+ * copies 360° east and west would.
+ */
+export function routeBounds(geometry, stepDeg = 2) {
+  let s = Infinity; let w = Infinity; let n = -Infinity; let e = -Infinity;
+  let first = null;
+  for (const line of linesOf(geometry)) {
+    const valid = line.filter((p) => Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1]));
+    if (valid.length < 2) continue;
+    let prev = null;
+    for (const [lon0, lat] of densify(valid, stepDeg)) {
+      let lon = lon0;
+      // Continue from the previous position, or from the route's start.
+      const ref = prev ?? first;
+      if (ref !== null) lon += 360 * Math.round((ref - lon) / 360);
+      if (first === null) first = lon;
+      prev = lon;
+      s = Math.min(s, lat); n = Math.max(n, lat);
+      w = Math.min(w, lon); e = Math.max(e, lon);
+    }
+  }
+  return first === null ? null : [[s, w], [n, e]];
+}
+
 /** [lat, lng] of a Point geometry, or null. */
 export function pointLatLng(geometry) {
   const c = geometry?.type === 'Point' ? geometry.coordinates : null;

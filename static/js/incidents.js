@@ -47,14 +47,6 @@ function pieBackground(counts) {
   return `conic-gradient(${stops.join(', ')})`;
 }
 
-/** A cluster icon: a ring split by type shares, the count in the middle. */
-export function clusterIcon(count, types) {
-  const size = count < 10 ? 30 : count < 100 ? 36 : count < 1000 ? 44 : 54;
-  const ring = el('div', { class: 'nx-cluster-ring', style: { background: pieBackground(types) } },
-    el('span', { class: 'nx-cluster-count', text: formatCount(count) }));
-  return L.divIcon({ html: ring, className: 'nx-cluster', iconSize: [size, size] });
-}
-
 /** "attack 12, plot 3" for a cluster's accessible name. */
 function breakdown(types) {
   return Object.entries(types || {})
@@ -62,6 +54,34 @@ function breakdown(types) {
     .sort((a, b) => b[1] - a[1])
     .map(([t, n]) => `${t} ${n}`)
     .join(', ');
+}
+
+/** The accessible name of a cluster of count incidents. */
+export function clusterName(count, types) {
+  const detail = breakdown(types);
+  return `${count} incident${count === 1 ? '' : 's'}${detail ? `: ${detail}` : ''}. Zoom in to see them.`;
+}
+
+/**
+ * A divIcon whose element carries an accessible name (options.label):
+ * Leaflet makes keyboard markers role=button, and a button needs a name.
+ */
+const NamedDivIcon = L.DivIcon.extend({
+  createIcon(oldIcon) {
+    const div = L.DivIcon.prototype.createIcon.call(this, oldIcon);
+    if (this.options.label) div.setAttribute('aria-label', this.options.label);
+    return div;
+  },
+});
+
+/** A cluster icon: a ring split by type shares, the count in the middle. */
+export function clusterIcon(count, types) {
+  const size = count < 10 ? 30 : count < 100 ? 36 : count < 1000 ? 44 : 54;
+  const ring = el('div', { class: 'nx-cluster-ring', style: { background: pieBackground(types) } },
+    el('span', { class: 'nx-cluster-count', text: formatCount(count), 'aria-hidden': 'true' }));
+  return new NamedDivIcon({
+    html: ring, className: 'nx-cluster', iconSize: [size, size], label: clusterName(count, types),
+  });
 }
 
 function versionOf(feature) {
@@ -189,10 +209,9 @@ export class IncidentLayer {
     if (!latlng) return null;
     const p = feature.properties || {};
     const count = Number(p.count) || 0;
-    const detail = breakdown(p.types);
     const marker = L.marker(latlng, {
       icon: clusterIcon(count, p.types),
-      title: `${count} incidents${detail ? `: ${detail}` : ''}. Zoom in to see them.`,
+      title: clusterName(count, p.types),
       keyboard: true,
     });
     marker.on('add', () => {

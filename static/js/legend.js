@@ -25,13 +25,15 @@ function lineSwatch(colour, dash) {
   return svg;
 }
 
-/** Adds the legend control to the map; open by default on wide screens. */
+/**
+ * Adds the legend control to the map, closed: it opens on demand and never
+ * covers the data on load.
+ */
 export function addLegend(map) {
   const Legend = L.Control.extend({
     options: { position: 'bottomright' },
     onAdd() {
-      const wide = window.matchMedia('(min-width: 1100px) and (min-height: 700px)').matches;
-      const box = el('details', { class: 'nx-legend leaflet-bar', id: 'legend', open: wide },
+      const box = el('details', { class: 'nx-legend leaflet-bar', id: 'legend' },
         el('summary', { text: 'Legend' }),
         el('h3', { text: 'Incidents' }),
         el('ul', { class: 'nx-legend-grid' }, INCIDENT_TYPES.map((t) => el('li', {},

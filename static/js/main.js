@@ -12,6 +12,7 @@
 import {
   describeError, getJSON, getToken, initToken, isAbort, withQuery,
 } from './api.js';
+import { setupAbout } from './about.js';
 import { createBasemap, createTileLayer } from './basemap.js';
 import { CountryShading } from './countries.js';
 import { byId, debounce } from './dom.js';
@@ -19,7 +20,7 @@ import { setupExport } from './export.js';
 import { Feed } from './feed.js';
 import { Filters } from './filters.js';
 import { FormPanel, installMapPicker } from './forms.js';
-import { pointLatLng, viewBbox } from './geo.js';
+import { pointLatLng, routeBounds, viewBbox } from './geo.js';
 import { IncidentForm } from './incident-form.js';
 import { IncidentLayer } from './incidents.js';
 import { addLegend } from './legend.js';
@@ -28,6 +29,7 @@ import {
   DEFAULT_VIEW, addLayersControl, createMap, currentView,
 } from './map.js';
 import { notify } from './notice.js';
+import { installPopupFocus } from './popup.js';
 import { RouteForm } from './route-form.js';
 import { RouteLayer } from './routes.js';
 import { setupSignIn, showRole } from './signin.js';
@@ -79,6 +81,7 @@ async function main() {
   body.classList.toggle('panel-open', wide.matches);
   const map = createMap(byId('map'), initial.view || DEFAULT_VIEW);
   installMapPicker(map);
+  installPopupFocus(map);
   nexus.map = map;
   nexus.filters = filters;
 
@@ -241,10 +244,8 @@ async function main() {
     onSelect: ({ collection, id, feature }) => {
       if (collection === 'routes') {
         if (routes.show(id)) return;
-        if (feature?.geometry) {
-          const bounds = L.geoJSON(feature).getBounds();
-          if (bounds.isValid()) map.fitBounds(bounds, { padding: [40, 40], maxZoom: 8 });
-        }
+        const bounds = routeBounds(feature?.geometry);
+        if (bounds) map.fitBounds(bounds, { padding: [40, 40], maxZoom: 8 });
         return;
       }
       if (incidents.show(id)) return;
@@ -393,6 +394,7 @@ async function main() {
   updateEditUI();
   if (refused || (config.private && !getToken())) signIn.click();
 
+  setupAbout({ button: byId('about'), dialog: byId('about-dialog') }, () => config);
   setupExport(byId('export'), () => ({ bbox: viewBbox(map).join(','), ...filters.allParams() }), byId('export-format'));
 
   // The side panel: a column on wide screens, a drawer on phones.
@@ -423,7 +425,6 @@ async function main() {
     if (document.querySelector('dialog[open]')) return;
     if (popupOpen) {
       map.closePopup();
-      map.getContainer().focus();
     } else if (formPanel.isOpen) {
       formPanel.close();
     } else if (!wide.matches && body.classList.contains('panel-open')) {

@@ -15,6 +15,34 @@ import {
  */
 export const POPUP_PAD_TOP_LEFT = [20, 64];
 
+/**
+ * Keyboard focus follows popups: an opened popup takes the focus (its
+ * heading, so that Tab goes on to its links and its Edit and Delete
+ * buttons), and a closed one gives it back to what had it, or to the map.
+ */
+export function installPopupFocus(map) {
+  let opener = null;
+  map.on('popupopen', (e) => {
+    const active = document.activeElement;
+    const box = e.popup.getElement();
+    opener = active && active !== document.body && !box?.contains(active) ? active : null;
+    const heading = box?.querySelector('.nx-popup h3');
+    if (!heading) return;
+    heading.setAttribute('tabindex', '-1');
+    heading.focus({ preventScroll: true });
+  });
+  map.on('popupclose', (e) => {
+    const box = e.popup.getElement();
+    const active = document.activeElement;
+    const inside = !active || active === document.body || box?.contains(active);
+    if (inside) {
+      const back = opener && document.contains(opener) ? opener : map.getContainer();
+      back.focus({ preventScroll: true });
+    }
+    opener = null;
+  });
+}
+
 function row(term, ...value) {
   return [el('dt', { text: term }), el('dd', {}, ...value)];
 }

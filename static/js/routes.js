@@ -5,7 +5,7 @@
 
 import { getJSON, withQuery } from './api.js';
 import { el } from './dom.js';
-import { linesOf, routeParts } from './geo.js';
+import { linesOf, routeBounds, routeParts } from './geo.js';
 import { POPUP_PAD_TOP_LEFT, routePopup } from './popup.js';
 import { CONFIDENCE_DASH, commodityColour } from './vocab.js';
 
@@ -108,9 +108,22 @@ export class RouteLayer {
     const line = L.polyline(parts, {
       color: colour, weight: 3, opacity: 0.9, dashArray, lineCap: 'round', className: 'nx-route',
     });
+    // The visible line is the route's one stop in the tab order: a named
+    // button that opens the popup. The hit line, the arrows and the vertices
+    // (whose tooltips would make Chromium focus each of them) stay out.
+    const name = typeof p.name === 'string' && p.name.trim() ? p.name : 'unnamed';
     line.on('add', () => {
       const node = line.getElement();
-      if (node) node.dataset.id = id;
+      if (!node) return;
+      node.dataset.id = id;
+      node.setAttribute('tabindex', '0');
+      node.setAttribute('role', 'button');
+      node.setAttribute('aria-label', `Route: ${name}`);
+      node.addEventListener('keydown', (e) => {
+        if (e.key !== 'Enter' && e.key !== ' ') return;
+        e.preventDefault();
+        group.openPopup(group.middle);
+      });
     });
     const arrows = L.polylineDecorator(parts, {
       patterns: [{
@@ -129,16 +142,17 @@ export class RouteLayer {
     let k = 0;
     for (const lineCoords of linesOf(feature.geometry)) {
       for (const c of lineCoords) {
-        const name = names[k];
+        const vname = names[k];
         k += 1;
         if (!Array.isArray(c) || !Number.isFinite(c[0]) || !Number.isFinite(c[1])) continue;
         for (const offset of [0, -360, 360]) {
           const v = L.circleMarker([c[1], c[0] + offset], {
             radius: 4, color: colour, weight: 2, fillColor: '#ffffff', fillOpacity: 1, className: 'nx-waypoint',
           });
-          if (typeof name === 'string' && name.trim()) {
-            v.bindTooltip(el('span', { text: name }), { direction: 'top', offset: [0, -4] });
+          if (typeof vname === 'string' && vname.trim()) {
+            v.bindTooltip(el('span', { text: vname }), { direction: 'top', offset: [0, -4] });
           }
+          v.on('add', () => v.getElement()?.setAttribute('tabindex', '-1'));
           vertices.push(v);
         }
       }
@@ -146,6 +160,8 @@ export class RouteLayer {
 
     const group = L.featureGroup([hit, line, arrows, ...vertices]);
     group.feature = feature;
+    /** The bounds of the route itself, without its copies 360° away. */
+    group.routeBounds = L.latLngBounds(routeBounds(feature.geometry));
     const longest = main.reduce((a, b) => (b.length > a.length ? b : a));
     /** Where the popup opens when the route is shown from the feed. */
     group.middle = longest[Math.floor(longest.length / 2)];
@@ -198,8 +214,12 @@ export class RouteLayer {
     const group = this.routes.get(String(id));
     if (!group) return false;
     if (!this.map.hasLayer(this.layer)) this.map.addLayer(this.layer);
-    this.map.fitBounds(group.getBounds(), { padding: [40, 40], maxZoom: 8 });
-    group.openPopup(group.middle);
+    // The popup opens once the map has settled: opened during the zoom, its
+    // auto-pan would fight the fit.
+    this.map.once('moveend', () => {
+      if (this.routes.get(String(id)) === group) group.openPopup(group.middle);
+    });
+    this.map.fitBounds(group.routeBounds, { padding: [40, 40], maxZoom: 8 });
     return true;
   }
 }

@@ -3,6 +3,7 @@
 // for this tab only (sessionStorage).
 
 import { getToken, setToken } from './api.js';
+import { el } from './dom.js';
 
 /**
  * Wires the sign-in button and dialog. onChange() runs after the token
@@ -34,6 +35,7 @@ export function setupSignIn({ button, dialog, input, forget }, onChange) {
 export function showRole(button, role) {
   const token = getToken();
   if (!token) button.textContent = 'Sign in';
-  else button.textContent = role ? `Signed in: ${role}` : 'Signed in';
+  else if (!role) button.textContent = 'Signed in';
+  else button.replaceChildren(el('span', { class: 'tb-long', text: 'Signed in: ' }), role);
   button.dataset.role = role || '';
 }

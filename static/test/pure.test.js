@@ -113,3 +113,19 @@ test('a view bbox wraps into [-180, 180] and crosses the antimeridian as w > e',
   assert.deepEqual(geo.viewBbox(fake(170, -10, 190, 10)), [170, -10, -170, 10]);
   assert.deepEqual(geo.viewBbox(fake(-400, -95, 400, 95)), [-180, -90, 180, 90]);
 });
+
+test('routeBounds covers the route once, in one piece across the antimeridian', () => {
+  const atlantic = { type: 'LineString', coordinates: [[-74.2, 11.24], [-15.6, 11.86], [-9.14, 38.72]] };
+  const [[s, w], [n, e]] = geo.routeBounds(atlantic);
+  assert.equal(w, -74.2);
+  assert.equal(e, -9.14);
+  assert.equal(s, 11.24);
+  assert.ok(n >= 38.72 && n < 40, `north ${n}`);
+  // Fiji to Samoa crosses 180°: the box spans a few degrees, not the world.
+  const pacific = { type: 'LineString', coordinates: [[178.4, -18.1], [-171.8, -13.8]] };
+  const [[, pw], [, pe]] = geo.routeBounds(pacific);
+  assert.equal(pw, 178.4);
+  assert.ok(Math.abs(pe - (360 - 171.8)) < 1e-9, `east ${pe}`);
+  assert.equal(geo.routeBounds({ type: 'LineString', coordinates: [[1, 2]] }), null);
+  assert.equal(geo.routeBounds(null), null);
+});

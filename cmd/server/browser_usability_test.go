@@ -1,0 +1,361 @@
+package main
+
+// Browser tests of the map's usability: accessibility (axe-core, the
+// keyboard), the layout at desktop and phone sizes, and the about panel.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"nexus/data"
+)
+
+// axePath is axe-core's browser build, installed by static/build.sh from
+// static/package.json (a development dependency: it is never embedded).
+const axePath = "../../static/node_modules/axe-core/axe.min.js"
+
+// axeViolation is one rule axe-core found broken, with where.
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any  `json:"target"`
+		HTML   string `json:"html"`
+	} `json:"nodes"`
+}
+
+// axe runs axe-core over the page and fails the test for every serious or
+// critical violation, naming the state the page was in.
+func (p *tab) axe(state string) {
+	p.tb.Helper()
+	src, err := os.ReadFile(axePath)
+	if err != nil {
+		p.tb.Fatalf("axe-core missing (static/build.sh installs it): %v", err)
+	}
+	if !eval[bool](p, `typeof window.axe === 'object'`) {
+		p.do(waitLong, chromedp.Evaluate[chromedp.Void](string(src)))
+	}
+	raw := eval[string](p, `axe.run(document, { resultTypes: ['violations'] }).then((r) => JSON.stringify(r.violations))`)
+	var vs []axeViolation
+	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
+		p.tb.Fatalf("axe answer: %v", err)
+	}
+	for _, v := range vs {
+		if v.Impact != "serious" && v.Impact != "critical" {
+			continue
+		}
+		var where []string
+		for i, n := range v.Nodes {
+			if i == 3 {
+				where = append(where, fmt.Sprintf("… %d more", len(v.Nodes)-3))
+				break
+			}
+			where = append(where, fmt.Sprintf("%v %s", n.Target, n.HTML))
+		}
+		p.tb.Errorf("%s: axe %s (%s): %s\n    %s", state, v.ID, v.Impact, v.Help, strings.Join(where, "\n    "))
+	}
+}
+
+// popupShown is true once a popup with an Edit button has faded in.
+const popupShown = `(() => {
+	const p = document.querySelector('.leaflet-popup');
+	return p !== null && p.querySelector('.nx-edit') !== null && getComputedStyle(p).opacity === '1';
+})()`
+
+// TestAccessibility runs axe-core on desktop and phone, signed out and
+// signed in, with a popup open and with a form open: no serious or
+// critical finding in any of these states.
+func TestAccessibility(t *testing.T) {
+	srv, desk := openSample(t)
+	phone := openTab(t, newBrowser(t), srv.URL)
+	phone.do(waitLong, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch))
+	desk.do(waitLong, chromedp.EmulateViewport(1280, 800))
+	ids, _ := srv.items(t, "incidents", "q=Bissau")
+	if len(ids) == 0 {
+		t.Fatal("no incident in Bissau in the sample")
+	}
+	for _, c := range []struct {
+		name string
+		p    *tab
+	}{{"desktop", desk}, {"phone", phone}} {
+		p := c.p
+		p.open("/")
+		p.wait("the map at rest", settled, waitLong)
+		p.axe(c.name + ", signed out")
+		p.open("/#token=" + srv.token)
+		p.wait("signed in", `document.body.dataset.canEdit === '1'`, waitLong)
+		p.wait("the map at rest", settled, waitLong)
+		p.axe(c.name + ", signed in")
+		if !eval[bool](p, fmt.Sprintf(`window.nexus.show(%s)`, js(ids[0]))) {
+			t.Fatal("nexus.show found no Bissau incident")
+		}
+		p.wait("the popup, faded in", popupShown, waitLong)
+		p.axe(c.name + ", popup open")
+		p.do(waitLong, chromedp.Evaluate[chromedp.Void](`document.querySelector('.leaflet-popup-content .nx-edit').click()`))
+		p.wait("the form", `!document.getElementById('form-panel').hidden && !document.getElementById('incident-form').hidden`, waitLong)
+		p.axe(c.name + ", form open")
+		p.screenshot(filepath.Join("/tmp/i14", c.name+"-form.png"))
+	}
+}
+
+// signedInPhone opens a phone-sized tab on srv signed in as admin.
+func signedInPhone(t *testing.T, srv *testServer) *tab {
+	t.Helper()
+	phone := openTab(t, newBrowser(t), srv.URL)
+	phone.do(waitLong, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch))
+	phone.open("/#token=" + srv.token)
+	phone.wait("signed in", `document.body.dataset.canEdit === '1' && document.getElementById('signin').dataset.role === 'admin'`, waitLong)
+	return phone
+}
+
+// TestPhoneHeader: on a 390×844 phone, signed in, every control of the
+// header is on screen, whole, and the header does not scroll.
+func TestPhoneHeader(t *testing.T) {
+	srv := startServer(t, filepath.Join(t.TempDir(), "nexus.db"), "127.0.0.1:0")
+	p := signedInPhone(t, srv)
+	p.wait("the map at rest", settled, waitLong)
+	var out struct {
+		Width, Scroll, Client int
+		Shown                 []struct {
+			ID, Name    string
+			Left, Right float64
+			Top, Bottom float64
+		}
+	}
+	raw := eval[string](p, `(() => {
+		const bar = document.getElementById('topbar');
+		const shown = [...bar.querySelectorAll('button, select, #live-state')].filter((e) => e.offsetParent !== null).map((e) => {
+			const r = e.getBoundingClientRect();
+			return { ID: e.id, Name: e.textContent.trim(), Left: r.left, Right: r.right, Top: r.top, Bottom: r.bottom };
+		});
+		return JSON.stringify({ Width: window.innerWidth, Scroll: bar.scrollWidth, Client: bar.clientWidth, Shown: shown });
+	})()`)
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Width != 390 {
+		t.Fatalf("viewport %d px wide, want 390", out.Width)
+	}
+	if out.Scroll > out.Client {
+		t.Errorf("the header scrolls: %d px of content in %d", out.Scroll, out.Client)
+	}
+	ids := map[string]bool{}
+	for _, e := range out.Shown {
+		ids[e.ID] = true
+		if e.Left < 0 || e.Right > float64(out.Width) {
+			t.Errorf("#%s (%q) spans %.0f–%.0f px, off a %d px screen", e.ID, e.Name, e.Left, e.Right, out.Width)
+		}
+		if e.Bottom-e.Top > 48 {
+			t.Errorf("#%s (%q) is %.0f px tall: its label wraps", e.ID, e.Name, e.Bottom-e.Top)
+		}
+	}
+	for _, id := range []string{"toggle-panel", "add-incident", "add-route", "export", "about", "signin", "live-state", "export-format"} {
+		if !ids[id] {
+			t.Errorf("#%s is not shown in the phone header", id)
+		}
+	}
+	// Short labels keep the full name for assistive technology.
+	for id, want := range map[string]string{"add-incident": "Add incident", "add-route": "Add route", "export": "Export", "about": "About", "signin": "Signed in: admin"} {
+		if got := eval[string](p, fmt.Sprintf(`document.getElementById(%s).textContent.replace(/[+⤓?]\s?/g, '').trim()`, js(id))); got != want {
+			t.Errorf("#%s is named %q, want %q", id, got, want)
+		}
+	}
+	p.screenshot(filepath.Join("/tmp/i14", "phone-header.png"))
+}
+
+// TestKeyboard walks the map with the keyboard: the route copies and their
+// vertices are out of the tab order, every stop has a name, Enter on a
+// marker moves the focus into its popup, Tab reaches Edit there, Enter
+// opens the form, and Escape gives the focus back.
+func TestKeyboard(t *testing.T) {
+	srv, p := openSample(t)
+	p.do(waitLong, chromedp.EmulateViewport(1280, 800))
+	p.open("/#token=" + srv.token)
+	p.wait("signed in", `document.body.dataset.canEdit === '1'`, waitLong)
+	p.wait("the map at rest", settled, waitLong)
+
+	// Tab from the map through everything it holds.
+	eval[bool](p, `(document.getElementById('map').focus(), true)`)
+	type stop struct{ Tag, Class, Name string }
+	var stops []stop
+	for i := 0; i < 200; i++ {
+		p.do(waitLong, chromedp.KeyEvent("\t"))
+		raw := eval[string](p, `(() => {
+			const e = document.activeElement;
+			if (!document.getElementById('map').contains(e)) return '';
+			const name = e.getAttribute('aria-label') || e.getAttribute('title') || e.textContent.trim();
+			return JSON.stringify({ Tag: e.tagName, Class: e.getAttribute('class') || '', Name: name });
+		})()`)
+		if raw == "" {
+			break
+		}
+		var s stop
+		if err := json.Unmarshal([]byte(raw), &s); err != nil {
+			t.Fatal(err)
+		}
+		stops = append(stops, s)
+	}
+	routes := eval[int](p, `window.nexus.routes.size`)
+	var lines, markers int
+	for _, s := range stops {
+		if strings.Contains(s.Class, "nx-waypoint") || strings.Contains(s.Class, "nx-route-hit") {
+			t.Errorf("Tab stops on a route part: %+v", s)
+		}
+		if s.Name == "" {
+			t.Errorf("Tab stops on something unnamed: %+v", s)
+		}
+		if strings.Contains(s.Class, "nx-route") {
+			lines++
+		}
+		if strings.Contains(s.Class, "nx-marker") || strings.Contains(s.Class, "nx-cluster") {
+			markers++
+		}
+	}
+	if lines != routes {
+		t.Errorf("Tab stops on %d route lines; %d routes are drawn", lines, routes)
+	}
+	if markers == 0 {
+		t.Errorf("Tab never reached a marker: %+v", stops)
+	}
+	// Cluster icons carry a name that says how many incidents they hold.
+	if bad := eval[int](p, `[...document.querySelectorAll('.nx-cluster')].filter((e) => !/^\d+ incidents?/.test(e.getAttribute('aria-label') || e.title || '')).length`); bad != 0 {
+		t.Errorf("%d cluster icons have no name", bad)
+	}
+
+	// Enter on a marker: the popup takes the focus; Tab reaches Edit.
+	ok := eval[bool](p, `(() => {
+		const m = document.querySelector('.leaflet-marker-pane .nx-marker');
+		if (!m) return false;
+		m.focus();
+		window.__opener = m;
+		return document.activeElement === m;
+	})()`)
+	if !ok {
+		t.Fatal("no single marker to focus")
+	}
+	p.do(waitLong, chromedp.KeyEvent("\r"))
+	p.wait("the popup, faded in", popupShown, waitLong)
+	p.wait("the focus in the popup", `document.querySelector('.leaflet-popup').contains(document.activeElement)`, waitLong)
+	reached := false
+	for i := 0; i < 20 && !reached; i++ {
+		p.do(waitLong, chromedp.KeyEvent("\t"))
+		reached = eval[bool](p, `document.activeElement.classList.contains('nx-edit')`)
+	}
+	if !reached {
+		t.Fatalf("20 Tabs from the popup's heading never reached Edit; focus on %s", eval[string](p, `document.activeElement.outerHTML.slice(0, 120)`))
+	}
+	p.do(waitLong, chromedp.KeyEvent("\r"))
+	p.wait("the form open", `!document.getElementById('form-panel').hidden && !document.getElementById('incident-form').hidden && document.getElementById('form-panel').contains(document.activeElement)`, waitLong)
+	p.do(waitLong, chromedp.KeyEvent(kb.Escape))
+	p.wait("the form closed", `document.getElementById('form-panel').hidden`, waitLong)
+
+	// Escape in a popup gives the focus back to its marker.
+	eval[bool](p, `(window.__opener.focus(), true)`)
+	p.do(waitLong, chromedp.KeyEvent("\r"))
+	p.wait("the focus in the popup", `document.querySelector('.leaflet-popup')?.contains(document.activeElement)`, waitLong)
+	p.do(waitLong, chromedp.KeyEvent(kb.Escape))
+	p.wait("the focus back on the marker", `document.querySelector('.leaflet-popup') === null && document.activeElement === window.__opener`, waitLong)
+
+	// Enter on a route line opens its popup.
+	eval[bool](p, `(document.querySelector('path.nx-route').focus(), true)`)
+	p.do(waitLong, chromedp.KeyEvent("\r"))
+	p.wait("a route popup with the focus", `document.querySelector('.leaflet-popup .nx-popup[data-collection=routes]')?.contains(document.activeElement)`, waitLong)
+}
+
+// TestLegendAndAbout: the legend starts closed; the about panel says what
+// the database holds and what the sample is, in numbers counted from the
+// data, and names the licences.
+func TestLegendAndAbout(t *testing.T) {
+	srv, p := openSample(t)
+	p.do(waitLong, chromedp.EmulateViewport(1280, 800))
+	p.open("/")
+	p.wait("the map at rest", settled, waitLong)
+	if eval[bool](p, `document.getElementById('legend').open`) {
+		t.Error("the legend is open on load")
+	}
+	closed := eval[float64](p, `document.getElementById('legend').getBoundingClientRect().height`)
+	if closed > 40 {
+		t.Errorf("the closed legend is %.0f px tall", closed)
+	}
+
+	_, incidents := srv.items(t, "incidents", "")
+	_, routes := srv.items(t, "routes", "")
+	sample, err := data.Summarize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.do(waitLong, chromedp.Click(chromedp.ID("about")))
+	p.wait("the about panel counted", `document.getElementById('about-dialog').open && document.getElementById('about-dialog').dataset.ready === '1'`, waitLong)
+	now := eval[string](p, `document.getElementById('about-now').textContent`)
+	if want := fmt.Sprintf("%d incidents and %d routes", incidents, routes); !strings.Contains(now, want) {
+		t.Errorf("about says %q, want %q", now, want)
+	}
+	text := eval[string](p, `document.getElementById('about-sample').textContent`)
+	want := fmt.Sprintf("%d incidents and %d routes (%d records, dated %s to %s), coded by hand from %d articles",
+		sample.Incidents, sample.Routes, sample.Incidents+sample.Routes, sample.From, sample.To, len(sample.Sources))
+	if !strings.Contains(text, want) {
+		t.Errorf("about says %q, want %q", text, want)
+	}
+	if n := eval[int](p, `document.querySelectorAll('#about-sources li a[href^=http]').length`); n != len(sample.Sources) {
+		t.Errorf("%d linked sources, want %d", n, len(sample.Sources))
+	}
+	credits := eval[string](p, `document.getElementById('about-credits').textContent`)
+	for _, w := range []string{"Natural Earth", "GeoNames", "CC BY 4.0"} {
+		if !strings.Contains(credits, w) {
+			t.Errorf("the credits %q do not name %s", credits, w)
+		}
+	}
+	p.axe("desktop, about open")
+	p.do(waitLong, chromedp.KeyEvent(kb.Escape))
+	p.wait("the about panel closed, focus back on its button", `!document.getElementById('about-dialog').open && document.activeElement.id === 'about'`, waitLong)
+}
+
+// TestRouteFitsOnce: showing a route fits the map to the route itself,
+// never to its copies 360° away (which showed the world three times).
+func TestRouteFitsOnce(t *testing.T) {
+	_, p := openSample(t)
+	p.do(waitLong, chromedp.EmulateViewport(1280, 800))
+	p.open("/#map=5/0/0")
+	ids := eval[[]string](p, `[...window.nexus.routes.keys()]`)
+	eval[bool](p, `import('/js/geo.js').then((m) => { window.routeBounds = m.routeBounds; return true; })`)
+	if len(ids) == 0 {
+		t.Fatal("no routes drawn")
+	}
+	for _, id := range ids {
+		// Start from a view none of the routes fits, so that the map moves.
+		p.do(waitLong, chromedp.Evaluate[chromedp.Void](`(() => {
+			const m = window.nexus.map;
+			m.closePopup();
+			m.setView([60, 100], 7, { animate: false });
+			window.__fit = null;
+			m.once('moveend', () => { window.__fit = m.getBounds(); });
+		})()`))
+		if !eval[bool](p, fmt.Sprintf(`window.nexus.show(%s, 'routes')`, js(id))) {
+			t.Fatalf("nexus.show found no route %s", id)
+		}
+		p.wait("the map fitted", `window.__fit !== null && document.querySelector('.leaflet-popup') !== null`, waitLong)
+		got := eval[[]float64](p, fmt.Sprintf(`(() => {
+			const [[s, w], [n, e]] = routeBounds(window.nexus.routes.get(%s).feature.geometry);
+			const b = window.__fit; // the view the fit made, before the popup's auto-pan
+			return [b.getEast() - b.getWest(), w, e, b.getWest(), b.getEast(), s, n, b.getSouth(), b.getNorth()];
+		})()`, js(id)))
+		span, w, e, vw, ve := got[0], got[1], got[2], got[3], got[4]
+		if span >= 360 {
+			t.Errorf("route %s: the view spans %.0f° of longitude", id, span)
+		}
+		if w < vw-1e-6 || e > ve+1e-6 {
+			t.Errorf("route %s (%.2f…%.2f) is not inside the view %.2f…%.2f", id, w, e, vw, ve)
+		}
+		if e-w < 90 && span > 3*(e-w)+60 {
+			t.Errorf("route %s spans %.1f°, the view %.1f°: not fitted", id, e-w, span)
+		}
+	}
+}
