@@ -142,10 +142,10 @@ func TestPhoneHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	if out.Width != 390 {
-		t.Fatalf("viewport %d px wide, want 390", out.Width)
+		t.Fatalf("the page is %d px wide on a 390 px screen: something overflows", out.Width)
 	}
 	if out.Scroll > out.Client {
-		t.Errorf("the header scrolls: %d px of content in %d", out.Scroll, out.Client)
+		t.Errorf("the header scrolls: %d px of content in %d: %s", out.Scroll, out.Client, eval[string](p, `JSON.stringify([...document.querySelectorAll("#topbar *")].map((e) => e.tagName + "#" + e.id + "." + e.className + " " + e.getBoundingClientRect().right + " " + e.scrollWidth))`))
 	}
 	ids := map[string]bool{}
 	for _, e := range out.Shown {
