@@ -91,11 +91,11 @@ type Config struct {
 	Private bool
 	// Overview answers the map's views and the statistics of incidents
 	// from memory; nil leaves them to the Store.
-	Overview   Overview
-	Tiles      string // online tile URL template, reported by /api/config
+	Overview Overview
+	Tiles    string // online tile URL template, reported by /api/config
 	// Sample describes the sample data (counts, years, sources), reported
 	// by /api/config for the map's about panel; nil reports null.
-	Sample any
+	Sample     any
 	Logger     *slog.Logger
 	MaxFeature int64 // body limit of one Feature in bytes; 0 means DefaultMaxFeature
 }

@@ -100,7 +100,7 @@ func TestAccessibility(t *testing.T) {
 		p.wait("the popup, faded in", popupShown, waitLong)
 		p.axe(c.name + ", popup open")
 		p.do(waitLong, chromedp.Evaluate[chromedp.Void](`document.querySelector('.leaflet-popup-content .nx-edit').click()`))
-		p.wait("the form", `!document.getElementById('form-panel').hidden && !document.getElementById('incident-form').hidden`, waitLong)
+		p.wait("the form, the popup gone", `!document.getElementById('form-panel').hidden && !document.getElementById('incident-form').hidden && document.querySelector('.leaflet-popup') === null`, waitLong)
 		p.axe(c.name + ", form open")
 		p.screenshot(filepath.Join("/tmp/i14", c.name+"-form.png"))
 	}
