@@ -25,6 +25,7 @@ import (
 // Store is what the API needs of the database; *store.DB satisfies it.
 type Store interface {
 	ingest.Batcher
+	WatchStore
 
 	Get(ctx context.Context, c geo.Collection, id string) (store.Stored, error)
 	Query(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (store.Page, error)
@@ -98,6 +99,9 @@ type Config struct {
 	Sample     any
 	Logger     *slog.Logger
 	MaxFeature int64 // body limit of one Feature in bytes; 0 means DefaultMaxFeature
+	// PrivateWebhooks accepts webhook URLs over plain http and to
+	// loopback or private addresses (tests, closed networks).
+	PrivateWebhooks bool
 }
 
 // Server is the HTTP handler of Nexus.
@@ -169,9 +173,10 @@ func (s *Server) routes() {
 	s.handle("POST /api/aliases", write, s.aliasPut)
 	s.handle("DELETE /api/aliases/{alias}", write, s.aliasDelete)
 	s.handle("GET /api/basemap.geojson", read, s.basemapGeoJSON)
+	s.watchRoutes()
 	if s.cfg.Live != nil {
-		s.handle("GET /api/live", live, func(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
-			s.cfg.Live.ServeHTTP(w, r)
+		s.handle("GET /api/live", live, func(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+			s.cfg.Live.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 			return nil
 		})
 	}

@@ -29,9 +29,11 @@ type client struct {
 	conn   *websocket.Conn
 	remote string
 
-	queue   chan *frame   // live frames from the hub; full means slow consumer
-	kick    chan struct{} // capacity 1: ctl has news for the writer
-	pending atomic.Bool   // ctl has news; checked between frames
+	queue   chan *frame                     // live frames from the hub; full means slow consumer
+	owner   string                          // the user, for alerts; "" for none
+	alerts  chan *websocket.PreparedMessage // alert frames; nil without owner
+	kick    chan struct{}                   // capacity 1: ctl has news for the writer
+	pending atomic.Bool                     // ctl has news; checked between frames
 	mu      sync.Mutex
 	ctl     control // guarded by mu
 
@@ -185,6 +187,9 @@ func (c *client) writeLoop() {
 					c.sent = f.seq
 				}
 			}
+		case m := <-c.alerts:
+			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			err = c.conn.WritePreparedMessage(m)
 		case <-c.kick:
 		}
 	}

@@ -18,6 +18,7 @@
 //	client: {"type":"subscribe","bbox":[w,s,e,n],"filter":{...},"since":S}
 //	server: {"type":"change","seq":…,"op":"upsert"|"delete","collection":…,"id":…,"feature":{…}}
 //	server: {"type":"reset","seq":N}                      since cannot be served: reload
+//	server: {"type":"alert","seq":…,"watch":…,"event":…,…}  to the watch's owner, whatever the view
 //	server: {"type":"error","message":"…"}                a frame the server cannot use
 //
 // A client receives no changes until its first subscribe. A subscribe
@@ -72,6 +73,9 @@ type Options struct {
 	// Resolve prepares each subscription's filter as the HTTP API does
 	// (actor aliases, the path of near_route); nil leaves filters as sent.
 	Resolve func(ctx context.Context, f *geo.Filter) error
+	// Owner names the user a connection belongs to (the token's name),
+	// "" for none: alerts go to every connection of their watch's owner.
+	Owner func(r *http.Request) string
 }
 
 // Defaults and fixed limits.
@@ -313,6 +317,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		queue:  make(chan *frame, h.opt.SendQueue),
 		kick:   make(chan struct{}, 1),
 	}
+	if h.opt.Owner != nil {
+		if c.owner = h.opt.Owner(r); c.owner != "" {
+			c.alerts = make(chan *websocket.PreparedMessage, alertQueue)
+		}
+	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -327,6 +336,41 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	go c.readLoop()
 	go c.writeLoop()
+}
+
+// alertQueue is how many alert frames wait for one connection before it
+// is a slow consumer.
+const alertQueue = 64
+
+// Alert sends an alert frame to every open connection of owner, whatever
+// its view, subscribed or not. It never blocks: a connection whose alert
+// queue is full is closed as a slow consumer.
+func (h *Hub) Alert(owner string, data []byte) {
+	if owner == "" {
+		return
+	}
+	var pm *websocket.PreparedMessage
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.clients {
+		if c.owner != owner {
+			continue
+		}
+		if pm == nil {
+			var err error
+			if pm, err = websocket.NewPreparedMessage(websocket.TextMessage, data); err != nil {
+				h.logger.Error("prepare alert", "err", err)
+				return
+			}
+		}
+		select {
+		case c.alerts <- pm:
+		default:
+			c.live = false
+			c.close(CloseSlowConsumer, "slow consumer")
+			h.logger.Warn("slow consumer", "remote", c.remote, "alerts", len(c.alerts))
+		}
+	}
 }
 
 // remove drops a client from the set.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"nexus/api"
@@ -20,7 +21,17 @@ import (
 	"nexus/overview"
 	"nexus/static"
 	"nexus/store"
+	"nexus/watch"
 )
+
+// ownerOf names the user of a websocket request: the token's name, ""
+// without a token.
+func ownerOf(r *http.Request) string {
+	if p := api.PrincipalOf(r.Context()); p.Role != "" {
+		return p.Name
+	}
+	return ""
+}
 
 // Main is the server program: ParseFlags, Run, Close. Tests run the real
 // program on ":0" with a temporary database.
@@ -31,6 +42,11 @@ type Main struct {
 	Tiles   string
 	Private bool
 	Origins string
+	// PrivateWebhooks allows webhooks over plain http and to loopback or
+	// private addresses.
+	PrivateWebhooks bool
+	// Deliver tunes webhook deliveries (tests shorten the waits).
+	Deliver watch.DeliverOptions
 
 	Stdout, Stderr io.Writer
 	Logger         *slog.Logger
@@ -38,14 +54,16 @@ type Main struct {
 	// URL is the base URL the server listens on, set by Run.
 	URL string
 
-	db  *store.DB
-	hub *live.Hub
+	db   *store.DB
+	hub  *live.Hub
+	eval *watch.Evaluator
 	// overview answers views and statistics from memory; it follows the
 	// change log until overviewDone is closed.
 	overview     *overview.Index
 	overviewDone chan struct{}
 	server       *http.Server
 	stop         context.CancelFunc
+	workers      sync.WaitGroup // the evaluator and the deliverer
 	done         chan error
 }
 
@@ -63,6 +81,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Tiles, "tiles", m.Tiles, "URL template of an online tile layer, e.g. https://tile.example/{z}/{x}/{y}.png")
 	fs.BoolVar(&m.Private, "private", m.Private, "require a token for everything")
 	fs.StringVar(&m.Origins, "origins", m.Origins, "comma-separated origins allowed to open websockets, besides this server's own")
+	fs.BoolVar(&m.PrivateWebhooks, "private-webhooks", m.PrivateWebhooks, "allow webhooks over plain http and to loopback or private addresses")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -110,7 +129,16 @@ func (m *Main) Run(ctx context.Context) error {
 			origins = append(origins, o)
 		}
 	}
-	m.hub = live.NewHub(m.db, live.Options{Origins: origins, Logger: log.With("component", "live"), Resolve: m.db.Resolve})
+	m.hub = live.NewHub(m.db, live.Options{
+		Origins: origins,
+		Logger:  log.With("component", "live"),
+		Resolve: m.db.Resolve,
+		Owner:   func(r *http.Request) string { return ownerOf(r) },
+	})
+	dopt := m.Deliver
+	dopt.AllowPrivate, dopt.Logger = m.PrivateWebhooks, log
+	deliverer := watch.NewDeliverer(m.db, dopt)
+	m.eval = watch.NewEvaluator(m.db, m.hub, watch.Options{Logger: log, Wake: deliverer.Wake, Resolve: m.db.Resolve})
 	mapFS, err := fs.Sub(static.FS, ".")
 	if err != nil {
 		m.db.Close()
@@ -136,6 +164,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Tiles:     m.Tiles,
 		Sample:    sample,
 		Logger:    log.With("component", "api"),
+
+		PrivateWebhooks: m.PrivateWebhooks,
 	})
 
 	ln, err := net.Listen("tcp", m.Addr)
@@ -147,12 +177,23 @@ func (m *Main) Run(ctx context.Context) error {
 	m.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	hubCtx, stop := context.WithCancel(context.Background())
 	m.stop = stop
-	m.done = make(chan error, 2)
+	m.done = make(chan error, 4)
+	m.workers.Add(2)
 	go func() { m.done <- m.hub.Run(hubCtx) }()
 	m.overviewDone = make(chan struct{})
 	go func() {
 		defer close(m.overviewDone)
 		m.overview.Run(hubCtx)
+	}()
+	go func() {
+		defer m.workers.Done()
+		if err := m.eval.Run(hubCtx); err != nil {
+			m.done <- err
+		}
+	}()
+	go func() {
+		defer m.workers.Done()
+		deliverer.Run(hubCtx)
 	}()
 	go func() {
 		if err := m.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -195,6 +236,7 @@ func (m *Main) Close() error {
 	if m.overviewDone != nil {
 		<-m.overviewDone
 	}
+	m.workers.Wait()
 	if m.db != nil {
 		errs = append(errs, m.db.Close())
 	}
