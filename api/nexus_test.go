@@ -430,3 +430,69 @@ func TestActorProfilesReadLikeTheArticles(t *testing.T) {
 		t.Errorf("q=zeta: %+v", list.Actors)
 	}
 }
+
+// The corridor of the South America → West Africa → Europe cocaine route
+// holds the Guinea-Bissau sting, made in international waters off the
+// coast; items, stats, view and export agree on what the corridor holds.
+func TestCorridorOfTheCocaineRoute(t *testing.T) {
+	e := newSampleEnv(t)
+	inc, routes := e.byExternal("incidents"), e.byExternal("routes")
+	route := routes["seed:route-south-america-west-africa-europe"]
+	sting := inc["seed:guinea-bissau-na-tchuto-dea-sting"]
+	q := "near_route=" + route + "&km=150"
+	got := e.ids("incidents", q)
+	found := false
+	for _, id := range got {
+		found = found || id == sting
+	}
+	if !found {
+		t.Fatalf("the 150 km corridor of the cocaine route holds %v, not the sting %s", got, sting)
+	}
+	// Far from the route: the Bogotá plot and the Mexico City presentation are not in it.
+	for _, far := range []string{"seed:bogota-zona-rosa-isis-plot", "seed:mexico-city-cucho-presentation"} {
+		for _, id := range got {
+			if id == inc[far] {
+				t.Errorf("%s is in the corridor", far)
+			}
+		}
+	}
+	// A point corridor around the sting's coast.
+	if near := e.ids("incidents", "near=-15.6,11.86,150"); len(near) == 0 || !sameList(near, e.ids("incidents", "near=-15.6,11.86,150&type=arrest,trafficking,financing,plot,attack,seizure,other,assassination,kidnapping,recruitment")) {
+		t.Errorf("near the Bissau coast: %v", near)
+	}
+	var st struct {
+		Counts []struct {
+			Key   string `json:"key"`
+			Count int64  `json:"count"`
+		} `json:"counts"`
+	}
+	e.get("/api/stats?by=type&"+q, "").want(t, http.StatusOK).json(t, &st)
+	var n int64
+	for _, c := range st.Counts {
+		n += c.Count
+	}
+	if n != int64(len(got)) {
+		t.Errorf("stats count %d in the corridor, items %d", n, len(got))
+	}
+	var view featureCollection
+	e.get("/api/view?zoom=3&bbox=-180,-90,180,90&"+q, "").want(t, http.StatusOK).json(t, &view)
+	if view.NumberMatched != int64(len(got)) {
+		t.Errorf("view matched %d, items %d", view.NumberMatched, len(got))
+	}
+	ex := e.get("/api/export.geojson?collections=incidents&"+q, "").want(t, http.StatusOK)
+	var fc featureCollection
+	ex.json(t, &fc)
+	if len(fc.Features) != len(got) {
+		t.Errorf("export holds %d, items %d", len(fc.Features), len(got))
+	}
+	// The route itself is in its own corridor; links never are.
+	if r := e.ids("routes", q); len(r) == 0 {
+		t.Errorf("routes within 150 km of the route: none")
+	}
+	if l := e.ids("links", q); len(l) != 0 {
+		t.Errorf("links in a corridor: %v", l)
+	}
+	for _, bad := range []string{"near_route=" + route, "near_route=nope&km=5", "near=1,2", "near=1,2,0", "km=5", "near=1,2,3&near_route=" + route + "&km=4", "near_route=" + route + "&km=abc"} {
+		e.get("/api/collections/incidents/items?"+bad, "").problem(t, http.StatusBadRequest)
+	}
+}

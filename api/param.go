@@ -29,7 +29,7 @@ const CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 // API – Features recommends 400 for unknown parameters, so a typo never
 // silently returns everything).
 var (
-	filterParams = []string{"bbox", "bbox-crs", "datetime", "type", "actor", "country", "commodity", "q"}
+	filterParams = []string{"bbox", "bbox-crs", "datetime", "type", "actor", "country", "commodity", "q", "near", "near_route", "km"}
 	itemsParams  = append([]string{"limit", "cursor", "f", "crs"}, filterParams...)
 	exportParams = append([]string{"collections", "f"}, filterParams...)
 	statsParams  = append([]string{"by", "collection", "f"}, filterParams...)
@@ -101,7 +101,8 @@ func list(q url.Values, name string) []string {
 var countryParam = regexp.MustCompile(`^[A-Za-z]{2}$`)
 
 // parseFilter reads the filter parameters shared by items, export, stats
-// and view: bbox, datetime, type, actor, country, commodity and q.
+// and view: bbox, datetime, type, actor, country, commodity, q, and the
+// corridors near=lon,lat,km and near_route=ID&km=K.
 func parseFilter(q url.Values) (geo.Filter, error) {
 	f := geo.NewFilter()
 	s, err := single(q, "bbox")
@@ -145,6 +146,15 @@ func parseFilter(q url.Values) (geo.Filter, error) {
 		return f, err
 	}
 	f.Q = strings.TrimSpace(f.Q)
+	var near [3]string
+	for i, name := range []string{"near", "near_route", "km"} {
+		if near[i], err = single(q, name); err != nil {
+			return f, err
+		}
+	}
+	if f.Near, err = geo.ParseNear(near[0], near[1], near[2]); err != nil {
+		return f, err
+	}
 	if err := f.Check(); err != nil {
 		return f, errorf(geo.EMALFORMED, "%s", geo.ErrorMessage(err))
 	}

@@ -67,6 +67,7 @@ type Filter struct {
 	Actors      []string `json:"actor,omitempty"`
 	Countries   []string `json:"country,omitempty"`
 	Q           string   `json:"q,omitempty"`
+	Near        *Near    `json:"-"` // within a distance of a point or a route
 }
 
 // NewFilter returns a filter that selects everything.
@@ -77,6 +78,11 @@ func (f Filter) Check() error {
 	if f.BBox != nil {
 		if err := f.BBox.Check(); err != nil {
 			return Errorf(EMALFORMED, "%v", err)
+		}
+	}
+	if f.Near != nil {
+		if err := f.Near.Check(); err != nil {
+			return err
 		}
 	}
 	if len(f.Q) > MaxText {
@@ -120,6 +126,9 @@ func (f Filter) MatchKeys(c Collection, k Keys) bool {
 		return false
 	}
 	if len(f.Countries) > 0 && !anyOf(f.Countries, k.Countries) {
+		return false
+	}
+	if f.Near != nil && !f.Near.Contains(k.Shape) {
 		return false
 	}
 	if f.Q != "" {

@@ -88,11 +88,12 @@ type Record interface {
 // Keys are what a record is found by: the same values feed the database
 // indexes and the in-memory match of live subscriptions.
 type Keys struct {
-	Kind       string      // incident type or route commodity
-	Span       Span        // when it happened or was active
-	Actors     []string    // as written
-	Countries  []string    // ISO alpha-2, upper case
-	Boxes      []orb.Bound // one, or two across the antimeridian
+	Kind       string       // incident type or route commodity
+	Span       Span         // when it happened or was active
+	Actors     []string     // as written
+	Countries  []string     // ISO alpha-2, upper case
+	Boxes      []orb.Bound  // one, or two across the antimeridian
+	Shape      orb.Geometry // the point or line itself, nil for a link
 	ExternalID string
 	Text       string // what full-text search reads
 }
@@ -305,6 +306,7 @@ func (i *Incident) Keys() Keys {
 		Span:       span,
 		Actors:     i.Actors,
 		Boxes:      []orb.Bound{i.Point.Bound()},
+		Shape:      i.Point,
 		ExternalID: i.ExternalID,
 		Text:       joinText(i.Title, i.Summary, i.Place, i.Subtype, strings.Join(i.Actors, " "), strings.Join(i.Tags, " ")),
 	}
@@ -329,6 +331,7 @@ func (r *Route) Keys() Keys {
 		Actors:     r.Actors,
 		Countries:  r.Countries,
 		Boxes:      routeBoxes(r.Line),
+		Shape:      r.Line,
 		ExternalID: r.ExternalID,
 		Text:       joinText(r.Name, r.Summary, strings.Join(r.Waypoints, " "), strings.Join(r.Actors, " "), strings.Join(r.Tags, " ")),
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"nexus/geo"
@@ -72,4 +73,36 @@ func TestLinksAreLive(t *testing.T) {
 		t.Errorf("link frame %+v", m[0])
 	}
 	boxed.expect(in.ID)
+}
+
+// A subscription to a route's corridor gets the incidents along the
+// route's great-circle path, across the antimeridian.
+func TestSubscriptionToACorridor(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e := &env{t: t, db: db}
+	e.start(Options{Resolve: db.Resolve}, nil)
+	ctx := context.Background()
+	route, err := geo.DecodeFeature(geo.Routes, []byte(`{"type":"Feature","geometry":{"type":"LineString","coordinates":[[170,-10],[-170,-10]]},"properties":{"name":"Pacific","commodity":"cocaine"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := db.Create(ctx, "tester", route)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.dial(nil, nil)
+	c.send(`{"type":"subscribe","filter":{"near_route":"` + rs.ID + `","km":100}}`)
+	c.sync()
+	c.send(`{"type":"subscribe","filter":{"near_route":"nope","km":100}}`)
+	if m := c.read(); m.Type != "error" || !strings.Contains(m.Message, "no route") {
+		t.Fatalf("unknown route: %+v", m)
+	}
+	near := e.create(179.9, -10.2, "on the antimeridian")
+	e.create(0, -10, "far away")
+	near2 := e.create(-171, -9.5, "east end")
+	c.expect(near.ID, near2.ID)
 }

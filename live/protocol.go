@@ -158,7 +158,7 @@ func compile(f geo.Filter) *subscription {
 	}
 	s.words = geo.Words(f.Q)
 	s.rest.BBox, s.rest.Q = nil, ""
-	s.simple = (s.rest.Span == geo.All || s.rest.Span == geo.Span{}) &&
+	s.simple = (s.rest.Span == geo.All || s.rest.Span == geo.Span{}) && f.Near == nil &&
 		len(f.Types) == 0 && len(f.Commodities) == 0 && len(f.Actors) == 0 && len(f.Countries) == 0
 	return s
 }
@@ -187,6 +187,9 @@ type clientFilter struct {
 	Commodity []string `json:"commodity"`
 	Q         string   `json:"q"`
 	Datetime  string   `json:"datetime"`
+	Near      string   `json:"near"`       // "lon,lat,km"
+	NearRoute string   `json:"near_route"` // a route's id, with Km
+	Km        *float64 `json:"km"`
 }
 
 // parseRequest reads one client frame. Its errors are messages for the
@@ -245,6 +248,15 @@ func parseRequest(data []byte) (*request, error) {
 		if err := checkValues(ff); err != nil {
 			return nil, err
 		}
+		km := ""
+		if ff.Km != nil {
+			km = strconv.FormatFloat(*ff.Km, 'g', -1, 64)
+		}
+		near, err := geo.ParseNear(ff.Near, ff.NearRoute, km)
+		if err != nil {
+			return nil, fmt.Errorf("filter: %s", geo.ErrorMessage(err))
+		}
+		req.filter.Near = near
 	}
 	if err := req.filter.Check(); err != nil {
 		return nil, errors.New(geo.ErrorMessage(err))

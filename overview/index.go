@@ -358,8 +358,8 @@ type query struct {
 }
 
 // Handles reports whether the index answers for the filter: everything but
-// full text.
-func Handles(f geo.Filter) bool { return f.Q == "" }
+// full text and corridors (near, near_route).
+func Handles(f geo.Filter) bool { return f.Q == "" && f.Near == nil }
 
 func (p *points) compile(f geo.Filter) query {
 	q := query{span: f.Span}

@@ -38,8 +38,12 @@ func (db *DB) Aliases(ctx context.Context) (*geo.Aliases, error) {
 }
 
 // Resolve prepares a filter for matching: the actors it names are
-// expanded to every spelling the alias table knows.
+// expanded to every spelling the alias table knows, and a near_route
+// corridor gets the route's path.
 func (db *DB) Resolve(ctx context.Context, f *geo.Filter) error {
+	if err := db.resolveNear(ctx, f.Near); err != nil {
+		return err
+	}
 	a, err := db.Aliases(ctx)
 	if err != nil {
 		return err

@@ -57,6 +57,12 @@ func where(c geo.Collection, f geo.Filter) (string, []any) {
 		}
 		driven = true
 	}
+	if f.Near != nil {
+		cond, a := nearCondition(f.Near)
+		conds = append(conds, cond)
+		args = append(args, a...)
+		driven = true
+	}
 	if q := ftsQuery(f.Q); q != "" {
 		conds = append(conds, "r.rid IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
 		args = append(args, q)

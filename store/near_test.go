@@ -1,0 +1,152 @@
+package store_test
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/paulmach/orb"
+
+	"nexus/geo"
+)
+
+// sampledKm is a brute-force great-circle distance in km from p to a path:
+// the least haversine distance to points sampled every 1/n of each
+// segment by spherical interpolation, with the error the sampling allows.
+func sampledKm(p orb.Point, g orb.Geometry, n int) (km, tol float64) {
+	rad := math.Pi / 180
+	hav := func(a, b orb.Point) float64 {
+		dla, dlo := (b[1]-a[1])*rad, (b[0]-a[0])*rad
+		h := math.Sin(dla/2)*math.Sin(dla/2) + math.Cos(a[1]*rad)*math.Cos(b[1]*rad)*math.Sin(dlo/2)*math.Sin(dlo/2)
+		return 2 * math.Asin(math.Min(1, math.Sqrt(h)))
+	}
+	var lines []orb.LineString
+	switch g := g.(type) {
+	case orb.Point:
+		return hav(p, g) * orb.EarthRadius / 1000, 0
+	case orb.LineString:
+		lines = []orb.LineString{g}
+	case orb.MultiLineString:
+		lines = g
+	}
+	best, worst := math.Inf(1), 0.0
+	for _, l := range lines {
+		for i := 1; i < len(l); i++ {
+			a, b := l[i-1], l[i]
+			d := hav(a, b)
+			worst = math.Max(worst, d/float64(n)/2)
+			for k := 0; k <= n; k++ {
+				t := float64(k) / float64(n)
+				q := a
+				if d > 1e-12 {
+					fa, fb := math.Sin((1-t)*d)/math.Sin(d), math.Sin(t*d)/math.Sin(d)
+					x := fa*math.Cos(a[1]*rad)*math.Cos(a[0]*rad) + fb*math.Cos(b[1]*rad)*math.Cos(b[0]*rad)
+					y := fa*math.Cos(a[1]*rad)*math.Sin(a[0]*rad) + fb*math.Cos(b[1]*rad)*math.Sin(b[0]*rad)
+					z := fa*math.Sin(a[1]*rad) + fb*math.Sin(b[1]*rad)
+					q = orb.Point{math.Atan2(y, x) / rad, math.Atan2(z, math.Hypot(x, y)) / rad}
+				}
+				best = math.Min(best, hav(p, q))
+			}
+		}
+	}
+	r := orb.EarthRadius / 1000
+	return best * r, worst * r
+}
+
+// near and near_route select, through the R*Tree and the exact measure,
+// exactly what a brute-force great-circle distance selects, on random
+// places and routes across the antimeridian and near the poles.
+func TestNearEqualsBruteForce(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 15))
+	place := func() orb.Point {
+		switch rng.IntN(4) {
+		case 0: // near the antimeridian
+			return orb.Point{180 - rng.Float64()*6, rng.Float64()*160 - 80}
+		case 1:
+			return orb.Point{-180 + rng.Float64()*6, rng.Float64()*160 - 80}
+		case 2: // near a pole
+			return orb.Point{rng.Float64()*360 - 180, math.Copysign(80+rng.Float64()*10, rng.Float64()-0.5)}
+		}
+		return orb.Point{rng.Float64()*360 - 180, math.Asin(rng.Float64()*2-1) * 180 / math.Pi}
+	}
+	var recs []geo.Record
+	var points []orb.Point
+	for range 1500 {
+		p := place()
+		points = append(points, p)
+		recs = append(recs, &geo.Incident{Point: p, Title: "x", Type: "attack", Date: "2020"})
+	}
+	var paths []orb.LineString
+	for range 40 {
+		l := orb.LineString{place(), place()}
+		if rng.IntN(2) == 0 {
+			l = append(l, place())
+		}
+		if rng.IntN(3) == 0 { // across the antimeridian, short way
+			lat := rng.Float64()*120 - 60
+			l = orb.LineString{{175, lat}, {-175, lat + 5}, {-160, lat}}
+		}
+		paths = append(paths, l)
+		recs = append(recs, &geo.Route{Line: l, Name: "r", Commodity: "cocaine"})
+	}
+	ids := importAll(t, db, "t", recs)
+	for round := range 16 {
+		f := geo.NewFilter()
+		km := 50 + rng.Float64()*1500
+		var shape orb.Geometry
+		if round%2 == 0 {
+			k := rng.IntN(len(paths))
+			f.Near = &geo.Near{Route: ids[len(points)+k], Km: km}
+			shape = paths[k]
+		} else {
+			p := place()
+			f.Near = &geo.Near{Point: &p, Km: km}
+			shape = p
+		}
+		if err := db.Resolve(ctx, &f); err != nil {
+			t.Fatal(err)
+		}
+		got, matched := queryIDs(t, db, geo.Incidents, f, 10000)
+		if int(matched) != len(got) {
+			t.Errorf("numberMatched %d for %d ids", matched, len(got))
+		}
+		for i, p := range points {
+			d, tol := sampledKm(p, shape, 150)
+			if math.Abs(d-km) <= tol+1e-6 {
+				continue // too close to the edge for the brute force to tell
+			}
+			if want := d <= km; got[ids[i]] != want {
+				t.Fatalf("round %d: %v is %.3f km from %v (corridor %.1f km): selected %v", round, p, d, shape, km, got[ids[i]])
+			}
+		}
+		// Routes near a point: the distance from the point to their path.
+		if p, ok := shape.(orb.Point); ok {
+			got, _ := queryIDs(t, db, geo.Routes, f, 10000)
+			for k, l := range paths {
+				d, tol := sampledKm(p, l, 1000)
+				if math.Abs(d-km) <= tol+1e-6 {
+					continue
+				}
+				if want := d <= km; got[ids[len(points)+k]] != want {
+					t.Fatalf("route %v is %.3f km from %v (corridor %.1f km): selected %v", l, d, p, km, got[ids[len(points)+k]])
+				}
+			}
+		}
+		// Counts and the in-memory match agree with the query.
+		n, err := db.Count(ctx, geo.Incidents, f)
+		if err != nil || n != int64(len(got)) {
+			t.Errorf("Count %d %v, Query %d", n, err, len(got))
+		}
+		for i, p := range points[:300] {
+			if f.Match(&geo.Incident{Point: p, Title: "x", Type: "attack", Date: "2020"}) != got[ids[i]] {
+				t.Fatalf("Match and the database disagree on %v", p)
+			}
+		}
+	}
+	f := geo.NewFilter()
+	f.Near = &geo.Near{Route: "nope", Km: 5}
+	wantCode(t, db.Resolve(ctx, &f), geo.EMALFORMED)
+}
