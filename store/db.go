@@ -42,7 +42,8 @@ type DB struct {
 	mu       sync.Mutex
 	onCommit []func(seq int64)
 
-	aliases atomic.Pointer[geo.Aliases] // the alias table, nil until read
+	aliases  atomic.Pointer[geo.Aliases] // the alias table, nil until read
+	payloads payloadCache                // inflated change-log payloads
 }
 
 // dsn builds the connection string: pragmas in the DSN apply to every

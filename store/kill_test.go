@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"nexus/geo"
 	"nexus/store"
 )
 
@@ -34,8 +37,9 @@ func TestKillDuringImport(t *testing.T) {
 
 	// The child prints "begin N" from inside the write transaction of batch
 	// N (from its clock, which the store reads after BEGIN) and "committed N"
-	// when ImportBatch has returned. Kill it as soon as a transaction begins
-	// after three batches have committed.
+	// when ImportBatch has returned. Kill it once a transaction has begun
+	// after three batches have committed, a moment later so that the kill
+	// lands among the batch's writes (a batch takes longer than that).
 	committed, killedIn := 0, 0
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
@@ -44,6 +48,7 @@ func TestKillDuringImport(t *testing.T) {
 		if _, err := fmt.Sscanf(line, "committed %d", &n); err == nil {
 			committed = n
 		} else if _, err := fmt.Sscanf(line, "begin %d", &n); err == nil && committed >= 3 && killedIn == 0 {
+			time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
 			if err := cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
 			}
@@ -75,11 +80,11 @@ func TestKillDuringImport(t *testing.T) {
 	text := scalar[int](t, db, "SELECT count(*) FROM fts")
 	t.Logf("after the kill: %d records, %d change-log entries, %d boxes, %d records with keys, %d full-text rows", records, changes, boxes, keys, text)
 	switch {
-	case records%store.ImportBatchSize != 0:
-		t.Errorf("%d records is not a whole number of batches of %d", records, store.ImportBatchSize)
-	case records < committed*store.ImportBatchSize:
-		t.Errorf("%d records, but %d batches of %d were reported committed", records, committed, store.ImportBatchSize)
-	case records > (killedIn-1)*store.ImportBatchSize:
+	case records%childBatch != 0:
+		t.Errorf("%d records is not a whole number of batches of %d", records, childBatch)
+	case records < committed*childBatch:
+		t.Errorf("%d records, but %d batches of %d were reported committed", records, committed, childBatch)
+	case records > (killedIn-1)*childBatch:
 		// Batch killedIn can only be there if its commit beat the kill.
 		t.Logf("the interrupted batch %d committed before the kill landed", killedIn)
 	}
@@ -88,7 +93,28 @@ func TestKillDuringImport(t *testing.T) {
 			t.Errorf("%d %s for %d records", n, what, records)
 		}
 	}
+	// Every entry of the log reads back, its Features from the payloads
+	// that committed with it, and says what the record holds.
+	log, err := db.Changes(context.Background(), 0, records+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != records {
+		t.Fatalf("%d entries read back for %d records", len(log), records)
+	}
+	for i, c := range log {
+		got, err := db.Get(context.Background(), geo.Incidents, c.ID)
+		if err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		if c.Seq != int64(i+1) || !bytes.Equal(got.Feature, c.After) {
+			t.Fatalf("entry %d (seq %d) says %.80s, the record holds %.80s", i, c.Seq, c.After, got.Feature)
+		}
+	}
 }
+
+// childBatch is how many records each import batch of the child holds.
+const childBatch = 2000
 
 // TestImportChild is the child process of TestKillDuringImport: it imports
 // synthetic incidents batch after batch until it is killed. Without
@@ -109,7 +135,7 @@ func TestImportChild(t *testing.T) {
 	}
 	gen := newSynth(1, "child")
 	for ; batch <= 200; batch++ {
-		if _, err := db.ImportBatch(context.Background(), "child", gen.incidents(store.ImportBatchSize)); err != nil {
+		if _, err := db.ImportBatch(context.Background(), "child", gen.incidents(childBatch)); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Printf("committed %d\n", batch)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -178,23 +179,55 @@ func (db *DB) Each(ctx context.Context, c geo.Collection, f geo.Filter, fn func(
 	return rows.Err()
 }
 
-const changeColumns = "seq, collection, id, op, version, actor, time, before, after"
+const changeColumns = "seq, collection, id, op, version, actor, time, before, after, payload, part"
 
-func scanChanges(rows *sql.Rows) ([]geo.Change, error) {
+// queryer is what reading a change payload needs: the read pool or a
+// transaction.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// scanChanges reads change-log rows; an entry written in bulk takes its
+// before and after from its payload.
+func (db *DB) scanChanges(ctx context.Context, q queryer, rows *sql.Rows) ([]geo.Change, error) {
 	defer rows.Close()
 	var out []geo.Change
+	type ref struct {
+		i       int
+		payload int64
+		part    int
+	}
+	var refs []ref
 	for rows.Next() {
 		var c geo.Change
 		var t string
 		var before, after []byte
-		if err := rows.Scan(&c.Seq, &c.Collection, &c.ID, &c.Op, &c.Version, &c.Actor, &t, &before, &after); err != nil {
+		var payload, part sql.NullInt64
+		if err := rows.Scan(&c.Seq, &c.Collection, &c.ID, &c.Op, &c.Version, &c.Actor, &t, &before, &after, &payload, &part); err != nil {
 			return nil, err
 		}
 		c.Before, c.After = before, after
 		c.Time, _ = time.Parse(time.RFC3339Nano, t)
+		if payload.Valid {
+			refs = append(refs, ref{len(out), payload.Int64, int(part.Int64)})
+		}
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	for _, r := range refs {
+		parts, err := db.payload(ctx, q, r.payload)
+		if err != nil {
+			return nil, err
+		}
+		if r.part < 0 || r.part >= len(parts) {
+			return nil, fmt.Errorf("change %d: part %d of payload %d is missing", out[r.i].Seq, r.part, r.payload)
+		}
+		out[r.i].Before, out[r.i].After = parts[r.part].before, parts[r.part].after
+	}
+	return out, nil
 }
 
 // History returns every change of one record, newest first. It answers for
@@ -204,7 +237,7 @@ func (db *DB) History(ctx context.Context, c geo.Collection, id string) ([]geo.C
 	if err != nil {
 		return nil, err
 	}
-	out, err := scanChanges(rows)
+	out, err := db.scanChanges(ctx, db.read, rows)
 	if err == nil && len(out) == 0 {
 		return nil, geo.Errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
 	}
@@ -217,7 +250,7 @@ func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]geo.Change
 	if err != nil {
 		return nil, err
 	}
-	return scanChanges(rows)
+	return db.scanChanges(ctx, db.read, rows)
 }
 
 // ChangesMatching returns up to limit entries after seq whose record, before

@@ -9,9 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/encoding/wkb"
-
 	"nexus/geo"
 )
 
@@ -34,7 +31,7 @@ const (
 )
 
 // ImportBatchSize is how many records one import transaction holds.
-const ImportBatchSize = 2000
+const ImportBatchSize = 10000
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
@@ -114,58 +111,6 @@ func (db *DB) Delete(ctx context.Context, actor string, c geo.Collection, id str
 		}
 		return tx.log(geo.Change{Collection: c, ID: id, Op: geo.OpDelete, Version: cur.version + 1, Actor: actor, Before: cur.feature})
 	})
-}
-
-// ImportResult is the outcome of one record of an import batch.
-type ImportResult struct {
-	ID      string
-	Outcome Outcome
-}
-
-// ImportBatch writes a batch of records in one transaction: a record whose
-// external_id is known updates that record (or leaves it unchanged), any
-// other is created. The records must have been validated by the caller
-// (Normalize then Validate); an invalid record fails the whole batch.
-func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]ImportResult, error) {
-	for _, r := range recs {
-		if err := db.prepare(r); err != nil {
-			return nil, err
-		}
-	}
-	results := make([]ImportResult, len(recs))
-	err := db.inTx(ctx, func(tx *writeTx) error {
-		for i, r := range recs {
-			ext := r.Keys().ExternalID
-			if ext != "" {
-				var id string
-				err := tx.QueryRow("SELECT id FROM records WHERE collection = ? AND external_id = ?", string(r.Collection()), ext).Scan(&id)
-				if err == nil {
-					cur, err := tx.current(r.Collection(), id)
-					if err != nil {
-						return err
-					}
-					s, outcome, err := tx.update(actor, id, cur, r)
-					if err != nil {
-						return err
-					}
-					results[i] = ImportResult{ID: s.ID, Outcome: outcome}
-					continue
-				} else if !errors.Is(err, sql.ErrNoRows) {
-					return err
-				}
-			}
-			s, err := tx.create(actor, r)
-			if err != nil {
-				return err
-			}
-			results[i] = ImportResult{ID: s.ID, Outcome: Created}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return results, nil
 }
 
 // writeTx is one write transaction; it remembers the last seq it logged.
@@ -288,33 +233,25 @@ func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (Stored, 
 // write inserts (rid 0) or replaces the record row and its index entries.
 func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 	k := r.Keys()
-	m := r.Base()
-	g := []byte{} // a link has no geometry
-	if r.Geometry() != nil {
-		var err error
-		if g, err = wkb.Marshal(r.Geometry()); err != nil {
-			return err
-		}
+	hash, err := contentHash(r)
+	if err != nil {
+		return err
 	}
-	var x, y any
-	if p, ok := r.Geometry().(orb.Point); ok {
-		x, y = p[0], p[1]
-	}
-	var ext any
-	if k.ExternalID != "" {
-		ext = k.ExternalID
+	row, err := recordRow(r, feature, hash)
+	if err != nil {
+		return err
 	}
 	if rid == 0 {
-		res, err := tx.Exec(`INSERT INTO records (collection, id, external_id, kind, t0, t1, x, y, version, geom, feature)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, string(r.Collection()), m.ID, ext, k.Kind, k.Span.Start, k.Span.End, x, y, m.Version, g, feature)
+		res, err := tx.Exec(`INSERT INTO records (collection, id, external_id, kind, t0, t1, x, y, version, geom, feature, hash)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, append([]any{string(r.Collection()), r.Base().ID}, row...)...)
 		if err != nil {
 			return err
 		}
 		if rid, err = res.LastInsertId(); err != nil {
 			return err
 		}
-	} else if _, err := tx.Exec(`UPDATE records SET external_id = ?, kind = ?, t0 = ?, t1 = ?, x = ?, y = ?, version = ?, geom = ?, feature = ? WHERE rid = ?`,
-		ext, k.Kind, k.Span.Start, k.Span.End, x, y, m.Version, g, feature, rid); err != nil {
+	} else if _, err := tx.Exec(`UPDATE records SET external_id = ?, kind = ?, t0 = ?, t1 = ?, x = ?, y = ?, version = ?, geom = ?, feature = ?, hash = ? WHERE rid = ?`,
+		append(row, rid)...); err != nil {
 		return err
 	}
 	for part, b := range k.Boxes {
@@ -343,7 +280,7 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 	if err := tx.summarize(r.Collection(), actors, countries, k.Span); err != nil {
 		return err
 	}
-	_, err := tx.Exec("INSERT INTO fts (rowid, text) VALUES (?, ?)", rid, k.Text)
+	_, err = tx.Exec("INSERT INTO fts (rowid, text) VALUES (?, ?)", rid, k.Text)
 	return err
 }
 

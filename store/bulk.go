@@ -1,0 +1,448 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+
+	"nexus/geo"
+)
+
+// rowsPerStatement is how many rows one multi-row INSERT carries: one
+// statement step instead of a hundred, well under SQLite's limit on
+// parameters.
+const rowsPerStatement = 100
+
+// lookupChunk is how many external ids one lookup asks for at once.
+const lookupChunk = 500
+
+// ImportResult is the outcome of one record of an import batch.
+type ImportResult struct {
+	ID      string
+	Outcome Outcome
+}
+
+// ImportBatch writes a batch of records in one transaction: a record whose
+// external_id is known updates that record (or leaves it unchanged, when
+// its content hash is the stored one), any other is created. An invalid
+// record fails the whole batch with its error; the caller may retry the
+// records one by one.
+//
+// The batch is written the bulk way: the known records are looked up in a
+// few queries, the rows and their index entries go in multi-row
+// statements, and the change-log entries (one seq each) keep their
+// Features in shared deflated payloads.
+func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]ImportResult, error) {
+	for _, r := range recs {
+		if err := db.prepare(r); err != nil {
+			return nil, err
+		}
+	}
+	results := make([]ImportResult, len(recs))
+	err := db.inTx(ctx, func(tx *writeTx) error {
+		b := &bulk{tx: tx, actor: actor}
+		if err := tx.QueryRow("SELECT coalesce(max(rid), 0) FROM records").Scan(&b.lastRid); err != nil {
+			return err
+		}
+		// A batch that names one external_id twice is written in
+		// segments, so the second sees what the first wrote.
+		start := 0
+		seen := map[string]bool{}
+		for i, r := range recs {
+			if k := extKey(r); k != "" {
+				if seen[k] {
+					if err := b.write(recs[start:i], results[start:i]); err != nil {
+						return err
+					}
+					start = i
+					clear(seen)
+				}
+				seen[k] = true
+			}
+		}
+		if err := b.write(recs[start:], results[start:]); err != nil {
+			return err
+		}
+		return b.flushLog()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// extKey is the key of a record's external_id within its collection, ""
+// when it has none.
+func extKey(r geo.Record) string {
+	ext := r.Keys().ExternalID
+	if ext == "" {
+		return ""
+	}
+	return string(r.Collection()) + "\x00" + ext
+}
+
+// contentHash hashes what a record says, leaving out the fields the server
+// sets (id, version, times): equal hashes mean an import has nothing to
+// change.
+func contentHash(r geo.Record) ([]byte, error) {
+	m := r.Base()
+	saved := *m
+	*m = geo.Meta{}
+	b, err := geo.EncodeFeature(r)
+	*m = saved
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	return sum[:16], nil
+}
+
+// bulk is the state of one ImportBatch transaction.
+type bulk struct {
+	tx      *writeTx
+	actor   string
+	lastRid int64
+
+	log     []any // columns of change-log rows waiting for their payload
+	payload payloadWriter
+}
+
+// known is a stored record found by its external_id.
+type known struct {
+	rid     int64
+	id      string
+	version int64
+	hash    []byte
+}
+
+// indexed is a record row whose index entries are to be written.
+type indexed struct {
+	rid  int64
+	keys geo.Keys
+}
+
+// lookup finds the stored records of the batch by external_id.
+func (b *bulk) lookup(recs []geo.Record) (map[string]known, error) {
+	byColl := map[geo.Collection][]any{}
+	for _, r := range recs {
+		if ext := r.Keys().ExternalID; ext != "" {
+			byColl[r.Collection()] = append(byColl[r.Collection()], ext)
+		}
+	}
+	out := map[string]known{}
+	for c, exts := range byColl {
+		for len(exts) > 0 {
+			chunk := exts[:min(lookupChunk, len(exts))]
+			exts = exts[len(chunk):]
+			rows, err := b.tx.Tx.Query("SELECT external_id, rid, id, version, hash FROM records WHERE collection = ? AND external_id IN ("+placeholders(len(chunk))+")",
+				append([]any{string(c)}, chunk...)...)
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				var ext string
+				var k known
+				if err := rows.Scan(&ext, &k.rid, &k.id, &k.version, &k.hash); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				out[string(c)+"\x00"+ext] = k
+			}
+			if err := rows.Close(); err != nil {
+				return nil, err
+			}
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// write writes records of which no two share an external_id.
+func (b *bulk) write(recs []geo.Record, results []ImportResult) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	tx := b.tx
+	stored, err := b.lookup(recs)
+	if err != nil {
+		return err
+	}
+	var inserts []any
+	var index []indexed
+	var unindex []int64
+	for i, r := range recs {
+		hash, err := contentHash(r)
+		if err != nil {
+			return err
+		}
+		k, ok := stored[extKey(r)]
+		if ok && k.hash != nil && string(k.hash) == string(hash) {
+			results[i] = ImportResult{ID: k.id, Outcome: Unchanged}
+			continue
+		}
+		m := r.Base()
+		if !ok {
+			b.lastRid++
+			m.ID, m.Version, m.Created, m.Updated = newID(), 1, tx.now, tx.now
+			feature, err := geo.EncodeFeature(r)
+			if err != nil {
+				return err
+			}
+			row, err := recordRow(r, feature, hash)
+			if err != nil {
+				return err
+			}
+			inserts = append(append(inserts, b.lastRid, string(r.Collection()), m.ID), row...)
+			index = append(index, indexed{b.lastRid, r.Keys()})
+			if err := b.logChange(r.Collection(), m.ID, geo.OpCreate, 1, nil, feature); err != nil {
+				return err
+			}
+			results[i] = ImportResult{ID: m.ID, Outcome: Created}
+			continue
+		}
+		// Known, and changed (or stored before hashes were kept).
+		cur, err := tx.current(r.Collection(), k.id)
+		if err != nil {
+			return err
+		}
+		old, err := geo.DecodeFeature(r.Collection(), cur.feature)
+		if err != nil {
+			return err
+		}
+		*m = *old.Base()
+		if k.hash == nil {
+			same, err := geo.EncodeFeature(r)
+			if err != nil {
+				return err
+			}
+			if string(same) == string(cur.feature) {
+				results[i] = ImportResult{ID: k.id, Outcome: Unchanged}
+				continue
+			}
+		}
+		m.Version, m.Updated = cur.version+1, tx.now
+		feature, err := geo.EncodeFeature(r)
+		if err != nil {
+			return err
+		}
+		row, err := recordRow(r, feature, hash)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`UPDATE records SET external_id = ?, kind = ?, t0 = ?, t1 = ?, x = ?, y = ?, version = ?, geom = ?, feature = ?, hash = ? WHERE rid = ?`,
+			append(row, cur.rid)...); err != nil {
+			return err
+		}
+		unindex = append(unindex, cur.rid)
+		index = append(index, indexed{cur.rid, r.Keys()})
+		if err := b.logChange(r.Collection(), k.id, geo.OpUpdate, m.Version, cur.feature, feature); err != nil {
+			return err
+		}
+		results[i] = ImportResult{ID: k.id, Outcome: Updated}
+	}
+	if _, err := tx.insertRows("INSERT INTO records (rid, collection, id, external_id, kind, t0, t1, x, y, version, geom, feature, hash)", 13, inserts); err != nil {
+		return err
+	}
+	if err := tx.unindexAll(unindex); err != nil {
+		return err
+	}
+	if err := tx.indexAll(index); err != nil {
+		return err
+	}
+	return nil
+}
+
+// recordRow returns the values of a record row from external_id to hash,
+// in the order of the UPDATE and INSERT statements.
+func recordRow(r geo.Record, feature, hash []byte) ([]any, error) {
+	k := r.Keys()
+	m := r.Base()
+	g := []byte{} // a link has no geometry
+	if r.Geometry() != nil {
+		var err error
+		if g, err = wkb.Marshal(r.Geometry()); err != nil {
+			return nil, err
+		}
+	}
+	var x, y any
+	if p, ok := r.Geometry().(orb.Point); ok {
+		x, y = p[0], p[1]
+	}
+	var ext any
+	if k.ExternalID != "" {
+		ext = k.ExternalID
+	}
+	return []any{ext, k.Kind, k.Span.Start, k.Span.End, x, y, m.Version, g, feature, hash}, nil
+}
+
+// changeColumnsBulk is how many values one compact change-log row takes.
+const changeColumnsBulk = 8
+
+// logChange queues a change-log entry whose Features go into the shared
+// payload; a full payload is written at once.
+func (b *bulk) logChange(c geo.Collection, id, op string, version int64, before, after []byte) error {
+	part := b.payload.add(before, after)
+	b.log = append(b.log, string(c), id, op, version, b.actor, b.tx.now.Format(time.RFC3339Nano), nil, part)
+	if b.payload.parts == payloadParts {
+		return b.flushLog()
+	}
+	return nil
+}
+
+// flushLog writes the queued change-log entries and their payload. The
+// entries take their seqs in the order they were queued.
+func (b *bulk) flushLog() error {
+	if b.payload.parts == 0 {
+		return nil
+	}
+	data, err := b.payload.finish()
+	if err != nil {
+		return err
+	}
+	res, err := b.tx.Exec("INSERT INTO change_payloads (data) VALUES (?)", data)
+	if err != nil {
+		return err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	for i := 6; i < len(b.log); i += changeColumnsBulk {
+		b.log[i] = id
+	}
+	last, err := b.tx.insertRows("INSERT INTO changes (collection, id, op, version, actor, time, payload, part)", changeColumnsBulk, b.log)
+	if err != nil {
+		return err
+	}
+	b.tx.lastSeq = last
+	clear(b.log)
+	b.log = b.log[:0]
+	return nil
+}
+
+// insertRows inserts rows of cols values each (args holds them one row
+// after the other) with multi-row statements, and returns the rowid of the
+// last row.
+func (tx *writeTx) insertRows(head string, cols int, args []any) (int64, error) {
+	var last int64
+	for len(args) > 0 {
+		n := min(rowsPerStatement, len(args)/cols)
+		row := "(" + placeholders(cols) + ")"
+		q := head + " VALUES " + strings.TrimSuffix(strings.Repeat(row+",", n), ",")
+		res, err := tx.Exec(q, args[:n*cols]...)
+		if err != nil {
+			return 0, err
+		}
+		if last, err = res.LastInsertId(); err != nil {
+			return 0, err
+		}
+		args = args[n*cols:]
+	}
+	return last, nil
+}
+
+// unindexAll removes the index entries of the records.
+func (tx *writeTx) unindexAll(rids []int64) error {
+	for len(rids) > 0 {
+		chunk := rids[:min(lookupChunk, len(rids))]
+		rids = rids[len(chunk):]
+		args := make([]any, 0, 2*len(chunk))
+		for _, rid := range chunk {
+			args = append(args, rid*2, rid*2+1)
+		}
+		if _, err := tx.Tx.Exec("DELETE FROM boxes WHERE id IN ("+placeholders(len(args))+")", args...); err != nil {
+			return err
+		}
+		args = args[:0]
+		for _, rid := range chunk {
+			args = append(args, rid)
+		}
+		if _, err := tx.Tx.Exec("DELETE FROM record_keys WHERE rid IN ("+placeholders(len(args))+")", args...); err != nil {
+			return err
+		}
+		if _, err := tx.Tx.Exec("DELETE FROM fts WHERE rowid IN ("+placeholders(len(args))+")", args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexAll writes the bounding boxes, keys and full text of the records.
+// The boxes go into the R*Tree in Z order, so that neighbouring inserts
+// touch the same nodes.
+func (tx *writeTx) indexAll(recs []indexed) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	type box struct {
+		id int64
+		z  uint64
+		b  orb.Bound
+	}
+	var boxes []box
+	var keys, text []any
+	seen := map[string]bool{}
+	for _, r := range recs {
+		for part, b := range r.keys.Boxes {
+			boxes = append(boxes, box{r.rid*2 + int64(part), zOrder(b.Center()), b})
+		}
+		clear(seen)
+		for _, kv := range keyValues(r.keys) {
+			lk := kv[0] + "\x00" + strings.ToLower(kv[1])
+			if seen[lk] {
+				continue
+			}
+			seen[lk] = true
+			keys = append(keys, kv[0], kv[1], r.rid)
+		}
+		text = append(text, r.rid, r.keys.Text)
+	}
+	slices.SortFunc(boxes, func(a, b box) int {
+		switch {
+		case a.z < b.z:
+			return -1
+		case a.z > b.z:
+			return 1
+		}
+		return 0
+	})
+	args := make([]any, 0, 9*len(boxes))
+	for _, x := range boxes {
+		b := x.b
+		args = append(args, x.id, b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+	}
+	if _, err := tx.insertRows("INSERT INTO boxes", 9, args); err != nil {
+		return err
+	}
+	if _, err := tx.insertRows("INSERT INTO record_keys (key, value, rid)", 3, keys); err != nil {
+		return err
+	}
+	_, err := tx.insertRows("INSERT INTO fts (rowid, text)", 2, text)
+	return err
+}
+
+// zOrder interleaves the bits of a point's longitude and latitude, scaled
+// to 32 bits each: points close on the map are mostly close in this order.
+func zOrder(p orb.Point) uint64 {
+	x := uint64((p[0] + 180) / 360 * (1<<32 - 1))
+	y := uint64((p[1] + 90) / 180 * (1<<32 - 1))
+	return spread(x) | spread(y)<<1
+}
+
+// spread puts the 32 low bits of v in the even bits of the result.
+func spread(v uint64) uint64 {
+	v &= 0xFFFFFFFF
+	v = (v | v<<16) & 0x0000FFFF0000FFFF
+	v = (v | v<<8) & 0x00FF00FF00FF00FF
+	v = (v | v<<4) & 0x0F0F0F0F0F0F0F0F
+	v = (v | v<<2) & 0x3333333333333333
+	v = (v | v<<1) & 0x5555555555555555
+	return v
+}

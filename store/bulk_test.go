@@ -1,0 +1,185 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"nexus/geo"
+	"nexus/store"
+)
+
+// clone decodes a fresh copy of a record, as a second import of the same
+// file would.
+func clone(t testing.TB, r geo.Record) geo.Record {
+	t.Helper()
+	b, err := geo.EncodeFeature(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := geo.DecodeFeature(r.Collection(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	*c.Base() = geo.Meta{}
+	return c
+}
+
+// TestReimportHistory imports records in bulk, imports them again
+// unchanged, then with a few changed, and reads the change log: only real
+// changes are logged, one seq each, each update's before is the previous
+// version, and the bulk entries read back as the records are stored.
+func TestReimportHistory(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	s := newSynth(testSeed(t), "reimport")
+	recs := append(s.incidents(600), s.routes(50)...)
+	fresh := func() []geo.Record {
+		out := make([]geo.Record, len(recs))
+		for i, r := range recs {
+			out[i] = clone(t, r)
+		}
+		return out
+	}
+	first := fresh()
+	ids := importAll(t, db, "first", first)
+	seq1 := scalar[int64](t, db, "SELECT max(seq) FROM changes")
+	if seq1 != int64(len(recs)) {
+		t.Fatalf("first import logged up to seq %d, want %d", seq1, len(recs))
+	}
+
+	// The same records again: nothing is written.
+	res, err := db.ImportBatch(ctx, "second", fresh())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Outcome != store.Unchanged || r.ID != ids[i] {
+			t.Fatalf("record %d: %s %s, want unchanged %s", i, r.Outcome, r.ID, ids[i])
+		}
+	}
+	if seq := scalar[int64](t, db, "SELECT max(seq) FROM changes"); seq != seq1 {
+		t.Fatalf("an unchanged re-import logged up to seq %d (was %d)", seq, seq1)
+	}
+
+	// Every seventh record changes; one of them twice in the same batch.
+	third := fresh()
+	changed := map[int]bool{}
+	for i := 0; i < len(third); i += 7 {
+		rename(third[i], "renamed")
+		changed[i] = true
+	}
+	again := clone(t, third[0])
+	rename(again, "renamed twice")
+	res, err = db.ImportBatch(ctx, "third", append(third, again))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res[:len(third)] {
+		want := store.Unchanged
+		if changed[i] {
+			want = store.Updated
+		}
+		if r.Outcome != want || r.ID != ids[i] {
+			t.Fatalf("record %d: %s %s, want %s %s", i, r.Outcome, r.ID, want, ids[i])
+		}
+	}
+	if last := res[len(third)]; last.Outcome != store.Updated || last.ID != ids[0] {
+		t.Fatalf("the second change of record 0 in one batch: %+v", last)
+	}
+
+	changes, err := db.Changes(ctx, seq1, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != len(changed)+1 {
+		t.Fatalf("%d change-log entries for %d changes", len(changes), len(changed)+1)
+	}
+	for i, c := range changes {
+		if c.Seq != seq1+int64(i)+1 || c.Op != geo.OpUpdate || c.Actor != "third" {
+			t.Fatalf("entry %d: seq %d op %s actor %s", i, c.Seq, c.Op, c.Actor)
+		}
+	}
+
+	// The history of record 0: created, renamed, renamed twice; each
+	// before is the previous after, and the last after is what is stored.
+	hist, err := db.History(ctx, geo.Incidents, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 3 {
+		t.Fatalf("record 0 has %d versions in its history, want 3", len(hist))
+	}
+	for i, c := range hist {
+		if want := int64(3 - i); c.Version != want {
+			t.Errorf("history[%d] is version %d, want %d", i, c.Version, want)
+		}
+		if i+1 < len(hist) && !bytes.Equal(c.Before, hist[i+1].After) {
+			t.Errorf("version %d's before is not version %d's after", c.Version, hist[i+1].Version)
+		}
+	}
+	if hist[2].Op != geo.OpCreate || hist[2].Before != nil {
+		t.Errorf("the oldest entry is %s with before %q", hist[2].Op, hist[2].Before)
+	}
+	got, err := db.Get(ctx, geo.Incidents, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Feature, hist[0].After) || !bytes.Contains(got.Feature, []byte(`"renamed twice`)) {
+		t.Errorf("stored %s, newest history entry %s", got.Feature, hist[0].After)
+	}
+
+	// Every record's first entry is its creation with the Feature stored
+	// then; an unchanged record's is still what is stored now.
+	all, err := db.Changes(ctx, 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		c := all[i]
+		if c.ID != id || c.Op != geo.OpCreate || c.Version != 1 || c.Actor != "first" {
+			t.Fatalf("entry %d: %s %s v%d by %s, want the creation of %s", i, c.ID, c.Op, c.Version, c.Actor, id)
+		}
+		if changed[i] {
+			continue
+		}
+		got, err := db.Get(ctx, recs[i].Collection(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Feature, c.After) {
+			t.Fatalf("record %d: stored %s, created %s", i, got.Feature, c.After)
+		}
+	}
+}
+
+// TestImportBatchDuplicates: a batch that names one external_id three
+// times creates it once and updates it twice, in order.
+func TestImportBatchDuplicates(t *testing.T) {
+	db := openDB(t)
+	s := newSynth(testSeed(t), "dup")
+	a := s.incident()
+	b, c := clone(t, a), clone(t, a)
+	rename(b, "second")
+	rename(c, "third")
+	other := s.incident()
+	res, err := db.ImportBatch(context.Background(), "dup", []geo.Record{a, other, b, c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Outcome{store.Created, store.Created, store.Updated, store.Updated}
+	for i, r := range res {
+		if r.Outcome != want[i] {
+			t.Errorf("record %d: %s, want %s", i, r.Outcome, want[i])
+		}
+	}
+	if res[0].ID != res[2].ID || res[0].ID != res[3].ID {
+		t.Errorf("one external_id got ids %s, %s, %s", res[0].ID, res[2].ID, res[3].ID)
+	}
+	if n := scalar[int](t, db, "SELECT count(*) FROM records"); n != 2 {
+		t.Errorf("%d records, want 2", n)
+	}
+	if v := scalar[int](t, db, "SELECT version FROM records WHERE id = ?", res[0].ID); v != 3 {
+		t.Errorf("version %d, want 3", v)
+	}
+}
