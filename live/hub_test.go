@@ -26,7 +26,7 @@ import (
 // env is a real server on loopback with the hub mounted at /api/live over
 // a real database file.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	ring int // changes the hub keeps in memory; 0: the default
 	db   *store.DB
 	hub  *Hub
@@ -35,7 +35,7 @@ type env struct {
 	stop context.CancelFunc
 }
 
-func newEnv(t *testing.T, opt Options) *env {
+func newEnv(t testing.TB, opt Options) *env {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
 	if err != nil {
@@ -90,7 +90,7 @@ func (e *env) url() string { return "ws" + strings.TrimPrefix(e.srv.URL, "http")
 
 // conn is a test client.
 type conn struct {
-	t     *testing.T
+	t     testing.TB
 	ws    *websocket.Conn
 	hello int64
 }
