@@ -123,6 +123,7 @@ type known struct {
 // indexed is a record row whose index entries are to be written.
 type indexed struct {
 	rid  int64
+	coll geo.Collection
 	keys geo.Keys
 }
 
@@ -200,7 +201,7 @@ func (b *bulk) write(recs []geo.Record, results []ImportResult) error {
 				return err
 			}
 			inserts = append(append(inserts, b.lastRid, string(r.Collection()), m.ID), row...)
-			index = append(index, indexed{b.lastRid, r.Keys()})
+			index = append(index, indexed{b.lastRid, r.Collection(), r.Keys()})
 			if err := b.logChange(r.Collection(), m.ID, geo.OpCreate, 1, nil, feature); err != nil {
 				return err
 			}
@@ -236,12 +237,15 @@ func (b *bulk) write(recs []geo.Record, results []ImportResult) error {
 		if err != nil {
 			return err
 		}
+		if err := tx.unsummarize(cur.rid); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(`UPDATE records SET external_id = ?, kind = ?, t0 = ?, t1 = ?, x = ?, y = ?, version = ?, geom = ?, feature = ?, hash = ? WHERE rid = ?`,
 			append(row, cur.rid)...); err != nil {
 			return err
 		}
 		unindex = append(unindex, cur.rid)
-		index = append(index, indexed{cur.rid, r.Keys()})
+		index = append(index, indexed{cur.rid, r.Collection(), r.Keys()})
 		if err := b.logChange(r.Collection(), k.id, geo.OpUpdate, m.Version, cur.feature, feature); err != nil {
 			return err
 		}
@@ -389,11 +393,13 @@ func (tx *writeTx) indexAll(recs []indexed) error {
 	var boxes []box
 	var keys, text []any
 	seen := map[string]bool{}
+	var sum summary
 	for _, r := range recs {
 		for part, b := range r.keys.Boxes {
 			boxes = append(boxes, box{r.rid*2 + int64(part), zOrder(b.Center()), b})
 		}
 		clear(seen)
+		var actors, countries []string
 		for _, kv := range keyValues(r.keys) {
 			lk := kv[0] + "\x00" + strings.ToLower(kv[1])
 			if seen[lk] {
@@ -401,8 +407,17 @@ func (tx *writeTx) indexAll(recs []indexed) error {
 			}
 			seen[lk] = true
 			keys = append(keys, kv[0], kv[1], r.rid)
+			if kv[0] == "actor" {
+				actors = append(actors, kv[1])
+			} else {
+				countries = append(countries, kv[1])
+			}
 		}
+		sum.add(r.coll, actors, countries, r.keys.Span)
 		text = append(text, r.rid, r.keys.Text)
+	}
+	if err := sum.write(tx); err != nil {
+		return err
 	}
 	slices.SortFunc(boxes, func(a, b box) int {
 		switch {
@@ -426,6 +441,61 @@ func (tx *writeTx) indexAll(recs []indexed) error {
 	}
 	_, err := tx.insertRows("INSERT INTO fts (rowid, text)", 2, text)
 	return err
+}
+
+// summary is what a batch adds to the actor summary, counted in memory
+// and written with one statement per actor and per actor and country.
+type summary struct {
+	actors    map[[2]string]*actorSpan // actor, collection
+	countries map[[2]string]int64      // actor, country
+}
+
+type actorSpan struct {
+	n      int64
+	t0, t1 any // int64 or nil for an open end
+}
+
+// add counts one record, as summarize does.
+func (s *summary) add(c geo.Collection, actors, countries []string, span geo.Span) {
+	if s.actors == nil {
+		s.actors, s.countries = map[[2]string]*actorSpan{}, map[[2]string]int64{}
+	}
+	for _, a := range actors {
+		k := [2]string{a, string(c)}
+		x := s.actors[k]
+		if x == nil {
+			x = &actorSpan{}
+			s.actors[k] = x
+		}
+		x.n++
+		if span.Start != geo.MinTime && (x.t0 == nil || span.Start < x.t0.(int64)) {
+			x.t0 = span.Start
+		}
+		if span.End != geo.MaxTime && (x.t1 == nil || span.End > x.t1.(int64)) {
+			x.t1 = span.End
+		}
+		for _, cc := range countries {
+			s.countries[[2]string{a, cc}]++
+		}
+	}
+}
+
+func (s *summary) write(tx *writeTx) error {
+	for k, x := range s.actors {
+		if _, err := tx.Exec(`INSERT INTO actor_summary (actor, collection, n, t0, t1) VALUES (?,?,?,?,?)
+			ON CONFLICT (actor, collection) DO UPDATE SET n = n + excluded.n,
+			t0 = min(coalesce(t0, excluded.t0), coalesce(excluded.t0, t0)),
+			t1 = max(coalesce(t1, excluded.t1), coalesce(excluded.t1, t1))`, k[0], k[1], x.n, x.t0, x.t1); err != nil {
+			return err
+		}
+	}
+	for k, n := range s.countries {
+		if _, err := tx.Exec(`INSERT INTO actor_countries (actor, country, n) VALUES (?,?,?)
+			ON CONFLICT (actor, country) DO UPDATE SET n = n + excluded.n`, k[0], k[1], n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // zOrder interleaves the bits of a point's longitude and latitude, scaled
