@@ -98,7 +98,10 @@ func list(q url.Values, name string) []string {
 	return out
 }
 
-var countryParam = regexp.MustCompile(`^[A-Za-z]{2}$`)
+// countryParam is what a country filter value may look like: a code or a
+// name (letters, spaces and the punctuation of names), resolved by the
+// store (Resolve).
+var countryParam = regexp.MustCompile(`^[\p{L}\p{M}][\p{L}\p{M} .'’()-]{0,79}$`)
 
 // parseFilter reads the filter parameters shared by items, export, stats
 // and view: bbox, datetime, type, actor, country, commodity, q, and the
@@ -136,11 +139,10 @@ func parseFilter(q url.Values) (geo.Filter, error) {
 	}
 	f.Actors = list(q, "actor")
 	f.Countries = list(q, "country")
-	for i, c := range f.Countries {
+	for _, c := range f.Countries {
 		if !countryParam.MatchString(c) {
-			return f, errorf(geo.EMALFORMED, "country must be ISO 3166-1 alpha-2 codes such as CO,MX; got %q", c)
+			return f, errorf(geo.EMALFORMED, "country must be ISO 3166-1 codes such as CO,MX or country names; got %q", clip(c))
 		}
-		f.Countries[i] = strings.ToUpper(c)
 	}
 	if f.Q, err = single(q, "q"); err != nil {
 		return f, err

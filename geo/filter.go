@@ -105,7 +105,7 @@ func (f Filter) Kinds(c Collection) []string {
 }
 
 // Match reports whether the record is selected. Full text is matched
-// loosely in memory (every word appears, ignoring case and accents); the
+// in memory by MatchText (every word begins a word of the text); the
 // database uses its full-text index for the same question.
 func (f Filter) Match(r Record) bool {
 	return f.MatchKeys(r.Collection(), r.Keys())
@@ -131,12 +131,27 @@ func (f Filter) MatchKeys(c Collection, k Keys) bool {
 	if f.Near != nil && !f.Near.Contains(k.Shape) {
 		return false
 	}
-	if f.Q != "" {
-		text := Fold(k.Text)
-		for _, w := range Words(f.Q) {
-			if !strings.Contains(text, w) {
-				return false
+	if f.Q != "" && !MatchText(f.Q, k.Text) {
+		return false
+	}
+	return true
+}
+
+// MatchText reports whether, for every word of the query q, the text has a
+// word that begins with it, ignoring case and accents ("cocain" finds
+// "Cocaine"): the rule of the database's full-text prefix query.
+func MatchText(q, text string) bool {
+	words := Words(text)
+	for _, w := range Words(q) {
+		found := false
+		for _, t := range words {
+			if strings.HasPrefix(t, w) {
+				found = true
+				break
 			}
+		}
+		if !found {
+			return false
 		}
 	}
 	return true

@@ -37,10 +37,15 @@ func (db *DB) Aliases(ctx context.Context) (*geo.Aliases, error) {
 	return a, nil
 }
 
-// Resolve prepares a filter for matching: the actors it names are
-// expanded to every spelling the alias table knows, and a near_route
-// corridor gets the route's path.
+// Resolve prepares a filter for matching: country names become codes (a
+// name no country answers to is refused, naming the closest ones); the
+// actors it names are expanded to the stored names one of whose words
+// begins with them, then to every spelling the alias table knows; and a
+// near_route corridor gets the route's path.
 func (db *DB) Resolve(ctx context.Context, f *geo.Filter) error {
+	if err := db.resolveCountries(f); err != nil {
+		return err
+	}
 	if err := db.resolveNear(ctx, f.Near); err != nil {
 		return err
 	}
@@ -49,7 +54,7 @@ func (db *DB) Resolve(ctx context.Context, f *geo.Filter) error {
 		return err
 	}
 	f.ResolveActors(a)
-	return nil
+	return db.actorPrefixes(ctx, f, a)
 }
 
 // PutAlias stores an alias, or points an existing one at a new name; it

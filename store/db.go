@@ -36,6 +36,9 @@ type DB struct {
 	// CountryOf derives an ISO alpha-2 country from a point; nil leaves
 	// country empty when a record has none. Set it before the first write.
 	CountryOf func(lon, lat float64) string
+	// Countries resolves country names in filters (Resolve); nil accepts
+	// only two-letter codes there. Set it before serving.
+	Countries CountryNames
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 

@@ -78,12 +78,13 @@ func where(c geo.Collection, f geo.Filter) (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
-// ftsQuery turns free text into an FTS5 query that requires every word;
-// each word is quoted, so no user text is read as FTS syntax.
+// ftsQuery turns free text into an FTS5 query that requires a word
+// beginning with each word typed ("cocain" finds "cocaine"); each word is
+// quoted, so no user text is read as FTS syntax.
 func ftsQuery(q string) string {
 	words := geo.Words(q)
 	for i, w := range words {
-		words[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
+		words[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"*`
 	}
 	return strings.Join(words, " ")
 }

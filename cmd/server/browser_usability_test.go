@@ -359,3 +359,39 @@ func TestRouteFitsOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestFiltersForgiveInTheMap types what people type into the filters: a
+// country's name, the end of an actor's name, the start of a word; the
+// map shows what the API matches for the same, and a misspelt country
+// brings a notice naming the closest.
+func TestFiltersForgiveInTheMap(t *testing.T) {
+	srv, p := openSample(t)
+	p.do(waitLong, chromedp.EmulateViewport(1280, 800))
+	p.open("/#map=2/0/0")
+	apply := func(field, value string) {
+		t.Helper()
+		p.do(waitLong,
+			chromedp.Click(chromedp.ID("f-clear")),
+			chromedp.SendKeys(chromedp.ID(field), value),
+			chromedp.Click(chromedp.ID("f-apply")),
+		)
+	}
+	for _, c := range []struct{ field, typed, api, hash string }{
+		{"f-country", "Kolumbien", "country=CO", "country=CO"},
+		{"f-actor", "zetas", "actor=zetas", "actor=zetas"},
+		{"f-q", "cocain", "q=cocain", "q=cocain"},
+	} {
+		_, want := srv.items(t, "incidents", c.api)
+		if want == 0 {
+			t.Fatalf("%s matches nothing in the sample: no test", c.api)
+		}
+		apply(c.field, c.typed)
+		p.wait(c.typed+" applied", fmt.Sprintf(`location.hash.includes(%s) && document.body.dataset.loading === '0' && +document.body.dataset.numberMatched === %d`, js(c.hash), want), waitLong)
+	}
+	line := eval[string](p, `document.getElementById('view-count').textContent`)
+	if !strings.Contains(line, "In view, under the filters") || !strings.Contains(line, "matching anywhere") {
+		t.Errorf("the count line %q does not say what it counts", line)
+	}
+	apply("f-country", "Colmbia")
+	p.wait("a notice naming Colombia", `(document.getElementById('notice').textContent || '').includes('Colombia (CO)')`, waitLong)
+}

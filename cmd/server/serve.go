@@ -111,6 +111,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.db.CountryOf = gaz.CountryOf
+	m.db.Countries = gaz
 	if m.Seed {
 		if err := seed(ctx, m.db, log); err != nil {
 			m.db.Close()

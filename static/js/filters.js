@@ -9,7 +9,7 @@ import { getJSON, withQuery } from './api.js';
 import { clear, el, splitList } from './dom.js';
 import { isPartialDate, overlaps, spanOf } from './dates.js';
 import {
-  COMMODITIES, INCIDENT_TYPES, commodityColour, countryName, label, typeColour,
+  COMMODITIES, INCIDENT_TYPES, commodityColour, countryCode, countryName, label, typeColour,
 } from './vocab.js';
 
 /** Filters that select everything. */
@@ -31,7 +31,9 @@ export function normalise(s) {
     const v = s?.[k];
     out[k] = (Array.isArray(v) ? v : splitList(v)).map((x) => String(x).trim()).filter(Boolean);
   }
-  out.country = out.country.map((c) => c.toUpperCase());
+  // Countries by name become codes where the browser knows the name; the
+  // server resolves the others, or names the closest countries.
+  out.country = out.country.map((c) => countryCode(c) || c);
   out.type = out.type.filter((t) => INCIDENT_TYPES.includes(t));
   out.commodity = out.commodity.filter((c) => COMMODITIES.includes(c));
   out.q = String(s?.q ?? '').trim();
@@ -46,10 +48,36 @@ export function datetimeParam(from, to) {
   return `${from || '..'}/${to || '..'}`;
 }
 
-function words(q) {
-  return String(q || '').toLowerCase().replace(/["'()*]/g, ' ')
-    .split(/\s+/)
-    .filter((w) => w && !['and', 'or', 'not'].includes(w));
+function fold(s) {
+  return String(s).normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+}
+
+/** The words of text as the server's full-text index splits them, folded. */
+function textWords(text) {
+  return fold(text).split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+}
+
+/**
+ * The server's text rule: every word typed begins a word of the text,
+ * without case or accents ("cocain" finds "Cocaine").
+ */
+export function textMatches(q, text) {
+  const have = textWords(text);
+  return textWords(q).every((w) => have.some((h) => h.startsWith(w)));
+}
+
+/**
+ * The server's actor rule: a name matches itself without case or accents,
+ * and, from three letters on, any actor one of whose words it begins
+ * ("zetas" finds "Los Zetas").
+ */
+export function actorsMatch(wanted, actors) {
+  if (!wanted.length) return true;
+  const names = (Array.isArray(actors) ? actors : []).map((a) => textWords(a).join(' '));
+  return wanted.some((w) => {
+    const k = textWords(w).join(' ');
+    return names.some((n) => n === k || (k.length >= 3 && (n.startsWith(k) || n.includes(` ${k}`))));
+  });
 }
 
 function anyOf(wanted, values, fold = (x) => x) {
@@ -208,8 +236,7 @@ export class Filters extends EventTarget {
   matches(feature, collection) {
     const s = this.state;
     const p = feature?.properties || {};
-    const fold = (x) => x.toLowerCase();
-    if (!anyOf(s.actor, p.actors, fold)) return false;
+    if (!actorsMatch(s.actor, p.actors)) return false;
     let haystack;
     if (collection === 'incidents') {
       if (!anyOf(s.type, p.type)) return false;
@@ -221,8 +248,7 @@ export class Filters extends EventTarget {
       if ((s.from || s.to) && !overlaps(p.active_from, p.active_to, s.from, s.to)) return false;
       haystack = [p.name, p.summary, ...(p.actors || []), ...(p.waypoints || []), ...(p.tags || [])];
     }
-    const text = haystack.filter(Boolean).join(' ').toLowerCase();
-    return words(s.q).every((w) => text.includes(w.replace(/\*$/, '')));
+    return textMatches(s.q, haystack.filter(Boolean).join(' '));
   }
 
   /**

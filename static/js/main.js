@@ -171,10 +171,12 @@ async function main() {
     body.dataset.numberMatched = String(n);
     body.dataset.clustered = incidents.clustered ? '1' : '0';
     body.dataset.routeCount = String(routes.routes.size);
-    const inc = `${n.toLocaleString('en')} incident${n === 1 ? '' : 's'} in view`;
+    const inc = `${n.toLocaleString('en')} incident${n === 1 ? '' : 's'}`;
     const grouped = incidents.clustered ? ' (grouped; zoom in for details)' : '';
-    const r = routes.routes.size;
-    countLine.textContent = `${inc}${grouped} · ${r.toLocaleString('en')} route${r === 1 ? '' : 's'}`;
+    const r = routes.countIn(map.getBounds());
+    body.dataset.routesInView = String(r);
+    countLine.textContent = `In view, under the filters: ${inc}${grouped} and ${r.toLocaleString('en')} route${r === 1 ? '' : 's'}`
+      + ` (of ${routes.routes.size.toLocaleString('en')} matching anywhere).`;
   };
 
   let pendingOpen = null;

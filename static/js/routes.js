@@ -171,6 +171,23 @@ export class RouteLayer {
     return group;
   }
 
+  /**
+   * How many drawn routes cross the view (L.LatLngBounds), counting a
+   * route once however many of its copies 360° apart are in sight.
+   */
+  countIn(view) {
+    let n = 0;
+    for (const group of this.routes.values()) {
+      const b = group.routeBounds;
+      if (!b?.isValid()) continue;
+      const sw = b.getSouthWest();
+      const ne = b.getNorthEast();
+      const hit = [-360, 0, 360].some((d) => view.intersects(L.latLngBounds([sw.lat, sw.lng + d], [ne.lat, ne.lng + d])));
+      if (hit) n += 1;
+    }
+    return n;
+  }
+
   /** The layers of a route, or undefined. */
   get(id) {
     return this.routes.get(String(id));

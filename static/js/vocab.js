@@ -94,3 +94,52 @@ export function countryName(code) {
     return c;
   }
 }
+
+/** Languages whose country names the map understands besides the browser's own. */
+const NAME_LANGUAGES = ['en', 'es', 'fr', 'de', 'pt', 'it', 'nl', 'ar', 'ru', 'zh'];
+
+let codesByName = null;
+
+function foldName(s) {
+  return String(s).normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+}
+
+/**
+ * The ISO 3166-1 alpha-2 code of a country typed by code or by name in the
+ * browser's language or a common one ("Colombia", "Kolumbien", "co" → "CO"),
+ * from the browser's own region names (Intl.DisplayNames); "" when unknown
+ * here (the server knows more names, and names the closest on a miss).
+ */
+export function countryCode(text) {
+  const s = String(text ?? '').trim();
+  if (/^[A-Za-z]{2}$/.test(s)) return s.toUpperCase();
+  if (!codesByName) {
+    codesByName = new Map();
+    const langs = [...new Set([...(globalThis.navigator?.languages || []), ...NAME_LANGUAGES])];
+    for (const lang of langs) {
+      let names;
+      try {
+        names = new Intl.DisplayNames([lang], { type: 'region', fallback: 'none' });
+      } catch {
+        continue;
+      }
+      for (let a = 65; a <= 90; a++) {
+        for (let b = 65; b <= 90; b++) {
+          const code = String.fromCharCode(a, b);
+          let name;
+          try {
+            name = names.of(code);
+          } catch {
+            name = undefined;
+          }
+          if (name && name !== code) {
+            const key = foldName(name);
+            if (!codesByName.has(key)) codesByName.set(key, code);
+          }
+        }
+      }
+    }
+  }
+  return codesByName.get(foldName(s)) || '';
+}

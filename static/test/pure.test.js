@@ -129,3 +129,26 @@ test('routeBounds covers the route once, in one piece across the antimeridian', 
   assert.equal(geo.routeBounds({ type: 'LineString', coordinates: [[1, 2]] }), null);
   assert.equal(geo.routeBounds(null), null);
 });
+
+test('country names become codes in any common language; names filters keep', async () => {
+  const { countryCode } = await import('../js/vocab.js');
+  for (const [text, code] of [['Colombia', 'CO'], ['Kolumbien', 'CO'], ['colombie', 'CO'], ['co', 'CO'],
+    ['Guinée-Bissau', 'GW'], ['México', 'MX'], ['Estados Unidos', 'US']]) {
+    assert.equal(countryCode(text), code, text);
+  }
+  assert.equal(countryCode('Colmbia'), '');
+  assert.deepEqual(normalise({ country: 'Colombia, mx, Colmbia' }).country, ['CO', 'MX', 'Colmbia']);
+});
+
+test('the browser judges live changes by the server rules for text and actors', async () => {
+  const { textMatches, actorsMatch } = await import('../js/filters.js');
+  assert.ok(textMatches('cocain', 'Cocaine seized in Bissau'));
+  assert.ok(textMatches('bogo', 'Plot in Bogotá'));
+  assert.ok(!textMatches('ocaine', 'Cocaine seized'));
+  assert.ok(textMatches('', 'anything'));
+  assert.ok(actorsMatch(['zetas'], ['Los Zetas']));
+  assert.ok(actorsMatch(['cartel del pacifico'], ['Cártel del Pacífico']));
+  assert.ok(actorsMatch(['ELN'], ['eln']));
+  assert.ok(!actorsMatch(['is'], ['Islamic State']));
+  assert.ok(actorsMatch([], []));
+});
