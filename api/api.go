@@ -8,10 +8,13 @@ package api
 
 import (
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"nexus/export"
@@ -102,7 +105,27 @@ type Config struct {
 	// PrivateWebhooks accepts webhook URLs over plain http and to
 	// loopback or private addresses (tests, closed networks).
 	PrivateWebhooks bool
+
+	// RequestTimeout bounds an ordinary request: reading its body, its
+	// queries (past it they are interrupted and the answer is 503) and
+	// writing its answer. 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// StreamIdle is how long a stream (an export's answer, an import's
+	// body) may move no data before it is cut; streams have no total
+	// deadline. 0 means DefaultStreamIdle.
+	StreamIdle time.Duration
+	// MaxExports is how many exports may stream at once; more are answered
+	// 503 with Retry-After, so that exports never hold every database
+	// connection. 0 means DefaultMaxExports.
+	MaxExports int
 }
+
+// Defaults of the budgets in Config.
+const (
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultStreamIdle     = 30 * time.Second
+	DefaultMaxExports     = 4
+)
 
 // Server is the HTTP handler of Nexus.
 type Server struct {
@@ -112,6 +135,7 @@ type Server struct {
 	metrics *metrics
 	files   *staticFiles
 	basemap *basemap
+	exports chan struct{} // one slot per export streaming
 }
 
 // New returns the server for cfg.
@@ -122,7 +146,16 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.StreamIdle <= 0 {
+		cfg.StreamIdle = DefaultStreamIdle
+	}
+	if cfg.MaxExports <= 0 {
+		cfg.MaxExports = DefaultMaxExports
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), exports: make(chan struct{}, cfg.MaxExports)}
 	s.metrics = newMetrics(cfg)
 	s.basemap = newBasemap(geocode.BasemapGeoJSON())
 	s.routes()
@@ -180,17 +213,46 @@ func (s *Server) routes() {
 			return nil
 		})
 	}
-	// /healthz and /metrics are open even with Private: they hold no data
-	// and are read by probes and scrapers that carry no token.
+	// /healthz is open even with Private: it holds no data and is read by
+	// probes that carry no token.
 	s.handle("GET /healthz", open, s.healthz)
-	s.mux.Handle("GET /metrics", s.metrics.handler())
+	// With Private, /metrics needs a token too: it tells how much data
+	// there is and who is busy.
+	metricsAccess := open
+	if s.cfg.Private {
+		metricsAccess = read
+	}
+	mh := s.metrics.handler()
+	s.handle("GET /metrics", metricsAccess, func(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+		mh.ServeHTTP(w, r)
+		return nil
+	})
 	s.staticRoutes()
 }
 
 // handle registers a route: the caller is authorised for the access, then
 // h runs; an error it returns is written by fail.
 func (s *Server) handle(pattern string, need access, h handler) {
+	stream := isStream(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if !stream {
+			// An ordinary request has one deadline for everything; a
+			// stream sets its own as data moves.
+			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		} else {
+			// The stream's writer and reader set deadlines as data moves.
+			// A GET has nothing more to read: the server's watch for a
+			// client that closes must not time out while it streams.
+			rc := http.NewResponseController(w)
+			rc.SetWriteDeadline(time.Time{})
+			if r.Method == http.MethodGet {
+				rc.SetReadDeadline(time.Time{})
+			} else {
+				rc.SetReadDeadline(time.Now().Add(s.cfg.StreamIdle))
+			}
+		}
 		p, err := s.authorize(r, need)
 		if rw, ok := w.(*responseWriter); ok && p.Name != anonymous.Name {
 			rw.actor = p.Name
@@ -201,11 +263,16 @@ func (s *Server) handle(pattern string, need access, h handler) {
 		if err == nil {
 			return
 		}
+		if errors.Is(r.Context().Err(), context.DeadlineExceeded) && !stream {
+			err = errorf(eTimeout, "the request took longer than the limit of %s; narrow the filter (a smaller bbox, fewer words in q, a shorter datetime) and try again", s.cfg.RequestTimeout)
+		}
 		if rw, ok := w.(*responseWriter); ok && rw.status != 0 {
 			// The answer has started (a stream): too late for a problem.
 			// Cut the connection, so the client sees a truncated answer
 			// rather than one that ends as if complete.
-			if r.Context().Err() == nil {
+			if rw.clientGone {
+				rw.logStatus = StatusClientClosed
+			} else if r.Context().Err() == nil {
 				s.log.Error("response failed after it started", "method", r.Method, "route", r.Pattern, "err", err)
 			}
 			panic(http.ErrAbortHandler)
@@ -221,6 +288,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	gz := newGzipWriter(w, r)
 	rw := &responseWriter{ResponseWriter: gz, s: s, r: r}
+	// Every request starts with deadlines of its own (a kept-alive
+	// connection would otherwise carry the last one's): reading the body
+	// and writing the answer within the request budget. Streams move
+	// them on as data moves.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(start.Add(s.cfg.RequestTimeout))
+	rc.SetWriteDeadline(start.Add(s.cfg.RequestTimeout + writeGrace))
+	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		// url.Values drops what it cannot parse, and so would every
+		// filter in it: a malformed query string answers 400 instead of
+		// everything.
+		defer s.finish(rw, r, start)
+		s.fail(rw, r, errorf(geo.EMALFORMED, "the query string is malformed: %s", clip(queryError(err))))
+		return
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -246,10 +328,17 @@ func (s *Server) finish(rw *responseWriter, r *http.Request, start time.Time) {
 	if st == 0 {
 		st = http.StatusOK
 	}
+	if rw.logStatus != 0 {
+		st = rw.logStatus
+	}
 	route := routeOf(r)
 	s.metrics.observe(route, st, d)
 	level := slog.LevelInfo
-	if st >= 500 {
+	switch {
+	case st == StatusClientClosed:
+	case st == http.StatusServiceUnavailable:
+		level = slog.LevelWarn // a budget or a limit at work, not a fault
+	case st >= 500:
 		level = slog.LevelError
 	}
 	attrs := append([]slog.Attr{
@@ -265,6 +354,25 @@ func (s *Server) finish(rw *responseWriter, r *http.Request, start time.Time) {
 		attrs = append(attrs, slog.String("actor", rw.actor))
 	}
 	s.log.LogAttrs(r.Context(), level, "request", attrs...)
+}
+
+// writeGrace is how much longer than the request budget the answer may
+// take to write: a request cut at its budget still gets its 503.
+const writeGrace = 5 * time.Second
+
+// isStream tells the routes whose body or answer is a stream of any
+// length: they have an idle timeout instead of a total deadline.
+func isStream(pattern string) bool {
+	return strings.HasPrefix(pattern, "GET /api/export") || pattern == "POST /api/import" || pattern == "GET /api/live"
+}
+
+// queryError is the reason url.ParseQuery gives, without its wrapping.
+func queryError(err error) string {
+	msg := err.Error()
+	if _, after, ok := strings.Cut(msg, "invalid URL escape "); ok {
+		return "invalid percent-escape " + after
+	}
+	return msg
 }
 
 // routeOf is the pattern that matched the request, the label of its log

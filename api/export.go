@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -60,8 +61,13 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, p store.Principa
 	if r.Method == http.MethodHead {
 		return nil
 	}
+	release, err := s.exportSlot()
+	if err != nil {
+		return err
+	}
+	defer release()
 	var n int64
-	counter := &countWriter{w: flushWriter{w}}
+	counter := &countWriter{w: s.streamWriter(w)}
 	prov, err := export.Write(r.Context(), counter, s.cfg.Store, export.Request{
 		Format:      format,
 		Collections: cols,
@@ -128,7 +134,7 @@ func asciiJSON(b []byte) string {
 
 // countWriter counts the bytes of a response body.
 type countWriter struct {
-	w flushWriter
+	w io.Writer
 	n int64
 }
 
@@ -138,15 +144,38 @@ func (c *countWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// flushWriter sends every write on to the client at once: the encoders
-// buffer their output in large blocks, and each block should leave now
-// rather than wait in the server's buffers.
-type flushWriter struct{ w http.ResponseWriter }
+// exportSlot takes one of the MaxExports slots, or answers 503 at once:
+// an export holds a database connection for as long as it streams, and
+// the other requests need theirs.
+func (s *Server) exportSlot() (release func(), err error) {
+	select {
+	case s.exports <- struct{}{}:
+		return func() { <-s.exports }, nil
+	default:
+		return nil, errorf(eBusy, "%d exports are streaming already, the most this server runs at once; try again shortly", cap(s.exports))
+	}
+}
+
+// streamWriter returns a writer that sends every write on to the client at
+// once, each within StreamIdle: a client that stops reading is cut then,
+// and the export's database connection is free again. The store buffers
+// its output in large blocks, so this also sets the slowest transfer
+// allowed, a block per StreamIdle.
+func (s *Server) streamWriter(w http.ResponseWriter) io.Writer {
+	return flushWriter{w: w, rc: http.NewResponseController(w), idle: s.cfg.StreamIdle}
+}
+
+type flushWriter struct {
+	w    http.ResponseWriter
+	rc   *http.ResponseController
+	idle time.Duration
+}
 
 func (f flushWriter) Write(b []byte) (int, error) {
+	f.rc.SetWriteDeadline(time.Now().Add(f.idle))
 	n, err := f.w.Write(b)
 	if err == nil {
-		err = http.NewResponseController(f.w).Flush()
+		err = f.rc.Flush()
 	}
 	return n, err
 }

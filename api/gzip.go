@@ -90,11 +90,17 @@ func (g *gzipWriter) Write(b []byte) (int, error) {
 
 // Flush implements http.Flusher: what was written so far leaves,
 // compressed.
-func (g *gzipWriter) Flush() {
+func (g *gzipWriter) Flush() { g.FlushError() }
+
+// FlushError is Flush reporting a client that left or stalled, for
+// http.ResponseController.
+func (g *gzipWriter) FlushError() error {
 	if g.zw != nil {
-		g.zw.Flush()
+		if err := g.zw.Flush(); err != nil {
+			return err
+		}
 	}
-	http.NewResponseController(g.ResponseWriter).Flush()
+	return http.NewResponseController(g.ResponseWriter).Flush()
 }
 
 // Hijack implements http.Hijacker, for the websocket.

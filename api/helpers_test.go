@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -33,7 +34,7 @@ type env struct {
 	admin  string // tokens by role
 	editor string
 	viewer string
-	logs   *bytes.Buffer
+	logs   *syncLog
 }
 
 type envOption func(*api.Config)
@@ -64,7 +65,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db, logs: &bytes.Buffer{}}
+	e := &env{t: t, db: db, logs: &syncLog{}}
 	ctx := context.Background()
 	for _, role := range []string{store.RoleAdmin, store.RoleEditor, store.RoleViewer} {
 		tok, err := db.CreateToken(ctx, role+"-token", role)
@@ -84,7 +85,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if err := ix.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cfg := api.Config{Store: db, Overview: ix, Static: testMap, Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, nil))}
+	cfg := api.Config{Store: db, Overview: ix, Static: testMap, Logger: slog.New(slog.NewTextHandler(e.logs, nil))}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -99,21 +100,23 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	return e
 }
 
-// lockedWriter serialises the log writes of concurrent requests.
-type lockedWriter struct {
-	mu chanMutex
-	w  io.Writer
+// syncLog is the server's log, written by concurrent requests and read
+// by the test.
+type syncLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
 }
 
-type chanMutex chan struct{}
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
 
-func (w *lockedWriter) Write(b []byte) (int, error) {
-	if w.mu == nil {
-		w.mu = make(chanMutex, 1)
-	}
-	w.mu <- struct{}{}
-	defer func() { <-w.mu }()
-	return w.w.Write(b)
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // req is one request to the test server.

@@ -317,38 +317,52 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, p store.Princ
 	if err != nil {
 		return err
 	}
-	cur, err := s.cfg.Store.Get(r.Context(), c, id)
-	if err != nil {
-		return err
+	// Without If-Match the patch applies to whatever version is current:
+	// when another write lands between the read and the write, it is
+	// applied again to the newer version, never answered 412.
+	for attempt := 1; ; attempt++ {
+		cur, err := s.cfg.Store.Get(r.Context(), c, id)
+		if err != nil {
+			return err
+		}
+		if expect > 0 && cur.Version != expect {
+			return errorf(geo.ECONFLICT, "the record is at version %d, not %d: someone changed it since you read it; read it again and re-apply your change", cur.Version, expect)
+		}
+		doc, err := decodeJSON(cur.Feature)
+		if err != nil {
+			return err
+		}
+		merged, err := json.Marshal(mergePatch(doc, patch))
+		if err != nil {
+			return err
+		}
+		rec, err := decodeFeature(c, merged)
+		if err != nil {
+			return err
+		}
+		if err := checkID(rec, id); err != nil {
+			return err
+		}
+		st, outcome, err := s.cfg.Store.Replace(r.Context(), p.Name, id, cur.Version, rec)
+		if err == nil {
+			logAttrs(w, slog.String("outcome", string(outcome)))
+			return writeFeature(w, r, http.StatusOK, st)
+		}
+		if expect == 0 && geo.ErrorCode(err) == geo.ECONFLICT {
+			if now, gerr := s.cfg.Store.Get(r.Context(), c, id); gerr == nil && now.Version != cur.Version {
+				if attempt < maxPatchAttempts {
+					continue // the version moved on: patch the newer one
+				}
+				return errorf(eBusy, "the record changed %d times while this patch was applied; try again", attempt)
+			}
+		}
+		return s.classifyConflict(r, c, id, cur.Version, rec, err)
 	}
-	if expect > 0 && cur.Version != expect {
-		return errorf(geo.ECONFLICT, "the record is at version %d, not %d: someone changed it since you read it; read it again and re-apply your change", cur.Version, expect)
-	}
-	doc, err := decodeJSON(cur.Feature)
-	if err != nil {
-		return err
-	}
-	merged, err := json.Marshal(mergePatch(doc, patch))
-	if err != nil {
-		return err
-	}
-	rec, err := decodeFeature(c, merged)
-	if err != nil {
-		return err
-	}
-	if err := checkID(rec, id); err != nil {
-		return err
-	}
-	if expect == 0 {
-		expect = cur.Version
-	}
-	st, outcome, err := s.cfg.Store.Replace(r.Context(), p.Name, id, expect, rec)
-	if err != nil {
-		return s.classifyConflict(r, c, id, expect, rec, err)
-	}
-	logAttrs(w, slog.String("outcome", string(outcome)))
-	return writeFeature(w, r, http.StatusOK, st)
 }
+
+// maxPatchAttempts is how often a PATCH without If-Match is applied again
+// to a record that keeps changing under it.
+const maxPatchAttempts = 20
 
 // decodeJSON reads one JSON value, keeping numbers as they were written
 // (json.Number) so coordinates come back as the same float64.

@@ -26,6 +26,9 @@ type responseWriter struct {
 	inner    bool        // writes a problem for the router: no interception
 	actor    string      // who made the request, for the log
 	attrs    []slog.Attr // what the handler adds to the request's log line
+
+	clientGone bool // a write to the client failed: it left or stalled
+	logStatus  int  // the status to log and count instead of status (499)
 }
 
 // logAttrs adds attributes to the one log line of the request.
@@ -71,15 +74,28 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
+	if err != nil {
+		w.clientGone = true
+	}
 	return n, err
 }
 
 // Flush implements http.Flusher.
 func (w *responseWriter) Flush() {
+	w.FlushError()
+}
+
+// FlushError implements the interface http.ResponseController uses: a
+// flush that reports a client that left or stalled.
+func (w *responseWriter) FlushError() error {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
-	http.NewResponseController(w.ResponseWriter).Flush()
+	err := http.NewResponseController(w.ResponseWriter).Flush()
+	if err != nil {
+		w.clientGone = true
+	}
+	return err
 }
 
 // Hijack implements http.Hijacker, for the websocket.

@@ -23,7 +23,17 @@ const (
 	// eUnavailable is a service this server was started without (the
 	// gazetteer) or a database that does not answer.
 	eUnavailable = "unavailable"
+	// eTimeout is a request that ran out of its time budget.
+	eTimeout = "timeout"
+	// eBusy is a limit on work running at once (exports): try again soon.
+	eBusy = "busy"
+	// eSlowBody is a request body that stopped arriving.
+	eSlowBody = "request_timeout"
 )
+
+// errClientClosed says the client went away in the middle of its request
+// (an upload cut short): nobody reads the answer, and the log says 499.
+var errClientClosed = errors.New("the client closed the connection")
 
 // status is the one place where error codes become HTTP statuses.
 func status(code string) int {
@@ -48,7 +58,9 @@ func status(code string) int {
 		return http.StatusUnsupportedMediaType
 	case geo.EINVALID:
 		return http.StatusUnprocessableEntity
-	case eUnavailable:
+	case eSlowBody:
+		return http.StatusRequestTimeout
+	case eUnavailable, eTimeout, eBusy:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -89,20 +101,24 @@ func problemOf(err error) Problem {
 // fail writes err as application/problem+json. It is the only writer of
 // error responses: every handler returns its error here.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+	if (r.Context().Err() != nil && errors.Is(err, context.Canceled)) || errors.Is(err, errClientClosed) {
 		// The client went away before the answer: nobody reads it. 499
 		// (nginx's "client closed request") keeps it out of the 5xx.
 		w.WriteHeader(StatusClientClosed)
 		return
 	}
 	p := problemOf(err)
-	if p.Status >= 500 {
+	if code := geo.ErrorCode(err); code == eBusy || code == eTimeout {
+		s.log.Warn("request refused", "method", r.Method, "route", routeOf(r), "status", p.Status, "err", err)
+	} else if p.Status >= 500 {
 		s.log.Error("request failed", "method", r.Method, "route", routeOf(r), "status", p.Status, "err", err)
 	}
 	h := w.Header()
 	switch p.Status {
 	case http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", `Bearer realm="nexus"`)
+	case http.StatusServiceUnavailable:
+		h.Set("Retry-After", "5")
 	}
 	for _, k := range []string{"ETag", "Last-Modified", "Content-Encoding", "Content-Disposition", "Content-Length"} {
 		h.Del(k)

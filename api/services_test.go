@@ -253,10 +253,13 @@ func TestPrivate(t *testing.T) {
 	live := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("live")) })
 	e := newEnv(t, private, withLive(live))
 	e.create(geo.Incidents, validIncident)
-	// The map's shell and the probes stay open.
-	for _, p := range []string{"/", "/js/main.js", "/vendor/leaflet.js", "/healthz", "/metrics"} {
+	// The map's shell and the health probe stay open.
+	for _, p := range []string{"/", "/js/main.js", "/vendor/leaflet.js", "/healthz"} {
 		e.get(p, "").want(t, http.StatusOK)
 	}
+	// The metrics tell how much data there is and who is busy: a token.
+	e.get("/metrics", "").problem(t, http.StatusUnauthorized)
+	e.get("/metrics", e.viewer).want(t, http.StatusOK)
 	// Everything under /api needs a token, a viewer's is enough to read.
 	for _, p := range []string{"/api", "/api/conformance", "/api/collections", "/api/collections/incidents/items", "/api/export.geojson", "/api/stats?by=type", "/api/config", "/api/view", "/api/live"} {
 		e.get(p, "").problem(t, http.StatusUnauthorized)

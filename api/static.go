@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"mime"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 // each load (no-cache), the pinned libraries under vendor/ are cached.
 type staticFiles struct {
 	fsys  fs.FS
+	csp   string // the page's Content-Security-Policy
 	mu    sync.Mutex
 	etags map[string]string
 }
@@ -65,7 +67,7 @@ func (s *Server) staticRoutes() {
 		s.handle("GET /{$}", open, notBuilt)
 		return
 	}
-	s.files = &staticFiles{fsys: s.cfg.Static, etags: map[string]string{}}
+	s.files = &staticFiles{fsys: s.cfg.Static, etags: map[string]string{}, csp: contentSecurityPolicy(s.cfg.Tiles)}
 	entries, err := fs.ReadDir(s.cfg.Static, ".")
 	if err != nil {
 		s.log.Error("map files", "err", err)
@@ -117,6 +119,10 @@ func (sf *staticFiles) serve(w http.ResponseWriter, r *http.Request, _ store.Pri
 	h.Set("ETag", sf.etag(name, b))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
+	if strings.HasSuffix(name, ".html") {
+		h.Set("Content-Security-Policy", sf.csp)
+		h.Set("X-Frame-Options", "DENY")
+	}
 	if strings.HasPrefix(name, "vendor/") {
 		h.Set("Cache-Control", "public, max-age=86400")
 	} else {
@@ -139,4 +145,21 @@ func (sf *staticFiles) etag(name string, b []byte) string {
 	t := `"` + hex.EncodeToString(sum[:8]) + `"`
 	sf.etags[name] = t
 	return t
+}
+
+// contentSecurityPolicy is the page's policy: scripts, styles, fonts and
+// data only from this server (Leaflet sets styles from script, and the map
+// draws images from data and blob URLs); images also from the online tile
+// layer when there is one. Record text that slipped into markup could not
+// run a script.
+func contentSecurityPolicy(tiles string) string {
+	img := "'self' data: blob:"
+	if u, err := url.Parse(tiles); tiles != "" && err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		host := strings.NewReplacer("{s}", "*", "{S}", "*").Replace(u.Host)
+		if !strings.ContainsAny(host, "{} ;'") {
+			img += " " + u.Scheme + "://" + host
+		}
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src " + img +
+		"; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 }

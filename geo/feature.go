@@ -113,10 +113,16 @@ func geometryName(g orb.Geometry) string {
 // server-set properties. Coordinates come out as the same float64 values.
 func EncodeFeature(r Record) ([]byte, error) {
 	g := AppendGeometry(nil, r.Geometry())
-	p, err := json.Marshal(r)
-	if err != nil {
+	// Text is stored as text: json.Marshal would write every <, > and &
+	// as a six-byte escape, and a summary of them six times its size.
+	// Escaping belongs where HTML is made, and the map makes none.
+	var pb bytes.Buffer
+	enc := json.NewEncoder(&pb)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
 		return nil, err
 	}
+	p := bytes.TrimSuffix(pb.Bytes(), []byte("\n"))
 	id, _ := json.Marshal(r.Base().ID)
 	var b bytes.Buffer
 	b.Grow(len(g) + len(p) + len(id) + 64)

@@ -276,3 +276,22 @@ func TestDecodeFeatureID(t *testing.T) {
 		})
 	}
 }
+
+// Text is stored as it was written: no HTML escapes that would make a
+// record of <, > and & six times its size.
+func TestEncodeFeatureKeepsTextAsText(t *testing.T) {
+	summary := strings.Repeat("<b>&</b>", 2000)
+	r := &Incident{Point: orb.Point{1, 2}}
+	r.Title, r.Type, r.Date, r.Summary = "A <script> & co", "attack", "2020", summary
+	b, err := EncodeFeature(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte(`\u003c`)) || len(b) > len(summary)+400 {
+		t.Fatalf("encoded %d bytes for a %d-byte summary: %.200s", len(b), len(summary), b)
+	}
+	back, err := DecodeFeature(Incidents, b)
+	if err != nil || back.(*Incident).Summary != summary || back.(*Incident).Title != r.Title {
+		t.Fatalf("round trip: %v", err)
+	}
+}

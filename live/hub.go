@@ -40,10 +40,12 @@ package live
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -155,6 +157,13 @@ func NewHub(log Log, opt Options) *Hub {
 		WriteBufferSize: 1024,
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     h.checkOrigin,
+		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+			detail := reason.Error()
+			if status == http.StatusForbidden {
+				detail = "websocket connections from the origin " + strconv.Quote(r.Header.Get("Origin")) + " are not allowed; the server lists the allowed ones in -origins"
+			}
+			problem(w, status, detail)
+		},
 	}
 	log.OnCommit(func(seq int64) {
 		if seq > h.seq.Load() {
@@ -294,14 +303,14 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	case <-time.After(10 * time.Second):
-		http.Error(w, "live updates are starting", http.StatusServiceUnavailable)
+		problem(w, http.StatusServiceUnavailable, "live updates are starting; try again shortly")
 		return
 	}
 	h.mu.Lock()
 	closed := h.closed
 	h.mu.Unlock()
 	if closed {
-		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		problem(w, http.StatusServiceUnavailable, "the server is shutting down")
 		return
 	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)
@@ -371,6 +380,20 @@ func (h *Hub) Alert(owner string, data []byte) {
 			h.logger.Warn("slow consumer", "remote", c.remote, "alerts", len(c.alerts))
 		}
 	}
+}
+
+// problem answers a request that cannot become a websocket with an RFC
+// 9457 problem, as every other error of the API.
+func problem(w http.ResponseWriter, status int, detail string) {
+	body, _ := json.Marshal(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail})
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	if status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", "5")
+	}
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
 }
 
 // remove drops a client from the set.

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,19 @@ func openDB(path string) (*store.DB, error) {
 		db.CountryOf = gaz.CountryOf
 	}
 	return db, nil
+}
+
+// openExisting opens a database that must exist already: a mistyped -db
+// for a command that reads or extends one is an error, not a new empty
+// database.
+func openExisting(path string) (*store.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no database at %s (check -db)", path)
+		}
+		return nil, err
+	}
+	return store.Open(path)
 }
 
 // isTerminal reports whether w is a terminal, where progress bars belong.
@@ -186,9 +200,9 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if cols, err = fm.Collections(cols); err != nil {
 		return fmt.Errorf("export: %s", geo.ErrorMessage(err))
 	}
-	db, err := store.Open(*dbPath)
+	db, err := openExisting(*dbPath)
 	if err != nil {
-		return err
+		return fmt.Errorf("export: %w", err)
 	}
 	defer db.Close()
 	var w io.Writer = stdout
@@ -240,9 +254,9 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(rest) != 2 || rest[0] != "create" {
 		return errors.New("usage: server token create NAME -role viewer|editor|admin [-db nexus.db]")
 	}
-	db, err := store.Open(*dbPath)
+	db, err := openExisting(*dbPath)
 	if err != nil {
-		return err
+		return fmt.Errorf("token: %w", err)
 	}
 	defer db.Close()
 	token, err := db.CreateToken(ctx, rest[1], *role)
@@ -266,9 +280,9 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if _, err := os.Stat(rest[0]); err == nil {
 		return fmt.Errorf("backup: %s exists already", rest[0])
 	}
-	db, err := store.Open(*dbPath)
+	db, err := openExisting(*dbPath)
 	if err != nil {
-		return err
+		return fmt.Errorf("backup: %w", err)
 	}
 	defer db.Close()
 	start := time.Now()

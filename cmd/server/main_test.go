@@ -18,6 +18,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"nexus/store"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's logger and the test.
@@ -127,6 +129,12 @@ func TestCommandLine(t *testing.T) {
 		err := Exec(context.Background(), args, strings.NewReader(""), &out, &errOut)
 		return out.String() + errOut.String(), err
 	}
+	// token create needs a database that exists: make an empty one.
+	db0, err := store.Open(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db0.Close()
 	// token create prints only the token.
 	out, err := run("token", "create", "alice", "-role", "editor", "-db", dbPath)
 	if err != nil || !regexp.MustCompile(`^nx_[A-Za-z0-9_-]+\n$`).MatchString(out) {

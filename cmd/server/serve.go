@@ -48,6 +48,13 @@ type Main struct {
 	// Deliver tunes webhook deliveries (tests shorten the waits).
 	Deliver watch.DeliverOptions
 
+	// Budgets: see api.Config. IdleTimeout closes kept-alive connections
+	// that send no new request.
+	RequestTimeout time.Duration
+	StreamIdle     time.Duration
+	IdleTimeout    time.Duration
+	MaxExports     int
+
 	Stdout, Stderr io.Writer
 	Logger         *slog.Logger
 
@@ -67,9 +74,17 @@ type Main struct {
 	done         chan error
 }
 
+// Connection limits of the HTTP server.
+const (
+	ReadHeaderTimeout  = 10 * time.Second // to send a request's headers
+	DefaultIdleTimeout = 60 * time.Second // between requests on a kept-alive connection
+	MaxHeaderBytes     = 64 << 10         // bytes of request headers
+)
+
 // NewMain returns a Main with the defaults of the command line.
 func NewMain(stdout, stderr io.Writer) *Main {
-	return &Main{Addr: ":8080", DB: "nexus.db", Seed: true, Stdout: stdout, Stderr: stderr}
+	return &Main{Addr: ":8080", DB: "nexus.db", Seed: true, Stdout: stdout, Stderr: stderr,
+		RequestTimeout: api.DefaultRequestTimeout, StreamIdle: api.DefaultStreamIdle, IdleTimeout: DefaultIdleTimeout, MaxExports: api.DefaultMaxExports}
 }
 
 // ParseFlags reads the serve flags (and NEXUS_* variables).
@@ -82,6 +97,10 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.BoolVar(&m.Private, "private", m.Private, "require a token for everything")
 	fs.StringVar(&m.Origins, "origins", m.Origins, "comma-separated origins allowed to open websockets, besides this server's own")
 	fs.BoolVar(&m.PrivateWebhooks, "private-webhooks", m.PrivateWebhooks, "allow webhooks over plain http and to loopback or private addresses")
+	fs.DurationVar(&m.RequestTimeout, "request-timeout", m.RequestTimeout, "longest an ordinary request (its body, queries and answer) may take")
+	fs.DurationVar(&m.StreamIdle, "stream-idle", m.StreamIdle, "longest an export or an import upload may move no data")
+	fs.DurationVar(&m.IdleTimeout, "idle-timeout", m.IdleTimeout, "how long a kept-alive connection may wait for its next request")
+	fs.IntVar(&m.MaxExports, "max-exports", m.MaxExports, "exports streaming at once; more are answered 503")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -167,6 +186,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:    log.With("component", "api"),
 
 		PrivateWebhooks: m.PrivateWebhooks,
+		RequestTimeout:  m.RequestTimeout,
+		StreamIdle:      m.StreamIdle,
+		MaxExports:      m.MaxExports,
 	})
 
 	ln, err := net.Listen("tcp", m.Addr)
@@ -175,7 +197,15 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.URL = "http://" + displayAddr(ln.Addr())
-	m.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	m.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		IdleTimeout:       m.IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		// Read and write deadlines are set per request by the handler:
+		// ordinary requests get one budget, streams an idle timeout.
+		ErrorLog: slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelDebug),
+	}
 	hubCtx, stop := context.WithCancel(context.Background())
 	m.stop = stop
 	m.done = make(chan error, 4)
