@@ -6,11 +6,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -394,4 +396,166 @@ func TestFiltersForgiveInTheMap(t *testing.T) {
 	}
 	apply("f-country", "Colmbia")
 	p.wait("a notice naming Colombia", `(document.getElementById('notice').textContent || '').includes('Colombia (CO)')`, waitLong)
+}
+
+// pickCandidate types name into the waypoint search, presses Enter and
+// clicks the candidate whose label mentions country.
+func (p *tab) pickCandidate(name, country string) {
+	p.tb.Helper()
+	p.do(waitLong,
+		chromedp.Focus(chromedp.ID("r-wp-search")),
+		chromedp.SendKeys(chromedp.ID("r-wp-search"), name+"\r"),
+	)
+	p.wait("candidates for "+name, `document.querySelector('#r-wp-results button') !== null`, waitLong)
+	if !eval[bool](p, fmt.Sprintf(`(() => {
+		const b = [...document.querySelectorAll('#r-wp-results button')].find((b) => b.textContent.includes(%s));
+		if (!b) return false;
+		b.dataset.pick = '1';
+		return true;
+	})()`, js(country))) {
+		p.tb.Fatalf("no candidate for %s in %s: %s", name, country, eval[string](p, `document.getElementById('r-wp-results').textContent`))
+	}
+	p.do(waitLong, chromedp.Click(chromedp.CSS(`#r-wp-results button[data-pick]`)))
+}
+
+// waypoints is the route form's waypoints as [lon, lat, name] rows.
+func (p *tab) waypoints() [][3]any {
+	p.tb.Helper()
+	var out [][3]any
+	raw := eval[string](p, `JSON.stringify([...document.querySelectorAll('#r-waypoints li')].map((li) => {
+		const [lat, lon] = li.querySelector('label').textContent.replace(/^\d+\.\s*/, '').split(',').map(Number);
+		return [lon, lat, li.querySelector('input').value];
+	}))`)
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		p.tb.Fatal(err)
+	}
+	return out
+}
+
+// TestRouteByName draws a route Santa Marta → Bissau → Lisbon by typing the
+// three names, and on the way: a click on a cluster adds a waypoint
+// instead of zooming, typed coordinates add one, a waypoint is inserted,
+// dragged and removed. After saving, the map fits the route once.
+func TestRouteByName(t *testing.T) {
+	srv, p := openSample(t)
+	p.do(waitLong, chromedp.EmulateViewport(1280, 800))
+	p.open("/#map=3/12/-45&token=" + srv.token)
+	p.wait("signed in", `document.body.dataset.canEdit === '1'`, waitLong)
+	p.wait("the map at rest", settled, waitLong)
+	p.do(waitLong, chromedp.Click(chromedp.ID("add-route")))
+	p.wait("the route form", `!document.getElementById('route-form').hidden`, waitLong)
+
+	// A click on an incident marker or cluster adds a waypoint there.
+	xy := eval[[]float64](p, `(() => {
+		const form = document.getElementById('form-panel').getBoundingClientRect();
+		const m = [...document.querySelectorAll('.leaflet-marker-pane .nx-cluster, .leaflet-marker-pane .nx-marker')].map((e) => e.getBoundingClientRect())
+			.find((r) => r.right < form.left - 10 && r.top > 60 && r.bottom < 700);
+		return m ? [m.left + m.width / 2, m.top + m.height / 2] : [];
+	})()`)
+	if len(xy) != 2 {
+		t.Fatal("no incident marker in view beside the form")
+	}
+	zoom := eval[float64](p, `window.nexus.map.getZoom()`)
+	p.do(waitLong, chromedp.MouseClickXY(xy[0], xy[1]))
+	p.wait("a waypoint from the click", `document.querySelectorAll('#r-waypoints li').length === 1`, waitLong)
+	if z := eval[float64](p, `window.nexus.map.getZoom()`); z != zoom {
+		t.Errorf("the click zoomed the map from %v to %v", zoom, z)
+	}
+	if eval[bool](p, `document.querySelector('.leaflet-popup') !== null`) {
+		t.Error("the click opened a popup")
+	}
+	p.do(waitLong, chromedp.Click(chromedp.CSS(`#r-waypoints li button[aria-label^="Remove"]`)))
+	p.wait("no waypoint", `document.querySelectorAll('#r-waypoints li').length === 0`, waitLong)
+
+	p.pickCandidate("Santa Marta", "Colombia")
+	p.pickCandidate("Bissau", "Guinea-Bissau")
+	p.pickCandidate("Lisbon", "Portugal")
+	p.wait("three waypoints", `document.querySelectorAll('#r-waypoints li').length === 3`, waitLong)
+
+	// Typed coordinates, then insert, drag and remove.
+	p.do(waitLong, chromedp.SendKeys(chromedp.ID("r-wp-search"), "30.5, -20.25\r"))
+	p.wait("four waypoints", `document.querySelectorAll('#r-waypoints li').length === 4`, waitLong)
+	if w := p.waypoints()[3]; w[0].(float64) != -20.25 || w[1].(float64) != 30.5 {
+		t.Errorf("typed waypoint at %v, want lon -20.25, lat 30.5", w)
+	}
+	p.do(waitLong, chromedp.Click(chromedp.CSS(`#r-waypoints li:nth-child(3) button[aria-label^="Insert"]`)))
+	p.wait("five waypoints", `document.querySelectorAll('#r-waypoints li').length === 5`, waitLong)
+	ws := p.waypoints()
+	if lat := ws[3][1].(float64); lat <= min(ws[2][1].(float64), ws[4][1].(float64)) || lat >= max(ws[2][1].(float64), ws[4][1].(float64)) {
+		t.Errorf("the inserted waypoint (lat %v) is not between Lisbon (%v) and the typed one (%v)", lat, ws[2][1], ws[4][1])
+	}
+	before := ws[3]
+	handle := eval[[]float64](p, `(() => {
+		const r = document.querySelectorAll('.leaflet-drawing-pane .nx-wp')[3].getBoundingClientRect();
+		return [r.left + r.width / 2, r.top + r.height / 2];
+	})()`)
+	p.drag(handle[0], handle[1], handle[0]-60, handle[1]+40)
+	p.wait("the dragged waypoint moved", fmt.Sprintf(`!document.querySelectorAll('#r-waypoints li')[3].querySelector('label').textContent.includes(%s)`,
+		js(fmt.Sprintf("%.4f, %.4f", before[1], before[0]))), waitLong)
+	if after := p.waypoints()[3]; after[0].(float64) >= before[0].(float64) || after[1].(float64) >= before[1].(float64) {
+		t.Errorf("dragged west and south, the waypoint went from %v to %v", before, after)
+	}
+	for range 2 {
+		p.do(waitLong, chromedp.Click(chromedp.CSS(`#r-waypoints li:nth-child(4) button[aria-label^="Remove"]`)))
+	}
+	p.wait("three waypoints again", `document.querySelectorAll('#r-waypoints li').length === 3`, waitLong)
+
+	// Save; the map fits the new route once.
+	p.do(waitLong, chromedp.SendKeys(chromedp.ID("r-name"), "Santa Marta to Lisbon through Bissau"))
+	p.do(waitLong, chromedp.Evaluate[chromedp.Void](`(() => {
+		const m = window.nexus.map;
+		window.__fit = null;
+		m.once('moveend', () => { window.__fit = m.getBounds(); });
+	})()`))
+	p.do(waitLong, chromedp.Click(chromedp.ID("r-save")))
+	p.wait("the route saved, shown and fitted", `document.getElementById('form-panel').hidden && window.__fit !== null &&
+		[...window.nexus.routes.values()].some((g) => g.feature.properties.name === 'Santa Marta to Lisbon through Bissau')`, waitLong)
+	raw := eval[string](p, `JSON.stringify([...window.nexus.routes.values()].find((g) => g.feature.properties.name === 'Santa Marta to Lisbon through Bissau').feature)`)
+	var f struct {
+		ID         string
+		Geometry   struct{ Coordinates [][2]float64 }
+		Properties struct {
+			Waypoints []string
+		}
+	}
+	if err := json.Unmarshal([]byte(raw), &f); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		name     string
+		lon, lat float64
+	}{{"Santa Marta", -74.2, 11.24}, {"Bissau", -15.6, 11.86}, {"Lisbon", -9.14, 38.72}}
+	if len(f.Geometry.Coordinates) != 3 || len(f.Properties.Waypoints) != 3 {
+		t.Fatalf("saved route %+v, want 3 named waypoints", f)
+	}
+	for i, w := range want {
+		c := f.Geometry.Coordinates[i]
+		if math.Abs(c[0]-w.lon) > 0.2 || math.Abs(c[1]-w.lat) > 0.2 || f.Properties.Waypoints[i] != w.name {
+			t.Errorf("waypoint %d is %q at %v, want %s near %v, %v", i+1, f.Properties.Waypoints[i], c, w.name, w.lon, w.lat)
+		}
+	}
+	fit := eval[[]float64](p, `(() => { const b = window.__fit; return [b.getWest(), b.getEast(), b.getSouth(), b.getNorth()]; })()`)
+	if fit[1]-fit[0] >= 360 {
+		t.Errorf("after saving the map shows %.0f° of longitude: the world more than once", fit[1]-fit[0])
+	}
+	if fit[0] > -74.2 || fit[1] < -9.14 || fit[2] > 11.24 || fit[3] < 38.72 {
+		t.Errorf("after saving the view %v does not hold the route", fit)
+	}
+	if fit[1]-fit[0] > 3*(74.2-9.14) {
+		t.Errorf("after saving the view spans %.0f° for a route of %.0f°: not fitted", fit[1]-fit[0], 74.2-9.14)
+	}
+	p.axe("desktop, route drawn and saved")
+}
+
+// drag presses the mouse at (x0, y0), moves it in steps to (x1, y1) and
+// releases it there, as a hand on a mouse would.
+func (p *tab) drag(x0, y0, x1, y1 float64) {
+	p.tb.Helper()
+	steps := []chromedp.Action[chromedp.Void]{chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, x0, y0, chromedp.ButtonLeft)}
+	for i := 1; i <= 10; i++ {
+		f := float64(i) / 10
+		steps = append(steps, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x0+(x1-x0)*f, y0+(y1-y0)*f, chromedp.ButtonLeft))
+	}
+	steps = append(steps, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, x1, y1, chromedp.ButtonLeft))
+	p.do(waitLong, steps...)
 }

@@ -5,6 +5,8 @@
 import { request } from './api.js';
 import { clear, el, splitList } from './dom.js';
 
+const { L } = window;
+
 /**
  * The form panel (#form-panel): shows one form at a time, remembers what had
  * focus to give it back on close. onClose runs after closing.
@@ -44,6 +46,29 @@ export class FormPanel {
   get isOpen() {
     return this.current !== null;
   }
+}
+
+/**
+ * Fits the map to latlngs in the part of it the open form panel leaves
+ * uncovered (its left on a wide screen, its top on a phone), so that what
+ * is being edited is never under the form. One point is centred there.
+ */
+export function fitUncovered(map, latlngs, maxZoom = 8) {
+  if (!latlngs.length) return;
+  const box = map.getContainer().getBoundingClientRect();
+  const panel = document.getElementById('form-panel');
+  const pad = 40;
+  let right = pad;
+  let bottom = pad;
+  if (panel && !panel.hidden) {
+    const r = panel.getBoundingClientRect();
+    if (r.left > box.left + box.width / 3) right += Math.max(0, box.right - r.left);
+    else if (r.top > box.top + box.height / 4) bottom += Math.max(0, box.bottom - r.top);
+  }
+  const bounds = L.latLngBounds(latlngs);
+  map.fitBounds(bounds.pad(0), {
+    paddingTopLeft: [pad, pad], paddingBottomRight: [right, bottom], maxZoom,
+  });
 }
 
 let mapClickHandler = null;

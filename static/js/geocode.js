@@ -24,11 +24,34 @@ export async function reverse(lon, lat) {
   return { country, place };
 }
 
-/** "Bogotá, Bogota D.C., Colombia (CO) · pop. 7,674,366". */
+/** Places of at least this many people are called cities, smaller ones towns. */
+const CITY_POPULATION = 100000;
+
+/** What kind of place a candidate is: city, town, region or country. */
+export function candidateKind(c) {
+  if (c.precision === 'country') return 'country';
+  if (c.precision === 'admin') return 'region';
+  return Number(c.population) >= CITY_POPULATION ? 'city' : 'town';
+}
+
+/** "Bogotá (city), Bogota D.C., Colombia (CO) · pop. 7,674,366". */
 export function candidateLabel(c) {
-  const where = [c.name, c.admin1, c.country ? countryName(c.country) : null].filter(Boolean).join(', ');
+  const where = [`${c.name} (${candidateKind(c)})`, c.admin1, c.country ? countryName(c.country) : null].filter(Boolean).join(', ');
   const pop = Number(c.population) > 0 ? ` · pop. ${Number(c.population).toLocaleString('en')}` : '';
   return `${where}${pop}`;
+}
+
+/**
+ * A position typed as "lat, lon" (or "lat lon") in decimal degrees, as
+ * {lat, lon}; null when the text is not two numbers in range.
+ */
+export function parseLatLon(text) {
+  const m = String(text ?? '').trim().match(/^([-+]?\d+(?:\.\d+)?)\s*[,;\s]\s*([-+]?\d+(?:\.\d+)?)$/);
+  if (!m) return null;
+  const lat = Number(m[1]);
+  const lon = Number(m[2]);
+  if (!(Math.abs(lat) <= 90 && Math.abs(lon) <= 180)) return null;
+  return { lat, lon };
 }
 
 /**

@@ -5,7 +5,8 @@
 
 import { describeError, getJSON, request } from './api.js';
 import {
-  SourcesEditor, clearErrors, countValue, deleteItem, etagOf, listValue, setMapPicker, setValue, showErrors, value,
+  SourcesEditor, clearErrors, countValue, deleteItem, etagOf, fitUncovered, listValue, setMapPicker, setValue, showErrors,
+  value,
 } from './forms.js';
 import { reverse, setupPlaceSearch } from './geocode.js';
 import { notify } from './notice.js';
@@ -90,6 +91,8 @@ export class IncidentForm {
     this.panel.open(this.form, 'Edit incident');
     this.form.querySelector('button[type=submit]').textContent = 'Save changes';
     setMapPicker(this.map, (ll) => this.setPoint(ll, { fly: false, lookup: false }));
+    // The point being edited moves out from under the form, at this zoom.
+    if (this.marker) fitUncovered(this.map, [this.marker.getLatLng()], this.map.getZoom());
   }
 
   reset() {
@@ -135,7 +138,8 @@ export class IncidentForm {
       this.marker.setLatLng(ll);
     }
     this.pointHint.textContent = 'Point set. Click the map or drag the marker to move it.';
-    if (fly) this.map.flyTo(ll, Math.max(this.map.getZoom(), 10));
+    // Beside the form, never under it (on a phone, above the sheet).
+    if (fly) fitUncovered(this.map, [ll], Math.max(this.map.getZoom(), 10));
     if (lookup) {
       reverse(ll.lng, ll.lat).then(({ country, place }) => {
         if (country && !value(this.form, 'country')) setValue(this.form, 'country', country);

@@ -1,12 +1,16 @@
-// The form to add or edit a route: click the map to add waypoints in the
-// direction of travel (each may get a name), finish, fill in name,
-// commodity, mode and confidence, and save (POST, or PUT with If-Match).
+// The form to add or edit a route: add waypoints in the direction of travel
+// by clicking the map (markers and routes let the clicks through while
+// drawing), by place name or by typed coordinates; drag them, insert
+// between, remove; fill in name, commodity, mode and confidence, and save
+// (POST, or PUT with If-Match).
 
 import { describeError, getJSON, request } from './api.js';
 import { clear, el } from './dom.js';
 import {
-  SourcesEditor, clearErrors, deleteItem, etagOf, listValue, setMapPicker, setValue, showErrors, value,
+  SourcesEditor, clearErrors, deleteItem, etagOf, fitUncovered, listValue, setMapPicker, setValue, showErrors,
+  value,
 } from './forms.js';
+import { candidateLabel, geocode, parseLatLon } from './geocode.js';
 import { routeParts } from './geo.js';
 import { notify } from './notice.js';
 import { commodityColour } from './vocab.js';
@@ -36,6 +40,20 @@ export class RouteForm {
     this.finishButton = form.querySelector('#r-finish');
     this.status = form.querySelector('#r-draw-status');
     this.sources = new SourcesEditor(form.querySelector('#r-sources'), form.querySelector('#r-add-source'));
+    if (!map.getPane('drawing')) map.createPane('drawing').style.zIndex = 660;
+
+    this.search = {
+      input: form.querySelector('#r-wp-search'),
+      status: form.querySelector('#r-wp-status'),
+      results: form.querySelector('#r-wp-results'),
+    };
+    form.querySelector('#r-wp-add').addEventListener('click', () => this.findWaypoint());
+    this.search.input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        this.findWaypoint();
+      }
+    });
 
     this.finishButton.addEventListener('click', () => this.setDrawing(!this.drawing));
     form.querySelector('#r-undo').addEventListener('click', () => {
@@ -119,15 +137,81 @@ export class RouteForm {
   setDrawing(on) {
     this.drawing = on;
     setMapPicker(this.map, on ? (ll) => this.addVertex(ll) : null);
+    this.map.getContainer().classList.toggle('drawing-route', on);
     this.finishButton.textContent = on ? 'Finish drawing' : 'Add more waypoints';
     this.finishButton.setAttribute('aria-pressed', String(on));
     this.updateStatus();
   }
 
-  addVertex(latlng) {
-    const ll = latlng.wrap();
+  addVertex(latlng, name = '') {
+    const ll = L.latLng(latlng).wrap();
     this.keptGeometry = null;
-    this.vertices.push({ lon: Number(ll.lng.toFixed(6)), lat: Number(ll.lat.toFixed(6)), name: '' });
+    this.vertices.push({ lon: Number(ll.lng.toFixed(6)), lat: Number(ll.lat.toFixed(6)), name });
+    this.redraw();
+  }
+
+  /**
+   * Adds the waypoint typed in the search box: coordinates at once, a
+   * place name through the geocoder (one candidate at once, several as a
+   * list to choose from).
+   */
+  async findWaypoint() {
+    const { input, status, results } = this.search;
+    const text = input.value.trim();
+    clear(results);
+    if (!text) return;
+    const typed = parseLatLon(text);
+    if (typed) {
+      this.addVertex([typed.lat, typed.lon]);
+      this.showWaypoints();
+      status.textContent = `Added waypoint ${this.vertices.length} at ${typed.lat}, ${typed.lon}.`;
+      input.value = '';
+      return;
+    }
+    status.textContent = 'Searching…';
+    let found;
+    try {
+      found = await geocode(text, 5);
+    } catch (err) {
+      status.textContent = `Place search failed: ${describeError(err)}`;
+      return;
+    }
+    if (!found.length) {
+      status.textContent = `No place called “${text}”; try another spelling, or type "lat, lon".`;
+      return;
+    }
+    const pick = (c) => {
+      clear(results);
+      this.addVertex([c.point[1], c.point[0]], c.name);
+      this.showWaypoints();
+      status.textContent = `Added waypoint ${this.vertices.length}: ${candidateLabel(c)}.`;
+      input.value = '';
+      input.focus();
+    };
+    status.textContent = `${found.length} places called “${text}”: choose one.`;
+    for (const c of found) {
+      results.append(el('li', {}, el('button', {
+        type: 'button', class: 'candidate', text: candidateLabel(c), onclick: () => pick(c),
+      })));
+    }
+    results.querySelector('button')?.focus();
+  }
+
+  /** Fits the map to the waypoints, beside the form. */
+  showWaypoints() {
+    fitUncovered(this.map, this.vertices.map((v) => [v.lat, v.lon]));
+  }
+
+  /** Puts a waypoint halfway between waypoints i and i + 1 (then drag it). */
+  insertAfter(i) {
+    const a = this.vertices[i];
+    const b = this.vertices[i + 1];
+    if (!a || !b) return;
+    let dlon = b.lon - a.lon;
+    if (dlon > 180) dlon -= 360;
+    if (dlon < -180) dlon += 360;
+    const mid = L.latLng((a.lat + b.lat) / 2, a.lon + dlon / 2).wrap();
+    this.vertices.splice(i + 1, 0, { lon: Number(mid.lng.toFixed(6)), lat: Number(mid.lat.toFixed(6)), name: '' });
     this.redraw();
   }
 
@@ -153,17 +237,31 @@ export class RouteForm {
     if (geometry) {
       L.polyline(routeParts(geometry), { color: colour, weight: 4, dashArray: '6 6', interactive: false }).addTo(this.preview);
     }
-    this.vertices.forEach((v) => {
-      L.circleMarker([v.lat, v.lon], {
-        radius: 6, color: colour, weight: 2, fillColor: '#fff', fillOpacity: 1, interactive: false,
-      }).addTo(this.preview);
+    // Waypoints are markers in a pane over everything, dragged to move.
+    this.vertices.forEach((v, i) => {
+      const dot = el('div', { class: 'nx-wp-handle', style: { borderColor: colour }, text: String(i + 1) });
+      const m = L.marker([v.lat, v.lon], {
+        pane: 'drawing',
+        draggable: !this.keptGeometry,
+        keyboard: false,
+        title: `Waypoint ${i + 1}${v.name ? `: ${v.name}` : ''} (drag to move)`,
+        icon: L.divIcon({ html: dot, className: 'nx-wp', iconSize: [22, 22] }),
+      });
+      m.on('dragend', () => {
+        const ll = m.getLatLng().wrap();
+        this.vertices[i].lon = Number(ll.lng.toFixed(6));
+        this.vertices[i].lat = Number(ll.lat.toFixed(6));
+        this.redraw();
+      });
+      m.on('click', (e) => L.DomEvent.stopPropagation(e));
+      m.addTo(this.preview);
     });
 
     clear(this.list);
     this.vertices.forEach((v, i) => {
       const id = `r-wp-${i}`;
       this.list.append(el('li', {},
-        el('label', { for: id, text: `${i + 1}. ${v.lat.toFixed(3)}, ${v.lon.toFixed(3)}` }),
+        el('label', { for: id, text: `${i + 1}. ${v.lat.toFixed(4)}, ${v.lon.toFixed(4)}` }),
         el('input', {
           id,
           type: 'text',
@@ -182,6 +280,13 @@ export class RouteForm {
             this.redraw();
           },
         }),
+        i < this.vertices.length - 1 ? el('button', {
+          type: 'button',
+          class: 'link',
+          'aria-label': `Insert a waypoint between ${i + 1} and ${i + 2}`,
+          text: 'Insert after',
+          onclick: () => this.insertAfter(i),
+        }) : null,
         el('span', { class: 'field-error', 'data-error-for': `waypoints.${i}` })));
     });
     this.updateStatus();
@@ -189,6 +294,9 @@ export class RouteForm {
 
   teardown() {
     setMapPicker(this.map, null);
+    this.map.getContainer().classList.remove('drawing-route');
+    clear(this.search.results);
+    this.search.status.textContent = '';
     this.drawing = false;
     this.preview.clearLayers();
     this.map.removeLayer(this.preview);

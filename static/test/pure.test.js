@@ -152,3 +152,15 @@ test('the browser judges live changes by the server rules for text and actors', 
   assert.ok(!actorsMatch(['is'], ['Islamic State']));
   assert.ok(actorsMatch([], []));
 });
+
+test('typed coordinates are lat, lon in range; candidates say their kind', async () => {
+  const { parseLatLon, candidateKind } = await import('../js/geocode.js');
+  assert.deepEqual(parseLatLon('38.72, -9.14'), { lat: 38.72, lon: -9.14 });
+  assert.deepEqual(parseLatLon(' 11.86 -15.6 '), { lat: 11.86, lon: -15.6 });
+  assert.deepEqual(parseLatLon('-33;151'), { lat: -33, lon: 151 });
+  for (const bad of ['91, 0', '0, 181', 'Lisbon', '1, 2, 3', '', '12']) assert.equal(parseLatLon(bad), null, bad);
+  assert.equal(candidateKind({ precision: 'place', population: 400000 }), 'city');
+  assert.equal(candidateKind({ precision: 'place', population: 900 }), 'town');
+  assert.equal(candidateKind({ precision: 'admin', population: 400000 }), 'region');
+  assert.equal(candidateKind({ precision: 'country' }), 'country');
+});
