@@ -185,6 +185,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/collections", read, s.collections)
 	s.handle("GET /api/collections/{c}", read, s.collection)
 	s.handle("GET /api/collections/{c}/items", read, s.items)
+	s.handle("GET /api/collections/{c}/queryables", read, s.queryables)
 	s.handle("POST /api/collections/{c}/items", write, s.createItem)
 	s.handle("GET /api/collections/{c}/items/{id}", read, s.item)
 	s.handle("PUT /api/collections/{c}/items/{id}", write, s.replaceItem)
@@ -352,6 +353,17 @@ func (s *Server) finish(rw *responseWriter, r *http.Request, start time.Time) {
 	}, rw.attrs...)
 	if rw.actor != "" {
 		attrs = append(attrs, slog.String("actor", rw.actor))
+	}
+	if r.URL.RawQuery != "" && strings.Contains(r.URL.RawQuery, "filter=") {
+		// The filter expression a GIS client pushed down: it holds no
+		// token, and saying what was asked is what the log is for.
+		if v := r.URL.Query()["filter"]; len(v) > 0 {
+			f := v[0]
+			if len(f) > 2000 {
+				f = f[:2000] + "…"
+			}
+			attrs = append(attrs, slog.String("filter", f))
+		}
 	}
 	s.log.LogAttrs(r.Context(), level, "request", attrs...)
 }

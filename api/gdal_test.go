@@ -182,3 +182,38 @@ func gdalIDs(t testing.TB, out string) []string {
 	}
 	return ids
 }
+
+func TestGDALPushesWhereDown(t *testing.T) {
+	if _, err := exec.LookPath("ogrinfo"); err != nil {
+		t.Skip("GDAL not installed (apt-get install gdal-bin; make test does it)")
+	}
+	e := newEnv(t)
+	loadSynth(t, e.db, 5, 300, 3)
+	oapif := "OAPIF:" + e.URL + "/api"
+	where := "type = 'seizure' AND killed > 0"
+	out := gdal(t, "ogr2ogr", "-f", "GeoJSON", "-where", where, "/vsistdout/", oapif, "incidents")
+	got := gdalIDs(t, out)
+	features, _ := e.pageAll("/api/collections/incidents/items?type=seizure&filter=killed%20%3E%200&limit=1000", "")
+	var want []string
+	for _, f := range features {
+		if f.Properties["type"] != "seizure" || f.Properties["killed"] == nil || f.Properties["killed"].(float64) <= 0 {
+			t.Fatalf("the API's answer holds %s: %v", f.ID, f.Properties)
+		}
+		want = append(want, f.ID)
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if len(want) == 0 || strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("ogr2ogr -where %q gave %d features; the API's type=seizure with killed > 0 gives %d", where, len(got), len(want))
+	}
+	// The filter reached the server: GDAL pushed it down as cql-text.
+	logs := e.logs.String()
+	pushed := regexp.MustCompile(`route="GET /api/collections/\{c\}/items".*filter="\(type = 'seizure'\) AND \(killed > 0\)"`)
+	if !pushed.MatchString(logs) {
+		t.Errorf("no items request in the server log carries the filter:\n%.3000s", logs)
+	}
+	out = gdal(t, "ogrinfo", "-ro", "-so", "-where", where, oapif, "incidents")
+	if m := featureCount.FindStringSubmatch(out); m == nil || m[1] != strconv.Itoa(len(want)) {
+		t.Errorf("ogrinfo -where: want Feature Count: %d in:\n%s", len(want), out)
+	}
+}

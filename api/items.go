@@ -32,6 +32,11 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request, _ store.Principal
 	if err != nil {
 		return err
 	}
+	if f.CQL != nil {
+		if err := geo.CheckCQL(f.CQL, []geo.Collection{c}); err != nil {
+			return err
+		}
+	}
 	limit, err := parseLimit(q)
 	if err != nil {
 		return err

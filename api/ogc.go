@@ -20,6 +20,7 @@ const (
 	typeProblem  = "application/problem+json"
 	typePatch    = "application/merge-patch+json"
 	typeGeoJSONs = "application/geo+json-seq"
+	typeSchema   = "application/schema+json"
 )
 
 // Conformance classes this API implements (OGC API – Features Part 1 and
@@ -32,6 +33,14 @@ var conformsTo = []string{
 	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
 	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
 	"http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
+	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+	"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+	"http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+	"http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+	"http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+	"http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+	"http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
 }
 
 // Link is a web link of OGC API responses.
@@ -141,6 +150,8 @@ func (s *Server) describe(r *http.Request, c geo.Collection) (collectionInfo, er
 		Links: []Link{
 			{Href: base, Rel: "self", Type: typeJSON, Title: "This collection"},
 			{Href: base + "/items", Rel: "items", Type: typeGeoJSON, Title: collectionText[c][0] + " as GeoJSON"},
+			{Href: base + "/queryables", Rel: "http://www.opengis.net/def/rel/ogc/1.0/queryables", Type: typeSchema, Title: "What a filter can name"},
+			{Href: base + "/queryables", Rel: "queryables", Type: typeJSON, Title: "What a filter can name (the rel of earlier drafts)"},
 			{Href: baseURL(r) + "/api/export.geojson?collections=" + string(c), Rel: "enclosure", Type: typeGeoJSON, Title: "All " + strings.ToLower(collectionText[c][0]) + " in one file"},
 		},
 	}
@@ -189,4 +200,72 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, _ store.Prin
 		return err
 	}
 	return writeJSON(w, http.StatusOK, typeJSON, info)
+}
+
+// queryables answers GET /api/collections/{c}/queryables: the properties
+// a filter may name, as the JSON Schema of OGC API – Features Part 3, with
+// the list {"queryables":[{"id":…}]} of its earlier drafts beside it, which
+// GDAL 3.6 reads before it pushes a -where down as cql-text.
+func (s *Server) queryables(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	c, err := geo.ParseCollection(r.PathValue("c"))
+	if err != nil {
+		return err
+	}
+	if err := checkParams(r.URL.Query(), []string{"f"}); err != nil {
+		return err
+	}
+	props := map[string]any{}
+	var list []map[string]any
+	for _, q := range geo.Queryables(c) {
+		p := map[string]any{"title": q.Title}
+		old := map[string]any{"id": q.Name, "title": q.Title, "type": q.Type}
+		switch q.Type {
+		case "geometry":
+			format := "geometry-point"
+			if c == geo.Routes {
+				format = "geometry-any"
+			}
+			p["format"] = format
+			p["x-ogc-role"] = "primary-geometry"
+		case "array":
+			p["type"] = "array"
+			p["items"] = map[string]any{"type": "string"}
+		case "date":
+			p["type"] = "string"
+			p["pattern"] = `^\d{4}(-\d{2}(-\d{2})?)?$`
+			p["x-ogc-role"] = "primary-instant"
+		default:
+			p["type"] = q.Type
+		}
+		if q.Format != "" {
+			p["format"] = q.Format
+		}
+		if len(q.Enum) > 0 {
+			p["enum"] = q.Enum
+			old["enum"] = q.Enum
+		}
+		props[q.Name] = p
+		list = append(list, old)
+	}
+	base := baseURL(r) + "/api/collections/" + string(c)
+	// JSON Schema's own media type when the client asks for it; plain
+	// JSON otherwise, which is what GDAL 3.6 accepts.
+	mediaType := typeJSON
+	if strings.Contains(r.Header.Get("Accept"), typeSchema) {
+		mediaType = typeSchema
+	}
+	return writeJSON(w, http.StatusOK, mediaType, map[string]any{
+		"$schema":              "https://json-schema.org/draft/2019-09/schema",
+		"$id":                  base + "/queryables",
+		"type":                 "object",
+		"title":                collectionText[c][0],
+		"description":          "Properties a filter (filter-lang cql2-text or cql-text) may name. A list property matches when any of its items does.",
+		"properties":           props,
+		"additionalProperties": false,
+		"queryables":           list,
+		"links": []Link{
+			{Href: base + "/queryables", Rel: "self", Type: typeSchema, Title: "This document"},
+			{Href: base, Rel: "collection", Type: typeJSON, Title: "The collection"},
+		},
+	})
 }

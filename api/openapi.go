@@ -36,6 +36,9 @@ func openAPIDoc(server string) obj {
 		list("actor", "groups or people"),
 		list("country", "ISO 3166-1 alpha-2 codes"),
 		param("q", "query", "full text: every word must appear", str, false),
+		param("filter", "query", "a filter expression (OGC API – Features Part 3) naming the collection's queryables, e.g. type = 'seizure' AND killed > 0", str, false),
+		param("filter-lang", "query", "the language of filter: cql2-text (default) or cql-text, its earlier draft", obj{"type": "string", "enum": []string{geo.CQL2Text, geo.CQLText}, "default": geo.CQL2Text}, false),
+		param("filter-crs", "query", "the coordinate reference system of geometries in filter", obj{"type": "string", "enum": []string{CRS84}, "default": CRS84}, false),
 	}
 	problem := func(desc string) obj {
 		return obj{"description": desc, "content": obj{typeProblem: obj{"schema": obj{"$ref": "#/components/schemas/problem"}}}}
@@ -109,6 +112,8 @@ func openAPIDoc(server string) obj {
 			"delete": op("deleteFeature", "Delete a record (its history is kept)", []obj{collectionID, featureID, ifMatch},
 				merge(obj{"204": obj{"description": "deleted"}}, errs("400", "401", "403", "404", "412"))),
 		},
+		"/collections/{collectionId}/queryables": obj{"get": op("getQueryables", "What a filter can name: a JSON Schema, and the list of earlier drafts", []obj{collectionID},
+			merge(obj{"200": jsonResponse("the queryables", typeSchema)}, errs("401", "404")))},
 		"/collections/{collectionId}/items/{featureId}/history": obj{"get": op("getFeatureHistory", "Every version, newest first, with who and when", []obj{collectionID, featureID},
 			merge(obj{"200": jsonResponse("the changes", typeJSON)}, errs("401", "404")))},
 		"/export.geojson": obj{"get": op("export", "Everything that matches as one streamed FeatureCollection",

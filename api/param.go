@@ -29,7 +29,7 @@ const CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 // API – Features recommends 400 for unknown parameters, so a typo never
 // silently returns everything).
 var (
-	filterParams = []string{"bbox", "bbox-crs", "datetime", "type", "actor", "country", "commodity", "q", "near", "near_route", "km"}
+	filterParams = []string{"bbox", "bbox-crs", "datetime", "type", "actor", "country", "commodity", "q", "near", "near_route", "km", "filter", "filter-lang", "filter-crs"}
 	itemsParams  = append([]string{"limit", "cursor", "f", "crs"}, filterParams...)
 	exportParams = append([]string{"collections", "f"}, filterParams...)
 	statsParams  = append([]string{"by", "collection", "f"}, filterParams...)
@@ -157,10 +157,43 @@ func parseFilter(q url.Values) (geo.Filter, error) {
 	if f.Near, err = geo.ParseNear(near[0], near[1], near[2]); err != nil {
 		return f, err
 	}
+	if f.CQL, err = parseCQL(q); err != nil {
+		return f, err
+	}
 	if err := f.Check(); err != nil {
 		return f, errorf(geo.EMALFORMED, "%s", geo.ErrorMessage(err))
 	}
 	return f, nil
+}
+
+// parseCQL reads filter, filter-lang and filter-crs (OGC API – Features
+// Part 3): an expression in CQL2 text or the older cql-text, naming
+// properties of incidents or routes. Handlers that serve one collection
+// check it against that collection's queryables.
+func parseCQL(q url.Values) (geo.Expr, error) {
+	text, err := single(q, "filter")
+	if err != nil || (text == "" && !q.Has("filter")) {
+		return nil, err
+	}
+	lang, err := single(q, "filter-lang")
+	if err != nil {
+		return nil, err
+	}
+	crs, err := single(q, "filter-crs")
+	if err != nil {
+		return nil, err
+	}
+	if crs != "" && crs != CRS84 {
+		return nil, errorf(geo.EMALFORMED, "filter-crs must be %s (WGS84 longitude, latitude), got %q", CRS84, clip(crs))
+	}
+	e, err := geo.ParseCQL(text, lang)
+	if err != nil {
+		return nil, err
+	}
+	if err := geo.CheckCQL(e, []geo.Collection{geo.Incidents, geo.Routes}); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // parseBBox reads bbox=w,s,e,n (or the six numbers w,s,zmin,e,n,zmax of

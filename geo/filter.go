@@ -68,6 +68,9 @@ type Filter struct {
 	Countries   []string `json:"country,omitempty"`
 	Q           string   `json:"q,omitempty"`
 	Near        *Near    `json:"-"` // within a distance of a point or a route
+	// CQL is a filter expression of OGC API – Features Part 3, compiled by
+	// the store; nil selects everything. Live subscriptions do not take one.
+	CQL Expr `json:"-"`
 }
 
 // NewFilter returns a filter that selects everything.

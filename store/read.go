@@ -69,6 +69,11 @@ func where(c geo.Collection, f geo.Filter) (string, []any) {
 		args = append(args, q)
 		driven = true
 	}
+	if f.CQL != nil {
+		cond, cargs := compileCQL(c, f.CQL)
+		conds = append(conds, "("+cond+")")
+		args = append(args, cargs...)
+	}
 	if driven {
 		// Let the rid IN lists of the indexes drive the query: with an
 		// indexable collection term SQLite scans the whole collection

@@ -1,0 +1,97 @@
+package api_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"nexus/geo"
+)
+
+func TestFilterParameter(t *testing.T) {
+	e := newEnv(t)
+	e.create(geo.Incidents, validIncident)
+	e.create(geo.Incidents, formulaIncident)
+	e.create(geo.Routes, validRoute)
+	items := func(c, filter, lang string) []feature {
+		q := url.Values{"filter": {filter}}
+		if lang != "" {
+			q.Set("filter-lang", lang)
+		}
+		var fc featureCollection
+		e.get("/api/collections/"+c+"/items?"+q.Encode(), "").want(t, http.StatusOK).json(t, &fc)
+		return fc.Features
+	}
+	if got := items("incidents", "killed > 10 AND country = 'CO'", "cql2-text"); len(got) != 1 || got[0].Properties["external_id"] != "test:formula" {
+		t.Errorf("killed > 10 AND country = 'CO' gave %v", got)
+	}
+	if got := items("incidents", "actors = 'ISIS' OR title ILIKE '%bogota%'", "cql-text"); len(got) != 1 || got[0].Properties["type"] != "plot" {
+		t.Errorf("actors = 'ISIS' OR title ILIKE gave %v", got)
+	}
+	if got := items("routes", "S_INTERSECTS(geometry, BBOX(-20, 10, -10, 20))", ""); len(got) != 1 {
+		t.Errorf("S_INTERSECTS on routes gave %d", len(got))
+	}
+	// The export and stats take the same filter.
+	var fc featureCollection
+	e.get("/api/export.geojson?filter="+url.QueryEscape("commodity = 'cocaine' OR type = 'plot'"), "").want(t, http.StatusOK).json(t, &fc)
+	if len(fc.Features) != 2 {
+		t.Errorf("export with a filter gave %d features, want the plot and the route", len(fc.Features))
+	}
+
+	for _, c := range []struct{ path, want string }{
+		{"/api/collections/incidents/items?filter=" + url.QueryEscape("killed >"), "expected a value"},
+		{"/api/collections/incidents/items?filter=" + url.QueryEscape("colour = 'red'"), "not a queryable"},
+		{"/api/collections/incidents/items?filter=" + url.QueryEscape("commodity = 'arms'"), "not a queryable"},
+		{"/api/collections/incidents/items?filter=" + url.QueryEscape("killed = 'many'"), "compared with a number"},
+		{"/api/collections/incidents/items?filter=x&filter-lang=cql2-json", "filter-lang"},
+		{"/api/collections/incidents/items?filter=" + url.QueryEscape("killed > 1") + "&filter-crs=EPSG:3857", "filter-crs"},
+		{"/api/export.geojson?filter=" + url.QueryEscape("S_INTERSECTS(geometry, POINT(1 95))"), "latitude"},
+	} {
+		p := e.get(c.path, "").problem(t, http.StatusBadRequest)
+		if !strings.Contains(p.Detail, c.want) {
+			t.Errorf("%s: detail %q, want it to say %q", c.path, p.Detail, c.want)
+		}
+	}
+}
+
+func TestQueryables(t *testing.T) {
+	e := newEnv(t)
+	var doc struct {
+		Schema     string                    `json:"$schema"`
+		Type       string                    `json:"type"`
+		Properties map[string]map[string]any `json:"properties"`
+		Queryables []struct {
+			ID   string `json:"id"`
+			Type string `json:"type"`
+		} `json:"queryables"`
+	}
+	e.get("/api/collections/incidents/queryables", "").want(t, http.StatusOK).json(t, &doc)
+	if doc.Type != "object" || doc.Schema == "" || doc.Properties["killed"]["type"] != "integer" || doc.Properties["type"]["enum"] == nil {
+		t.Errorf("the JSON Schema form is wrong: %+v", doc)
+	}
+	ids := map[string]string{}
+	for _, q := range doc.Queryables {
+		ids[q.ID] = q.Type
+	}
+	if ids["type"] != "string" || ids["killed"] != "integer" || ids["geometry"] != "geometry" || len(ids) != len(doc.Properties) {
+		t.Errorf("the older list is wrong: %v", ids)
+	}
+	var info collectionInfo
+	e.get("/api/collections/routes", "").want(t, http.StatusOK).json(t, &info)
+	found := false
+	for _, l := range info.Links {
+		found = found || (l.Rel == "http://www.opengis.net/def/rel/ogc/1.0/queryables" && strings.HasSuffix(l.Href, "/api/collections/routes/queryables"))
+	}
+	if !found {
+		t.Errorf("the collection does not link its queryables: %v", info.Links)
+	}
+	e.get("/api/collections/links/queryables", "").problem(t, http.StatusNotFound)
+}
+
+type collectionInfo struct {
+	Links []struct {
+		Href string `json:"href"`
+		Rel  string `json:"rel"`
+	} `json:"links"`
+}
