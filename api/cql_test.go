@@ -32,6 +32,10 @@ func TestFilterParameter(t *testing.T) {
 	if got := items("routes", "S_INTERSECTS(geometry, BBOX(-20, 10, -10, 20))", ""); len(got) != 1 {
 		t.Errorf("S_INTERSECTS on routes gave %d", len(got))
 	}
+	e.create(geo.Links, validLink)
+	if got := items("links", "relation = 'financing' AND T_INTERSECTS(date_from, INTERVAL('2012', '..'))", ""); len(got) != 1 {
+		t.Errorf("a filter on links gave %d", len(got))
+	}
 	// The export and stats take the same filter.
 	var fc featureCollection
 	e.get("/api/export.geojson?filter="+url.QueryEscape("commodity = 'cocaine' OR type = 'plot'"), "").want(t, http.StatusOK).json(t, &fc)
@@ -86,7 +90,14 @@ func TestQueryables(t *testing.T) {
 	if !found {
 		t.Errorf("the collection does not link its queryables: %v", info.Links)
 	}
-	e.get("/api/collections/links/queryables", "").problem(t, http.StatusNotFound)
+	var links struct {
+		Properties map[string]map[string]any `json:"properties"`
+	}
+	e.get("/api/collections/links/queryables", "").want(t, http.StatusOK).json(t, &links)
+	if links.Properties["relation"]["enum"] == nil || links.Properties["geometry"] != nil {
+		t.Errorf("links' queryables: %v", links.Properties)
+	}
+	e.get("/api/collections/places/queryables", "").problem(t, http.StatusNotFound)
 }
 
 type collectionInfo struct {
@@ -94,4 +105,26 @@ type collectionInfo struct {
 		Href string `json:"href"`
 		Rel  string `json:"rel"`
 	} `json:"links"`
+}
+
+func TestFilterInStatsAndView(t *testing.T) {
+	e := newEnv(t)
+	e.create(geo.Incidents, validIncident)
+	e.create(geo.Incidents, formulaIncident)
+	var stats struct {
+		Counts []struct {
+			Key   string `json:"key"`
+			Count int64  `json:"count"`
+		} `json:"counts"`
+	}
+	r := e.get("/api/stats?by=type&filter="+url.QueryEscape("killed > 10"), "").want(t, http.StatusOK)
+	r.json(t, &stats)
+	if len(stats.Counts) != 1 || stats.Counts[0].Key != "attack" || stats.Counts[0].Count != 1 {
+		t.Errorf("stats under killed > 10: %s", r.body)
+	}
+	var fc featureCollection
+	e.get("/api/view?bbox=-180,-90,180,90&zoom=3&filter="+url.QueryEscape("killed > 10"), "").want(t, http.StatusOK).json(t, &fc)
+	if len(fc.Features) != 1 {
+		t.Errorf("view under killed > 10 holds %d features", len(fc.Features))
+	}
 }

@@ -120,6 +120,7 @@ func TestExportFormatsGDAL(t *testing.T) {
 	loadSynth(t, e.db, 11, incidents, routes)
 	e.create(geo.Incidents, formulaIncident)
 	e.create(geo.Routes, multiRoute)
+	link := e.create(geo.Links, validLink)
 	dir := t.TempDir()
 	apiIncidents, _ := e.pageAll("/api/collections/incidents/items?limit=1000", "")
 	apiRoutes, _ := e.pageAll("/api/collections/routes/items?limit=1000", "")
@@ -203,10 +204,10 @@ func TestExportFormatsGDAL(t *testing.T) {
 		}
 	})
 
-	t.Run("geopackage has two typed layers, indexes and metadata", func(t *testing.T) {
+	t.Run("geopackage has a typed table per collection, indexes and metadata", func(t *testing.T) {
 		gpkg, _ := download(t, e, "/api/export.gpkg", dir, "all.gpkg")
 		out := gdal(t, "ogrinfo", "-ro", gpkg)
-		for _, want := range []string{"1: incidents (Point)", "2: routes (Multi Line String)"} {
+		for _, want := range []string{"1: incidents (Point)", "2: routes (Multi Line String)", "3: links (None)"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("ogrinfo lists no %q:\n%s", want, out)
 			}
@@ -217,13 +218,13 @@ func TestExportFormatsGDAL(t *testing.T) {
 		for _, layer := range []struct {
 			name  string
 			count int
-		}{{"incidents", incidents + 1}, {"routes", routes + 1}} {
+		}{{"incidents", incidents + 1}, {"routes", routes + 1}, {"links", 1}} {
 			info := gdal(t, "ogrinfo", "-ro", "-so", gpkg, layer.name)
 			if m := featureCount.FindStringSubmatch(info); m == nil || m[1] != strconv.Itoa(layer.count) {
 				t.Errorf("%s: want Feature Count: %d in:\n%s", layer.name, layer.count, info)
 			}
 			types := fieldTypes(info)
-			want := map[string]string{"id": "String", "version": "Integer64", "created": "DateTime", "actors": "String(JSON)", "sources": "String(JSON)"}
+			want := map[string]string{"id": "String", "version": "Integer64", "created": "DateTime", "tags": "String(JSON)", "sources": "String(JSON)"}
 			if layer.name == "incidents" {
 				want["killed"], want["wounded"] = "Integer64", "Integer64"
 			}
@@ -231,6 +232,9 @@ func TestExportFormatsGDAL(t *testing.T) {
 				if types[f] != typ {
 					t.Errorf("%s.%s is %q, want %q", layer.name, f, types[f], typ)
 				}
+			}
+			if layer.name == "links" {
+				continue // a plain table: no geometry, no index
 			}
 			idx := gdal(t, "ogrinfo", "-ro", gpkg, "-sql", fmt.Sprintf("SELECT HasSpatialIndex('%s', 'geom')", layer.name))
 			if !regexp.MustCompile(`= 1\b`).MatchString(idx) {
@@ -300,6 +304,13 @@ func TestExportFormatsGDAL(t *testing.T) {
 		out := gdal(t, "ogr2ogr", "-f", "GeoJSON", "-lco", "COORDINATE_PRECISION=17", "-lco", "SIGNIFICANT_FIGURES=17", "-oo", "GEOM_POSSIBLE_NAMES=wkt", "-oo", "KEEP_GEOM_COLUMNS=NO", "-oo", "EMPTY_STRING_AS_NULL=YES", "/vsistdout/", csvFile)
 		sameRecords(t, "CSV routes", readFC(t, out), apiRoutes, routeScalars)
 		e.get("/api/export.csv?collections=incidents,routes", "").problem(t, http.StatusBadRequest)
+	})
+
+	t.Run("links are a plain CSV and no part of KML", func(t *testing.T) {
+		csvFile, _ := download(t, e, "/api/export.csv?collections=links", dir, "links.csv")
+		out := gdal(t, "ogr2ogr", "-f", "GeoJSON", "-oo", "EMPTY_STRING_AS_NULL=YES", "/vsistdout/", csvFile)
+		sameRecords(t, "CSV links", readFC(t, out), []feature{link}, []string{"from", "to", "relation", "date_from", "confidence", "summary", "tags"})
+		e.get("/api/export.kml?collections=links", "").problem(t, http.StatusBadRequest)
 	})
 
 	t.Run("kml comes back as the same records", func(t *testing.T) {

@@ -190,7 +190,7 @@ func parseCQL(q url.Values) (geo.Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := geo.CheckCQL(e, []geo.Collection{geo.Incidents, geo.Routes}); err != nil {
+	if err := geo.CheckCQL(e, geo.Collections); err != nil {
 		return nil, err
 	}
 	return e, nil

@@ -63,28 +63,29 @@ func (f Format) MediaType() string {
 }
 
 // Collections says which collections the format carries, given those
-// asked for (none: the default). A CSV holds one collection per file,
-// incidents by default; the others hold every collection asked for, all
-// of them by default.
+// asked for (none: the default). GeoJSON and GeoPackage carry every
+// collection (links, which have no geometry, with a null geometry in
+// GeoJSON and as a plain table in a GeoPackage). KML carries incidents and
+// routes: a placemark needs a place. A CSV holds one collection per file,
+// incidents by default.
 func (f Format) Collections(asked []geo.Collection) ([]geo.Collection, error) {
 	if len(asked) == 0 {
 		switch f {
 		case CSV:
 			return []geo.Collection{geo.Incidents}, nil
-		case GeoJSON:
-			return geo.Collections, nil
+		case KML:
+			return []geo.Collection{geo.Incidents, geo.Routes}, nil
 		}
-		return []geo.Collection{geo.Incidents, geo.Routes}, nil
+		return geo.Collections, nil
 	}
-	if f != GeoJSON && slices.Contains(asked, geo.Links) {
-		return nil, geo.Errorf(geo.EMALFORMED, "links have no geometry: export them as GeoJSON (export.geojson?collections=links)")
-	}
-	if f == CSV {
-		switch {
-		case len(asked) == 1:
-			return asked, nil
-		case slices.Contains(asked, geo.Incidents):
-			return nil, geo.Errorf(geo.EMALFORMED, "a CSV file holds one collection: ask for collections=incidents or collections=routes")
+	switch f {
+	case KML:
+		if slices.Contains(asked, geo.Links) {
+			return nil, geo.Errorf(geo.EMALFORMED, "KML holds incidents and routes: links have no place to put a placemark; export them as GeoJSON, GeoPackage or CSV")
+		}
+	case CSV:
+		if len(asked) > 1 {
+			return nil, geo.Errorf(geo.EMALFORMED, "a CSV file holds one collection: ask for collections=incidents, routes or links")
 		}
 	}
 	return asked, nil
@@ -215,7 +216,7 @@ func describe(p Provenance) string {
 		b.WriteString(".\n")
 	}
 	b.WriteString("Records:")
-	for _, c := range []geo.Collection{geo.Incidents, geo.Routes} {
+	for _, c := range geo.Collections {
 		if n, ok := p.Counts[c]; ok {
 			fmt.Fprintf(&b, " %d %s", n, c)
 		}

@@ -21,10 +21,11 @@ import (
 	"nexus/geo"
 )
 
-// gpkgEncoder writes an OGC GeoPackage 1.2 (the version GDAL 3.6 writes): one feature table per
-// collection (incidents: POINT; routes: MULTILINESTRING, a LineString
+// gpkgEncoder writes an OGC GeoPackage 1.2 (the version GDAL 3.6 writes):
+// one table per collection; links, without geometry, as an attributes
+// table; incidents (POINT) and routes (MULTILINESTRING: a LineString is
 // written as a MultiLineString of one line, so that the table has one
-// geometry type), each with its R*Tree spatial index; declared column
+// geometry type) as feature tables, each with its R*Tree spatial index; declared column
 // types (TEXT, INTEGER, DATETIME; lists and sources as JSON text, declared
 // application/json in gpkg_data_columns); and the provenance in
 // gpkg_metadata, both as GDAL's dataset metadata (ogrinfo shows it) and as
@@ -141,9 +142,15 @@ func (e *gpkgEncoder) begin(cols []geo.Collection, p Provenance) error {
 	}
 	desc := describe(p)
 	for _, c := range cols {
-		var defs []string
-		names := []string{"geom", "id"}
-		defs = append(defs, "fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL", "geom "+gpkgGeometry[c], "id TEXT NOT NULL UNIQUE")
+		geomType, spatial := gpkgGeometry[c]
+		var defs, names []string
+		defs = append(defs, "fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL")
+		if spatial {
+			defs = append(defs, "geom "+geomType)
+			names = append(names, "geom")
+		}
+		defs = append(defs, "id TEXT NOT NULL UNIQUE")
+		names = append(names, "id")
 		for _, col := range columns[c] {
 			defs = append(defs, fmt.Sprintf("%q %s", col.name, gpkgTypes[col.kind]))
 			names = append(names, col.name)
@@ -153,13 +160,18 @@ func (e *gpkgEncoder) begin(cols []geo.Collection, p Provenance) error {
 				}
 			}
 		}
-		stmts := []string{
-			fmt.Sprintf("CREATE TABLE %q (%s)", c, strings.Join(defs, ", ")),
-			fmt.Sprintf("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) VALUES ('%s', 'features', '%s', %s, '%s', %d)",
-				c, c, sqlQuote(desc), p.Time.Format(timeFormat), srsWGS84),
-			fmt.Sprintf("INSERT INTO gpkg_geometry_columns VALUES ('%s', 'geom', '%s', %d, 0, 0)", c, gpkgGeometry[c], srsWGS84),
-			fmt.Sprintf("INSERT INTO gpkg_extensions VALUES ('%s', 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec/#extension_rtree', 'write-only')", c),
-			fmt.Sprintf("CREATE VIRTUAL TABLE \"rtree_%s_geom\" USING rtree(id, minx, maxx, miny, maxy)", c),
+		stmts := []string{fmt.Sprintf("CREATE TABLE %q (%s)", c, strings.Join(defs, ", "))}
+		if spatial {
+			stmts = append(stmts,
+				fmt.Sprintf("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) VALUES ('%s', 'features', '%s', %s, '%s', %d)",
+					c, c, sqlQuote(desc), p.Time.Format(timeFormat), srsWGS84),
+				fmt.Sprintf("INSERT INTO gpkg_geometry_columns VALUES ('%s', 'geom', '%s', %d, 0, 0)", c, geomType, srsWGS84),
+				fmt.Sprintf("INSERT INTO gpkg_extensions VALUES ('%s', 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec/#extension_rtree', 'write-only')", c),
+				fmt.Sprintf("CREATE VIRTUAL TABLE \"rtree_%s_geom\" USING rtree(id, minx, maxx, miny, maxy)", c))
+		} else {
+			// Links have no geometry: a plain attributes table.
+			stmts = append(stmts, fmt.Sprintf("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) VALUES ('%s', 'attributes', '%s', %s, '%s')",
+				c, c, sqlQuote(desc), p.Time.Format(timeFormat)))
 		}
 		for _, s := range stmts {
 			if _, err := tx.ExecContext(ctx, s); err != nil {
@@ -175,8 +187,10 @@ func (e *gpkgEncoder) begin(cols []geo.Collection, p Provenance) error {
 			return err
 		}
 		e.ins[c] = ins
-		if e.rtree[c], err = tx.PrepareContext(ctx, fmt.Sprintf("INSERT INTO \"rtree_%s_geom\" VALUES (?, ?, ?, ?, ?)", c)); err != nil {
-			return err
+		if spatial {
+			if e.rtree[c], err = tx.PrepareContext(ctx, fmt.Sprintf("INSERT INTO \"rtree_%s_geom\" VALUES (?, ?, ?, ?, ?)", c)); err != nil {
+				return err
+			}
 		}
 	}
 	return e.metadata(p)
@@ -234,6 +248,17 @@ func (e *gpkgEncoder) metadata(p Provenance) error {
 func (e *gpkgEncoder) record(r geo.Record) error {
 	c := r.Collection()
 	g := r.Geometry()
+	if g == nil {
+		v := append(e.vals[:0], r.Base().ID)
+		for _, col := range columns[c] {
+			v = append(v, gpkgValue(col.kind, col.get(r)))
+		}
+		e.vals = v
+		if _, err := e.ins[c].ExecContext(e.ctx, v...); err != nil {
+			return fmt.Errorf("geopackage: %w", err)
+		}
+		return nil
+	}
 	if l, ok := g.(orb.LineString); ok {
 		g = orb.MultiLineString{l}
 	}
@@ -364,6 +389,11 @@ BEGIN DELETE FROM "rtree_{t}_geom" WHERE id = OLD."fid"; END;
 func (e *gpkgEncoder) end() error {
 	ctx, tx := e.ctx, e.tx
 	for _, c := range e.cols {
+		e.ins[c].Close()
+		if _, spatial := gpkgGeometry[c]; !spatial {
+			continue
+		}
+		e.rtree[c].Close()
 		if _, err := tx.ExecContext(ctx, strings.ReplaceAll(gpkgTriggers, "{t}", string(c))); err != nil {
 			return fmt.Errorf("geopackage: %w", err)
 		}
@@ -373,8 +403,6 @@ func (e *gpkgEncoder) end() error {
 				return err
 			}
 		}
-		e.ins[c].Close()
-		e.rtree[c].Close()
 	}
 	if err := tx.Commit(); err != nil {
 		return err

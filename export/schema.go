@@ -27,6 +27,7 @@ type column struct {
 
 func inc(r geo.Record) *geo.Incident { return r.(*geo.Incident) }
 func rte(r geo.Record) *geo.Route    { return r.(*geo.Route) }
+func lnk(r geo.Record) *geo.Link     { return r.(*geo.Link) }
 
 func version(r geo.Record) any { return r.Base().Version }
 func created(r geo.Record) any { return r.Base().Created }
@@ -68,6 +69,21 @@ var columns = map[geo.Collection][]column{
 		{"active_to", text, func(r geo.Record) any { return rte(r).ActiveTo }},
 		{"confidence", text, func(r geo.Record) any { return rte(r).Confidence }},
 		{"countries", list, func(r geo.Record) any { return rte(r).Countries }},
+		{"version", integer, version},
+		{"created", datetime, created},
+		{"updated", datetime, updated},
+	},
+	geo.Links: {
+		{"from", text, func(r geo.Record) any { return lnk(r).From }},
+		{"to", text, func(r geo.Record) any { return lnk(r).To }},
+		{"relation", text, func(r geo.Record) any { return lnk(r).Relation }},
+		{"date_from", text, func(r geo.Record) any { return lnk(r).DateFrom }},
+		{"date_to", text, func(r geo.Record) any { return lnk(r).DateTo }},
+		{"confidence", text, func(r geo.Record) any { return lnk(r).Confidence }},
+		{"summary", text, func(r geo.Record) any { return lnk(r).Summary }},
+		{"sources", sources, func(r geo.Record) any { return lnk(r).Sources }},
+		{"tags", list, func(r geo.Record) any { return lnk(r).Tags }},
+		{"external_id", text, func(r geo.Record) any { return lnk(r).ExternalID }},
 		{"version", integer, version},
 		{"created", datetime, created},
 		{"updated", datetime, updated},

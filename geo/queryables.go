@@ -27,15 +27,25 @@ func Queryables(c Collection) []Queryable {
 		{Name: "id", Type: "string", Title: "Identifier, chosen by the server"},
 		{Name: "external_id", Type: "string", Title: "Identifier in the source dataset (gtd:…, acled:…)"},
 		{Name: "summary", Type: "string", Title: "Summary"},
-		{Name: "actors", Type: "array", Title: "Groups or people involved (any of)"},
 		{Name: "tags", Type: "array", Title: "Free labels (any of)"},
 		{Name: "version", Type: "integer", Title: "Version, from 1"},
 		{Name: "created", Type: "string", Format: "date-time", Title: "When it was first stored"},
 		{Name: "updated", Type: "string", Format: "date-time", Title: "When it last changed"},
 	}
-	if c == Routes {
+	actors := Queryable{Name: "actors", Type: "array", Title: "Groups or people involved (any of)"}
+	switch c {
+	case Links:
 		return append([]Queryable{
-			{Name: "geometry", Type: "geometry", Title: "The route's line"},
+			{Name: "from", Type: "string", Title: "The actor the relation goes from"},
+			{Name: "to", Type: "string", Title: "The actor the relation goes to"},
+			{Name: "relation", Type: "string", Enum: Relations, Title: "What the relation is"},
+			{Name: "date_from", Type: "date", Title: "Since (YYYY[-MM[-DD]]); T_INTERSECTS tests the whole span"},
+			{Name: "date_to", Type: "date", Title: "Until (YYYY[-MM[-DD]]); T_INTERSECTS tests the whole span"},
+			{Name: "confidence", Type: "string", Enum: Confidences, Title: "Confidence"},
+		}, common...)
+	case Routes:
+		return append([]Queryable{
+			{Name: "geometry", Type: "geometry", Title: "The route's line"}, actors,
 			{Name: "name", Type: "string", Title: "Name"},
 			{Name: "commodity", Type: "string", Enum: Commodities, Title: "What moves along it"},
 			{Name: "mode", Type: "string", Enum: Modes, Title: "Mode of transport"},
@@ -47,7 +57,7 @@ func Queryables(c Collection) []Queryable {
 		}, common...)
 	}
 	return append([]Queryable{
-		{Name: "geometry", Type: "geometry", Title: "The incident's point"},
+		{Name: "geometry", Type: "geometry", Title: "The incident's point"}, actors,
 		{Name: "title", Type: "string", Title: "Title"},
 		{Name: "type", Type: "string", Enum: IncidentTypes, Title: "Incident type"},
 		{Name: "subtype", Type: "string", Title: "Subtype (e.g. the GTD attack type)"},
@@ -148,7 +158,7 @@ func CheckCQL(e Expr, cols []Collection) error {
 			}
 		case TIntersects:
 			if q, ok := known(e.Prop); ok && q.Type != "date" && q.Format != "date-time" && err == nil {
-				err = Errorf(EMALFORMED, "filter: T_INTERSECTS takes a date property (date, active_from, active_to), not %s", q.Name)
+				err = Errorf(EMALFORMED, "filter: T_INTERSECTS takes a date property (date, active_from, active_to, date_from, date_to), not %s", q.Name)
 			}
 		}
 	}

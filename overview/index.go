@@ -358,8 +358,9 @@ type query struct {
 }
 
 // Handles reports whether the index answers for the filter: everything but
-// full text and corridors (near, near_route).
-func Handles(f geo.Filter) bool { return f.Q == "" && f.Near == nil }
+// full text, corridors (near, near_route) and filter expressions, which
+// the store answers.
+func Handles(f geo.Filter) bool { return f.Q == "" && f.Near == nil && f.CQL == nil }
 
 func (p *points) compile(f geo.Filter) query {
 	q := query{span: f.Span}

@@ -101,7 +101,7 @@ func (q *cqlSQL) column(prop string) (sql string, isList bool) {
 		return "r.external_id", false
 	case prop == "version":
 		return "r.version", false
-	case prop == "type" && q.c == geo.Incidents, prop == "commodity" && q.c == geo.Routes:
+	case prop == "type" && q.c == geo.Incidents, prop == "commodity" && q.c == geo.Routes, prop == "relation" && q.c == geo.Links:
 		return "r.kind", false
 	case qa.Type == "array":
 		return "json_extract(r.feature, '$.properties." + prop + "')", true
