@@ -221,3 +221,24 @@ func must(b []byte, err error) []byte {
 }
 
 var cos, sin = math.Cos, math.Sin
+
+// BenchmarkContains100Vertices: one containment test of a prepared
+// 100-vertex polygon, points around and inside it.
+func BenchmarkContains100Vertices(b *testing.B) {
+	var ring orb.Ring
+	for i := 0; i < 100; i++ {
+		r := 1.0 - 0.4*float64(i%2)
+		ang := float64(i) / 100 * 2 * math.Pi
+		ring = append(ring, orb.Point{-74 + r*math.Cos(ang), 4.6 + r*math.Sin(ang)})
+	}
+	a := NewArea(&Watch{Name: "star", Area: orb.Polygon{append(ring, ring[0])}})
+	pts := make([]orb.Point, 1024)
+	for i := range pts {
+		pts[i] = orb.Point{-75.5 + 3*float64(i%32)/32, 3.1 + 3*float64(i/32)/32}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a.ContainsPoint(pts[i&1023])
+	}
+}

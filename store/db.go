@@ -42,6 +42,7 @@ type DB struct {
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 
+	gate     writeGate // the order of write transactions
 	mu       sync.Mutex
 	onCommit []func(seq int64)
 

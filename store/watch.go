@@ -326,11 +326,12 @@ func (db *DB) AlertCursor(ctx context.Context) (int64, error) {
 // SaveAlerts stores the alerts of the changes after the cursor up to
 // through, their webhook deliveries, and moves the cursor to through, in
 // one transaction: what is stored and where the evaluator goes on from
-// cannot part. It returns false, storing nothing, when the cursor is not
+// cannot part. It goes before other waiting writes, so an alert waits for
+// at most the write in progress. It returns false, storing nothing, when the cursor is not
 // before through (another evaluator got there first).
 func (db *DB) SaveAlerts(ctx context.Context, through int64, alerts []Alert, deliveries []Delivery) (bool, error) {
 	saved := false
-	err := db.inTx(ctx, func(tx *writeTx) error {
+	err := db.inTx(urgent(ctx), func(tx *writeTx) error {
 		res, err := tx.Exec("UPDATE alert_cursor SET seq = ? WHERE seq < ?", through, through)
 		if err != nil {
 			return err

@@ -160,6 +160,10 @@ func (tx *writeTx) QueryRow(query string, args ...any) *sql.Row {
 
 // inTx runs f in one write transaction, commits, then tells the listeners.
 func (db *DB) inTx(ctx context.Context, f func(*writeTx) error) error {
+	if err := db.gate.acquire(ctx); err != nil {
+		return err
+	}
+	defer db.gate.release()
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)

@@ -56,7 +56,7 @@ type Options struct {
 
 // readBatch is how many changes are evaluated, and their alerts stored, at
 // a time.
-const readBatch = 500
+const readBatch = 100
 
 // Evaluator follows the change log and stores and pushes alerts.
 type Evaluator struct {

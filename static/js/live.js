@@ -21,13 +21,14 @@ export function liveURL() {
 /**
  * The live connection. Handlers: onChange(frame) for each new change frame
  * (in order, each sequence number once), onReset() when the server asks for
- * a full reload.
+ * a full reload, onAlert(frame) for each alert of the user's watch areas.
  */
 export class Live {
-  constructor(badge, { onChange, onReset }) {
+  constructor(badge, { onChange, onReset, onAlert }) {
     this.badge = badge;
     this.onChange = onChange;
     this.onReset = onReset;
+    this.onAlert = onAlert;
     /** The last sequence number seen (from hello on first connect, then from changes). */
     this.lastSeq = null;
     this.helloSeq = null;
@@ -132,6 +133,8 @@ export class Live {
         this.lastSeq = msg.seq;
       }
       this.onChange(msg);
+    } else if (msg.type === 'alert') {
+      if (this.onAlert) this.onAlert(msg);
     } else if (msg.type === 'reset') {
       this.lastSeq = this.helloSeq;
       this.onReset();

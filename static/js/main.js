@@ -35,6 +35,7 @@ import { RouteLayer } from './routes.js';
 import { setupSignIn, showRole } from './signin.js';
 import { Timeline } from './timeline.js';
 import { parseHash, writeHash } from './url.js';
+import { Watches } from './watches.js';
 
 const { L } = window;
 
@@ -283,8 +284,28 @@ async function main() {
     }
     showCounts();
   };
+  const watches = new Watches(map, {
+    section: byId('watches-section'),
+    form: byId('watch-form'),
+    name: byId('w-name'),
+    radius: byId('w-radius'),
+    useFilters: byId('w-use-filters'),
+    circle: byId('w-circle'),
+    polygon: byId('w-polygon'),
+    finish: byId('w-finish'),
+    cancel: byId('w-cancel'),
+    status: byId('w-status'),
+    list: byId('watch-list'),
+    alerts: byId('alert-list'),
+    readAll: byId('alerts-read'),
+    badge: byId('alert-badge'),
+    badgeCount: byId('alert-badge-count'),
+  }, { filter: () => filters.subscription(), onSelect: (entry) => feed.onSelect(entry) });
+  nexus.watches = watches;
+  watches.load();
   const live = new Live(byId('live-state'), {
     onChange: applyChange,
+    onAlert: (frame) => watches.alert(frame),
     onReset: () => {
       notify('Live updates restarted: the map was reloaded.');
       loadView();
@@ -389,6 +410,7 @@ async function main() {
     map.closePopup();
     live.restart();
     reloadAll();
+    watches.load();
     basemap.reload().catch((err) => loadFailed('the basemap', err));
     timeline.init();
     filters.loadSuggestions();
