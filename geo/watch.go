@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/paulmach/orb"
@@ -34,6 +35,9 @@ type FilterSpec struct {
 	Commodity []string `json:"commodity,omitempty"`
 	Q         string   `json:"q,omitempty"`
 	Datetime  string   `json:"datetime,omitempty"`
+	Near      string   `json:"near,omitempty"`       // "lon,lat,km"
+	NearRoute string   `json:"near_route,omitempty"` // a route's id, with Km
+	Km        *float64 `json:"km,omitempty"`
 }
 
 // Filter checks the spec and returns the filter it describes. Values that
@@ -59,6 +63,15 @@ func (s FilterSpec) Filter() (Filter, error) {
 		}
 		f.Span = span
 	}
+	km := ""
+	if s.Km != nil {
+		km = strconv.FormatFloat(*s.Km, 'g', -1, 64)
+	}
+	near, err := ParseNear(s.Near, s.NearRoute, km)
+	if err != nil {
+		return f, Errorf(EINVALID, "filter: %s", ErrorMessage(err))
+	}
+	f.Near = near
 	if err := f.Check(); err != nil {
 		return f, Errorf(EINVALID, "filter: %s", ErrorMessage(err))
 	}

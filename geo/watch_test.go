@@ -242,3 +242,22 @@ func BenchmarkContains100Vertices(b *testing.B) {
 		a.ContainsPoint(pts[i&1023])
 	}
 }
+
+func TestWatchFilterNear(t *testing.T) {
+	w := mustWatch(t, `{"type":"Feature","geometry":{"type":"Point","coordinates":[0,0]},"properties":{"name":"x","radius_km":5000,
+		"filter":{"near":"-74.05,4.67,10"}}}`)
+	f := w.FilterOf()
+	if f.Near == nil || f.Near.Km != 10 {
+		t.Fatalf("near not read: %+v", f.Near)
+	}
+	in := &Incident{Point: orb.Point{-74.06, 4.66}, Title: "x", Type: "plot", Date: "2021"}
+	far := &Incident{Point: orb.Point{-75.56, 6.25}, Title: "x", Type: "plot", Date: "2021"}
+	if !f.Match(in) || f.Match(far) {
+		t.Error("near does not select as the API does")
+	}
+	if _, err := DecodeWatch([]byte(`{"type":"Feature","geometry":{"type":"Point","coordinates":[0,0]},"properties":{"name":"x","radius_km":1,"filter":{"near":"1,2"}}}`)); err != nil {
+		t.Fatal(err)
+	} else if w2, _ := DecodeWatch([]byte(`{"type":"Feature","geometry":{"type":"Point","coordinates":[0,0]},"properties":{"name":"x","radius_km":1,"filter":{"near":"1,2"}}}`)); w2.Validate() == nil {
+		t.Error("a bad near was accepted")
+	}
+}

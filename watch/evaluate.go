@@ -208,8 +208,13 @@ func (e *Evaluator) sync(ctx context.Context) error {
 		if s.Watch != nil {
 			f := s.Watch.FilterOf()
 			if e.opt.Resolve != nil {
-				if err := e.opt.Resolve(ctx, &f); err != nil {
+				if err := e.opt.Resolve(ctx, &f); geo.ErrorCode(err) == geo.EINTERNAL {
 					return err
+				} else if err != nil {
+					// A filter that cannot be resolved (a near_route
+					// whose route was deleted) selects nothing.
+					e.logger.Warn("watch filter selects nothing", "watch", s.ID, "err", err)
+					continue
 				}
 			}
 			e.add(s, f)
