@@ -206,6 +206,8 @@ func (s *Server) routes() {
 	s.handle("GET /api/aliases", read, s.aliasList)
 	s.handle("POST /api/aliases", write, s.aliasPut)
 	s.handle("DELETE /api/aliases/{alias}", write, s.aliasDelete)
+	// The vocabulary is open, as the map's files are: it holds no data.
+	s.handle("GET /api/vocabulary", open, s.vocabulary)
 	s.handle("GET /api/basemap.geojson", read, s.basemapGeoJSON)
 	s.watchRoutes()
 	if s.cfg.Live != nil {

@@ -140,13 +140,14 @@ func openAPIDoc(server string) obj {
 			param("lat", "query", "latitude", obj{"type": "number", "minimum": -90, "maximum": 90}, true),
 		}, merge(obj{"200": jsonResponse("the country and nearest place", typeJSON)}, errs("400", "401", "503")))},
 		"/stats": obj{"get": op("stats", "Counts by country, type, actor or month", append([]obj{
-			param("by", "query", "country, type, actor or month", obj{"type": "string", "enum": store.StatsBy}, true),
+			param("by", "query", "country, type, actor or month", obj{"type": "string", "enum": geo.StatsBy}, true),
 			param("collection", "query", "incidents (default) or routes", obj{"type": "string", "enum": []string{"incidents", "routes"}}, false),
 		}, filters...), merge(obj{"200": jsonResponse("the counts", typeJSON)}, errs("400", "401")))},
 		"/view": obj{"get": op("view", "Incidents in a map view, clustered when dense", append([]obj{
 			param("zoom", "query", "the map's zoom level", obj{"type": "number", "minimum": 0, "maximum": 30}, false),
 		}, filters...), merge(obj{"200": jsonResponse("a FeatureCollection, clustered or not", typeGeoJSON)}, errs("400", "401")))},
 		"/config":          obj{"get": op("config", "What the map needs to know", nil, merge(obj{"200": jsonResponse("tiles, private, role, attribution", typeJSON)}, errs("401")))},
+		"/vocabulary":      obj{"get": op("vocabulary", "The values of the data model's enumerations, and the dimensions of stats", nil, obj{"200": jsonResponse("type, commodity, mode, confidence, precision, stats_by: lists of strings", typeJSON)})},
 		"/basemap.geojson": obj{"get": op("basemap", "Natural Earth country shapes", nil, merge(obj{"200": jsonResponse("a FeatureCollection", typeGeoJSON)}, errs("401")))},
 	}
 	return obj{

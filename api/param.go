@@ -3,7 +3,6 @@ package api
 import (
 	"math"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -29,7 +28,7 @@ const CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 // API – Features recommends 400 for unknown parameters, so a typo never
 // silently returns everything).
 var (
-	filterParams = []string{"bbox", "bbox-crs", "datetime", "type", "actor", "country", "commodity", "q", "near", "near_route", "km", "filter", "filter-lang", "filter-crs"}
+	filterParams = append([]string{"bbox-crs", "filter", "filter-lang", "filter-crs"}, geo.FilterParams...)
 	itemsParams  = append([]string{"limit", "cursor", "f", "crs"}, filterParams...)
 	exportParams = append([]string{"collections", "f"}, filterParams...)
 	statsParams  = append([]string{"by", "collection", "f"}, filterParams...)
@@ -71,99 +70,16 @@ func checkParams(q url.Values, allowed []string) error {
 	return nil
 }
 
-// single returns the one value of a parameter, "" when absent; a parameter
-// given twice is an error because it has no obvious meaning.
-func single(q url.Values, name string) (string, error) {
-	v := q[name]
-	switch len(v) {
-	case 0:
-		return "", nil
-	case 1:
-		return v[0], nil
-	}
-	return "", errorf(geo.EMALFORMED, "%s is given %d times; give it once", name, len(v))
-}
-
-// list splits comma-separated values (and repeated parameters) into a
-// list, trimming blanks and dropping empty items.
-func list(q url.Values, name string) []string {
-	var out []string
-	for _, v := range q[name] {
-		for _, s := range strings.Split(v, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}
-
-// countryParam is what a country filter value may look like: a code or a
-// name (letters, spaces and the punctuation of names), resolved by the
-// store (Resolve).
-var countryParam = regexp.MustCompile(`^[\p{L}\p{M}][\p{L}\p{M} .'’()-]{0,79}$`)
-
 // parseFilter reads the filter parameters shared by items, export, stats
-// and view: bbox, datetime, type, actor, country, commodity, q, and the
-// corridors near=lon,lat,km and near_route=ID&km=K.
+// and view: those of geo.ParseFilterQuery (the rules the websocket
+// applies too) and a CQL2 filter expression.
 func parseFilter(q url.Values) (geo.Filter, error) {
-	f := geo.NewFilter()
-	s, err := single(q, "bbox")
+	f, err := geo.ParseFilterQuery(q)
 	if err != nil {
 		return f, err
 	}
-	if s != "" || q.Has("bbox") {
-		b, err := parseBBox(s)
-		if err != nil {
-			return f, err
-		}
-		f.BBox = &b
-	}
-	if s, err = single(q, "datetime"); err != nil {
-		return f, err
-	}
-	if f.Span, err = parseDatetime(s); err != nil {
-		return f, err
-	}
-	f.Types = list(q, "type")
-	for _, t := range f.Types {
-		if !slices.Contains(geo.IncidentTypes, t) {
-			return f, errorf(geo.EMALFORMED, "type %q is not one of %s", t, strings.Join(geo.IncidentTypes, ", "))
-		}
-	}
-	f.Commodities = list(q, "commodity")
-	for _, c := range f.Commodities {
-		if !slices.Contains(geo.Commodities, c) {
-			return f, errorf(geo.EMALFORMED, "commodity %q is not one of %s", c, strings.Join(geo.Commodities, ", "))
-		}
-	}
-	f.Actors = list(q, "actor")
-	f.Countries = list(q, "country")
-	for _, c := range f.Countries {
-		if !countryParam.MatchString(c) {
-			return f, errorf(geo.EMALFORMED, "country must be ISO 3166-1 codes such as CO,MX or country names; got %q", clip(c))
-		}
-	}
-	if f.Q, err = single(q, "q"); err != nil {
-		return f, err
-	}
-	f.Q = strings.TrimSpace(f.Q)
-	var near [3]string
-	for i, name := range []string{"near", "near_route", "km"} {
-		if near[i], err = single(q, name); err != nil {
-			return f, err
-		}
-	}
-	if f.Near, err = geo.ParseNear(near[0], near[1], near[2]); err != nil {
-		return f, err
-	}
-	if f.CQL, err = parseCQL(q); err != nil {
-		return f, err
-	}
-	if err := f.Check(); err != nil {
-		return f, errorf(geo.EMALFORMED, "%s", geo.ErrorMessage(err))
-	}
-	return f, nil
+	f.CQL, err = parseCQL(q)
+	return f, err
 }
 
 // parseCQL reads filter, filter-lang and filter-crs (OGC API – Features
@@ -196,44 +112,14 @@ func parseCQL(q url.Values) (geo.Expr, error) {
 	return e, nil
 }
 
-// parseBBox reads bbox=w,s,e,n (or the six numbers w,s,zmin,e,n,zmax of
-// OGC API – Features, whose heights are ignored). West greater than east
-// crosses the antimeridian.
-func parseBBox(s string) (geo.BBox, error) {
-	parts := strings.Split(s, ",")
-	if len(parts) != 4 && len(parts) != 6 {
-		return geo.BBox{}, errorf(geo.EMALFORMED, "bbox must be four numbers w,s,e,n; got %q", clip(s))
-	}
-	v := make([]float64, len(parts))
-	for i, p := range parts {
-		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return geo.BBox{}, errorf(geo.EMALFORMED, "bbox must be four numbers w,s,e,n; %q is not a finite number", clip(p))
-		}
-		v[i] = f
-	}
-	if len(v) == 6 {
-		v = []float64{v[0], v[1], v[3], v[4]}
-	}
-	b := geo.BBox{W: v[0], S: v[1], E: v[2], N: v[3]}
-	if err := b.Check(); err != nil {
-		return b, errorf(geo.EMALFORMED, "%v (bbox is w,s,e,n in degrees)", err)
-	}
-	return b, nil
-}
+// single returns the one value of a parameter (geo.QueryValue).
+func single(q url.Values, name string) (string, error) { return geo.QueryValue(q, name) }
 
-// parseDatetime reads the OGC datetime parameter: an instant or an
-// interval a/b, ../b, a/.., each end RFC 3339 or a partial date.
-func parseDatetime(s string) (geo.Span, error) {
-	if len(s) > 100 {
-		return geo.Span{}, errorf(geo.EMALFORMED, "datetime is too long to be an instant or an interval")
-	}
-	span, err := geo.ParseInterval(s)
-	if err != nil {
-		return span, errorf(geo.EMALFORMED, "datetime must be an instant or an interval a/b, ../b, a/.. of RFC 3339 times or dates YYYY[-MM[-DD]]: %v", err)
-	}
-	return span, nil
-}
+// list returns the comma-separated values of a parameter (geo.QueryList).
+func list(q url.Values, name string) []string { return geo.QueryList(q, name) }
+
+// clip shortens user text quoted back in a message (geo.Clip).
+func clip(s string) string { return geo.Clip(s) }
 
 // parseLimit reads limit: default DefaultLimit; above MaxLimit it is
 // clamped to MaxLimit, as OGC API – Features allows.
@@ -309,13 +195,13 @@ func parseBy(q url.Values) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	switch s {
-	case "country", "type", "actor", "month":
+	switch {
+	case slices.Contains(geo.StatsBy, s):
 		return s, nil
-	case "":
-		return "", errorf(geo.EMALFORMED, "by is required: country, type, actor or month")
+	case s == "":
+		return "", errorf(geo.EMALFORMED, "by is required: one of %s", strings.Join(geo.StatsBy, ", "))
 	}
-	return "", errorf(geo.EMALFORMED, "by must be country, type, actor or month, got %q", clip(s))
+	return "", errorf(geo.EMALFORMED, "by must be one of %s, got %q", strings.Join(geo.StatsBy, ", "), clip(s))
 }
 
 // parseZoom reads the map's zoom level, 0 (the world) to 30; Leaflet's
@@ -406,17 +292,4 @@ func parseIfMatch(h string) (int64, error) {
 		return 0, errorf(geo.EMALFORMED, `If-Match must be one entity tag such as "3" (with the quotes), as the ETag header gave it; got %s`, clip(h))
 	}
 	return n, nil
-}
-
-// clip shortens user text quoted back in a message.
-func clip(s string) string {
-	const max = 60
-	if len(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	if len(r) <= max {
-		return s
-	}
-	return string(r[:max]) + "…"
 }

@@ -248,6 +248,22 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request, p store.Principa
 	})
 }
 
+// vocabulary answers GET /api/vocabulary: the values of the enumerations
+// of the data model and the dimensions of stats, from their one definition
+// in geo, so that the map's forms, filters and legend offer what the
+// server accepts.
+func (s *Server) vocabulary(w http.ResponseWriter, _ *http.Request, _ store.Principal) error {
+	w.Header().Set("Cache-Control", "no-cache")
+	return writeJSON(w, http.StatusOK, typeJSON, map[string][]string{
+		"type":       geo.IncidentTypes,
+		"commodity":  geo.Commodities,
+		"mode":       geo.Modes,
+		"confidence": geo.Confidences,
+		"precision":  geo.Precisions,
+		"stats_by":   geo.StatsBy,
+	})
+}
+
 // basemap holds the Natural Earth country shapes, gzip-compressed as the
 // geocode package embeds them.
 type basemap struct {

@@ -2,9 +2,12 @@ package geo
 
 import (
 	"fmt"
+	"math"
+	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/paulmach/orb"
 )
@@ -15,22 +18,144 @@ type BBox struct {
 	W, S, E, N float64
 }
 
-// ParseBBox reads "w,s,e,n".
+// ParseBBox reads a box as the query parameter bbox writes it: "w,s,e,n",
+// or the six numbers w,s,zmin,e,n,zmax of OGC API – Features, whose heights
+// are ignored. Its errors are EMALFORMED with a message for the user.
 func ParseBBox(s string) (BBox, error) {
 	parts := strings.Split(s, ",")
-	if len(parts) != 4 {
-		return BBox{}, fmt.Errorf("bbox must be four numbers w,s,e,n; got %d", len(parts))
+	if len(parts) != 4 && len(parts) != 6 {
+		return BBox{}, Errorf(EMALFORMED, "bbox must be four numbers w,s,e,n; got %q", Clip(s))
 	}
-	var v [4]float64
+	v := make([]float64, len(parts))
 	for i, p := range parts {
 		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil {
-			return BBox{}, fmt.Errorf("bbox value %q is not a number", p)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return BBox{}, Errorf(EMALFORMED, "bbox must be four numbers w,s,e,n; %q is not a finite number", Clip(p))
 		}
 		v[i] = f
 	}
-	b := BBox{v[0], v[1], v[2], v[3]}
-	return b, b.Check()
+	return BBoxOf(v)
+}
+
+// BBoxOf makes a box of four numbers w,s,e,n (or six with heights, which
+// are ignored), as a subscribe frame of the websocket gives them, and
+// checks it. Its errors are EMALFORMED with a message for the user.
+func BBoxOf(v []float64) (BBox, error) {
+	switch len(v) {
+	case 6:
+		v = []float64{v[0], v[1], v[3], v[4]}
+	case 4:
+	default:
+		return BBox{}, Errorf(EMALFORMED, "bbox must be four numbers w,s,e,n; got %d", len(v))
+	}
+	for _, f := range v {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return BBox{}, Errorf(EMALFORMED, "bbox must be four numbers w,s,e,n; %v is not a finite number", f)
+		}
+	}
+	b := BBox{W: v[0], S: v[1], E: v[2], N: v[3]}
+	if err := b.Check(); err != nil {
+		return b, Errorf(EMALFORMED, "%v (bbox is w,s,e,n in degrees)", err)
+	}
+	return b, nil
+}
+
+// ParseDatetime reads the datetime filter of OGC API – Features: an
+// instant or an interval a/b, ../b, a/.., each end RFC 3339 or a partial
+// date. "" selects all time. Its errors are EMALFORMED.
+func ParseDatetime(s string) (Span, error) {
+	if len(s) > 100 {
+		return Span{}, Errorf(EMALFORMED, "datetime is too long to be an instant or an interval")
+	}
+	span, err := ParseInterval(s)
+	if err != nil {
+		return span, Errorf(EMALFORMED, "datetime must be an instant or an interval a/b, ../b, a/.. of RFC 3339 times or dates YYYY[-MM[-DD]]: %v", err)
+	}
+	return span, nil
+}
+
+// FilterParams are the names of the filter's query parameters, also the
+// members of the filter of a websocket subscription.
+var FilterParams = []string{"bbox", "datetime", "type", "actor", "country", "commodity", "q", "near", "near_route", "km"}
+
+// ParseFilterQuery reads a filter from query parameters: bbox, datetime,
+// type, actor, country, commodity, q, and the corridors near=lon,lat,km and
+// near_route=ID&km=K. Lists are comma-separated or repeated. Its errors are
+// EMALFORMED with a message for the user.
+func ParseFilterQuery(q url.Values) (Filter, error) {
+	f := NewFilter()
+	s, err := QueryValue(q, "bbox")
+	if err != nil {
+		return f, err
+	}
+	if s != "" || q.Has("bbox") {
+		b, err := ParseBBox(s)
+		if err != nil {
+			return f, err
+		}
+		f.BBox = &b
+	}
+	if s, err = QueryValue(q, "datetime"); err != nil {
+		return f, err
+	}
+	if f.Span, err = ParseDatetime(s); err != nil {
+		return f, err
+	}
+	f.Types, f.Commodities = QueryList(q, "type"), QueryList(q, "commodity")
+	f.Actors, f.Countries = QueryList(q, "actor"), QueryList(q, "country")
+	if f.Q, err = QueryValue(q, "q"); err != nil {
+		return f, err
+	}
+	var near [3]string
+	for i, name := range []string{"near", "near_route", "km"} {
+		if near[i], err = QueryValue(q, name); err != nil {
+			return f, err
+		}
+	}
+	if f.Near, err = ParseNear(near[0], near[1], near[2]); err != nil {
+		return f, err
+	}
+	return f, f.Clean()
+}
+
+// QueryValue returns the one value of a query parameter, "" when absent;
+// a parameter given twice is EMALFORMED because it has no obvious meaning.
+func QueryValue(q url.Values, name string) (string, error) {
+	v := q[name]
+	switch len(v) {
+	case 0:
+		return "", nil
+	case 1:
+		return v[0], nil
+	}
+	return "", Errorf(EMALFORMED, "%s is given %d times; give it once", name, len(v))
+}
+
+// QueryList splits the comma-separated values of a query parameter (which
+// may be repeated) into a list, trimming blanks and dropping empty items.
+func QueryList(q url.Values, name string) []string {
+	var out []string
+	for _, v := range q[name] {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// Clip shortens user text quoted back in a message.
+func Clip(s string) string {
+	const max = 60 // characters
+	if len(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= max {
+		return s
+	}
+	return string(r[:max]) + "…"
 }
 
 // Check validates the ranges of a box.
@@ -76,7 +201,25 @@ type Filter struct {
 // NewFilter returns a filter that selects everything.
 func NewFilter() Filter { return Filter{Span: All} }
 
-// Check validates the filter's values.
+// Clean puts the filter in the form every reader of it expects (q and
+// list items trimmed, empty items dropped) and checks it.
+func (f *Filter) Clean() error {
+	for _, l := range []*[]string{&f.Types, &f.Commodities, &f.Actors, &f.Countries} {
+		out := (*l)[:0:0]
+		for _, v := range *l {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+		*l = out
+	}
+	f.Q = strings.TrimSpace(f.Q)
+	return f.Check()
+}
+
+// Check validates the filter's values: the box, the lengths, and the
+// types, commodities and country codes, so that a typo is an error rather
+// than a silently empty answer. Its errors are EMALFORMED.
 func (f Filter) Check() error {
 	if f.BBox != nil {
 		if err := f.BBox.Check(); err != nil {
@@ -96,8 +239,28 @@ func (f Filter) Check() error {
 			return Errorf(EMALFORMED, "a filter lists more than %d values", MaxItems)
 		}
 	}
+	for _, t := range f.Types {
+		if !slices.Contains(IncidentTypes, t) {
+			return Errorf(EMALFORMED, "type %q is not one of %s", Clip(t), strings.Join(IncidentTypes, ", "))
+		}
+	}
+	for _, c := range f.Commodities {
+		if !slices.Contains(Commodities, c) {
+			return Errorf(EMALFORMED, "commodity %q is not one of %s", Clip(c), strings.Join(Commodities, ", "))
+		}
+	}
+	for _, c := range f.Countries {
+		if !countryValue.MatchString(c) {
+			return Errorf(EMALFORMED, "country must be ISO 3166-1 codes such as CO,MX or country names; got %q", Clip(c))
+		}
+	}
 	return nil
 }
+
+// countryValue is what a country filter value may look like: a code or a
+// name (letters, spaces and the punctuation of names), which the store
+// resolves to a code.
+var countryValue = regexp.MustCompile(`^[\p{L}\p{M}][\p{L}\p{M} .'’()-]{0,79}$`)
 
 // Kinds returns the kind values that apply to the collection.
 func (f Filter) Kinds(c Collection) []string {
@@ -107,57 +270,65 @@ func (f Filter) Kinds(c Collection) []string {
 	return f.Types
 }
 
-// Match reports whether the record is selected. Full text is matched
-// in memory by MatchText (every word begins a word of the text); the
-// database uses its full-text index for the same question.
+// Match reports whether the record is selected. It is Matcher().Match on
+// the record's keys.
 func (f Filter) Match(r Record) bool {
 	return f.MatchKeys(r.Collection(), r.Keys())
 }
 
 // MatchKeys is Match on keys already computed.
 func (f Filter) MatchKeys(c Collection, k Keys) bool {
-	if f.BBox != nil && !IntersectsAny(k.Boxes, f.BBox.Bounds()) {
-		return false
-	}
-	if f.Span != (Span{}) && f.Span != All && !k.Span.Overlaps(f.Span) {
-		return false
-	}
-	if kinds := f.Kinds(c); len(kinds) > 0 && !anyOf(kinds, []string{k.Kind}) {
-		return false
-	}
-	if len(f.Actors) > 0 && !anyOf(f.Actors, k.Actors) {
-		return false
-	}
-	if len(f.Countries) > 0 && !anyOf(f.Countries, k.Countries) {
-		return false
-	}
-	if f.Near != nil && !f.Near.Contains(k.Shape) {
-		return false
-	}
-	if f.Q != "" && !MatchText(f.Q, k.Text) {
-		return false
-	}
-	return true
+	return f.Matcher().Match(c, &k, Fold(k.Text))
 }
 
-// MatchText reports whether, for every word of the query q, the text has a
-// word that begins with it, ignoring case and accents ("cocain" finds
-// "Cocaine"): the rule of the database's full-text prefix query.
-func MatchText(q, text string) bool {
-	words := Words(text)
-	for _, w := range Words(q) {
-		found := false
-		for _, t := range words {
-			if strings.HasPrefix(t, w) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
+// Matcher is a filter compiled to test many records in memory, by the
+// rules the database applies to the same filter: boxes meet (edges count),
+// time spans overlap, kinds, actors and countries are any-of and equal
+// ignoring ASCII case (as SQLite's NOCASE), and full text needs every
+// word of q to begin a word of the folded text. The cheap box test comes
+// first, the words last.
+type Matcher struct {
+	bounds [2]orb.Bound // the box, split at the antimeridian
+	nb     int          // bounds in use; 0: everywhere
+	span   Span         // All: any time
+	f      Filter       // for kinds, actors and countries
+	words  []string     // folded, all required
+}
+
+// Matcher compiles the filter.
+func (f Filter) Matcher() *Matcher {
+	m := &Matcher{span: f.Span, f: f, words: Words(f.Q)}
+	if f.BBox != nil {
+		m.nb = copy(m.bounds[:], f.BBox.Bounds())
 	}
-	return true
+	if m.span == (Span{}) {
+		m.span = All
+	}
+	return m
+}
+
+// Match reports whether a record of collection c with keys k, whose text
+// folded (Fold(k.Text)) is folded, is selected.
+func (m *Matcher) Match(c Collection, k *Keys, folded string) bool {
+	if m.nb > 0 && !IntersectsAny(k.Boxes, m.bounds[:m.nb]) {
+		return false
+	}
+	if m.span != All && !k.Span.Overlaps(m.span) {
+		return false
+	}
+	if kinds := m.f.Kinds(c); len(kinds) > 0 && !anyOf(kinds, k.Kind) {
+		return false
+	}
+	if len(m.f.Actors) > 0 && !anyOf(m.f.Actors, k.Actors...) {
+		return false
+	}
+	if len(m.f.Countries) > 0 && !anyOf(m.f.Countries, k.Countries...) {
+		return false
+	}
+	if m.f.Near != nil && !m.f.Near.Contains(k.Shape) {
+		return false
+	}
+	return HasWords(folded, m.words)
 }
 
 // IntersectsAny reports whether any box of a meets any box of b (edges count).
@@ -172,10 +343,12 @@ func IntersectsAny(a, b []orb.Bound) bool {
 	return false
 }
 
-func anyOf(want, have []string) bool {
+// anyOf reports whether a wanted value equals a value the record has,
+// ignoring ASCII case.
+func anyOf(want []string, have ...string) bool {
 	for _, w := range want {
 		for _, h := range have {
-			if strings.EqualFold(w, h) {
+			if SameKey(w, h) {
 				return true
 			}
 		}
@@ -183,37 +356,24 @@ func anyOf(want, have []string) bool {
 	return false
 }
 
-// Words splits a full-text query into folded words.
-func Words(q string) []string {
-	return strings.FieldsFunc(Fold(q), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
-}
-
-// Fold lower-cases text and removes the accents of Latin letters, so that
-// "Bogotá" and "bogota" compare equal.
-func Fold(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range strings.ToLower(s) {
-		if f, ok := foldTable[r]; ok {
-			b.WriteString(f)
-		} else {
-			b.WriteRune(r)
+// SameKey reports whether two key values (actors, countries) are the same
+// for filters: equal ignoring the case of ASCII letters, as SQLite's NOCASE
+// collation compares them.
+func SameKey(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
 		}
 	}
-	return b.String()
+	return true
 }
-
-var foldTable = func() map[rune]string {
-	m := map[rune]string{}
-	for base, accented := range map[string]string{
-		"a": "àáâãäåāăą", "c": "çćĉċč", "d": "ďđ", "e": "èéêëēĕėęě", "g": "ĝğġģ", "h": "ĥħ",
-		"i": "ìíîïĩīĭįı", "j": "ĵ", "k": "ķ", "l": "ĺļľŀł", "n": "ñńņňŉ", "o": "òóôõöøōŏő",
-		"r": "ŕŗř", "s": "śŝşš", "t": "ţťŧ", "u": "ùúûüũūŭůűų", "w": "ŵ", "y": "ýÿŷ", "z": "źżž",
-		"ss": "ß", "ae": "æ", "oe": "œ",
-	} {
-		for _, r := range accented {
-			m[r] = base
-		}
-	}
-	return m
-}()

@@ -83,27 +83,6 @@ func TestFilterMatch(t *testing.T) {
 	}
 }
 
-func TestFold(t *testing.T) {
-	cases := []struct {
-		name, in, want string
-	}{
-		{"accents", "Bogotá", "bogota"},
-		{"capital accents", "ÁFRICA", "africa"},
-		{"tilde and cedilla", "São Tomé, Curaçao", "sao tome, curacao"},
-		{"German sharp s", "Straße", "strasse"},
-		{"ligatures", "Æther Œuvre", "aether oeuvre"},
-		{"Polish", "Łódź", "lodz"},
-		{"other scripts are only lower-cased", "ДАИШ", "даиш"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := Fold(tc.in); got != tc.want {
-				t.Errorf("Fold(%q) = %q, want %q", tc.in, got, tc.want)
-			}
-		})
-	}
-}
-
 func TestFilterCheck(t *testing.T) {
 	long := make([]byte, MaxText+1)
 	for i := range long {

@@ -171,7 +171,7 @@ func CheckCQL(e Expr, cols []Collection) error {
 // and the accents of Latin letters are ignored.
 func MatchLike(s, pattern string, caseI bool) bool {
 	if caseI {
-		s, pattern = Fold(s), Fold(pattern)
+		s, pattern = FoldCase(s), FoldCase(pattern)
 	}
 	// Iterative matching with one backtrack point per %: linear in
 	// practice, never exponential.

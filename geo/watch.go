@@ -40,51 +40,28 @@ type FilterSpec struct {
 	Km        *float64 `json:"km,omitempty"`
 }
 
-// Filter checks the spec and returns the filter it describes. Values that
-// can never match (an unknown type or commodity) are errors, so a typo is
-// not a silent empty selection.
+// Filter checks the spec and returns the filter it describes, by the
+// rules of ParseFilterQuery. Values that can never match (an unknown type
+// or commodity) are errors, so a typo is not a silent empty selection.
+// Its errors are EINVALID, their messages starting "filter: ".
 func (s FilterSpec) Filter() (Filter, error) {
 	f := NewFilter()
-	for _, t := range s.Type {
-		if !oneOf(IncidentTypes, t) {
-			return f, Errorf(EINVALID, "filter.type %q is not one of %s", t, strings.Join(IncidentTypes, ", "))
-		}
-	}
-	for _, c := range s.Commodity {
-		if !oneOf(Commodities, c) {
-			return f, Errorf(EINVALID, "filter.commodity %q is not one of %s", c, strings.Join(Commodities, ", "))
-		}
-	}
 	f.Types, f.Actors, f.Countries, f.Commodities, f.Q = s.Type, s.Actor, s.Country, s.Commodity, s.Q
-	if s.Datetime != "" {
-		span, err := ParseInterval(s.Datetime)
-		if err != nil {
-			return f, Errorf(EINVALID, "filter.datetime: %v", err)
-		}
-		f.Span = span
+	var err error
+	if f.Span, err = ParseDatetime(s.Datetime); err != nil {
+		return f, Errorf(EINVALID, "filter: %s", ErrorMessage(err))
 	}
 	km := ""
 	if s.Km != nil {
 		km = strconv.FormatFloat(*s.Km, 'g', -1, 64)
 	}
-	near, err := ParseNear(s.Near, s.NearRoute, km)
-	if err != nil {
+	if f.Near, err = ParseNear(s.Near, s.NearRoute, km); err != nil {
 		return f, Errorf(EINVALID, "filter: %s", ErrorMessage(err))
 	}
-	f.Near = near
-	if err := f.Check(); err != nil {
+	if err := f.Clean(); err != nil {
 		return f, Errorf(EINVALID, "filter: %s", ErrorMessage(err))
 	}
 	return f, nil
-}
-
-func oneOf(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Watch is a standing question: an area (a circle around a point, or a

@@ -3,6 +3,8 @@ package geocode
 import (
 	"fmt"
 	"sort"
+
+	"nexus/geo"
 )
 
 // CountrySuggestions returns up to n countries whose names (in any of the
@@ -10,7 +12,7 @@ import (
 // distance, as "Colombia (CO)", closest first: what to offer someone
 // whose spelling matched no country.
 func (g *Gazetteer) CountrySuggestions(s string, n int) []string {
-	key := Fold(s)
+	key := geo.Fold(s)
 	if key == "" || n <= 0 {
 		return nil
 	}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	"nexus/geo"
 )
 
 // magic opens geocode.bin; data/reference/gen writes the same.
@@ -171,7 +173,7 @@ func decode(gz []byte) (*Gazetteer, error) {
 			a.forms[j] = r.str()
 		}
 		if _, code, ok := strings.Cut(a.code, "."); ok {
-			a.hint = Fold(code)
+			a.hint = geo.Fold(code)
 		}
 	}
 

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"nexus/geo"
 )
 
 // Attribution credits the reference data, as its licences ask.
@@ -230,13 +232,13 @@ func (g *Gazetteer) Forward(q string, limit int) ([]Place, error) {
 		return nil, badQuery("limit %d is out of range 1..%d", limit, MaxLimit)
 	}
 	parts := strings.Split(q, ",")
-	name := Fold(parts[0])
+	name := geo.Fold(parts[0])
 	if name == "" {
 		return nil, badQuery("q %q has no letters or digits before its first comma", q)
 	}
 	var hints []string
 	for _, p := range parts[1:] {
-		if h := Fold(p); h != "" {
+		if h := geo.Fold(p); h != "" {
 			hints = append(hints, h)
 		}
 	}
@@ -344,7 +346,7 @@ func (g *Gazetteer) CountryName(code string) string {
 // with or without accents ("Colombia", "colombia", "CO", "COL" → "CO";
 // "Côte d'Ivoire", "Ivory Coast" → "CI"); "" when it knows no such country.
 func (g *Gazetteer) CountryCode(nameOrCode string) string {
-	if c, ok := g.countryKeys[Fold(nameOrCode)]; ok {
+	if c, ok := g.countryKeys[geo.Fold(nameOrCode)]; ok {
 		return g.countries[c].code
 	}
 	return ""

@@ -14,6 +14,38 @@ import (
 
 // frame is one change frame, prepared once and shared by every recipient.
 type frame struct {
+	seq  int64
+	data []byte // the frame's text, kept for its leave variant
+	msg  *websocket.PreparedMessage
+
+	leaveOnce sync.Once
+	leaveMsg  *websocket.PreparedMessage // leaveFrame of data, prepared on first use
+}
+
+// newFrame prepares the frame of a change.
+func newFrame(seq int64, data []byte) (*frame, error) {
+	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, data)
+	if err != nil {
+		return nil, err
+	}
+	return &frame{seq: seq, data: data, msg: pm}, nil
+}
+
+// pick returns the message a verdict asks for: the frame itself, or its
+// leave variant (prepared once, the first time a subscriber needs it).
+func (f *frame) pick(v verdict) *websocket.PreparedMessage {
+	if v != leave {
+		return f.msg
+	}
+	f.leaveOnce.Do(func() {
+		// Preparing only stores the bytes: it cannot fail on a text frame.
+		f.leaveMsg, _ = websocket.NewPreparedMessage(websocket.TextMessage, leaveFrame(f.data))
+	})
+	return f.leaveMsg
+}
+
+// queued is a frame in a client's queue with the message picked for it.
+type queued struct {
 	seq int64
 	msg *websocket.PreparedMessage
 }
@@ -29,7 +61,7 @@ type client struct {
 	conn   *websocket.Conn
 	remote string
 
-	queue   chan *frame                     // live frames from the hub; full means slow consumer
+	queue   chan queued                     // live frames from the hub; full means slow consumer
 	owner   string                          // the user, for alerts; "" for none
 	alerts  chan *websocket.PreparedMessage // alert frames; nil without owner
 	kick    chan struct{}                   // capacity 1: ctl has news for the writer
@@ -314,11 +346,15 @@ func (c *client) subscribe(req *request) error {
 			// From memory: the frames the hub prepared.
 			for _, x := range mem {
 				pos = x.seq
-				if x.e == nil || !sub.match(x.e) {
+				if x.e == nil {
+					continue
+				}
+				v := sub.match(x.e)
+				if v == skip {
 					continue
 				}
 				c.conn.SetWriteDeadline(time.Now().Add(writeWait))
-				if err := c.conn.WritePreparedMessage(x.f.msg); err != nil {
+				if err := c.conn.WritePreparedMessage(x.f.pick(v)); err != nil {
 					return err
 				}
 				c.sent = x.seq
@@ -374,10 +410,15 @@ func (c *client) replayLog(sub *subscription, pos *int64, target int64) error {
 			h.logger.Error("skip undecodable change", "seq", ch.Seq, "err", err)
 			continue
 		}
-		if !sub.match(e) {
+		v := sub.match(e)
+		if v == skip {
 			continue
 		}
-		if err := c.write(changeFrame(ch)); err != nil {
+		data := changeFrame(ch)
+		if v == leave {
+			data = leaveFrame(data)
+		}
+		if err := c.write(data); err != nil {
 			return err
 		}
 		c.sent = ch.Seq

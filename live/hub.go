@@ -17,9 +17,16 @@
 //	server: {"type":"hello","seq":N}                      on connect
 //	client: {"type":"subscribe","bbox":[w,s,e,n],"filter":{...},"since":S}
 //	server: {"type":"change","seq":…,"op":"upsert"|"delete","collection":…,"id":…,"feature":{…}}
+//	server: {"type":"change","matches":false,"seq":…,"op":"upsert",…}  the record leaves the view
 //	server: {"type":"reset","seq":N}                      since cannot be served: reload
 //	server: {"type":"alert","seq":…,"watch":…,"event":…,…}  to the watch's owner, whatever the view
 //	server: {"type":"error","message":"…"}                a frame the server cannot use
+//
+// The filter of a subscribe has the names, values and rules of the query
+// parameters of the HTTP API (geo decides what matches for both). A change
+// concerns a view when the record after it matches, or the record before
+// it does: an update that takes a record out of the view is sent with
+// "matches":false, so that the client removes it rather than draw it.
 //
 // A client receives no changes until its first subscribe. A subscribe
 // without since continues from the last seq the connection was sent (the
@@ -268,10 +275,10 @@ func (h *Hub) fanout(ch *geo.Change) {
 	x := cached{seq: ch.Seq}
 	if e, err := decode(ch); err != nil {
 		h.logger.Error("skip undecodable change", "seq", ch.Seq, "err", err)
-	} else if pm, err := websocket.NewPreparedMessage(websocket.TextMessage, changeFrame(ch)); err != nil {
+	} else if f, err := newFrame(ch.Seq, changeFrame(ch)); err != nil {
 		h.logger.Error("prepare frame", "seq", ch.Seq, "err", err)
 	} else {
-		x.e, x.f = e, &frame{seq: ch.Seq, msg: pm}
+		x.e, x.f = e, f
 	}
 	e, f := x.e, x.f
 	h.mu.Lock()
@@ -279,11 +286,15 @@ func (h *Hub) fanout(ch *geo.Change) {
 	h.recent.add(x)
 	if f != nil {
 		for _, c := range h.clients {
-			if !c.live || !c.sub.match(e) {
+			if !c.live {
+				continue
+			}
+			v := c.sub.match(e)
+			if v == skip {
 				continue
 			}
 			select {
-			case c.queue <- f:
+			case c.queue <- queued{f.seq, f.pick(v)}:
 			default:
 				c.live = false
 				c.close(CloseSlowConsumer, "slow consumer")
@@ -323,7 +334,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h:      h,
 		conn:   conn,
 		remote: r.RemoteAddr,
-		queue:  make(chan *frame, h.opt.SendQueue),
+		queue:  make(chan queued, h.opt.SendQueue),
 		kick:   make(chan struct{}, 1),
 	}
 	if h.opt.Owner != nil {

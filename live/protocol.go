@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
-
-	"github.com/paulmach/orb"
 
 	"nexus/geo"
 )
@@ -25,10 +22,10 @@ const (
 // entry is one change of the log as the hub sees it: decoded once, its
 // filter keys computed once, and (on the live path) its frame encoded once.
 type entry struct {
-	seq  int64
-	coll geo.Collection
-	recs [2]keyed // the record before and after the change
-	n    int      // how many of recs are set
+	seq    int64
+	coll   geo.Collection
+	before *keyed // the record before the change; nil for a create
+	after  *keyed // the record after the change; nil for a delete
 }
 
 // keyed is one state of a record with the keys subscriptions match on.
@@ -44,26 +41,27 @@ func decode(ch *geo.Change) (*entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("change %d: %w", ch.Seq, err)
 	}
-	e := &entry{seq: ch.Seq, coll: ch.Collection}
-	for _, r := range []geo.Record{before, after} {
-		if r != nil {
-			k := r.Keys()
-			e.recs[e.n] = keyed{keys: k, folded: geo.Fold(k.Text)}
-			e.n++
+	key := func(r geo.Record) *keyed {
+		if r == nil {
+			return nil
 		}
+		k := r.Keys()
+		return &keyed{keys: k, folded: geo.Fold(k.Text)}
 	}
-	return e, nil
+	return &entry{seq: ch.Seq, coll: ch.Collection, before: key(before), after: key(after)}, nil
 }
 
 // changeFrame encodes the frame sent for a change: creates and updates are
 // upserts carrying the record after the change, deletes carry no feature.
+// The frame for subscribers whose view the record leaves is leaveFrame of
+// it.
 func changeFrame(ch *geo.Change) []byte {
 	op := "upsert"
 	if ch.Op == geo.OpDelete || len(ch.After) == 0 {
 		op = "delete"
 	}
 	b := make([]byte, 0, len(ch.After)+128)
-	b = append(b, `{"type":"change","seq":`...)
+	b = append(b, changePrefix+`"seq":`...)
 	b = strconv.AppendInt(b, ch.Seq, 10)
 	b = append(b, `,"op":"`...)
 	b = append(b, op...)
@@ -76,6 +74,20 @@ func changeFrame(ch *geo.Change) []byte {
 		b = append(b, ch.After...)
 	}
 	return append(b, '}')
+}
+
+// changePrefix opens every change frame.
+const changePrefix = `{"type":"change",`
+
+// leaveFrame turns an upsert frame into the one sent to subscribers whose
+// view the record leaves with this change (it matched before, not after):
+// the same frame with "matches":false, so that the client removes the
+// record from its view instead of drawing it.
+func leaveFrame(upsert []byte) []byte {
+	b := make([]byte, 0, len(upsert)+16)
+	b = append(b, changePrefix...)
+	b = append(b, `"matches":false,`...)
+	return append(b, upsert[len(changePrefix):]...)
 }
 
 // seqFrame encodes the hello and reset frames.
@@ -97,70 +109,38 @@ func appendString(b []byte, s string) []byte {
 	return append(b, q...)
 }
 
-// subscription is a client's view, compiled for cheap matching: the box
-// test comes first, then the other keys, then full-text words.
+// subscription is a client's view, compiled by geo for cheap matching.
 type subscription struct {
-	bounds [2]orb.Bound // the box, split at the antimeridian
-	nb     int          // bounds in use; 0: everywhere
-	rest   geo.Filter   // the filter without box and text
-	simple bool         // rest selects everything
-	words  []string     // folded full-text words, all required
-}
-
-// match reports whether the change concerns the subscription: the record
-// before or after it matches, so a record that moves out of the view is
-// still delivered and the map can remove it.
-func (s *subscription) match(e *entry) bool {
-	for i := 0; i < e.n; i++ {
-		if s.matchOne(e.coll, &e.recs[i]) {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *subscription) matchOne(c geo.Collection, k *keyed) bool {
-	if s.nb > 0 && !s.intersects(k.keys.Boxes) {
-		return false
-	}
-	if !s.simple && !s.rest.MatchKeys(c, k.keys) {
-		return false
-	}
-	if len(s.words) > 0 {
-		for _, w := range s.words {
-			if !strings.Contains(k.folded, w) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// intersects is geo.IntersectsAny against the subscription's box, kept
-// in the subscription rather than behind a slice: it is the test the hub
-// runs most.
-func (s *subscription) intersects(boxes []orb.Bound) bool {
-	for _, x := range boxes {
-		for _, y := range s.bounds[:s.nb] {
-			if x.Min[0] <= y.Max[0] && y.Min[0] <= x.Max[0] && x.Min[1] <= y.Max[1] && y.Min[1] <= x.Max[1] {
-				return true
-			}
-		}
-	}
-	return false
+	m *geo.Matcher
 }
 
 // compile turns a filter into a subscription.
-func compile(f geo.Filter) *subscription {
-	s := &subscription{rest: f}
-	if f.BBox != nil {
-		s.nb = copy(s.bounds[:], f.BBox.Bounds())
+func compile(f geo.Filter) *subscription { return &subscription{m: f.Matcher()} }
+
+// verdict is what a subscription makes of a change.
+type verdict uint8
+
+const (
+	skip  verdict = iota // the change does not concern the view
+	send                 // send the change frame
+	leave                // send leaveFrame: the record leaves the view
+)
+
+// match tells whether the change concerns the subscription: the record
+// after the change matches (an upsert to draw), or the record before it
+// does, so that a deleted record, or one that moves out of the view, is
+// still delivered and the client can remove it.
+func (s *subscription) match(e *entry) verdict {
+	if e.after != nil && s.m.Match(e.coll, &e.after.keys, e.after.folded) {
+		return send
 	}
-	s.words = geo.Words(f.Q)
-	s.rest.BBox, s.rest.Q = nil, ""
-	s.simple = (s.rest.Span == geo.All || s.rest.Span == geo.Span{}) && f.Near == nil &&
-		len(f.Types) == 0 && len(f.Commodities) == 0 && len(f.Actors) == 0 && len(f.Countries) == 0
-	return s
+	if e.before != nil && s.m.Match(e.coll, &e.before.keys, e.before.folded) {
+		if e.after == nil {
+			return send
+		}
+		return leave
+	}
+	return skip
 }
 
 // request is a subscribe frame, parsed and checked.
@@ -174,22 +154,8 @@ type request struct {
 type clientFrame struct {
 	Type   string          `json:"type"`
 	BBox   json.RawMessage `json:"bbox"`
-	Filter *clientFilter   `json:"filter"`
+	Filter *geo.FilterSpec `json:"filter"` // the names and rules of the HTTP API's filter
 	Since  *int64          `json:"since"`
-}
-
-// clientFilter is the filter member of a subscribe frame: the same names
-// as the query parameters of the HTTP API.
-type clientFilter struct {
-	Type      []string `json:"type"`
-	Actor     []string `json:"actor"`
-	Country   []string `json:"country"`
-	Commodity []string `json:"commodity"`
-	Q         string   `json:"q"`
-	Datetime  string   `json:"datetime"`
-	Near      string   `json:"near"`       // "lon,lat,km"
-	NearRoute string   `json:"near_route"` // a route's id, with Km
-	Km        *float64 `json:"km"`
 }
 
 // parseRequest reads one client frame. Its errors are messages for the
@@ -221,44 +187,24 @@ func parseRequest(data []byte) (*request, error) {
 	req := &request{filter: geo.NewFilter()}
 	if b := bytes.TrimSpace(f.BBox); len(b) > 0 && !bytes.Equal(b, []byte("null")) {
 		var v []float64
-		if err := json.Unmarshal(b, &v); err != nil || len(v) != 4 {
+		if err := json.Unmarshal(b, &v); err != nil {
 			return nil, errors.New("bbox must be an array of four numbers [west, south, east, north]")
 		}
-		for _, x := range v {
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return nil, errors.New("bbox values must be finite numbers")
-			}
-		}
-		box := geo.BBox{W: v[0], S: v[1], E: v[2], N: v[3]}
-		if err := box.Check(); err != nil {
-			return nil, err
+		box, err := geo.BBoxOf(v)
+		if err != nil {
+			return nil, errors.New(geo.ErrorMessage(err))
 		}
 		req.filter.BBox = &box
 	}
-	if ff := f.Filter; ff != nil {
-		req.filter.Types, req.filter.Actors, req.filter.Countries, req.filter.Commodities = ff.Type, ff.Actor, ff.Country, ff.Commodity
-		req.filter.Q = ff.Q
-		if ff.Datetime != "" {
-			span, err := geo.ParseInterval(ff.Datetime)
-			if err != nil {
-				return nil, fmt.Errorf("filter.datetime: %v", err)
-			}
-			req.filter.Span = span
-		}
-		if err := checkValues(ff); err != nil {
-			return nil, err
-		}
-		km := ""
-		if ff.Km != nil {
-			km = strconv.FormatFloat(*ff.Km, 'g', -1, 64)
-		}
-		near, err := geo.ParseNear(ff.Near, ff.NearRoute, km)
+	if f.Filter != nil {
+		flt, err := f.Filter.Filter()
 		if err != nil {
-			return nil, fmt.Errorf("filter: %s", geo.ErrorMessage(err))
+			return nil, errors.New(geo.ErrorMessage(err))
 		}
-		req.filter.Near = near
+		flt.BBox = req.filter.BBox
+		req.filter = flt
 	}
-	if err := req.filter.Check(); err != nil {
+	if err := req.filter.Clean(); err != nil {
 		return nil, errors.New(geo.ErrorMessage(err))
 	}
 	if f.Since != nil {
@@ -268,29 +214,4 @@ func parseRequest(data []byte) (*request, error) {
 		req.since, req.resume = *f.Since, true
 	}
 	return req, nil
-}
-
-// checkValues refuses filter values that can never match, so that a typo
-// is an error rather than a silent empty view.
-func checkValues(ff *clientFilter) error {
-	for _, t := range ff.Type {
-		if !contains(geo.IncidentTypes, t) {
-			return fmt.Errorf("filter.type %q is not one of %s", t, strings.Join(geo.IncidentTypes, ", "))
-		}
-	}
-	for _, c := range ff.Commodity {
-		if !contains(geo.Commodities, c) {
-			return fmt.Errorf("filter.commodity %q is not one of %s", c, strings.Join(geo.Commodities, ", "))
-		}
-	}
-	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"strings"
 	"testing"
 
 	"nexus/geo"
@@ -30,31 +31,36 @@ func TestSubscriptionMatch(t *testing.T) {
 		name   string
 		filter geo.Filter
 		e      *entry
-		want   bool
+		want   verdict
 	}{
-		{"everything", geo.NewFilter(), change(geo.Incidents, "", attack), true},
-		{"inside the box", geo.Filter{BBox: bogota}, change(geo.Incidents, "", attack), true},
-		{"outside the box", geo.Filter{BBox: bogota}, change(geo.Incidents, "", moved), false},
-		{"moved out of the box", geo.Filter{BBox: bogota}, change(geo.Incidents, attack, moved), true},
-		{"deleted inside the box", geo.Filter{BBox: bogota}, change(geo.Incidents, attack, ""), true},
-		{"type", geo.Filter{Types: []string{"attack"}}, change(geo.Incidents, "", attack), true},
-		{"other type", geo.Filter{Types: []string{"arrest"}}, change(geo.Incidents, "", attack), false},
-		{"type does not apply to routes", geo.Filter{Types: []string{"arrest"}}, change(geo.Routes, "", route), true},
-		{"commodity", geo.Filter{Commodities: []string{"cocaine"}}, change(geo.Routes, "", route), true},
-		{"other commodity", geo.Filter{Commodities: []string{"arms"}}, change(geo.Routes, "", route), false},
-		{"actor, any case", geo.Filter{Actors: []string{"eln"}}, change(geo.Incidents, "", attack), true},
-		{"other actor", geo.Filter{Actors: []string{"FARC"}}, change(geo.Incidents, "", attack), false},
-		{"country of a route", geo.Filter{Countries: []string{"PA"}}, change(geo.Routes, "", route), true},
-		{"words, without accents", geo.Filter{Q: "bogota car"}, change(geo.Incidents, "", attack), true},
-		{"a missing word", geo.Filter{Q: "bogota truck"}, change(geo.Incidents, "", attack), false},
-		{"date span", geo.Filter{Span: span}, change(geo.Incidents, "", attack), true},
-		{"later span", geo.Filter{Span: later}, change(geo.Incidents, "", attack), false},
-		{"route through the box", geo.Filter{BBox: &geo.BBox{W: -82, S: 5, E: -78, N: 10}}, change(geo.Routes, "", route), true},
-		{"route across the antimeridian", geo.Filter{BBox: fiji}, change(geo.Routes, "", pacific), true},
-		{"box across the antimeridian, route elsewhere", geo.Filter{BBox: fiji}, change(geo.Routes, "", route), false},
+		{"everything", geo.NewFilter(), change(geo.Incidents, "", attack), send},
+		{"inside the box", geo.Filter{BBox: bogota}, change(geo.Incidents, "", attack), send},
+		{"outside the box", geo.Filter{BBox: bogota}, change(geo.Incidents, "", moved), skip},
+		{"moved out of the box", geo.Filter{BBox: bogota}, change(geo.Incidents, attack, moved), leave},
+		{"deleted inside the box", geo.Filter{BBox: bogota}, change(geo.Incidents, attack, ""), send},
+		{"type", geo.Filter{Types: []string{"attack"}}, change(geo.Incidents, "", attack), send},
+		{"other type", geo.Filter{Types: []string{"arrest"}}, change(geo.Incidents, "", attack), skip},
+		{"type does not apply to routes", geo.Filter{Types: []string{"arrest"}}, change(geo.Routes, "", route), send},
+		{"commodity", geo.Filter{Commodities: []string{"cocaine"}}, change(geo.Routes, "", route), send},
+		{"other commodity", geo.Filter{Commodities: []string{"arms"}}, change(geo.Routes, "", route), skip},
+		{"actor, any case", geo.Filter{Actors: []string{"eln"}}, change(geo.Incidents, "", attack), send},
+		{"other actor", geo.Filter{Actors: []string{"FARC"}}, change(geo.Incidents, "", attack), skip},
+		{"country of a route", geo.Filter{Countries: []string{"PA"}}, change(geo.Routes, "", route), send},
+		{"words, without accents", geo.Filter{Q: "bogota car"}, change(geo.Incidents, "", attack), send},
+		{"a missing word", geo.Filter{Q: "bogota truck"}, change(geo.Incidents, "", attack), skip},
+		{"words begin words", geo.Filter{Q: "ogota"}, change(geo.Incidents, "", attack), skip},
+		{"country, any case", geo.Filter{Countries: []string{"co"}}, change(geo.Incidents, "", attack), send},
+		{"other country", geo.Filter{Countries: []string{"MX"}}, change(geo.Incidents, "", attack), skip},
+		{"edited out of the words", geo.Filter{Q: "bogota"}, change(geo.Incidents, attack, strings.Replace(attack, "Bogotá", "Cali", 1)), leave},
+		{"edited into the words", geo.Filter{Q: "bogota"}, change(geo.Incidents, strings.Replace(attack, "Bogotá", "Cali", 1), attack), send},
+		{"date span", geo.Filter{Span: span}, change(geo.Incidents, "", attack), send},
+		{"later span", geo.Filter{Span: later}, change(geo.Incidents, "", attack), skip},
+		{"route through the box", geo.Filter{BBox: &geo.BBox{W: -82, S: 5, E: -78, N: 10}}, change(geo.Routes, "", route), send},
+		{"route across the antimeridian", geo.Filter{BBox: fiji}, change(geo.Routes, "", pacific), send},
+		{"box across the antimeridian, route elsewhere", geo.Filter{BBox: fiji}, change(geo.Routes, "", route), skip},
 	} {
 		if got := compile(tc.filter).match(tc.e); got != tc.want {
-			t.Errorf("%s: match = %v, want %v", tc.name, got, tc.want)
+			t.Errorf("%s: match = %d, want %d", tc.name, got, tc.want)
 		}
 	}
 }

@@ -23,7 +23,6 @@ package overview
 import (
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -126,13 +125,13 @@ func (t *strtab) id(s string) int32 {
 	return id
 }
 
-// matching returns the ids of the interned strings equal, ignoring case,
-// to any of want: the rule of geo.Filter.
+// matching returns the ids of the interned strings equal to any of want
+// by the rule of geo.Filter (geo.SameKey).
 func (t *strtab) matching(want []string) map[int32]bool {
 	out := map[int32]bool{}
 	for id, name := range t.names {
 		for _, w := range want {
-			if strings.EqualFold(w, name) {
+			if geo.SameKey(w, name) {
 				out[int32(id)] = true
 				break
 			}
@@ -374,7 +373,7 @@ func (p *points) compile(f geo.Filter) query {
 		}
 	} else {
 		for i, t := range geo.IncidentTypes {
-			q.types[i] = slices.ContainsFunc(f.Types, func(w string) bool { return strings.EqualFold(w, t) })
+			q.types[i] = slices.ContainsFunc(f.Types, func(w string) bool { return geo.SameKey(w, t) })
 		}
 	}
 	q.dated = f.Span != (geo.Span{}) && f.Span != geo.All

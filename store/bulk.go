@@ -414,7 +414,7 @@ func (tx *writeTx) indexAll(recs []indexed) error {
 			}
 		}
 		sum.add(r.coll, actors, countries, r.keys.Span)
-		text = append(text, r.rid, r.keys.Text)
+		text = append(text, r.rid, ftsText(r.keys))
 	}
 	if err := sum.write(tx); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -142,6 +143,12 @@ func (db *DB) migrate(ctx context.Context) error {
 			tx.Rollback()
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
+		if step := afterMigration[path.Base(name)]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(i+1)); err != nil {
 			tx.Rollback()
 			return err
@@ -151,6 +158,53 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// afterMigration holds the steps written in Go that complete a migration,
+// in its transaction, by the migration's file name.
+var afterMigration = map[string]func(context.Context, *sql.Tx) error{
+	"0009_fts_folded.sql": refold,
+}
+
+// refold fills the full-text index with the folded text of every record.
+func refold(ctx context.Context, tx *sql.Tx) error {
+	type row struct {
+		rid     int64
+		c       geo.Collection
+		feature []byte
+	}
+	var last int64
+	for {
+		rows, err := tx.QueryContext(ctx, "SELECT rid, collection, feature FROM records WHERE rid > ? ORDER BY rid LIMIT 1000", last)
+		if err != nil {
+			return err
+		}
+		var batch []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.rid, &r.c, &r.feature); err != nil {
+				rows.Close()
+				return err
+			}
+			batch = append(batch, r)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		for _, r := range batch {
+			rec, err := geo.DecodeFeature(r.c, r.feature)
+			if err != nil {
+				return fmt.Errorf("record %d: %w", r.rid, err)
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO fts (rowid, text) VALUES (?, ?)", r.rid, ftsText(rec.Keys())); err != nil {
+				return err
+			}
+			last = r.rid
+		}
+	}
 }
 
 // Close checkpoints the WAL into the main file and closes the database.
@@ -226,9 +280,6 @@ func translate(err error) error {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return fmt.Errorf("database busy: %w", err)
 		}
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
 	}
 	return err
 }

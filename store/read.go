@@ -83,6 +83,12 @@ func where(c geo.Collection, f geo.Filter) (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
+// ftsText is what the full-text index holds of a record: its text folded
+// by geo.Fold, whose words the index's ASCII tokenizer splits exactly as
+// geo.Words splits a query, so the index and the matchers in memory find
+// the same words.
+func ftsText(k geo.Keys) string { return geo.Fold(k.Text) }
+
 // ftsQuery turns free text into an FTS5 query that requires a word
 // beginning with each word typed ("cocain" finds "cocaine"); each word is
 // quoted, so no user text is read as FTS syntax.

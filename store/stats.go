@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"nexus/geo"
 )
@@ -12,9 +13,6 @@ type Count struct {
 	Key   string `json:"key"`
 	Count int64  `json:"count"`
 }
-
-// StatsBy lists the dimensions Stats can count by.
-var StatsBy = []string{"country", "type", "actor", "month"}
 
 // Stats counts the records of the collection matching the filter by
 // country, type (for routes: commodity), actor or month, largest first
@@ -31,7 +29,7 @@ func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by stri
 	case "month":
 		q = "SELECT strftime('%Y-%m', r.t0, 'unixepoch'), count(*) FROM records r WHERE " + cond + " AND r.t0 > -62135596800 GROUP BY 1"
 	default:
-		return nil, geo.Errorf(geo.EMALFORMED, "by must be one of country, type, actor, month; got %q", by)
+		return nil, geo.Errorf(geo.EMALFORMED, "by must be one of %s; got %q", strings.Join(geo.StatsBy, ", "), geo.Clip(by))
 	}
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -110,7 +110,7 @@ func TestStats(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, by := range store.StatsBy {
+				for _, by := range geo.StatsBy {
 					got, err := db.Stats(ctx, coll, f, by)
 					if err != nil {
 						t.Fatal(err)

@@ -284,7 +284,7 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 	if err := tx.summarize(r.Collection(), actors, countries, k.Span); err != nil {
 		return err
 	}
-	_, err = tx.Exec("INSERT INTO fts (rowid, text) VALUES (?, ?)", rid, k.Text)
+	_, err = tx.Exec("INSERT INTO fts (rowid, text) VALUES (?, ?)", rid, ftsText(k))
 	return err
 }
 

@@ -461,3 +461,28 @@ func callTab[P, R any](p *tab, cmd cdp.Command[P, R], params P) R {
 	}
 	return r
 }
+
+// patch applies a JSON merge patch to a record and fails the test unless
+// the server takes it.
+func (s *testServer) patch(tb testing.TB, collection, id string, patch map[string]any) {
+	tb.Helper()
+	body, err := json.Marshal(patch)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req, err := http.NewRequest("PATCH", s.URL+"/api/collections/"+collection+"/items/"+id, bytes.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	req.Header.Set("Content-Type", "application/merge-patch+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		out, _ := io.ReadAll(resp.Body)
+		tb.Fatalf("PATCH %s/%s: %d %s", collection, id, resp.StatusCode, out)
+	}
+}

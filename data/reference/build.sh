@@ -15,7 +15,7 @@ fi
 
 stamp="$out/geocode.bin.gz"
 if [[ "${1:-}" != "-f" && -f "$stamp" && -f "$out/basemap.geojson.gz" ]] \
-  && [[ -z "$(find "$here/gen" "$here/package-lock.json" "$root/geocode/fold.go" -newer "$stamp" -print -quit)" ]]; then
+  && [[ -z "$(find "$here/gen" "$here/package-lock.json" "$root/geo/fold.go" -newer "$stamp" -print -quit)" ]]; then
   echo "reference data up to date ($out)"
   exit 0
 fi

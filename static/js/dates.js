@@ -57,19 +57,6 @@ export function spanOf(text) {
   return [Date.UTC(d.year, d.month - 1, d.day), Date.UTC(d.year, d.month - 1, d.day + 1)];
 }
 
-/**
- * True when the span [aFrom, aTo] of a record (partial dates, either may be
- * empty = open) overlaps the filter window [from, to] (partial dates, either
- * may be empty = open). Both ends are inclusive of their whole span.
- */
-export function overlaps(aFrom, aTo, from, to) {
-  const a0 = aFrom ? spanOf(aFrom)?.[0] ?? -Infinity : -Infinity;
-  const a1 = aTo ? spanOf(aTo)?.[1] ?? Infinity : Infinity;
-  const b0 = from ? spanOf(from)?.[0] ?? -Infinity : -Infinity;
-  const b1 = to ? spanOf(to)?.[1] ?? Infinity : Infinity;
-  return a0 < b1 && b0 < a1;
-}
-
 /** "1994-07" (or any partial date) → a month number: year*12 + month-1. */
 export function monthIndex(text) {
   const d = parsePartial(text);

@@ -7,7 +7,7 @@
 
 import { getJSON, withQuery } from './api.js';
 import { clear, el, splitList } from './dom.js';
-import { isPartialDate, overlaps, spanOf } from './dates.js';
+import { isPartialDate, spanOf } from './dates.js';
 import {
   COMMODITIES, INCIDENT_TYPES, commodityColour, countryCode, countryName, label, typeColour,
 } from './vocab.js';
@@ -34,8 +34,9 @@ export function normalise(s) {
   // Countries by name become codes where the browser knows the name; the
   // server resolves the others, or names the closest countries.
   out.country = out.country.map((c) => countryCode(c) || c);
-  out.type = out.type.filter((t) => INCIDENT_TYPES.includes(t));
-  out.commodity = out.commodity.filter((c) => COMMODITIES.includes(c));
+  // Values outside the vocabulary are dropped once it is known.
+  if (INCIDENT_TYPES.length) out.type = out.type.filter((t) => INCIDENT_TYPES.includes(t));
+  if (COMMODITIES.length) out.commodity = out.commodity.filter((c) => COMMODITIES.includes(c));
   out.q = String(s?.q ?? '').trim();
   out.from = String(s?.from ?? '').trim();
   out.to = String(s?.to ?? '').trim();
@@ -46,44 +47,6 @@ export function normalise(s) {
 export function datetimeParam(from, to) {
   if (!from && !to) return '';
   return `${from || '..'}/${to || '..'}`;
-}
-
-function fold(s) {
-  return String(s).normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
-}
-
-/** The words of text as the server's full-text index splits them, folded. */
-function textWords(text) {
-  return fold(text).split(/[^\p{L}\p{N}]+/u).filter(Boolean);
-}
-
-/**
- * The server's text rule: every word typed begins a word of the text,
- * without case or accents ("cocain" finds "Cocaine").
- */
-export function textMatches(q, text) {
-  const have = textWords(text);
-  return textWords(q).every((w) => have.some((h) => h.startsWith(w)));
-}
-
-/**
- * The server's actor rule: a name matches itself without case or accents,
- * and, from three letters on, any actor one of whose words it begins
- * ("zetas" finds "Los Zetas").
- */
-export function actorsMatch(wanted, actors) {
-  if (!wanted.length) return true;
-  const names = (Array.isArray(actors) ? actors : []).map((a) => textWords(a).join(' '));
-  return wanted.some((w) => {
-    const k = textWords(w).join(' ');
-    return names.some((n) => n === k || (k.length >= 3 && (n.startsWith(k) || n.includes(` ${k}`))));
-  });
-}
-
-function anyOf(wanted, values, fold = (x) => x) {
-  if (!wanted.length) return true;
-  const have = new Set((Array.isArray(values) ? values : [values]).filter(Boolean).map((v) => fold(String(v))));
-  return wanted.some((w) => have.has(fold(w)));
 }
 
 /** The filter form and the applied filter state. */
@@ -210,7 +173,9 @@ export class Filters extends EventTarget {
   /** Query parameters for routes (the ones that apply to them). */
   routeParams() {
     const s = this.state;
-    return { commodity: s.commodity, actor: s.actor, q: s.q, datetime: this.datetime() };
+    return {
+      commodity: s.commodity, actor: s.actor, country: s.country, q: s.q, datetime: this.datetime(),
+    };
   }
 
   /** Every filter, for the export of both collections. */
@@ -221,34 +186,19 @@ export class Filters extends EventTarget {
     };
   }
 
-  /** The live subscription's filter: only the lists that are set. */
+  /**
+   * The live subscription's filter: every filter that is set, under the
+   * names of the query parameters. The server decides what matches, by the
+   * rules it applies to the other requests, and marks a change that takes a
+   * record out of the filters ("matches": false).
+   */
   subscription() {
     const out = {};
     for (const k of LIST_KEYS) if (this.state[k].length) out[k] = [...this.state[k]];
+    if (this.state.q) out.q = this.state.q;
+    const datetime = this.datetime();
+    if (datetime) out.datetime = datetime;
     return out;
-  }
-
-  /**
-   * Whether a Feature of collection ("incidents"|"routes") passes the applied
-   * filters, judged in the browser for live changes (the text test is a
-   * plain word match, close to but looser than the server's full-text search).
-   */
-  matches(feature, collection) {
-    const s = this.state;
-    const p = feature?.properties || {};
-    if (!actorsMatch(s.actor, p.actors)) return false;
-    let haystack;
-    if (collection === 'incidents') {
-      if (!anyOf(s.type, p.type)) return false;
-      if (!anyOf(s.country, String(p.country || '').toUpperCase())) return false;
-      if ((s.from || s.to) && !overlaps(p.date, p.date, s.from, s.to)) return false;
-      haystack = [p.title, p.summary, p.place, p.subtype, ...(p.actors || []), ...(p.tags || [])];
-    } else {
-      if (!anyOf(s.commodity, p.commodity)) return false;
-      if ((s.from || s.to) && !overlaps(p.active_from, p.active_to, s.from, s.to)) return false;
-      haystack = [p.name, p.summary, ...(p.actors || []), ...(p.waypoints || []), ...(p.tags || [])];
-    }
-    return textMatches(s.q, haystack.filter(Boolean).join(' '));
   }
 
   /**

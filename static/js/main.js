@@ -35,6 +35,7 @@ import { RouteLayer } from './routes.js';
 import { setupSignIn, showRole } from './signin.js';
 import { Timeline } from './timeline.js';
 import { parseHash, writeHash } from './url.js';
+import { fillSelects, loadVocabulary } from './vocab.js';
 import { Watches } from './watches.js';
 
 const { L } = window;
@@ -73,6 +74,12 @@ async function main() {
   initToken();
   const body = document.body;
   const initial = parseHash();
+  try {
+    await loadVocabulary();
+  } catch (err) {
+    notify(`Could not load the vocabulary: ${describeError(err)}`, 'error');
+  }
+  fillSelects(document);
 
   const filters = new Filters(byId('filters'));
   filters.set(initial.filters, 'url');
@@ -273,7 +280,9 @@ async function main() {
       remember(frame, last);
     } else if (frame.feature) {
       const feature = { ...frame.feature, id: frame.feature.id ?? frame.id };
-      if (filters.matches(feature, collection)) {
+      // The server decides what matches the subscription's filters; it
+      // marks a change that takes the record out of them.
+      if (frame.matches !== false) {
         const drawn = layer.upsert(feature, { flash: true });
         if (drawn === false) reloadViewSoon();
       } else {

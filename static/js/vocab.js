@@ -1,13 +1,30 @@
-// The vocabulary of the data model (SPEC "Data model") and the colours the map
-// gives it. One place, so markers, routes, legend and filters agree.
+// The vocabulary of the data model (SPEC "Data model") as the server defines
+// it (GET /api/vocabulary), and the colours the map gives it. One place, so
+// markers, routes, legend, forms and filters agree with the server.
 
-/** Incident types, in the order the legend and the type filter show them. */
-export const INCIDENT_TYPES = [
-  'attack', 'assassination', 'plot', 'kidnapping', 'arrest',
-  'seizure', 'trafficking', 'financing', 'recruitment', 'other',
-];
+import { getJSON } from './api.js';
+import { el } from './dom.js';
 
-/** Marker colour per incident type. */
+/**
+ * Incident types, in the order the legend and the type filter show them
+ * (the order of TYPE_COLOURS, then any the map has no colour for). Filled
+ * by loadVocabulary, like the other lists below.
+ */
+export const INCIDENT_TYPES = [];
+
+/** Route commodities, in legend order. */
+export const COMMODITIES = [];
+
+/** Route modes of transport. */
+export const MODES = [];
+
+/** Route confidence levels. */
+export const CONFIDENCES = [];
+
+/** How precise an incident's point is, from most to least precise. */
+export const PRECISIONS = [];
+
+/** Marker colour per incident type; the key order is the legend's. */
 export const TYPE_COLOURS = {
   attack: '#d7191c',
   assassination: '#7a0019',
@@ -21,13 +38,7 @@ export const TYPE_COLOURS = {
   other: '#7f7f7f',
 };
 
-/** Route commodities, in legend order. */
-export const COMMODITIES = [
-  'cocaine', 'heroin', 'methamphetamine', 'fentanyl', 'cannabis',
-  'arms', 'cash', 'people', 'other',
-];
-
-/** Line colour per route commodity. */
+/** Line colour per route commodity; the key order is the legend's. */
 export const COMMODITY_COLOURS = {
   cocaine: '#e7298a',
   heroin: '#6a51a3',
@@ -40,15 +51,8 @@ export const COMMODITY_COLOURS = {
   other: '#888888',
 };
 
-/** Route modes of transport. */
-export const MODES = ['sea', 'air', 'land', 'mixed'];
-
-/** Route confidence levels, with the dash pattern that shows each. */
-export const CONFIDENCES = ['low', 'medium', 'high'];
+/** The dash pattern that shows each route confidence level. */
 export const CONFIDENCE_DASH = { low: '2 7', medium: '10 6', high: null };
-
-/** How precise an incident's point is, from most to least precise. */
-export const PRECISIONS = ['exact', 'place', 'admin', 'country', 'unknown'];
 
 /** Human descriptions of the location precisions. */
 export const PRECISION_LABELS = {
@@ -58,6 +62,52 @@ export const PRECISION_LABELS = {
   country: 'country only',
   unknown: 'unknown',
 };
+
+/** values ordered as the keys of table, values it lacks last. */
+function inOrderOf(values, table) {
+  const keys = Object.keys(table);
+  const rank = (v) => (keys.includes(v) ? keys.indexOf(v) : keys.length);
+  return [...values].sort((a, b) => rank(a) - rank(b));
+}
+
+/**
+ * Sets the lists from the server's vocabulary ({type, commodity, mode,
+ * confidence, precision: [string]}); lists it lacks are left as they are.
+ */
+export function setVocabulary(v) {
+  const strings = (x) => (Array.isArray(x) ? x.filter((s) => typeof s === 'string') : null);
+  const put = (list, values) => {
+    if (values) list.splice(0, list.length, ...values);
+  };
+  const types = strings(v?.type);
+  const commodities = strings(v?.commodity);
+  put(INCIDENT_TYPES, types && inOrderOf(types, TYPE_COLOURS));
+  put(COMMODITIES, commodities && inOrderOf(commodities, COMMODITY_COLOURS));
+  put(MODES, strings(v?.mode));
+  put(CONFIDENCES, strings(v?.confidence));
+  put(PRECISIONS, strings(v?.precision));
+}
+
+/** Loads the vocabulary from the server (GET /api/vocabulary). */
+export async function loadVocabulary() {
+  setVocabulary(await getJSON('/api/vocabulary'));
+}
+
+/**
+ * Appends an option for each value of the vocabulary a select names in
+ * its data-vocabulary attribute (type, commodity, mode, confidence or
+ * precision), after the options it has (such as "not stated").
+ */
+export function fillSelects(root) {
+  const lists = {
+    type: INCIDENT_TYPES, commodity: COMMODITIES, mode: MODES, confidence: CONFIDENCES, precision: PRECISIONS,
+  };
+  for (const select of root.querySelectorAll('select[data-vocabulary]')) {
+    const values = lists[select.dataset.vocabulary] || [];
+    const labels = select.dataset.vocabulary === 'precision' ? PRECISION_LABELS : {};
+    for (const v of values) select.append(el('option', { value: v, text: labels[v] || v }));
+  }
+}
 
 /** Colour of a type; unknown types get the colour of "other". */
 export function typeColour(type) {

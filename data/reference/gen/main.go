@@ -40,7 +40,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"nexus/geocode"
+	"nexus/geo"
 )
 
 func main() {
@@ -258,7 +258,7 @@ func loadCountries(npm string) (*countries, error) {
 }
 
 func (cs *countries) claim(name string, i int) {
-	k := geocode.Fold(name)
+	k := geo.Fold(name)
 	if k == "" {
 		return
 	}
@@ -842,7 +842,7 @@ var adminPrefixes = []string{"departamento de ", "departamento del ", "provincia
 var adminSuffixes = []string{" department", " province", " state", " region", " governorate", " district", " county", " prefecture", " oblast", " municipality", " territory", " division", " parish"}
 
 func adminForms(name string) []string {
-	k := geocode.Fold(name)
+	k := geo.Fold(name)
 	forms := []string{k}
 	for _, p := range adminPrefixes {
 		if s, ok := strings.CutPrefix(k, p); ok && s != "" {
@@ -900,7 +900,7 @@ func nameIndex(cs *countries, admins []*admin, places []place, order []int) []en
 	var es []entry
 	seen := map[string]bool{}
 	add := func(entity int, name string, alt bool) {
-		k := geocode.Fold(name)
+		k := geo.Fold(name)
 		if k == "" || seen[k] {
 			return
 		}
@@ -921,7 +921,7 @@ func nameIndex(cs *countries, admins []*admin, places []place, order []int) []en
 		}
 		for _, a := range p.alts {
 			a = strings.TrimSpace(a)
-			if keepAlt(a, geocode.Fold(a), p.pop) {
+			if keepAlt(a, geo.Fold(a), p.pop) {
 				add(pos[i], a, true)
 			}
 		}

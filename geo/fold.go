@@ -1,4 +1,4 @@
-package geocode
+package geo
 
 import (
 	"strings"
@@ -16,8 +16,11 @@ import (
 // ("Ṣan‘ā’" → "sana"), and every other run of punctuation or space turned
 // into one space. Letters of other scripts are kept, lower-cased.
 //
-// The reference-data build step folds every name with this function, so a
-// query and the names it should find always meet on the same key.
+// It is the one fold of the project: full-text search in memory and in the
+// database, and the gazetteer's names (folded when the reference data is
+// built), all compare text folded by it, so a query and the text it should
+// find always meet on the same words. Its result holds only letters and
+// digits, in words separated by single ASCII spaces.
 func Fold(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -58,6 +61,29 @@ func Fold(s string) string {
 			space = false
 		}
 		b.WriteString(f)
+	}
+	return b.String()
+}
+
+// FoldCase lower-cases text and removes accents as Fold does, but keeps
+// every other character as it is: the fold of patterns whose punctuation
+// means something, such as the LIKE patterns of CQL2's CASEI and ACCENTI.
+func FoldCase(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case 'A' <= r && r <= 'Z':
+			b.WriteRune(r + 'a' - 'A')
+		case r < utf8.RuneSelf:
+			b.WriteRune(r)
+		default:
+			if f, ok := foldRune(r); ok {
+				b.WriteString(f)
+			} else {
+				b.WriteRune(r)
+			}
+		}
 	}
 	return b.String()
 }
@@ -114,11 +140,16 @@ var foldTable = sync.OnceValue(func() *[foldTableSize]string {
 	}
 	// Modifier letters that transliterate ʿayn and hamza, and
 	// typographic apostrophes, vanish like the ASCII apostrophe.
-	for _, r := range "ʹʻʼʽʾʿˈ´" {
+	for _, r := range dropped {
 		t[r] = ""
 	}
 	return t
 })
+
+// dropped are modifier letters that transliterate ʿayn and hamza, and
+// typographic apostrophes: they vanish like the ASCII apostrophe, also
+// inside a decomposition ("ŉ" is "ʼn").
+const dropped = "ʹʻʼʽʾʿˈ´"
 
 // extraFold spells out letters that have no canonical decomposition.
 var extraFold = map[rune]string{
@@ -145,7 +176,7 @@ func decompose(r rune) string {
 	var b strings.Builder
 	for _, c := range norm.NFKD.String(string(r)) {
 		switch {
-		case unicode.Is(unicode.Mn, c):
+		case unicode.Is(unicode.Mn, c), strings.ContainsRune(dropped, c):
 		case unicode.IsLetter(c) || unicode.IsDigit(c):
 			if f, ok := extraFold[c]; ok {
 				b.WriteString(f)
@@ -157,4 +188,37 @@ func decompose(r rune) string {
 		}
 	}
 	return b.String()
+}
+
+// Words splits a full-text query into folded words.
+func Words(q string) []string {
+	return strings.Fields(Fold(q))
+}
+
+// HasWords reports whether every one of words (from Words) begins a word
+// of folded text (from Fold), so that "bogo" and "bogota" find "zona rosa
+// bogota" and "ota" does not. It is the database's full-text prefix
+// query, applied in memory.
+func HasWords(folded string, words []string) bool {
+	for _, w := range words {
+		if !hasWord(folded, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasWord(text, w string) bool {
+	for i := 0; len(w) > 0 && i+len(w) <= len(text); {
+		j := strings.Index(text[i:], w)
+		if j < 0 {
+			return false
+		}
+		j += i
+		if j == 0 || text[j-1] == ' ' {
+			return true
+		}
+		i = j + 1
+	}
+	return false
 }
