@@ -38,6 +38,7 @@ type Options struct {
 	Actor     string                                                                    // token name recorded in the change log
 	Geocode   func(place, country string) (lon, lat float64, precision string, ok bool) // fills a missing point; may be nil
 	Progress  func(bytesRead int64)                                                     // called now and then; may be nil
+	Written   func(rows int64)                                                          // after each batch: rows written, left unchanged or rejected so far; may be nil
 	BatchSize int                                                                       // default store.ImportBatchSize
 }
 
@@ -328,6 +329,13 @@ func (im *importer) writer() {
 			im.mu.Lock()
 			im.werr = err
 			im.mu.Unlock()
+			continue
+		}
+		if im.opt.Written != nil {
+			im.mu.Lock()
+			rows := im.rep.Created + im.rep.Updated + im.rep.Unchanged + im.rep.RejectedCount
+			im.mu.Unlock()
+			im.opt.Written(rows)
 		}
 	}
 }
