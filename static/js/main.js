@@ -17,6 +17,7 @@ import { createBasemap, createTileLayer } from './basemap.js';
 import { CountryShading } from './countries.js';
 import { byId, debounce } from './dom.js';
 import { setupExport } from './export.js';
+import { setupImport } from './import.js';
 import { Feed } from './feed.js';
 import { Filters } from './filters.js';
 import { FormPanel, installMapPicker } from './forms.js';
@@ -370,6 +371,7 @@ async function main() {
     const yes = canEdit();
     addIncident.hidden = !yes;
     addRoute.hidden = !yes;
+    byId('import').hidden = !yes;
     body.dataset.canEdit = yes ? '1' : '0';
     showRole(signIn, configKnown ? config.role : null);
   };
@@ -428,6 +430,10 @@ async function main() {
   if (refused || (config.private && !getToken())) signIn.click();
 
   setupAbout({ button: byId('about'), dialog: byId('about-dialog') }, () => config);
+  setupImport({
+    button: byId('import'), input: byId('import-file'), dialog: byId('import-dialog'), title: byId('import-title'),
+    bar: byId('import-bar'), status: byId('import-status'), report: byId('import-report'), close: byId('import-close'),
+  }, { canEdit, onDone: () => reloadAll() });
   setupExport(byId('export'), () => ({ bbox: viewBbox(map).join(','), ...filters.allParams() }), byId('export-format'));
 
   // The side panel: a column on wide screens, a drawer on phones.
