@@ -164,13 +164,17 @@ func (d *Deliverer) Run(ctx context.Context) error {
 
 // dispatch queues every due delivery that is not in a worker's hands
 // already. It never blocks on a worker: a full queue is read again later.
+//
+// The due list is read under the lock: a worker clears a delivery's
+// in-flight mark only after its outcome is committed, so a list read before
+// that commit can never see the mark already cleared and send it twice.
 func (d *Deliverer) dispatch(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	due, err := d.db.DueDeliveries(ctx, time.Now(), 512)
 	if err != nil {
 		return err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	for _, dl := range due {
 		if d.inflight[dl.DID] {
 			continue
