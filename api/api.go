@@ -186,6 +186,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/collections/{c}", read, s.collection)
 	s.handle("GET /api/collections/{c}/items", read, s.items)
 	s.handle("GET /api/collections/{c}/queryables", read, s.queryables)
+	s.handle("GET /api/collections/{c}/tiles/{tms}/{z}/{y}/{x}", read, s.tile)
 	s.handle("POST /api/collections/{c}/items", write, s.createItem)
 	s.handle("GET /api/collections/{c}/items/{id}", read, s.item)
 	s.handle("PUT /api/collections/{c}/items/{id}", write, s.replaceItem)
