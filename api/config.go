@@ -1,0 +1,54 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"nexus/geo"
+	"nexus/geocode"
+	"nexus/store"
+)
+
+// config answers GET /api/config: what the map needs to know.
+func (s *Server) config(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	var role any
+	if p.Role != "" {
+		role = p.Role
+	}
+	return writeJSON(w, http.StatusOK, typeJSON, map[string]any{
+		"tiles":       s.cfg.Tiles,
+		"private":     s.cfg.Private,
+		"role":        role,
+		"attribution": geocode.Attribution,
+		"sample":      s.cfg.Sample,
+	})
+}
+
+// vocabulary answers GET /api/vocabulary: the values of the enumerations
+// of the data model and the dimensions of stats, from their one definition
+// in geo, so that the map's forms, filters and legend offer what the
+// server accepts.
+func (s *Server) vocabulary(w http.ResponseWriter, _ *http.Request, _ store.Principal) error {
+	w.Header().Set("Cache-Control", "no-cache")
+	return writeJSON(w, http.StatusOK, typeJSON, map[string][]string{
+		"type":       geo.IncidentTypes,
+		"commodity":  geo.Commodities,
+		"mode":       geo.Modes,
+		"confidence": geo.Confidences,
+		"precision":  geo.Precisions,
+		"stats_by":   geo.StatsBy,
+	})
+}
+
+// healthz answers 200 when the database answers, else 503.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		s.log.Error("health check", "err", err)
+		return errorf(eUnavailable, "the database does not answer")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, typeJSON, map[string]string{"status": "ok"})
+}

@@ -1,0 +1,134 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/paulmach/orb"
+
+	"nexus/geo"
+	"nexus/overview"
+	"nexus/store"
+)
+
+// MaxViewFeatures is the most features /api/view sends: incidents
+// themselves up to this many, cluster points beyond.
+const MaxViewFeatures = 5000
+
+// view answers GET /api/view?bbox=&zoom=: the incidents in a map view.
+// When no more than MaxViewFeatures match they come as they are
+// ("clustered": false); otherwise as cluster points of a grid whose cell
+// is about 64 pixels at the zoom ("clustered": true), each with its count
+// and its count by type. Either way numberMatched is the number of
+// incidents that match.
+func (s *Server) view(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	q := r.URL.Query()
+	if err := checkParams(q, viewParams); err != nil {
+		return err
+	}
+	f, err := s.filter(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	zoom, err := parseZoom(q)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if ov := s.cfg.Overview; ov != nil && overview.Handles(f) {
+		return s.overviewView(w, r, ov, f, zoom)
+	}
+	matched, err := s.cfg.Store.Count(ctx, geo.Incidents, f)
+	if err != nil {
+		return err
+	}
+	type head struct {
+		Type           string  `json:"type"`
+		Clustered      bool    `json:"clustered"`
+		Cell           float64 `json:"cell,omitempty"`
+		NumberMatched  int64   `json:"numberMatched"`
+		NumberReturned int     `json:"numberReturned"`
+	}
+	var features [][]byte
+	h := head{Type: "FeatureCollection", NumberMatched: matched}
+	if matched <= MaxViewFeatures {
+		page, err := s.cfg.Store.Query(ctx, geo.Incidents, f, 0, MaxViewFeatures)
+		if err != nil {
+			return err
+		}
+		features = page.Features
+	} else {
+		h.Clustered = true
+		h.Cell = clusterCell(f.BBox, zoom)
+		clusters, err := s.cfg.Store.Clusters(ctx, f, h.Cell)
+		if err != nil {
+			return err
+		}
+		if len(clusters) > MaxViewFeatures {
+			// Cannot happen with the cell clusterCell chose; never send more.
+			clusters = clusters[:MaxViewFeatures]
+		}
+		for _, c := range clusters {
+			b, err := clusterFeature(c)
+			if err != nil {
+				return err
+			}
+			features = append(features, b)
+		}
+	}
+	h.NumberReturned = len(features)
+	hb, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.Write(hb[:len(hb)-1])
+	buf.WriteString(`,"features":[`)
+	for i, f := range features {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('\n')
+		buf.Write(f)
+	}
+	buf.WriteString("\n]}\n")
+	w.Header().Set("Content-Type", typeGeoJSON)
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Write(buf.Bytes())
+	return nil
+}
+
+// clusterCell is the grid cell in degrees for a zoom: a 256-pixel tile
+// spans 360/2^zoom degrees, so a quarter of that is about 64 pixels. The
+// cell grows until the box cannot hold more than MaxViewFeatures cells.
+func clusterCell(b *geo.BBox, zoom float64) float64 {
+	cell := 360 / math.Pow(2, zoom) / 4
+	width, height := 360.0, 180.0
+	if b != nil {
+		width, height = b.E-b.W, b.N-b.S
+		if width < 0 {
+			width += 360
+		}
+	}
+	for (math.Ceil(width/cell)+1)*(math.Ceil(height/cell)+1) > MaxViewFeatures {
+		cell *= 2
+	}
+	return cell
+}
+
+func clusterFeature(c store.Cluster) ([]byte, error) {
+	types, err := json.Marshal(c.Types)
+	if err != nil {
+		return nil, err
+	}
+	b := []byte(`{"type":"Feature","geometry":`)
+	b = geo.AppendGeometry(b, orb.Point{c.Lon, c.Lat})
+	b = append(b, `,"properties":{"cluster":true,"count":`...)
+	b = strconv.AppendInt(b, c.Count, 10)
+	b = append(b, `,"types":`...)
+	b = append(b, types...)
+	return append(b, "}}"...), nil
+}
