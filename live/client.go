@@ -297,9 +297,7 @@ func (c *client) writeClose(ct control) {
 // newer view, a close); the caller deals with them.
 func (c *client) subscribe(req *request) error {
 	h := c.h
-	h.mu.Lock()
-	c.live = false
-	h.mu.Unlock()
+	h.pause(c)
 	for drained := false; !drained; {
 		select {
 		case <-c.queue:
@@ -319,11 +317,11 @@ func (c *client) subscribe(req *request) error {
 		if err != nil {
 			return c.logFailed(err)
 		}
-		last = max(last, h.seq.Load())
+		last = max(last, h.Seq())
 		if pos > last || (first > 0 && pos < first-1) {
 			// The log cannot serve since: the client reloads and goes on
 			// from here.
-			pos = h.seq.Load()
+			pos = h.Seq()
 			if err := c.write(seqFrame("reset", pos)); err != nil {
 				return err
 			}
@@ -332,16 +330,11 @@ func (c *client) subscribe(req *request) error {
 	c.sent = pos
 	var mem []cached
 	for {
-		h.mu.Lock()
-		target := h.seq.Load()
-		if pos >= target {
-			c.sub, c.live = sub, true
-			h.mu.Unlock()
+		var ok, joined bool
+		var target int64
+		if mem, target, ok, joined = h.catchUp(c, sub, pos, mem[:0]); joined {
 			return nil
 		}
-		var ok bool
-		mem, ok = h.recent.after(pos, replayChunk, mem[:0])
-		h.mu.Unlock()
 		if ok {
 			// From memory: the frames the hub prepared.
 			for _, x := range mem {

@@ -407,6 +407,30 @@ func problem(w http.ResponseWriter, status int, detail string) {
 	w.Write(append(body, '\n'))
 }
 
+// pause takes a client out of live delivery while it changes its view.
+func (h *Hub) pause(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c.live = false
+}
+
+// catchUp is one step of a client's replay from pos to the hub's seq
+// (target). When pos has reached it the client joins live delivery with
+// sub (joined). Otherwise mem holds, appended to out, up to replayChunk of
+// the newest changes after pos, as the hub prepared them; ok is false when
+// they are no longer in memory and must be read from the log.
+func (h *Hub) catchUp(c *client, sub *subscription, pos int64, out []cached) (mem []cached, target int64, ok, joined bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	target = h.seq.Load()
+	if pos >= target {
+		c.sub, c.live = sub, true
+		return out, target, false, true
+	}
+	mem, ok = h.recent.after(pos, replayChunk, out)
+	return mem, target, ok, false
+}
+
 // remove drops a client from the set.
 func (h *Hub) remove(c *client) {
 	h.mu.Lock()
