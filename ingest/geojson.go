@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"nexus/geo"
 )
@@ -25,6 +28,14 @@ type jsonReader struct {
 // readJSON imports GeoJSON: one value, a sequence of values one after the
 // other (newline-delimited), or with seq an RFC 8142 text sequence.
 func (im *importer) readJSON(r io.Reader, seq bool) error {
+	if err := im.readJSONValues(r, seq); err != nil {
+		return err
+	}
+	return im.decodeRaws()
+}
+
+// readJSONValues reads every JSON value of the input, queueing features.
+func (im *importer) readJSONValues(r io.Reader, seq bool) error {
 	j := &jsonReader{im: im, lines: &lineIndex{r: r, line: 1}, seq: seq}
 	if !seq {
 		return j.stream(j.lines, 0, false)
@@ -230,13 +241,82 @@ func (j *jsonReader) elements() error {
 
 // feature imports one Feature: its geometry type says its collection.
 func (j *jsonReader) feature(line int64, raw []byte) error {
-	raw = j.im.text(raw)
+	j.im.raws = append(j.im.raws, rawFeature{line: line, raw: bytes.Clone(j.im.text(raw))})
+	if len(j.im.raws) >= j.im.opt.BatchSize {
+		return j.im.decodeRaws()
+	}
+	return nil
+}
+
+// rawFeature is a feature read but not yet decoded.
+type rawFeature struct {
+	line int64
+	raw  []byte
+}
+
+// decoded is what decoding one feature gave: a record ready for the store
+// (invalid holding why the store would refuse it), or a rejection.
+type decoded struct {
+	rec           geo.Record
+	invalid       error  // Validate's verdict on rec
+	field, reason string // a rejection before there was a record
+	err           error  // a rejection by DecodeFeature
+}
+
+// decodeRaws decodes and validates the queued features, on every core,
+// then queues their records (or rejections) in input order.
+func (im *importer) decodeRaws() error {
+	raws := im.raws
+	out := make([]decoded, len(raws))
+	const chunk = 64
+	workers := min(runtime.GOMAXPROCS(0), (len(raws)+chunk-1)/chunk)
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(chunk)) - chunk
+			if i >= len(raws) {
+				return
+			}
+			for k := i; k < min(i+chunk, len(raws)); k++ {
+				out[k] = decodeFeature(raws[k].raw)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	defer func() { // let the bytes go; the slice is used again
+		clear(raws)
+		im.raws = raws[:0]
+	}()
+	for i, d := range out {
+		line := raws[i].line
+		switch {
+		case d.field != "":
+			im.reject(line, d.field, d.reason)
+		case d.err != nil:
+			im.rejectErr(line, fieldFeature, d.err, false)
+		default:
+			if err := im.queue(line, d.rec, false, d.invalid); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// decodeFeature decodes one feature into the record of its collection
+// and validates it. It touches no state of the import, so features are
+// decoded side by side.
+func decodeFeature(raw []byte) decoded {
 	var head struct {
 		Geometry json.RawMessage `json:"geometry"`
 	}
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' || json.Unmarshal(raw, &head) != nil {
-		j.im.reject(line, fieldFeature, "is not a GeoJSON Feature: a JSON object with type, geometry and properties")
-		return nil
+		return decoded{field: fieldFeature, reason: "is not a GeoJSON Feature: a JSON object with type, geometry and properties"}
 	}
 	g := bytes.TrimSpace(head.Geometry)
 	var c geo.Collection
@@ -250,8 +330,7 @@ func (j *jsonReader) feature(line int64, raw []byte) error {
 				From *string `json:"from"`
 			} `json:"properties"`
 		}{Properties: &props}) != nil || props.From == nil {
-			j.im.reject(line, "geometry", "is required: a Point for an incident, a LineString or MultiLineString for a route; only a link (from, to, relation) has none")
-			return nil
+			return decoded{field: "geometry", reason: "is required: a Point for an incident, a LineString or MultiLineString for a route; only a link (from, to, relation) has none"}
 		}
 		c = geo.Links
 	} else {
@@ -259,21 +338,18 @@ func (j *jsonReader) feature(line int64, raw []byte) error {
 			Type string `json:"type"`
 		}
 		if err := json.Unmarshal(g, &geom); err != nil {
-			j.im.reject(line, "geometry", "is not a GeoJSON geometry object")
-			return nil
+			return decoded{field: "geometry", reason: "is not a GeoJSON geometry object"}
 		}
 		var ok bool
 		if c, ok = geo.CollectionOf(geom.Type); !ok {
-			j.im.reject(line, "geometry", fmt.Sprintf("type %q is not one Nexus keeps: a Point is an incident, a LineString or MultiLineString a route", geom.Type))
-			return nil
+			return decoded{field: "geometry", reason: fmt.Sprintf("type %q is not one Nexus keeps: a Point is an incident, a LineString or MultiLineString a route", geom.Type)}
 		}
 	}
 	rec, err := geo.DecodeFeature(c, raw)
 	if err != nil {
-		j.im.rejectErr(line, fieldFeature, err, false)
-		return nil
+		return decoded{err: err}
 	}
-	return j.im.add(line, rec, false)
+	return decoded{rec: rec, invalid: ready(rec)}
 }
 
 // malformed turns a decoding error into EMALFORMED with the line where the

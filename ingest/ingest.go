@@ -111,7 +111,8 @@ type importer struct {
 	// attempted counts the rows and features met; every one ends created,
 	// updated, unchanged or rejected (the fuzz tests hold us to it).
 	attempted int64
-	latin1    bool // the input as a whole is not UTF-8
+	raws      []rawFeature // features read, to be decoded side by side
+	latin1    bool         // the input as a whole is not UTF-8
 	cp1252    *encoding.Decoder
 
 	// Batches are written by a writer goroutine while the next one is
@@ -264,11 +265,23 @@ func (im *importer) rejectErr(line int64, whole string, err error, attempted boo
 // add validates a record and queues it for writing; an invalid one is
 // rejected. A full batch is written at once.
 func (im *importer) add(line int64, r geo.Record, geocoded bool) error {
-	im.attempted++
+	return im.queue(line, r, geocoded, ready(r))
+}
+
+// ready readies a record for the store and says whether it is valid. It
+// touches nothing but the record.
+func ready(r geo.Record) error {
 	*r.Base() = geo.Meta{} // the store sets id, version and times; a feature's own id is not the key
 	r.Normalize(nil)       // nil: the store derives a missing country; a given one stays
-	if err := r.Validate(); err != nil {
-		im.rejectErr(line, fieldFeature, err, true)
+	return r.Validate()
+}
+
+// queue counts a record met, rejects it when invalid, or queues it for
+// writing. A full batch is written at once.
+func (im *importer) queue(line int64, r geo.Record, geocoded bool, invalid error) error {
+	im.attempted++
+	if invalid != nil {
+		im.rejectErr(line, fieldFeature, invalid, true)
 		return nil
 	}
 	im.pending = append(im.pending, pending{rec: r, line: line, geocoded: geocoded})

@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -38,14 +41,13 @@ type ImportResult struct {
 // statements, and the change-log entries (one seq each) keep their
 // Features in shared deflated payloads.
 func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]ImportResult, error) {
-	for _, r := range recs {
-		if err := db.prepare(r); err != nil {
-			return nil, err
-		}
+	pre, err := db.prepareAll(recs)
+	if err != nil {
+		return nil, err
 	}
 	results := make([]ImportResult, len(recs))
-	err := db.inTx(ctx, func(tx *writeTx) error {
-		b := &bulk{tx: tx, actor: actor}
+	err = db.inTx(ctx, func(tx *writeTx) error {
+		b := &bulk{tx: tx, actor: actor, pre: pre, recs: recs}
 		if err := tx.QueryRow("SELECT coalesce(max(rid), 0) FROM records").Scan(&b.lastRid); err != nil {
 			return err
 		}
@@ -53,10 +55,10 @@ func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) 
 		// segments, so the second sees what the first wrote.
 		start := 0
 		seen := map[string]bool{}
-		for i, r := range recs {
-			if k := extKey(r); k != "" {
+		for i := range recs {
+			if k := pre[i].ext; k != "" {
 				if seen[k] {
-					if err := b.write(recs[start:i], results[start:i]); err != nil {
+					if err := b.write(start, i, results); err != nil {
 						return err
 					}
 					start = i
@@ -65,7 +67,7 @@ func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) 
 				seen[k] = true
 			}
 		}
-		if err := b.write(recs[start:], results[start:]); err != nil {
+		if err := b.write(start, len(recs), results); err != nil {
 			return err
 		}
 		return b.flushLog()
@@ -76,14 +78,53 @@ func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) 
 	return results, nil
 }
 
-// extKey is the key of a record's external_id within its collection, ""
-// when it has none.
-func extKey(r geo.Record) string {
-	ext := r.Keys().ExternalID
-	if ext == "" {
-		return ""
+// prepared is what ImportBatch works out of a record before its
+// transaction, on every core: the record is normalised and valid.
+type prepared struct {
+	keys geo.Keys
+	ext  string // collection and external_id, "" without one
+	hash []byte
+}
+
+// prepareAll validates the records and works out their keys and content
+// hashes side by side. The first invalid record's error is returned.
+func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
+	pre := make([]prepared, len(recs))
+	errs := make([]error, len(recs))
+	const chunk = 64
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(chunk)) - chunk
+			if i >= len(recs) {
+				return
+			}
+			for k := i; k < min(i+chunk, len(recs)); k++ {
+				r := recs[k]
+				if errs[k] = db.prepare(r); errs[k] != nil {
+					continue
+				}
+				p := &pre[k]
+				p.keys = r.Keys()
+				if p.keys.ExternalID != "" {
+					p.ext = string(r.Collection()) + "\x00" + p.keys.ExternalID
+				}
+				p.hash, errs[k] = contentHash(r)
+			}
+		}
 	}
-	return string(r.Collection()) + "\x00" + ext
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), (len(recs)+chunk-1)/chunk) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return pre, nil
 }
 
 // contentHash hashes what a record says, leaving out the fields the server
@@ -105,6 +146,8 @@ func contentHash(r geo.Record) ([]byte, error) {
 // bulk is the state of one ImportBatch transaction.
 type bulk struct {
 	tx      *writeTx
+	recs    []geo.Record
+	pre     []prepared
 	actor   string
 	lastRid int64
 
@@ -128,11 +171,12 @@ type indexed struct {
 }
 
 // lookup finds the stored records of the batch by external_id.
-func (b *bulk) lookup(recs []geo.Record) (map[string]known, error) {
+func (b *bulk) lookup(from, to int) (map[string]known, error) {
 	byColl := map[geo.Collection][]any{}
-	for _, r := range recs {
-		if ext := r.Keys().ExternalID; ext != "" {
-			byColl[r.Collection()] = append(byColl[r.Collection()], ext)
+	for i := from; i < to; i++ {
+		if ext := b.pre[i].keys.ExternalID; ext != "" {
+			c := b.recs[i].Collection()
+			byColl[c] = append(byColl[c], ext)
 		}
 	}
 	out := map[string]known{}
@@ -165,25 +209,23 @@ func (b *bulk) lookup(recs []geo.Record) (map[string]known, error) {
 	return out, nil
 }
 
-// write writes records of which no two share an external_id.
-func (b *bulk) write(recs []geo.Record, results []ImportResult) error {
-	if len(recs) == 0 {
+// write writes the records from..to-1 of the batch, of which no two share
+// an external_id.
+func (b *bulk) write(from, to int, results []ImportResult) error {
+	if from == to {
 		return nil
 	}
 	tx := b.tx
-	stored, err := b.lookup(recs)
+	stored, err := b.lookup(from, to)
 	if err != nil {
 		return err
 	}
 	var inserts []any
 	var index []indexed
 	var unindex []int64
-	for i, r := range recs {
-		hash, err := contentHash(r)
-		if err != nil {
-			return err
-		}
-		k, ok := stored[extKey(r)]
+	for i := from; i < to; i++ {
+		r, keys, hash := b.recs[i], b.pre[i].keys, b.pre[i].hash
+		k, ok := stored[b.pre[i].ext]
 		if ok && k.hash != nil && string(k.hash) == string(hash) {
 			results[i] = ImportResult{ID: k.id, Outcome: Unchanged}
 			continue
@@ -196,12 +238,12 @@ func (b *bulk) write(recs []geo.Record, results []ImportResult) error {
 			if err != nil {
 				return err
 			}
-			row, err := recordRow(r, feature, hash)
+			row, err := recordRow(r, keys, feature, hash)
 			if err != nil {
 				return err
 			}
 			inserts = append(append(inserts, b.lastRid, string(r.Collection()), m.ID), row...)
-			index = append(index, indexed{b.lastRid, r.Collection(), r.Keys()})
+			index = append(index, indexed{b.lastRid, r.Collection(), keys})
 			if err := b.logChange(r.Collection(), m.ID, geo.OpCreate, 1, nil, feature); err != nil {
 				return err
 			}
@@ -233,7 +275,7 @@ func (b *bulk) write(recs []geo.Record, results []ImportResult) error {
 		if err != nil {
 			return err
 		}
-		row, err := recordRow(r, feature, hash)
+		row, err := recordRow(r, keys, feature, hash)
 		if err != nil {
 			return err
 		}
@@ -245,7 +287,7 @@ func (b *bulk) write(recs []geo.Record, results []ImportResult) error {
 			return err
 		}
 		unindex = append(unindex, cur.rid)
-		index = append(index, indexed{cur.rid, r.Collection(), r.Keys()})
+		index = append(index, indexed{cur.rid, r.Collection(), keys})
 		if err := b.logChange(r.Collection(), k.id, geo.OpUpdate, m.Version, cur.feature, feature); err != nil {
 			return err
 		}
@@ -265,8 +307,7 @@ func (b *bulk) write(recs []geo.Record, results []ImportResult) error {
 
 // recordRow returns the values of a record row from external_id to hash,
 // in the order of the UPDATE and INSERT statements.
-func recordRow(r geo.Record, feature, hash []byte) ([]any, error) {
-	k := r.Keys()
+func recordRow(r geo.Record, k geo.Keys, feature, hash []byte) ([]any, error) {
 	m := r.Base()
 	g := []byte{} // a link has no geometry
 	if r.Geometry() != nil {

@@ -241,7 +241,7 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 	if err != nil {
 		return err
 	}
-	row, err := recordRow(r, feature, hash)
+	row, err := recordRow(r, k, feature, hash)
 	if err != nil {
 		return err
 	}
