@@ -33,6 +33,7 @@ type Store interface {
 	Get(ctx context.Context, c geo.Collection, id string) (store.Stored, error)
 	Query(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (store.Page, error)
 	Count(ctx context.Context, c geo.Collection, f geo.Filter) (int64, error)
+	PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, scan bool) (store.Page, error)
 	Create(ctx context.Context, actor string, r geo.Record) (store.Stored, error)
 	Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (store.Stored, store.Outcome, error)
 	Delete(ctx context.Context, actor string, c geo.Collection, id string, expect int64) error

@@ -95,6 +95,29 @@ func TestGDAL(t *testing.T) {
 		}
 	})
 
+	t.Run("reads every incident into a GeoPackage in pages of its default size", func(t *testing.T) {
+		before := strings.Count(e.logs.String(), "route=\"GET /api/collections/{c}/items\"")
+		gpkg := filepath.Join(t.TempDir(), "out.gpkg")
+		gdal(t, "ogr2ogr", "-f", "GPKG", gpkg, oapif, "incidents")
+		pages := strings.Count(e.logs.String(), "route=\"GET /api/collections/{c}/items\"") - before
+		out := gdal(t, "ogrinfo", "-ro", "-al", "-so", gpkg)
+		if m := featureCount.FindStringSubmatch(out); m == nil || m[1] != strconv.Itoa(incidents) {
+			t.Fatalf("GeoPackage: want Feature Count: %d in:\n%s", incidents, out)
+		}
+		t.Logf("%d incidents in %d pages", incidents, pages)
+		if pages < incidents/100 {
+			t.Errorf("GDAL read %d incidents in %d pages: it did not page", incidents, pages)
+		}
+		ids := gdalIDs(t, gdal(t, "ogr2ogr", "-f", "GeoJSON", "/vsistdout/", gpkg))
+		seen := map[string]bool{}
+		for _, id := range ids {
+			seen[id] = true
+		}
+		if len(seen) != incidents {
+			t.Errorf("the GeoPackage holds %d distinct ids, want %d", len(seen), incidents)
+		}
+	})
+
 	t.Run("spatial filter matches bbox", func(t *testing.T) {
 		w, s, east, n := -80.0, -5.0, -40.0, 15.0
 		out := gdal(t, "ogr2ogr", "-f", "GeoJSON", "-spat", ftoa(w), ftoa(s), ftoa(east), ftoa(n), "/vsistdout/", oapif, "incidents")

@@ -17,8 +17,9 @@ import (
 )
 
 // items answers GET /api/collections/{c}/items: one page of features, with
-// numberMatched, numberReturned and a next link that repeats every query
-// parameter with the cursor of the next page.
+// numberReturned, numberMatched when it is known cheaply (see itemsPage),
+// and a next link that repeats every query parameter with the cursor of
+// the next page.
 func (s *Server) items(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
 	c, err := geo.ParseCollection(r.PathValue("c"))
 	if err != nil {
@@ -45,9 +46,13 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request, _ store.Principal
 	if err != nil {
 		return err
 	}
-	page, err := s.cfg.Store.Query(r.Context(), c, f, after, limit)
+	page, err := s.itemsPage(r.Context(), c, f, after, limit)
 	if err != nil {
 		return err
+	}
+	var matched *int64
+	if page.Matched >= 0 {
+		matched = &page.Matched
 	}
 	base := baseURL(r) + "/api/collections/" + string(c)
 	links := []Link{
@@ -61,11 +66,11 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request, _ store.Principal
 	}
 	head, err := marshal(struct {
 		Type           string `json:"type"`
-		NumberMatched  int64  `json:"numberMatched"`
+		NumberMatched  *int64 `json:"numberMatched,omitempty"`
 		NumberReturned int    `json:"numberReturned"`
 		TimeStamp      string `json:"timeStamp"`
 		Links          []Link `json:"links"`
-	}{"FeatureCollection", page.Matched, len(page.Features), time.Now().UTC().Format(time.RFC3339), links})
+	}{"FeatureCollection", matched, len(page.Features), time.Now().UTC().Format(time.RFC3339), links})
 	if err != nil {
 		return err
 	}

@@ -103,3 +103,38 @@ func overviewStats(ctx context.Context, ov Overview, f geo.Filter, by string) ([
 	}
 	return out, nil
 }
+
+// scanShare is the share of all incidents above which a box is read in
+// storage order rather than through the spatial index (store.PageOnly):
+// a page then reads at most limit/scanShare records.
+const scanShare = 0.05
+
+// itemsPage reads one page of items. Counting never costs more than the
+// page: numberMatched (page.Matched, -1 when unknown) comes from the
+// overview for incidents under every filter but full text, from the page
+// itself when it holds every match, and from the store for routes, a
+// small collection. The overview's count also says how to read a box.
+func (s *Server) itemsPage(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (store.Page, error) {
+	ov := s.cfg.Overview
+	switch {
+	case ov == nil || c == geo.Routes:
+		return s.cfg.Store.Query(ctx, c, f, after, limit)
+	case !overview.Handles(f):
+		return s.cfg.Store.PageOnly(ctx, c, f, after, limit, false)
+	}
+	matched, err := ov.Count(ctx, f)
+	if err != nil {
+		return store.Page{}, err
+	}
+	scan := false
+	if f.BBox != nil {
+		var all int64
+		if all, err = ov.Count(ctx, geo.NewFilter()); err != nil {
+			return store.Page{}, err
+		}
+		scan = float64(matched) >= scanShare*float64(all)
+	}
+	page, err := s.cfg.Store.PageOnly(ctx, c, f, after, limit, scan)
+	page.Matched = matched
+	return page, err
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 
 	"github.com/paulmach/orb"
 
@@ -86,4 +87,54 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, 
 		return 0, translate(err)
 	}
 	return seq.Int64, nil
+}
+
+// PageOnly returns up to limit records matching the filter after the
+// cursor, in storage order, without counting the matches: Matched is the
+// number of features when this first page holds them all, -1 otherwise.
+// With scan, a box on incidents is tested on each record's point while
+// reading in storage order, instead of listing the box's records through
+// the spatial index first: when the box holds a good share of the
+// records, a page then stops after reading about limit/share of them,
+// whereas the index lists every match for every page.
+func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, scan bool) (Page, error) {
+	p := Page{Matched: -1}
+	var box string
+	var boxArgs []any
+	if scan && c == geo.Incidents && f.BBox != nil {
+		var parts []string
+		for _, b := range f.BBox.Bounds() {
+			parts = append(parts, "(r.x BETWEEN ? AND ? AND r.y BETWEEN ? AND ?)")
+			boxArgs = append(boxArgs, b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+		}
+		box = " AND (" + strings.Join(parts, " OR ") + ")"
+		f.BBox = nil
+	}
+	cond, args := where(c, f)
+	args = append(append(args, boxArgs...), after, limit+1)
+	// "+" keeps records_kind out of an ordered read (see Query).
+	rows, err := db.read.QueryContext(ctx, "SELECT r.rid, r.feature FROM records r WHERE +"+strings.TrimPrefix(cond, "+")+box+" AND r.rid > ? ORDER BY r.rid LIMIT ?", args...)
+	if err != nil {
+		return p, translate(err)
+	}
+	defer rows.Close()
+	var rid int64
+	for rows.Next() {
+		if len(p.Features) == limit {
+			p.Next = rid
+			break
+		}
+		var feature []byte
+		if err := rows.Scan(&rid, &feature); err != nil {
+			return p, err
+		}
+		p.Features = append(p.Features, feature)
+	}
+	if err := rows.Err(); err != nil {
+		return p, translate(err)
+	}
+	if after == 0 && p.Next == 0 {
+		p.Matched = int64(len(p.Features))
+	}
+	return p, nil
 }
