@@ -34,6 +34,7 @@ type Store interface {
 	Query(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (store.Page, error)
 	Count(ctx context.Context, c geo.Collection, f geo.Filter) (int64, error)
 	PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, scan bool) (store.Page, error)
+	Features(ctx context.Context, c geo.Collection, ids []string) ([][]byte, error)
 	Create(ctx context.Context, actor string, r geo.Record) (store.Stored, error)
 	Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (store.Stored, store.Outcome, error)
 	Delete(ctx context.Context, actor string, c geo.Collection, id string, expect int64) error
@@ -72,6 +73,7 @@ type Overview interface {
 	View(ctx context.Context, f geo.Filter, level int) ([]overview.Cluster, int64, error)
 	Count(ctx context.Context, f geo.Filter) (int64, error)
 	Stats(ctx context.Context, f geo.Filter, by string) ([]overview.Count, error)
+	Select(ctx context.Context, f geo.Filter, limit int) ([]string, bool, error)
 }
 
 // LiveStats reports on the websocket hub for /metrics.

@@ -12,8 +12,12 @@ import (
 	"nexus/store"
 )
 
+// MaxViewRecords is the most incidents /api/view sends as they are, read
+// by id; beyond, the view is clustered.
+const MaxViewRecords = 2000
+
 // overviewView answers /api/view from the overview index: the incidents
-// themselves when no more than MaxViewFeatures match, otherwise one point
+// themselves when no more than MaxViewRecords match, otherwise one point
 // per cell of the grid for the zoom (cells about 64 pixels wide), at the
 // mean position of its incidents, with its count, its count by type and
 // its dominant type.
@@ -25,14 +29,23 @@ func (s *Server) overviewView(w http.ResponseWriter, r *http.Request, ov Overvie
 		return err
 	}
 	var features [][]byte
-	clustered := matched > MaxViewFeatures
+	clustered := matched > MaxViewRecords
 	if !clustered {
-		page, err := s.cfg.Store.Query(ctx, geo.Incidents, f, 0, MaxViewFeatures)
+		ids, ok, err := ov.Select(ctx, f, MaxViewRecords)
 		if err != nil {
 			return err
 		}
-		features = page.Features
-	} else {
+		if ok {
+			features, err = s.cfg.Store.Features(ctx, geo.Incidents, ids)
+			if err != nil {
+				return err
+			}
+			matched = int64(len(features))
+		} else {
+			clustered = true // more were written meanwhile
+		}
+	}
+	if clustered {
 		features = make([][]byte, 0, len(clusters))
 		for _, c := range clusters[:min(len(clusters), MaxViewFeatures)] {
 			features = append(features, overviewCluster(c))

@@ -236,3 +236,24 @@ func (ix *Index) Stats(ctx context.Context, f geo.Filter, by string) ([]Count, e
 	})
 	return out, err
 }
+
+// Select returns the ids of the incidents matching the filter (its text
+// aside), in no particular order; ok is false, and ids nil, when more than
+// limit match.
+func (ix *Index) Select(ctx context.Context, f geo.Filter, limit int) (ids []string, ok bool, err error) {
+	err = ix.read(ctx, func(p *points) {
+		q := p.compile(f)
+		ok = true
+		p.each(&q, func(s int32) {
+			if len(ids) == limit {
+				ok = false
+				return
+			}
+			ids = append(ids, p.names[s])
+		})
+	})
+	if !ok {
+		ids = nil
+	}
+	return ids, ok, err
+}

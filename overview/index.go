@@ -143,6 +143,7 @@ func (t *strtab) matching(want []string) map[int32]bool {
 // points is the data of the index, without locking or the log.
 type points struct {
 	pts    []point
+	names  []string // the id of each slot
 	free   []int32
 	ids    map[string]int32
 	extra  map[int32][]int32 // actors after the first, by slot
@@ -267,6 +268,7 @@ func (p *points) put(id string, pt orb.Point, k geo.Keys) {
 	} else {
 		slot = int32(len(p.pts))
 		p.pts = append(p.pts, point{})
+		p.names = append(p.names, "")
 	}
 	q := point{x: pt[0], y: pt[1], t0: k.Span.Start, t1: k.Span.End, typ: typ, live: true, country: -1, actor: -1}
 	if len(k.Countries) > 0 {
@@ -307,6 +309,7 @@ func (p *points) put(id string, pt orb.Point, k geo.Keys) {
 	q.bktPos = int32(len(b.pts))
 	b.pts = append(b.pts, slot)
 	p.pts[slot] = q
+	p.names[slot] = id
 	p.ids[id] = slot
 }
 
@@ -342,6 +345,7 @@ func (p *points) remove(id string) {
 		delete(p.bkts, q.bkt)
 	}
 	*q = point{}
+	p.names[slot] = ""
 	p.free = append(p.free, slot)
 }
 

@@ -334,6 +334,28 @@ func TestCountAndStatsEqualStore(t *testing.T) {
 			if got != want {
 				t.Fatalf("round %d: count of %+v: index %d, store %d", round, f, got, want)
 			}
+			ids, ok, err := ix.Select(ctx, f, int(want))
+			if err != nil || !ok || len(ids) != int(want) {
+				t.Fatalf("round %d: select %+v: %d ids, ok %v, err %v; want %d", round, f, len(ids), ok, err, want)
+			}
+			features, err := db.Features(ctx, geo.Incidents, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range features {
+				r, err := geo.DecodeFeature(geo.Incidents, b)
+				if err != nil || !f.Match(r) {
+					t.Fatalf("round %d: select %+v gave %s, which does not match (%v)", round, f, b, err)
+				}
+			}
+			if len(features) != len(ids) {
+				t.Fatalf("round %d: %d of %d selected ids are stored", round, len(features), len(ids))
+			}
+			if want > 0 {
+				if _, ok, _ := ix.Select(ctx, f, int(want)-1); ok {
+					t.Fatalf("round %d: select %+v with a limit under the count says ok", round, f)
+				}
+			}
 			for _, by := range StatsBy {
 				got, err := ix.Stats(ctx, f, by)
 				if err != nil {

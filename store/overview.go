@@ -138,3 +138,43 @@ func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, afte
 	}
 	return p, nil
 }
+
+// Features returns the stored Features of the records of the collection
+// with these ids, in storage order; ids that do not exist are left out.
+func (db *DB) Features(ctx context.Context, c geo.Collection, ids []string) ([][]byte, error) {
+	const chunk = 500
+	out := make([][]byte, 0, len(ids))
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	for len(ids) > 0 {
+		part := ids[:min(chunk, len(ids))]
+		ids = ids[len(part):]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, string(c))
+		for _, id := range part {
+			args = append(args, id)
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT feature FROM records WHERE collection = ? AND id IN ("+placeholders(len(part))+") ORDER BY rid", args...)
+		if err != nil {
+			return nil, translate(err)
+		}
+		for rows.Next() {
+			var f []byte
+			if err := rows.Scan(&f); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, f)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, translate(err)
+		}
+	}
+	return out, nil
+}
