@@ -48,7 +48,8 @@ fuzz:
 # Heavy benchmarks run once (each prints its figures beside its anchor);
 # the lookup benchmarks run for their usual second.
 bench: deps web ref
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./api ./cmd/server ./ingest ./live ./store ./watch
+	cd bench/supercluster && npm ci --no-audit --no-fund
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 0 ./api ./cmd/server ./ingest ./live ./store ./watch
 	$(GO) test -run '^$$' -bench . -cpu 1 ./geocode ./geo
 
 clean:

@@ -14,7 +14,7 @@ import (
 
 // MaxViewRecords is the most incidents /api/view sends as they are, read
 // by id; beyond, the view is clustered.
-const MaxViewRecords = 2000
+const MaxViewRecords = 1000
 
 // overviewView answers /api/view from the overview index: the incidents
 // themselves when no more than MaxViewRecords match, otherwise one point

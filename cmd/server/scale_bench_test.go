@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/paulmach/orb"
 
 	"nexus/geo"
@@ -481,6 +482,113 @@ func BenchmarkScale1M(b *testing.B) {
 		report("wide box %s (%d of %d match), limit=1000, 8 connections: %.0f requests/s, p50 %.0f ms (goal %.0f requests/s: %s), %.0f KB a page gzipped",
 			wide, head.NumberMatched, scaleIncidents, rate, ms(p50), goalPageRate, verdict(rate >= goalPageRate), float64(gz)/1024)
 		b.ReportMetric(rate, "req/s-widebox")
+
+		browserScale(b, p.url)
+	}
+}
+
+// Goals of the map in the browser at a million.
+const (
+	goalScaleFirstRender = 1500 * time.Millisecond
+	goalRedraw           = 300 * time.Millisecond
+	goalFrame            = 100 * time.Millisecond
+)
+
+// browserScale opens the map in Chromium on the program's million
+// incidents: the first full render, the redraws of pans and zooms (from
+// asking for the view to drawing it; the wait after the map stops moving
+// is not counted), the server time of every view while Play runs through
+// ten years, and screenshots of the world, a country, a city and the
+// density mode.
+func browserScale(b *testing.B, base string) {
+	bctx := newBrowser(b)
+	p := openTab(b, bctx, base)
+	p.do(waitLong, chromedp.EmulateViewport(1280, 800))
+	p.open("/#map=2/15.0000/-40.0000")
+	first := time.Duration(eval[float64](p, `window.nexus.readyAt`) * float64(time.Millisecond))
+	report("browser: first full render %.2f s (goal %.1f s: %s)", first.Seconds(), goalScaleFirstRender.Seconds(), verdict(first <= goalScaleFirstRender))
+
+	eval[bool](p, `(window.nexus.viewTimes.length = 0, true)`)
+	bogota := hotspots[0]
+	for z := 3; z <= 12; z++ {
+		p.moveTo(bogota.lat, bogota.lon, z)
+	}
+	for _, d := range [][2]float64{{0.02, 0}, {0, 0.04}, {-0.03, -0.03}} {
+		p.moveTo(bogota.lat+d[0], bogota.lon+d[1], 12)
+	}
+	for _, d := range [][2]float64{{1, 0}, {0, 1.5}, {-1, -1}} {
+		p.moveTo(bogota.lat+d[0], bogota.lon+d[1], 7)
+	}
+	for z := 6; z >= 2; z-- {
+		p.moveTo(bogota.lat, bogota.lon, z)
+	}
+	var redraws []time.Duration
+	for _, v := range eval[[]float64](p, `window.nexus.viewTimes`) {
+		redraws = append(redraws, time.Duration(v*float64(time.Millisecond)))
+	}
+	r50, r99 := quantiles(redraws)
+	report("browser: pan or zoom to full redraw, %d views: p50 %.0f ms (goal %.0f: %s), max %.0f ms", len(redraws), ms(r50), ms(goalRedraw), verdict(r50 <= goalRedraw), ms(r99))
+
+	shots := filepath.Join("..", "..", "docs", "screenshots")
+	eval[bool](p, `(document.getElementById('legend').open = false, true)`)
+	p.moveTo(15, -40, 2)
+	p.screenshot(filepath.Join(shots, "million-world.png"))
+	p.moveTo(4.5, -74.0, 6)
+	p.screenshot(filepath.Join(shots, "million-country.png"))
+	p.moveTo(bogota.lat, bogota.lon, 11)
+	p.screenshot(filepath.Join(shots, "million-city.png"))
+	// The density mode, through the layers control as a user would.
+	eval[bool](p, `(() => {
+		const inputs = [...document.querySelectorAll('.leaflet-control-layers-overlays label')];
+		const box = (name) => inputs.find((l) => l.textContent.trim() === name).querySelector('input');
+		box('Incidents').click();
+		box('Density').click();
+		return true;
+	})()`)
+	p.moveTo(15, -40, 3)
+	p.wait("the density drawn", `+(document.querySelector('canvas.nx-density')?.dataset.points || 0) > 0`, waitLong)
+	p.screenshot(filepath.Join(shots, "million-density.png"))
+	eval[bool](p, `(() => {
+		const inputs = [...document.querySelectorAll('.leaflet-control-layers-overlays label')];
+		const box = (name) => inputs.find((l) => l.textContent.trim() === name).querySelector('input');
+		box('Density').click();
+		box('Incidents').click();
+		return true;
+	})()`)
+
+	// Play through ten years, a one-year window, at the fastest speed.
+	p.moveTo(bogota.lat, bogota.lon, 5)
+	eval[bool](p, `(async () => {
+		const { monthIndex } = await import('/js/dates.js');
+		document.getElementById('timeline-window').value = '12';
+		document.getElementById('timeline-speed').value = '8';
+		const slider = document.getElementById('timeline-slider');
+		slider.max = String(monthIndex('2024-12'));
+		slider.value = String(monthIndex('2014-12'));
+		slider.dispatchEvent(new Event('change'));
+		performance.clearResourceTimings();
+		performance.setResourceTimingBufferSize(10000);
+		document.getElementById('timeline-play').click();
+		return true;
+	})()`)
+	p.wait("Play to reach the end", `document.getElementById('timeline-play').dataset.state === 'paused' && document.body.dataset.loading === '0'`, 5*time.Minute)
+	frames := eval[[]float64](p, `performance.getEntriesByType('resource')
+		.filter((r) => r.name.includes('/api/view?') && r.responseStart > 0)
+		.map((r) => r.responseStart - r.requestStart)`)
+	var server []time.Duration
+	for _, v := range frames {
+		server = append(server, time.Duration(v*float64(time.Millisecond)))
+	}
+	if len(server) == 0 {
+		b.Fatal("Play asked for no view")
+	}
+	f50, _ := quantiles(server)
+	worst := slices.Max(server)
+	report("browser: Play through ten years (one-year window, 8 months a second): %d views, server time p50 %.0f ms, slowest %.0f ms (goal: none over %.0f ms: %s)",
+		len(server), ms(f50), ms(worst), ms(goalFrame), verdict(worst <= goalFrame))
+	errs, foreign, _ := p.seen()
+	if len(errs) > 0 || len(foreign) > 0 {
+		b.Fatalf("the page reported errors %q, foreign requests %q", errs, foreign)
 	}
 }
 

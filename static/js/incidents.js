@@ -22,29 +22,67 @@ export function formatCount(n) {
   return String(n);
 }
 
+/** The count at which a cluster the browser makes reaches full size. */
+const LOCAL_LARGEST = 300;
+
+/** Most slices a cluster's ring shows: the leading types, then the rest. */
+const MAX_SLICES = 3;
+
+/** The colour of the slice that gathers the remaining types. */
+const REST_COLOUR = '#b8b8b8';
+
 /**
- * A CSS conic-gradient showing the share of each type in counts
- * ({type: n}); built from the fixed colour table and numbers only.
+ * The type most of counts ({type: n}) have, or 'other' for none.
  */
-function pieBackground(counts) {
-  const entries = INCIDENT_TYPES
-    .map((t) => [t, Number(counts?.[t]) || 0])
-    .filter(([, n]) => n > 0);
-  const known = entries.reduce((s, [, n]) => s + n, 0);
-  const unknown = Object.entries(counts || {})
-    .filter(([t]) => !INCIDENT_TYPES.includes(t))
-    .reduce((s, [, n]) => s + (Number(n) || 0), 0);
-  if (unknown > 0) entries.push(['other', unknown]);
-  const total = known + unknown;
-  if (!total) return '#6b7280';
+export function dominantType(counts) {
+  let best = 'other';
+  let top = 0;
+  for (const [t, n] of Object.entries(counts || {})) {
+    if ((Number(n) || 0) > top) {
+      top = Number(n);
+      best = INCIDENT_TYPES.includes(t) ? t : 'other';
+    }
+  }
+  return best;
+}
+
+/**
+ * The slices of a cluster's ring, largest first: the leading types, and
+ * the remaining ones gathered into one grey slice, MAX_SLICES at most.
+ * Returns [[colour, share]], shares adding up to 1.
+ */
+export function clusterSlices(counts) {
+  const entries = Object.entries(counts || {})
+    .map(([t, n]) => [INCIDENT_TYPES.includes(t) ? t : 'other', Number(n) || 0])
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1]);
+  const total = entries.reduce((s, [, n]) => s + n, 0);
+  if (!total) return [[TYPE_COLOURS.other, 1]];
+  const lead = entries.length > MAX_SLICES ? entries.slice(0, MAX_SLICES - 1) : entries;
+  const slices = lead.map(([t, n]) => [TYPE_COLOURS[t] || TYPE_COLOURS.other, n / total]);
+  const rest = entries.slice(lead.length).reduce((s, [, n]) => s + n, 0);
+  if (rest > 0) slices.push([REST_COLOUR, rest / total]);
+  return slices;
+}
+
+/** A CSS conic-gradient of the slices, built from colours and numbers only. */
+function ringBackground(counts) {
   let at = 0;
-  const stops = entries.map(([t, n]) => {
-    const from = (at / total) * 360;
-    at += n;
-    const to = (at / total) * 360;
-    return `${TYPE_COLOURS[t] || TYPE_COLOURS.other} ${from.toFixed(2)}deg ${to.toFixed(2)}deg`;
+  const stops = clusterSlices(counts).map(([colour, share]) => {
+    const from = at * 360;
+    at += share;
+    return `${colour} ${from.toFixed(1)}deg ${(at * 360).toFixed(1)}deg`;
   });
   return `conic-gradient(${stops.join(', ')})`;
+}
+
+/**
+ * The diameter of a cluster in pixels: its area grows with its share of
+ * the largest cluster in view, so that the map reads as density.
+ */
+export function clusterSize(count, largest) {
+  const share = largest > 0 ? Math.min(1, count / largest) : 1;
+  return Math.round(20 + 44 * Math.sqrt(share));
 }
 
 /** "attack 12, plot 3" for a cluster's accessible name. */
@@ -74,11 +112,21 @@ const NamedDivIcon = L.DivIcon.extend({
   },
 });
 
-/** A cluster icon: a ring split by type shares, the count in the middle. */
-export function clusterIcon(count, types) {
-  const size = count < 10 ? 30 : count < 100 ? 36 : count < 1000 ? 44 : 54;
-  const ring = el('div', { class: 'nx-cluster-ring', style: { background: pieBackground(types) } },
-    el('span', { class: 'nx-cluster-count', text: formatCount(count), 'aria-hidden': 'true' }));
+/**
+ * A cluster icon: a disc of the dominant type's colour, ringed by the
+ * shares of the leading types, the count in the middle; its size follows
+ * its share of the largest cluster in view.
+ */
+export function clusterIcon(count, types, largest = count) {
+  const size = clusterSize(count, largest);
+  const dominant = dominantType(types);
+  const ring = el('div', { class: 'nx-cluster-ring', style: { background: ringBackground(types) }, dataset: { dominant } },
+    el('span', {
+      class: 'nx-cluster-count',
+      text: formatCount(count),
+      'aria-hidden': 'true',
+      style: { background: TYPE_COLOURS[dominant] || TYPE_COLOURS.other },
+    }));
   return new NamedDivIcon({
     html: ring, className: 'nx-cluster', iconSize: [size, size], label: clusterName(count, types),
   });
@@ -116,7 +164,7 @@ export class IncidentLayer {
           const t = m.feature?.properties?.type || 'other';
           types[t] = (types[t] || 0) + 1;
         }
-        return clusterIcon(c.getChildCount(), types);
+        return clusterIcon(c.getChildCount(), types, Math.max(c.getChildCount(), LOCAL_LARGEST));
       },
     });
     this.summaries = L.layerGroup();
@@ -139,8 +187,9 @@ export class IncidentLayer {
       this.cluster.clearLayers();
       this.markers.clear();
       this.summaries.clearLayers();
+      const largest = features.reduce((m, f) => Math.max(m, Number(f?.properties?.count) || 0), 0);
       for (const f of features) {
-        const m = this.summaryMarker(f);
+        const m = this.summaryMarker(f, largest);
         if (m) this.summaries.addLayer(m);
       }
       this.clusterCount = this.summaries.getLayers().length;
@@ -204,13 +253,13 @@ export class IncidentLayer {
   }
 
   /** A server cluster point: a sized circle with its count; click zooms in. */
-  summaryMarker(feature) {
+  summaryMarker(feature, largest) {
     const latlng = pointLatLng(feature?.geometry);
     if (!latlng) return null;
     const p = feature.properties || {};
     const count = Number(p.count) || 0;
     const marker = L.marker(latlng, {
-      icon: clusterIcon(count, p.types),
+      icon: clusterIcon(count, p.types, largest),
       title: clusterName(count, p.types),
       keyboard: true,
     });

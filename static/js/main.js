@@ -4,7 +4,8 @@
 //   window.nexus = {map, incidents: Map(id → marker), routes: Map(id → layer),
 //                   lastSeq, ready: Promise, filters, reload(), show(id, collection),
 //                   countries: the country shading (countries.js),
-//                   readyAt: performance.now() at the first full render}
+//                   readyAt: performance.now() at the first full render,
+//                   viewTimes: milliseconds from asking for each view to drawing it}
 //   body[data-ready="1"] after the first full render,
 //   body[data-rendered-count] features drawn by the last view (incidents, or
 //   cluster points when body[data-clustered="1"]), body[data-number-matched].
@@ -15,6 +16,7 @@ import {
 import { setupAbout } from './about.js';
 import { createBasemap, createTileLayer } from './basemap.js';
 import { CountryShading } from './countries.js';
+import { DensityLayer } from './density.js';
 import { byId, debounce } from './dom.js';
 import { setupExport } from './export.js';
 import { setupImport } from './import.js';
@@ -49,6 +51,7 @@ const HELLO_WAIT_MS = 1500;
 let resolveReady;
 const nexus = {
   ready: new Promise((r) => { resolveReady = r; }),
+  viewTimes: [],
 };
 window.nexus = nexus;
 
@@ -159,8 +162,11 @@ async function main() {
   const bases = { 'Natural Earth (offline)': basemap.layer };
   const tiles = createTileLayer(config);
   if (tiles) bases['Online tiles'] = tiles;
+  // Density: a heat map of the same view, off by default.
+  const density = new DensityLayer();
+  nexus.density = density;
   addLayersControl(map, bases, {
-    Incidents: incidents.layer, Routes: routes.layer, 'Country shading': countries.layer,
+    Incidents: incidents.layer, Density: density.layer, Routes: routes.layer, 'Country shading': countries.layer,
   });
   addLegend(map);
 
@@ -197,10 +203,13 @@ async function main() {
     const bbox = viewBbox(map);
     const url = withQuery('/api/view', { bbox: bbox.join(','), zoom: Math.round(map.getZoom()), ...filters.incidentParams() });
     busy(1);
+    const asked = performance.now();
     try {
       const fc = await getJSON(url, { signal: ctl.signal });
       incidents.render(fc);
+      density.setData(fc);
       showCounts();
+      nexus.viewTimes.push(performance.now() - asked);
       if (pendingOpen && incidents.get(pendingOpen)) incidents.show(pendingOpen);
       pendingOpen = null;
     } catch (err) {
