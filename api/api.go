@@ -68,7 +68,7 @@ type Geocoder interface {
 
 // Overview is what the API needs of the in-memory overview of the
 // incidents; *overview.Index satisfies it. It answers every filter but
-// full text and filter expressions (overview.Handles).
+// full text, corridors and filter expressions (overview.Handles).
 type Overview interface {
 	View(ctx context.Context, f geo.Filter, level int) ([]overview.Cluster, int64, error)
 	Count(ctx context.Context, f geo.Filter) (int64, error)

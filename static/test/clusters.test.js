@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-globalThis.window = { L: { Layer: { extend: () => function Layer() {} } } };
+const stub = () => function Stub() {};
+globalThis.window = { L: { Layer: { extend: stub }, DivIcon: { extend: stub } } };
 
 const { clusterSlices, clusterSize, dominantType } = await import('../js/incidents.js');
 const {
