@@ -128,7 +128,9 @@ type scaleView struct {
 	Zoom int        `json:"zoom"`
 }
 
-func (v scaleView) box() geo.BBox { return geo.BBox{W: v.BBox[0], S: v.BBox[1], E: v.BBox[2], N: v.BBox[3]} }
+func (v scaleView) box() geo.BBox {
+	return geo.BBox{W: v.BBox[0], S: v.BBox[1], E: v.BBox[2], N: v.BBox[3]}
+}
 
 func (v scaleView) query() string {
 	return fmt.Sprintf("bbox=%s,%s,%s,%s&zoom=%d", ftoa(v.BBox[0]), ftoa(v.BBox[1]), ftoa(v.BBox[2]), ftoa(v.BBox[3]), v.Zoom)

@@ -7,7 +7,7 @@
 import { el } from './dom.js';
 import { pointLatLng } from './geo.js';
 import { POPUP_PAD_TOP_LEFT, incidentPopup } from './popup.js';
-import { INCIDENT_TYPES, TYPE_COLOURS, typeColour } from './vocab.js';
+import { TYPE_COLOURS, typeColour } from './vocab.js';
 
 const { L } = window;
 
@@ -40,7 +40,7 @@ export function dominantType(counts) {
   for (const [t, n] of Object.entries(counts || {})) {
     if ((Number(n) || 0) > top) {
       top = Number(n);
-      best = INCIDENT_TYPES.includes(t) ? t : 'other';
+      best = Object.hasOwn(TYPE_COLOURS, t) ? t : 'other';
     }
   }
   return best;
@@ -53,7 +53,7 @@ export function dominantType(counts) {
  */
 export function clusterSlices(counts) {
   const entries = Object.entries(counts || {})
-    .map(([t, n]) => [INCIDENT_TYPES.includes(t) ? t : 'other', Number(n) || 0])
+    .map(([t, n]) => [Object.hasOwn(TYPE_COLOURS, t) ? t : 'other', Number(n) || 0])
     .filter(([, n]) => n > 0)
     .sort((a, b) => b[1] - a[1]);
   const total = entries.reduce((s, [, n]) => s + n, 0);
