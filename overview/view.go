@@ -3,7 +3,6 @@ package overview
 import (
 	"math"
 	"sort"
-	"strings"
 
 	"github.com/paulmach/orb"
 
@@ -317,7 +316,7 @@ func (p *points) stats(q *query, by string) []Count {
 				for _, a := range more {
 					dup := false
 					for _, b := range seen {
-						if a == b || strings.EqualFold(p.actors.names[a], p.actors.names[b]) {
+						if a == b || geo.SameKey(p.actors.names[a], p.actors.names[b]) {
 							dup = true
 							break
 						}
@@ -340,8 +339,8 @@ func (p *points) stats(q *query, by string) []Count {
 	return out
 }
 
-// fold merges the counts of names that differ only in case, under the
-// first name seen.
+// fold merges the counts of names that differ only in the case of ASCII
+// letters (geo.SameKey), under the first name seen.
 func fold(names []string, n []int64) []Count {
 	var out []Count
 	at := map[string]int{}
@@ -349,7 +348,7 @@ func fold(names []string, n []int64) []Count {
 		if c == 0 {
 			continue
 		}
-		k := strings.ToLower(names[id])
+		k := asciiLower(names[id])
 		if i, ok := at[k]; ok {
 			out[i].Count += c
 			continue
@@ -367,5 +366,16 @@ func monthKey(m int32) string {
 	y, mo := int(m)/12, int(m)%12+1
 	b := make([]byte, 0, 7)
 	b = append(b, byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-', byte('0'+mo/10), byte('0'+mo%10))
+	return string(b)
+}
+
+// asciiLower lower-cases the ASCII letters of s, the key of geo.SameKey.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
 	return string(b)
 }
