@@ -244,12 +244,12 @@ func (ix *Index) Select(ctx context.Context, f geo.Filter, limit int) (ids []str
 	err = ix.read(ctx, func(p *points) {
 		q := p.compile(f)
 		ok = true
-		p.each(&q, func(s int32) {
+		p.each(&q, func(r *run, i int) {
 			if len(ids) == limit {
 				ok = false
 				return
 			}
-			ids = append(ids, p.names[s])
+			ids = append(ids, p.names[r.slots[i]])
 		})
 	})
 	if !ok {

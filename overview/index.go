@@ -75,10 +75,47 @@ func (a *agg) empty() bool {
 	return true
 }
 
+// run is a list of points kept column by column, so that a scan reads
+// memory in order rather than jumping about the points of the index.
+type run struct {
+	slots    []int32
+	xs, ys   []float64
+	t0s, t1s []int64
+	typs     []uint8
+}
+
+func (r *run) len() int { return len(r.slots) }
+
+// push appends the point in slot and returns its position.
+func (r *run) push(slot int32, q *point) int32 {
+	r.slots = append(r.slots, slot)
+	r.xs = append(r.xs, q.x)
+	r.ys = append(r.ys, q.y)
+	r.t0s = append(r.t0s, q.t0)
+	r.t1s = append(r.t1s, q.t1)
+	r.typs = append(r.typs, q.typ)
+	return int32(len(r.slots) - 1)
+}
+
+// del removes the point at position i, moving the last one there; it
+// returns the slot of the point moved, or -1.
+func (r *run) del(i int32) int32 {
+	last := int32(len(r.slots) - 1)
+	moved := int32(-1)
+	if i != last {
+		r.slots[i], r.xs[i], r.ys[i] = r.slots[last], r.xs[last], r.ys[last]
+		r.t0s[i], r.t1s[i], r.typs[i] = r.t0s[last], r.t1s[last], r.typs[last]
+		moved = r.slots[i]
+	}
+	r.slots, r.xs, r.ys = r.slots[:last], r.xs[:last], r.ys[:last]
+	r.t0s, r.t1s, r.typs = r.t0s[:last], r.t1s[:last], r.typs[:last]
+	return moved
+}
+
 // cell is one grid cell of a level; cells of LeafLevel list their points.
 type cell struct {
 	agg
-	pts []int32
+	run
 }
 
 // bucket holds the points whose span starts in month m0 and ends in the
@@ -87,7 +124,7 @@ type cell struct {
 type bucket struct {
 	lo0, hi0 int64 // every t0 is in [lo0, hi0)
 	lo1, hi1 int64 // every t1 is in (lo1, hi1]
-	pts      []int32
+	run
 }
 
 type bucketKey struct{ m0, m1 int32 }
@@ -181,7 +218,7 @@ func CellSize(level int) float64 { return cellSize(level) }
 
 // cellX and cellY are the column and row of a coordinate at a level.
 func cellX(x float64, level int) uint64 {
-	v := math.Floor((x + 180) / cellSize(level))
+	v := math.Floor((x + 180) / 360 * float64(uint64(1)<<level))
 	if v < 0 {
 		return 0
 	}
@@ -192,7 +229,7 @@ func cellX(x float64, level int) uint64 {
 }
 
 func cellY(y float64, level int) uint64 {
-	v := math.Floor((y + 90) / cellSize(level))
+	v := math.Floor((y + 90) / 360 * float64(uint64(1)<<level))
 	if v < 0 {
 		return 0
 	}
@@ -293,8 +330,7 @@ func (p *points) put(id string, pt orb.Point, k geo.Keys) {
 		}
 		c.add(typ, q.x, q.y, 1)
 		if l == LeafLevel {
-			q.leaf, q.leafPos = kk, int32(len(c.pts))
-			c.pts = append(c.pts, slot)
+			q.leaf, q.leafPos = kk, c.push(slot, &q)
 		}
 	}
 	q.bkt = spanKey(q.t0, q.t1)
@@ -306,8 +342,7 @@ func (p *points) put(id string, pt orb.Point, k geo.Keys) {
 		}
 		p.bkts[q.bkt] = b
 	}
-	q.bktPos = int32(len(b.pts))
-	b.pts = append(b.pts, slot)
+	q.bktPos = b.push(slot, &q)
 	p.pts[slot] = q
 	p.names[slot] = id
 	p.ids[id] = slot
@@ -327,21 +362,19 @@ func (p *points) remove(id string) {
 		c := p.levels[l][kk]
 		c.add(q.typ, q.x, q.y, -1)
 		if l == LeafLevel {
-			last := c.pts[len(c.pts)-1]
-			c.pts[q.leafPos] = last
-			p.pts[last].leafPos = q.leafPos
-			c.pts = c.pts[:len(c.pts)-1]
+			if moved := c.del(q.leafPos); moved >= 0 {
+				p.pts[moved].leafPos = q.leafPos
+			}
 		}
 		if c.empty() {
 			delete(p.levels[l], kk)
 		}
 	}
 	b := p.bkts[q.bkt]
-	last := b.pts[len(b.pts)-1]
-	b.pts[q.bktPos] = last
-	p.pts[last].bktPos = q.bktPos
-	b.pts = b.pts[:len(b.pts)-1]
-	if len(b.pts) == 0 {
+	if moved := b.del(q.bktPos); moved >= 0 {
+		p.pts[moved].bktPos = q.bktPos
+	}
+	if b.len() == 0 {
 		delete(p.bkts, q.bkt)
 	}
 	*q = point{}
@@ -403,12 +436,17 @@ func (q *query) inBox(x, y float64) bool {
 	return false
 }
 
-// keep reports whether a point passes every test but the box and the date.
-func (p *points) keep(q *query, slot int32) bool {
-	pt := &p.pts[slot]
-	if !q.types[pt.typ] {
+// keep reports whether the point at position i of a run passes every
+// test but the box and the date.
+func (p *points) keep(q *query, r *run, i int) bool {
+	if !q.types[r.typs[i]] {
 		return false
 	}
+	if q.countries == nil && q.actors == nil {
+		return true
+	}
+	slot := r.slots[i]
+	pt := &p.pts[slot]
 	if q.countries != nil && (pt.country < 0 || !q.countries[pt.country]) {
 		return false
 	}
@@ -429,35 +467,36 @@ func (p *points) keep(q *query, slot int32) bool {
 	return true
 }
 
-// each calls fn with every point that matches the query.
-func (p *points) each(q *query, fn func(slot int32)) {
+// each calls fn with every point that matches the query: the run that
+// holds it and its position there.
+func (p *points) each(q *query, fn func(r *run, i int)) {
 	if q.dated {
 		p.eachDated(q, fn)
 		return
 	}
-	p.eachInBox(q, func(_ int, slot int32) {
-		if p.keep(q, slot) {
-			fn(slot)
+	p.eachInBox(q, func(_ int, r *run, i int) {
+		if p.keep(q, r, i) {
+			fn(r, i)
 		}
 	})
 }
 
 // eachDated reads the points of the buckets that the query's span can
 // match, testing the span only for those at its ends.
-func (p *points) eachDated(q *query, fn func(slot int32)) {
+func (p *points) eachDated(q *query, fn func(r *run, i int)) {
 	a, b := q.span.Start, q.span.End
 	for _, bk := range p.bkts {
 		if bk.lo0 >= b || bk.hi1 <= a {
 			continue // every span ends before a or starts at b or later
 		}
 		sure := bk.hi0 <= b && bk.lo1 >= a
-		for _, slot := range bk.pts {
-			pt := &p.pts[slot]
-			if !sure && !(pt.t0 < b && a < pt.t1) {
+		r := &bk.run
+		for i := range r.slots {
+			if !sure && !(r.t0s[i] < b && a < r.t1s[i]) {
 				continue
 			}
-			if q.inBox(pt.x, pt.y) && p.keep(q, slot) {
-				fn(slot)
+			if q.inBox(r.xs[i], r.ys[i]) && p.keep(q, r, i) {
+				fn(r, i)
 			}
 		}
 	}
@@ -467,27 +506,28 @@ func (p *points) eachDated(q *query, fn func(slot int32)) {
 // the part of the box it is in (a box across the antimeridian has two
 // parts, which never share a point). It reads the leaf cells that meet
 // the box and tests only the points of those on its edges.
-func (p *points) eachInBox(q *query, fn func(part int, slot int32)) {
+func (p *points) eachInBox(q *query, fn func(part int, r *run, i int)) {
 	leaves := p.levels[LeafLevel]
 	if q.bounds == nil {
 		for _, c := range leaves {
-			for _, s := range c.pts {
-				fn(0, s)
+			for i := range c.slots {
+				fn(0, &c.run, i)
 			}
 		}
 		return
 	}
-	for i, b := range q.bounds {
+	for k, b := range q.bounds {
 		scan := func(gx, gy uint64, c *cell) {
+			r := &c.run
 			if inside(cellBound(gx, gy, LeafLevel), b) {
-				for _, s := range c.pts {
-					fn(i, s)
+				for i := range r.slots {
+					fn(k, r, i)
 				}
 				return
 			}
-			for _, s := range c.pts {
-				if pt := &p.pts[s]; within(pt.x, pt.y, b) {
-					fn(i, s)
+			for i := range r.slots {
+				if within(r.xs[i], r.ys[i], b) {
+					fn(k, r, i)
 				}
 			}
 		}

@@ -148,10 +148,10 @@ func (p *points) collect(q *query, l int, gx, gy uint64, b orb.Bound, a *acc) {
 		return
 	}
 	if l == LeafLevel {
-		for _, s := range c.pts {
-			pt := &p.pts[s]
-			if q.types[pt.typ] && within(pt.x, pt.y, b) {
-				a.addPoint(pt.typ, pt.x, pt.y)
+		r := &c.run
+		for i, t := range r.typs {
+			if q.types[t] && within(r.xs[i], r.ys[i], b) {
+				a.addPoint(t, r.xs[i], r.ys[i])
 			}
 		}
 		return
@@ -178,16 +178,16 @@ func (p *points) view(q *query, g *grid) {
 		return
 	}
 	if q.dated {
-		p.eachDated(q, func(s int32) {
-			pt := &p.pts[s]
-			g.at(g.find(pt.x, pt.y), pt.x, pt.y).addPoint(pt.typ, pt.x, pt.y)
+		p.eachDated(q, func(r *run, i int) {
+			x, y := r.xs[i], r.ys[i]
+			g.at(g.find(x, y), x, y).addPoint(r.typs[i], x, y)
 		})
 		return
 	}
-	p.eachInBox(q, func(i int, s int32) {
-		if p.keep(q, s) {
-			pt := &p.pts[s]
-			g.at(i, pt.x, pt.y).addPoint(pt.typ, pt.x, pt.y)
+	p.eachInBox(q, func(k int, r *run, i int) {
+		if p.keep(q, r, i) {
+			x, y := r.xs[i], r.ys[i]
+			g.at(k, x, y).addPoint(r.typs[i], x, y)
 		}
 	})
 }
@@ -232,7 +232,7 @@ func (p *points) count(q *query) int64 {
 		return n
 	}
 	var n int64
-	p.each(q, func(int32) { n++ })
+	p.each(q, func(*run, int) { n++ })
 	return n
 }
 
@@ -267,7 +267,7 @@ func (p *points) stats(q *query, by string) []Count {
 				p.collect(q, 0, 0, 0, b, &a)
 			}
 		} else {
-			p.each(q, func(s int32) { a.n[p.pts[s].typ]++ })
+			p.each(q, func(r *run, i int) { a.n[r.typs[i]]++ })
 		}
 		for t := range nTypes {
 			if a.n[t] > 0 {
@@ -279,12 +279,12 @@ func (p *points) stats(q *query, by string) []Count {
 		if q.bounds == nil && q.allTypes && q.cellsOnly() {
 			for k, b := range p.bkts {
 				if b.lo0 > minMonthTime {
-					byMonth[k.m0] += int64(len(b.pts))
+					byMonth[k.m0] += int64(b.len())
 				}
 			}
 		} else {
-			p.each(q, func(s int32) {
-				if pt := &p.pts[s]; pt.t0 > minMonthTime {
+			p.each(q, func(r *run, i int) {
+				if pt := &p.pts[r.slots[i]]; pt.t0 > minMonthTime {
 					byMonth[pt.bkt.m0]++
 				}
 			})
@@ -296,8 +296,8 @@ func (p *points) stats(q *query, by string) []Count {
 		return out
 	case "country":
 		n := make([]int64, len(p.cntry.names))
-		p.each(q, func(s int32) {
-			if c := p.pts[s].country; c >= 0 {
+		p.each(q, func(r *run, i int) {
+			if c := p.pts[r.slots[i]].country; c >= 0 {
 				n[c]++
 			}
 		})
@@ -305,7 +305,8 @@ func (p *points) stats(q *query, by string) []Count {
 	case "actor":
 		n := make([]int64, len(p.actors.names))
 		var seen []int32
-		p.each(q, func(s int32) {
+		p.each(q, func(r *run, i int) {
+			s := r.slots[i]
 			pt := &p.pts[s]
 			if pt.actor < 0 {
 				return
