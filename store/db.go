@@ -43,7 +43,8 @@ type DB struct {
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 
-	gate     writeGate // the order of write transactions
+	gate     writeGate   // the order of write transactions
+	creates  createQueue // creates waiting to share a transaction
 	mu       sync.Mutex
 	onCommit []func(seq int64)
 

@@ -56,18 +56,13 @@ func (db *DB) prepare(r geo.Record) error {
 	return r.Validate()
 }
 
-// Create stores a new record as version 1 and logs it, in one transaction.
+// Create stores a new record as version 1 and logs it, in one transaction
+// that creates from other writers at the same moment may share (group.go).
 func (db *DB) Create(ctx context.Context, actor string, r geo.Record) (Stored, error) {
 	if err := db.prepare(r); err != nil {
 		return Stored{}, err
 	}
-	var out Stored
-	err := db.inTx(ctx, func(tx *writeTx) error {
-		var err error
-		out, err = tx.create(actor, r)
-		return err
-	})
-	return out, err
+	return db.create(ctx, actor, r)
 }
 
 // Replace stores r as the new state of the record id. With expect > 0 it
