@@ -148,7 +148,7 @@ func openAPIDoc(server string) obj {
 			param("lat", "query", "latitude", obj{"type": "number", "minimum": -90, "maximum": 90}, true),
 		}, merge(obj{"200": jsonResponse("the country and nearest place", typeJSON)}, errs("400", "401", "503")))},
 		"/stats": obj{"get": op("stats", "Counts by country, type, actor or month", append([]obj{
-			param("by", "query", "country, type, actor or month", obj{"type": "string", "enum": geo.StatsBy}, true),
+			param("by", "query", "country, type, actor, month or period", obj{"type": "string", "enum": geo.StatsBy}, true),
 			param("collection", "query", "incidents (default) or routes", obj{"type": "string", "enum": []string{"incidents", "routes"}}, false),
 		}, filters...), merge(obj{"200": jsonResponse("the counts", typeJSON)}, errs("400", "401")))},
 		"/view": obj{"get": op("view", "Incidents in a map view, clustered when dense", append([]obj{

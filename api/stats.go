@@ -27,7 +27,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, _ store.Principal
 		return err
 	}
 	var counts []store.Count
-	if ov := s.cfg.Overview; ov != nil && c == geo.Incidents && overview.Handles(f) {
+	if ov := s.cfg.Overview; ov != nil && c == geo.Incidents && overview.Handles(f) && by != "period" {
 		counts, err = overviewStats(r.Context(), ov, f, by)
 	} else {
 		counts, err = s.cfg.Store.Stats(r.Context(), c, f, by)

@@ -47,7 +47,7 @@ var (
 	Commodities   = []string{"cocaine", "heroin", "methamphetamine", "fentanyl", "cannabis", "arms", "cash", "people", "other"}
 	Modes         = []string{"sea", "air", "land", "mixed"}
 	Confidences   = []string{"low", "medium", "high"}
-	StatsBy       = []string{"country", "type", "actor", "month"} // the dimensions statistics count by
+	StatsBy       = []string{"country", "type", "actor", "month", "period"} // the dimensions statistics count by
 )
 
 // Source says where a piece of information came from.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"sort"
+	"strconv"
 	"strings"
 
 	"nexus/geo"
@@ -14,9 +15,16 @@ type Count struct {
 	Count int64  `json:"count"`
 }
 
+// secondsPerDay is the length of a day in Unix seconds.
+const secondsPerDay = 86400
+
 // Stats counts the records of the collection matching the filter by
-// country, type (for routes: commodity), actor or month, largest first
-// (months in time order).
+// country, type (for routes: commodity), actor, month (of the start) or
+// period, largest first (months and periods in time order). A period is
+// what an incident's date names at its precision: "year:2018" for a
+// record dated 2018, "month:2018-02" for one dated 2018-02, "day:2018-02"
+// for those dated to a day of February 2018; so a histogram can count a
+// month by the records that overlap it and show the imprecise apart.
 func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by string) ([]Count, error) {
 	cond, args := where(c, f)
 	var q string
@@ -28,6 +36,14 @@ func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by stri
 		q = "SELECT r.kind, count(*) FROM records r WHERE " + cond + " GROUP BY r.kind"
 	case "month":
 		q = "SELECT strftime('%Y-%m', r.t0, 'unixepoch'), count(*) FROM records r WHERE " + cond + " AND r.t0 > -62135596800 GROUP BY 1"
+	case "period":
+		if c != geo.Incidents {
+			return nil, geo.Errorf(geo.EMALFORMED, "by=period counts incidents, whose date has one precision; routes have spans")
+		}
+		q = `SELECT CASE WHEN r.t1 - r.t0 > 31 * ` + strconv.Itoa(secondsPerDay) + ` THEN 'year:' || strftime('%Y', r.t0, 'unixepoch')
+			WHEN r.t1 - r.t0 > ` + strconv.Itoa(secondsPerDay) + ` THEN 'month:' || strftime('%Y-%m', r.t0, 'unixepoch')
+			ELSE 'day:' || strftime('%Y-%m', r.t0, 'unixepoch') END, count(*)
+			FROM records r WHERE ` + cond + ` AND r.t0 > -62135596800 GROUP BY 1`
 	default:
 		return nil, geo.Errorf(geo.EMALFORMED, "by must be one of %s; got %q", strings.Join(geo.StatsBy, ", "), geo.Clip(by))
 	}
@@ -44,7 +60,13 @@ func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by stri
 		}
 		out = append(out, c)
 	}
-	if by == "month" {
+	if by == "period" {
+		// By the period's start, then the widest first.
+		sort.Slice(out, func(i, j int) bool {
+			ki, kj := periodKey(out[i].Key), periodKey(out[j].Key)
+			return ki < kj
+		})
+	} else if by == "month" {
 		sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	} else {
 		sort.SliceStable(out, func(i, j int) bool {
@@ -108,4 +130,17 @@ func (db *DB) Clusters(ctx context.Context, f geo.Filter, cell float64) ([]Clust
 		out = append(out, a.Cluster)
 	}
 	return out, rows.Err()
+}
+
+// periodKey orders periods by their start, the widest first: "year:2018"
+// before "month:2018-01" before "day:2018-01".
+func periodKey(k string) string {
+	kind, when, _ := strings.Cut(k, ":")
+	switch kind {
+	case "year":
+		return when + "-00~0"
+	case "month":
+		return when + "~1"
+	}
+	return when + "~2"
 }

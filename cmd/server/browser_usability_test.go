@@ -559,3 +559,84 @@ func (p *tab) drag(x0, y0, x1, y1 float64) {
 	steps = append(steps, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, x1, y1, chromedp.ButtonLeft))
 	p.do(waitLong, steps...)
 }
+
+// TestTimeline: the histogram's bars count the incidents that overlap each
+// month (the API's dates, counted here independently), the imprecise share
+// is said apart, Play runs the span in the time chosen, window and speed
+// live in the address, and the counts follow a live change.
+func TestTimeline(t *testing.T) {
+	srv, p := openSample(t)
+	p.do(waitLong, chromedp.EmulateViewport(1280, 800))
+	p.open("/#map=2/0/0&win=60&speed=30")
+	p.wait("the timeline loaded", `!document.getElementById('timeline-slider').disabled && document.querySelector('#timeline-hist .nx-bar') !== null`, waitLong)
+	if got := eval[[]string](p, `[document.getElementById('timeline-window').value, document.getElementById('timeline-speed').value]`); got[0] != "60" || got[1] != "30" {
+		t.Errorf("window and speed from the address: %q, want 60 and 30", got)
+	}
+
+	// Count, for every month, the incidents whose date overlaps it.
+	_, body := srv.call(t, "GET", "/api/collections/incidents/items?limit=10000", nil)
+	var fc struct {
+		Features []struct {
+			Properties struct{ Date string }
+		}
+	}
+	if err := json.Unmarshal(body, &fc); err != nil {
+		t.Fatal(err)
+	}
+	month := func(y, m int) int { return y*12 + m - 1 }
+	overlap := map[int]int{}
+	lo, hi, imprecise := math.MaxInt, math.MinInt, 0
+	for _, f := range fc.Features {
+		var y, m int
+		d := f.Properties.Date
+		first, last := 0, 0
+		switch len(d) {
+		case 4:
+			fmt.Sscanf(d, "%d", &y)
+			first, last = month(y, 1), month(y, 12)
+			imprecise++
+		case 7:
+			fmt.Sscanf(d, "%d-%d", &y, &m)
+			first, last = month(y, m), month(y, m)
+			imprecise++
+		default:
+			fmt.Sscanf(d, "%d-%d", &y, &m)
+			first, last = month(y, m), month(y, m)
+		}
+		for i := first; i <= last; i++ {
+			overlap[i]++
+		}
+		lo, hi = min(lo, first), max(hi, last)
+	}
+	bars := eval[[][2]int](p, `[...document.querySelectorAll('#timeline-hist .nx-bar')].map((b) => [+b.dataset.exact, +b.dataset.approx])`)
+	bin := (hi - lo + 1 + len(bars) - 1) / len(bars)
+	for b, bar := range bars {
+		want := 0
+		for i := lo + b*bin; i < lo+(b+1)*bin; i++ {
+			want = max(want, overlap[i])
+		}
+		if bar[0]+bar[1] != want {
+			t.Errorf("bar %d (months %d…%d): %d+%d incidents, %d overlap its busiest month", b, lo+b*bin, lo+(b+1)*bin-1, bar[0], bar[1], want)
+		}
+	}
+	note := eval[string](p, `document.getElementById('timeline-note').textContent`)
+	if want := fmt.Sprintf("%d of %d dated only to a year or month", imprecise, len(fc.Features)); !strings.Contains(note, want) {
+		t.Errorf("note %q, want %q", note, want)
+	}
+
+	// Play runs the whole span in the chosen time.
+	plan := eval[map[string]float64](p, `window.nexus.timeline.playPlan()`)
+	if total := plan["ticks"] * plan["interval"]; math.Abs(total-30000) > plan["interval"] || plan["interval"] < 100 {
+		t.Errorf("Play plan %v runs the span in %.0f ms, want 30 s", plan, total)
+	}
+
+	// Window and speed go to the address.
+	p.do(waitLong, chromedp.SetValue(chromedp.ID("timeline-speed"), "180"), chromedp.Evaluate[chromedp.Void](`document.getElementById('timeline-speed').dispatchEvent(new Event('change'))`))
+	p.wait("the speed in the address", `location.hash.includes('speed=180') && location.hash.includes('win=60')`, waitLong)
+
+	// A live change moves the count in view.
+	p.wait("live connection", `document.getElementById('live-state').dataset.state === 'live'`, waitLong)
+	before := eval[int](p, `+document.body.dataset.numberMatched`)
+	srv.createIncident(t, -74.1, 4.6, map[string]any{"title": "Live count test", "type": "attack", "date": "2024-05-02"})
+	p.wait("the count in view grown by one", fmt.Sprintf(`+document.body.dataset.numberMatched === %d && document.getElementById('view-count').textContent.includes('%d incidents')`, before+1, before+1), waitLong)
+}

@@ -281,7 +281,11 @@ async function main() {
     const id = String(frame.id);
     const layer = collection === 'routes' ? routes : collection === 'incidents' ? incidents : null;
     if (!layer) return;
-    if (collection === 'incidents') countries.changed();
+    // The counts (in view, by type) follow: reloaded shortly after a change.
+    if (collection === 'incidents') {
+      countries.changed();
+      reloadViewSoon();
+    }
     const key = `${collection}/${id}`;
     if (op === 'delete') {
       const last = layer.remove(id) || known.get(key);
@@ -341,13 +345,34 @@ async function main() {
 
   // The address keeps view and filters.
   let written = location.hash;
-  const saveURL = () => { written = writeHash(currentView(map), filters.value); };
+  // The timeline's window and speed, when not the defaults the page starts with.
+  const timeSelects = { win: byId('timeline-window'), speed: byId('timeline-speed') };
+  const timeState = () => {
+    const out = {};
+    for (const [k, sel] of Object.entries(timeSelects)) {
+      const dflt = [...sel.options].find((o) => o.defaultSelected)?.value;
+      if (sel.value !== dflt) out[k] = sel.value;
+    }
+    return out;
+  };
+  const setTimeState = (time, announce = true) => {
+    for (const [k, sel] of Object.entries(timeSelects)) {
+      const want = time?.[k] || [...sel.options].find((o) => o.defaultSelected)?.value;
+      if ([...sel.options].some((o) => o.value === want) && sel.value !== want) {
+        sel.value = want;
+        if (announce) sel.dispatchEvent(new Event('change'));
+      }
+    }
+  };
+  const saveURL = () => { written = writeHash(currentView(map), filters.value, timeState()); };
+  for (const sel of Object.values(timeSelects)) sel.addEventListener('change', () => saveURL());
   window.addEventListener('hashchange', () => {
     if (location.hash === written) return;
     initToken();
     const next = parseHash();
     if (next.view) map.setView([next.view.lat, next.view.lng], next.view.zoom);
     filters.set(next.filters, 'url');
+    setTimeState(next.time);
     saveURL();
   });
 
@@ -491,8 +516,11 @@ async function main() {
     window: byId('timeline-window'),
     label: byId('timeline-label'),
     hist: byId('timeline-hist'),
+    note: byId('timeline-note'),
     all: byId('timeline-all'),
   }, filters);
+  setTimeState(initial.time, false);
+  nexus.timeline = timeline;
 
   // First load: after the live hello (so nothing falls between the two),
   // or without it when the live connection is slow to come. The counts by

@@ -1,16 +1,20 @@
 // The page address keeps the picture: view, filters and time window, e.g.
-//   #map=5/10.5/-70.2&type=attack,plot&actor=ISIS&q=embassy&from=1994&to=1995-06
+//   #map=5/10.5/-70.2&type=attack,plot&actor=ISIS&q=embassy&from=1994&to=1995-06&win=60&speed=30
+// (win: the timeline's window in months, speed: seconds Play takes).
 // so that a link reopens the same map. The token is never written here.
 
 import { normalise } from './filters.js';
 
 const KEYS = ['type', 'actor', 'country', 'commodity', 'q', 'from', 'to'];
 
+/** The timeline's settings kept in the address: window (months) and speed (seconds). */
+const TIME_KEYS = ['win', 'speed'];
+
 function enc(value) {
   return encodeURIComponent(value).replace(/%2C/gi, ',').replace(/%2F/gi, '/').replace(/%3A/gi, ':');
 }
 
-/** Reads {view: {zoom, lat, lng} | null, filters} from a hash string. */
+/** Reads {view: {zoom, lat, lng} | null, filters, time: {win, speed}} from a hash string. */
 export function parseHash(hash = location.hash) {
   const params = new Map();
   for (const part of hash.replace(/^#/, '').split('&')) {
@@ -35,11 +39,16 @@ export function parseHash(hash = location.hash) {
   }
   const raw = {};
   for (const k of KEYS) raw[k] = params.get(k) || '';
-  return { view, filters: normalise(raw) };
+  const time = {};
+  for (const k of TIME_KEYS) {
+    const v = params.get(k) || '';
+    time[k] = /^\d{1,4}(\.\d+)?$/.test(v) ? v : '';
+  }
+  return { view, filters: normalise(raw), time };
 }
 
-/** The hash for a view and filters (no token). */
-export function formatHash(view, filters) {
+/** The hash for a view, filters and timeline settings (no token). */
+export function formatHash(view, filters, time = {}) {
   const parts = [];
   if (view) {
     const z = Number.isInteger(view.zoom) ? view.zoom : view.zoom.toFixed(2);
@@ -50,12 +59,15 @@ export function formatHash(view, filters) {
     const s = Array.isArray(v) ? v.join(',') : String(v ?? '');
     if (s) parts.push(`${k}=${enc(s)}`);
   }
+  for (const k of TIME_KEYS) {
+    if (time[k]) parts.push(`${k}=${enc(String(time[k]))}`);
+  }
   return `#${parts.join('&')}`;
 }
 
 /** Writes the hash without adding a history entry. Returns the hash written. */
-export function writeHash(view, filters) {
-  const hash = formatHash(view, filters);
+export function writeHash(view, filters, time = {}) {
+  const hash = formatHash(view, filters, time);
   if (hash !== location.hash) {
     history.replaceState(history.state, '', location.pathname + location.search + hash);
   }

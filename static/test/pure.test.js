@@ -156,3 +156,35 @@ test('typed coordinates are lat, lon in range; candidates say their kind', async
   assert.equal(candidateKind({ precision: 'admin', population: 400000 }), 'region');
   assert.equal(candidateKind({ precision: 'country' }), 'country');
 });
+
+test('the histogram counts a month by the records overlapping it; imprecise apart', async () => {
+  const { monthCounts, playPlan } = await import('../js/timeline.js');
+  const c = monthCounts([
+    { key: 'year:2018', count: 2 }, { key: 'month:2018-02', count: 1 }, { key: 'day:2018-02', count: 3 },
+    { key: 'day:2019-01', count: 1 }, { key: 'bogus', count: 9 },
+  ]);
+  const feb = dates.monthIndex('2018-02');
+  assert.equal(c.exact.get(feb), 3);
+  assert.equal(c.approx.get(feb), 3); // the two year records and the month record
+  assert.equal(c.approx.get(dates.monthIndex('2018-12')), 2);
+  assert.equal(c.approx.get(dates.monthIndex('2019-01')), undefined);
+  assert.equal(c.records, 7);
+  assert.equal(c.imprecise, 3);
+  assert.equal(c.min, dates.monthIndex('2018-01'));
+  assert.equal(c.max, dates.monthIndex('2019-01'));
+  // Play fits the span: 36 years in 60 s, steps at least 100 ms apart.
+  const p = playPlan(432, 60);
+  assert.ok(p.interval >= 100);
+  assert.ok(Math.abs(p.ticks * p.interval - 60000) <= p.interval, `${p.ticks} × ${p.interval}`);
+  const short = playPlan(12, 60);
+  assert.equal(short.monthsPerTick, 1);
+  assert.equal(short.interval, 5000);
+});
+
+test('the address keeps the timeline window and speed', () => {
+  const h = formatHash({ zoom: 3, lat: 1, lng: 2 }, normalise({ from: '2011-01', to: '2015-12' }), { win: '60', speed: '30' });
+  assert.ok(h.endsWith('&win=60&speed=30'), h);
+  const back = parseHash(h);
+  assert.deepEqual(back.time, { win: '60', speed: '30' });
+  assert.deepEqual(parseHash('#win=abc&speed=').time, { win: '', speed: '' });
+});
