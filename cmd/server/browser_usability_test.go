@@ -640,3 +640,44 @@ func TestTimeline(t *testing.T) {
 	srv.createIncident(t, -74.1, 4.6, map[string]any{"title": "Live count test", "type": "attack", "date": "2024-05-02"})
 	p.wait("the count in view grown by one", fmt.Sprintf(`+document.body.dataset.numberMatched === %d && document.getElementById('view-count').textContent.includes('%d incidents')`, before+1, before+1), waitLong)
 }
+
+// TestHistoryInPopup: an editor sees a record's versions in its popup,
+// newest first, each with who, when and what changed; a reader does not.
+func TestHistoryInPopup(t *testing.T) {
+	srv, p := openSample(t)
+	p.do(waitLong, chromedp.EmulateViewport(1280, 800))
+	id := srv.createIncident(t, -74.08, 4.65, map[string]any{"title": "History test", "type": "plot", "date": "2018-02"})
+	status, body := srv.call(t, "PUT", "/api/collections/incidents/items/"+id, map[string]any{
+		"type":       "Feature",
+		"geometry":   map[string]any{"type": "Point", "coordinates": []float64{-74.08, 4.65}},
+		"properties": map[string]any{"title": "History test, renamed", "type": "plot", "date": "2018-02"},
+	})
+	if status != 200 {
+		t.Fatalf("PUT: %d %s", status, body)
+	}
+	p.open("/#map=9/4.65/-74.08")
+	if !eval[bool](p, fmt.Sprintf(`window.nexus.show(%s)`, js(id))) {
+		t.Fatal("nexus.show found no incident")
+	}
+	p.wait("the popup", `document.querySelector('.leaflet-popup-content .nx-popup') !== null`, waitLong)
+	if eval[bool](p, `document.querySelector('.leaflet-popup .nx-history-button') !== null`) {
+		t.Error("a reader who is not signed in sees the history button")
+	}
+
+	p.open("/#map=9/4.65/-74.08&token=" + srv.token)
+	p.wait("signed in", `document.body.dataset.canEdit === '1'`, waitLong)
+	if !eval[bool](p, fmt.Sprintf(`window.nexus.show(%s)`, js(id))) {
+		t.Fatal("nexus.show found no incident")
+	}
+	p.wait("the popup, faded in", popupShown, waitLong)
+	p.do(waitLong, chromedp.Click(chromedp.CSS(`.leaflet-popup .nx-history-button`)))
+	p.wait("the history", `document.querySelectorAll('.leaflet-popup .nx-history-list li').length === 2`, waitLong)
+	lines := eval[[]string](p, `[...document.querySelectorAll('.leaflet-popup .nx-history-list li')].map((li) => li.textContent)`)
+	if !strings.HasPrefix(lines[0], "v2 · ") || !strings.HasSuffix(lines[0], "by admin · changed title") {
+		t.Errorf("newest line %q, want v2 by admin, title changed", lines[0])
+	}
+	if !strings.HasPrefix(lines[1], "v1 · ") || !strings.HasSuffix(lines[1], "by admin · created") {
+		t.Errorf("oldest line %q, want v1 by admin, created", lines[1])
+	}
+	p.axe("desktop, history open in a popup")
+}

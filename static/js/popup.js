@@ -3,6 +3,7 @@
 // http(s) URLs, and Edit/Delete buttons for editors.
 
 import { el, isHttpUrl } from './dom.js';
+import { showHistory } from './history.js';
 import { describeDate, formatPartial, formatTimestamp } from './dates.js';
 import {
   PRECISION_LABELS, commodityColour, countryName, label, typeColour,
@@ -90,15 +91,28 @@ function versionLine(p) {
 
 function actionsOf(collection, feature, ctx) {
   if (!ctx?.canEdit?.()) return null;
-  return el('div', { class: 'nx-actions' },
-    el('button', {
-      type: 'button', class: 'nx-edit', dataset: { id: feature.id },
-      text: 'Edit', onclick: () => ctx.onEdit(collection, feature.id),
-    }),
-    el('button', {
-      type: 'button', class: 'nx-delete danger', dataset: { id: feature.id },
-      text: 'Delete', onclick: () => ctx.onDelete(collection, feature),
-    }));
+  const history = el('section', { class: 'nx-history', 'aria-live': 'polite' });
+  return el('div', {},
+    el('div', { class: 'nx-actions' },
+      el('button', {
+        type: 'button', class: 'nx-edit', dataset: { id: feature.id },
+        text: 'Edit', onclick: () => ctx.onEdit(collection, feature.id),
+      }),
+      el('button', {
+        type: 'button', class: 'nx-history-button', 'aria-expanded': 'false', dataset: { id: feature.id },
+        text: 'History',
+        onclick: (e) => {
+          const open = e.currentTarget.getAttribute('aria-expanded') !== 'true';
+          e.currentTarget.setAttribute('aria-expanded', String(open));
+          if (open) showHistory(collection, feature.id, history);
+          else history.replaceChildren();
+        },
+      }),
+      el('button', {
+        type: 'button', class: 'nx-delete danger', dataset: { id: feature.id },
+        text: 'Delete', onclick: () => ctx.onDelete(collection, feature),
+      })),
+    history);
 }
 
 function summaryOf(summary) {

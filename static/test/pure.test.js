@@ -188,3 +188,13 @@ test('the address keeps the timeline window and speed', () => {
   assert.deepEqual(back.time, { win: '60', speed: '30' });
   assert.deepEqual(parseHash('#win=abc&speed=').time, { win: '', speed: '' });
 });
+
+test('a history line says who changed what, when', async () => {
+  const { changedFields, describeChange } = await import('../js/history.js');
+  const v1 = { type: 'Feature', geometry: { type: 'Point', coordinates: [1, 2] }, properties: { title: 'a', version: 1, tags: [] } };
+  const v2 = { type: 'Feature', geometry: { type: 'Point', coordinates: [1, 3] }, properties: { title: 'b', version: 2, tags: [], summary: 'x' } };
+  assert.deepEqual(changedFields(v1, v2), ['geometry', 'summary', 'title']);
+  assert.match(describeChange({ version: 2, actor: 'alice', op: 'upsert', before: v1, after: v2 }), /^v2 · by alice · changed geometry, summary, title$/);
+  assert.match(describeChange({ version: 1, actor: 'bob', op: 'upsert', after: v1 }), /created$/);
+  assert.match(describeChange({ version: 3, op: 'delete', before: v2 }), /deleted$/);
+});
