@@ -87,8 +87,10 @@ func (im *importer) readCSV(r io.Reader, head []byte) error {
 		im.rep.Format, toIncident = FormatGTD, gtdIncident
 	case has("event_id_cnty", "event_date"):
 		im.rep.Format, toIncident = FormatACLED, acledIncident
+	case (has("lon", "lat") || has("longitude", "latitude")) && has("title", "type", "date"):
+		im.rep.Format, toIncident = FormatCSV, plainIncident
 	default:
-		return geo.Errorf(geo.EUNSUPPORTED, "the input is neither JSON nor CSV with a known header: GTD has eventid and iyear columns, ACLED event_id_cnty and event_date")
+		return geo.Errorf(geo.EUNSUPPORTED, "the input is neither JSON nor CSV with a known header: GTD has eventid and iyear columns, ACLED event_id_cnty and event_date, a plain CSV of incidents lon, lat, title, type and date")
 	}
 	fields := make([]string, len(header))
 	for {

@@ -51,7 +51,7 @@ type Rejected struct {
 
 // Report says what an import did.
 type Report struct {
-	Format        string     `json:"format"` // FormatGeoJSON, FormatGeoJSONSeq, FormatGTD or FormatACLED
+	Format        string     `json:"format"` // FormatGeoJSON, FormatGeoJSONSeq, FormatGTD, FormatACLED or FormatCSV
 	Created       int64      `json:"created"`
 	Updated       int64      `json:"updated"`
 	Unchanged     int64      `json:"unchanged"`
@@ -66,6 +66,7 @@ const (
 	FormatGeoJSONSeq = "geojsonseq" // RFC 8142 text sequence, or newline-delimited Features
 	FormatGTD        = "gtd"        // Global Terrorism Database CSV
 	FormatACLED      = "acled"      // ACLED CSV export
+	FormatCSV        = "csv"        // plain CSV of incidents: lon, lat and the properties' columns, as Nexus exports them
 )
 
 // MaxRejected is how many rejected rows a report lists; RejectedCount
