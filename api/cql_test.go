@@ -172,3 +172,61 @@ func TestCSVRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestGeoPackageRoundTrip: a GeoPackage export imported into an empty
+// server gives the same incidents, routes and links.
+func TestGeoPackageRoundTrip(t *testing.T) {
+	src := newEnv(t)
+	loadSynth(t, src.db, 29, 30, 3)
+	src.create(geo.Incidents, formulaIncident)
+	src.create(geo.Routes, multiRoute)
+	src.create(geo.Links, validLink)
+	body := src.get("/api/export.gpkg", "").want(t, http.StatusOK).body
+	dst := newEnv(t)
+	r := dst.do(req{method: "POST", path: "/api/import", token: dst.editor, ctype: "application/octet-stream", body: string(body)}).want(t, http.StatusOK)
+	var rep struct {
+		Format        string `json:"format"`
+		Created       int64  `json:"created"`
+		RejectedCount int64  `json:"rejected_count"`
+	}
+	r.json(t, &rep)
+	if rep.Format != "gpkg" || rep.Created != 31+4+1 || rep.RejectedCount != 0 {
+		t.Fatalf("import report %s", r.body)
+	}
+	for c, props := range map[string][]string{
+		"incidents": {"title", "summary", "type", "date", "country", "precision", "killed", "wounded", "external_id", "actors", "tags", "sources"},
+		"routes":    {"name", "commodity", "mode", "active_from", "active_to", "confidence", "external_id", "actors", "waypoints", "sources"},
+		"links":     {"from", "to", "relation", "date_from", "confidence", "summary", "sources", "tags"},
+	} {
+		want, _ := src.pageAll("/api/collections/"+c+"/items?limit=1000", "")
+		got, _ := dst.pageAll("/api/collections/"+c+"/items?limit=1000", "")
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d came back of %d", c, len(got), len(want))
+		}
+		key := func(f feature) string {
+			return fmt.Sprint(f.Properties[props[0]], f.Properties[props[1]], f.Properties["external_id"])
+		}
+		byKey := map[string]feature{}
+		for _, f := range got {
+			byKey[key(f)] = f
+		}
+		for _, w := range want {
+			g, ok := byKey[key(w)]
+			if !ok {
+				t.Fatalf("%s %s did not come back", c, key(w))
+			}
+			wc, gc := string(w.Geometry.Coordinates), string(g.Geometry.Coordinates)
+			if w.Geometry.Type == "LineString" && g.Geometry.Type == "MultiLineString" {
+				wc = "[" + wc + "]" // the GeoPackage's routes are MultiLineStrings
+			}
+			if gc != wc {
+				t.Errorf("%s %s: geometry %s, exported %s", c, key(w), gc, wc)
+			}
+			for _, p := range props {
+				if gv, wv := fmt.Sprint(g.Properties[p]), fmt.Sprint(w.Properties[p]); gv != wv {
+					t.Errorf("%s %s.%s is %s, exported %s", c, key(w), p, gv, wv)
+				}
+			}
+		}
+	}
+}

@@ -51,7 +51,7 @@ type Rejected struct {
 
 // Report says what an import did.
 type Report struct {
-	Format        string     `json:"format"` // FormatGeoJSON, FormatGeoJSONSeq, FormatGTD, FormatACLED or FormatCSV
+	Format        string     `json:"format"` // FormatGeoJSON, FormatGeoJSONSeq, FormatGTD, FormatACLED, FormatCSV or FormatGPKG
 	Created       int64      `json:"created"`
 	Updated       int64      `json:"updated"`
 	Unchanged     int64      `json:"unchanged"`
@@ -67,6 +67,7 @@ const (
 	FormatGTD        = "gtd"        // Global Terrorism Database CSV
 	FormatACLED      = "acled"      // ACLED CSV export
 	FormatCSV        = "csv"        // plain CSV of incidents: lon, lat and the properties' columns, as Nexus exports them
+	FormatGPKG       = "gpkg"       // GeoPackage: tables of incidents, routes and links
 )
 
 // MaxRejected is how many rejected rows a report lists; RejectedCount
@@ -177,11 +178,14 @@ func (im *importer) read(r io.Reader) error {
 		}
 		return geo.Errorf(geo.EMALFORMED, "the input starts with more than %d KB of blank space", sniffSize>>10)
 	}
-	switch first[0] {
-	case '{', '[':
+	switch {
+	case bytes.HasPrefix(head, []byte(sqliteMagic)):
+		im.rep.Format = FormatGPKG
+		err = im.readGPKG(br)
+	case first[0] == '{' || first[0] == '[':
 		im.rep.Format = FormatGeoJSON
 		err = im.readJSON(br, false)
-	case recordSeparator:
+	case first[0] == recordSeparator:
 		im.rep.Format = FormatGeoJSONSeq
 		err = im.readJSON(br, true)
 	default:
