@@ -13,7 +13,7 @@ import (
 // TestWatchAreaInTheMap: a viewer draws a circle around the Zona Rosa in
 // the map; an editor adds an incident inside from another client; the
 // badge and the alert appear in the viewer's map, though the view has
-// moved elsewhere.
+// moved elsewhere. Then the viewer edits the watch and deletes it.
 func TestWatchAreaInTheMap(t *testing.T) {
 	s := startWatchServer(t, filepath.Join(t.TempDir(), "nexus.db"))
 	defer s.Close()
@@ -65,6 +65,26 @@ func TestWatchAreaInTheMap(t *testing.T) {
 	if eval[int](p, `document.querySelectorAll('#alert-list b').length`) != 0 {
 		t.Error("record text was parsed as HTML")
 	}
+	// Edit: a new name and radius, saved as version 2.
+	p.do(waitLong, chromedp.Click(chromedp.CSS(`#watch-list li button[aria-label^="Edit"]`)))
+	p.wait("the edit form", `!document.getElementById('w-save').hidden && document.getElementById('w-name').value === 'Zona Rosa'`, waitLong)
+	p.do(waitLong,
+		chromedp.SetValue(chromedp.ID("w-name"), "Zona Rosa and Chicó"),
+		chromedp.SetValue(chromedp.ID("w-radius"), "7.5"),
+		chromedp.Click(chromedp.ID("w-save")))
+	p.wait("the renamed watch", `document.querySelector('#watch-list li .nx-watch-name').textContent === 'Zona Rosa and Chicó'`, waitLong)
+	st, b, _ = do(t, s.URL, s.viewer, "GET", "/api/watches", nil)
+	if st != 200 || !strings.Contains(string(b), `"radius_km":7.5`) || !strings.Contains(string(b), `"version":2`) {
+		t.Fatalf("the edited watch: %d %s", st, b)
+	}
+
+	// Delete.
+	p.do(waitLong, chromedp.Click(chromedp.CSS(`#watch-list li button[aria-label^="Delete"]`)))
+	p.wait("no watch left", `document.body.dataset.watches === '0'`, waitLong)
+	if st, b, _ = do(t, s.URL, s.viewer, "GET", "/api/watches", nil); st != 200 || !strings.Contains(string(b), `"numberReturned":0`) {
+		t.Fatalf("after delete: %d %s", st, b)
+	}
+
 	errs, foreign, _ := p.seen()
 	if len(errs) > 0 || len(foreign) > 0 {
 		t.Errorf("console errors %v, foreign requests %v", errs, foreign)

@@ -315,6 +315,7 @@ async function main() {
     useFilters: byId('w-use-filters'),
     circle: byId('w-circle'),
     polygon: byId('w-polygon'),
+    save: byId('w-save'),
     finish: byId('w-finish'),
     cancel: byId('w-cancel'),
     status: byId('w-status'),

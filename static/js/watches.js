@@ -1,5 +1,6 @@
 // Watch areas and their alerts (SPEC "Watch area"): draw a circle or a
 // polygon on the map, name it, keep the current filters as its filter;
+// edit a watch's name, radius and filter;
 // the list of one's watches (drawn on the map, each deletable); alerts
 // arrive on the live connection whatever the view, counted in a badge and
 // listed newest first. A watch belongs to the token's user: without a
@@ -19,7 +20,7 @@ const EVENT_LABEL = { enter: 'entered', inside: 'changed inside', leave: 'left' 
 export class Watches {
   /**
    * parts: {section, form, name, radius, useFilters, circle, polygon,
-   * finish, cancel, status, list, alerts, readAll, badge, badgeCount};
+   * save, finish, cancel, status, list, alerts, readAll, badge, badgeCount};
    * filter(): the current filters as a subscription filter;
    * onSelect({collection, id, feature}) shows a record of an alert.
    */
@@ -39,6 +40,7 @@ export class Watches {
     parts.polygon.addEventListener('click', () => this.start('polygon'));
     parts.cancel.addEventListener('click', () => this.stop('Drawing cancelled.'));
     parts.finish.addEventListener('click', () => this.finishPolygon());
+    parts.save.addEventListener('click', () => this.saveEdit());
     parts.readAll.addEventListener('click', () => this.markAllRead());
     parts.badge.addEventListener('click', () => {
       parts.section.scrollIntoView({ block: 'start' });
@@ -83,6 +85,8 @@ export class Watches {
 
   start(mode) {
     this.stop('');
+    this.editing = null;
+    this.p.save.hidden = true;
     this.mode = mode;
     this.vertices = [];
     document.body.dataset.drawing = mode;
@@ -100,7 +104,45 @@ export class Watches {
     delete document.body.dataset.drawing;
     this.p.finish.hidden = true;
     this.p.cancel.hidden = true;
+    this.p.save.hidden = true;
+    this.editing = null;
     if (message !== undefined) this.say(message);
+  }
+
+  /** Puts a watch's name and radius in the form, to change them. */
+  edit(w) {
+    this.stop('');
+    this.editing = w;
+    const p = w.properties || {};
+    this.p.name.value = p.name || '';
+    if (p.radius_km) this.p.radius.value = String(p.radius_km);
+    this.p.save.hidden = false;
+    this.p.cancel.hidden = false;
+    this.say(`Editing “${p.name}”: change the name${p.radius_km ? ', the radius' : ''} or the filters, then Save changes.`);
+    this.p.name.focus();
+  }
+
+  async saveEdit() {
+    const w = this.editing;
+    if (!w) return;
+    const props = { name: this.p.name.value.trim() };
+    if (w.geometry?.type === 'Point') props.radius_km = Number(this.p.radius.value);
+    const f = this.p.useFilters.checked ? this.filter() : {};
+    props.filter = Object.keys(f).length ? f : null;
+    try {
+      const { data } = await request(`/api/watches/${encodeURIComponent(w.id)}`, {
+        method: 'PATCH',
+        body: { properties: props },
+        contentType: 'application/merge-patch+json',
+        ifMatch: `"${w.properties.version}"`,
+      });
+      this.watches = this.watches.map((x) => (x.id === data.id ? data : x));
+      this.stop(`Saved “${data.properties.name}”.`);
+      this.drawWatches();
+    } catch (err) {
+      const fields = (err.errors || []).map((e) => `${e.field}: ${e.message}`).join('; ');
+      this.say(`Not saved: ${fields || describeError(err)}`);
+    }
   }
 
   click(latlng) {
@@ -174,6 +216,10 @@ export class Watches {
       this.p.list.append(el('li', { dataset: { id: w.id } },
         el('span', { class: 'nx-watch-name', text: p.name }),
         n ? el('span', { class: 'nx-badge', text: String(n), title: `${n} unread` }) : null,
+        el('button', {
+          type: 'button', class: 'link', text: 'Edit', 'aria-label': `Edit the watch ${p.name}`,
+          onclick: () => this.edit(w),
+        }),
         el('button', {
           type: 'button', class: 'link', text: 'Delete', 'aria-label': `Delete the watch ${p.name}`,
           onclick: () => this.remove(w.id),
