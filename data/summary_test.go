@@ -12,10 +12,6 @@ func TestSummarize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type props struct {
-		Date, ActiveFrom, ActiveTo string
-		Sources                    []struct{ URL string }
-	}
 	count := func(name string) (n int, urls map[string]bool, years []string) {
 		raw, err := Sample.ReadFile(name)
 		if err != nil {

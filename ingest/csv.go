@@ -39,8 +39,6 @@ type rowError struct {
 	field, reason string
 }
 
-func (e *rowError) Error() string { return e.field + ": " + e.reason }
-
 func bad(field, format string, args ...any) *rowError {
 	return &rowError{field, fmt.Sprintf(format, args...)}
 }

@@ -5,8 +5,8 @@ package static
 
 import "embed"
 
-// FS is the map's file tree (index.html, css/, js/, vendor/), rooted so that
-// index.html is at the top; the server serves it at "/" with http.FileServerFS.
+// FS is the map's file tree (index.html, css/, js/, vendor/), index.html at
+// the top; the api package serves it at "/".
 // Run static/build.sh before building the binary, or vendor/ holds only its
 // README and the page reports that the map libraries are missing.
 //

@@ -265,42 +265,6 @@ func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]geo.Change
 	return db.scanChanges(ctx, db.read, rows)
 }
 
-// ChangesMatching returns up to limit entries after seq whose record, before
-// or after the change, matches the filter, and the last seq examined.
-func (db *DB) ChangesMatching(ctx context.Context, after int64, f geo.Filter, limit int) ([]geo.Change, int64, error) {
-	var out []geo.Change
-	last := after
-	for len(out) < limit {
-		batch, err := db.Changes(ctx, last, 1000)
-		if err != nil {
-			return nil, last, err
-		}
-		if len(batch) == 0 {
-			break
-		}
-		for _, c := range batch {
-			last = c.Seq
-			if ChangeMatches(&c, f) {
-				out = append(out, c)
-				if len(out) == limit {
-					break
-				}
-			}
-		}
-	}
-	return out, last, nil
-}
-
-// ChangeMatches reports whether a change concerns the filter: the record
-// before or after it matches.
-func ChangeMatches(c *geo.Change, f geo.Filter) bool {
-	before, after, err := c.Records()
-	if err != nil {
-		return false
-	}
-	return (before != nil && f.Match(before)) || (after != nil && f.Match(after))
-}
-
 // LastSeq returns the newest change-log seq, 0 for an empty log.
 func (db *DB) LastSeq(ctx context.Context) (int64, error) {
 	var seq sql.NullInt64

@@ -47,7 +47,6 @@ type current struct {
 	rid     int64
 	version int64
 	feature []byte
-	created time.Time
 }
 
 // prepare validates and normalises a record before it is written.

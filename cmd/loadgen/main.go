@@ -49,13 +49,12 @@ func main() {
 }
 
 type config struct {
-	url      string
-	n        int
-	bare     bool
-	seed     uint64
-	dialers  int
-	wait     time.Duration
-	progress time.Duration
+	url     string
+	n       int
+	bare    bool
+	seed    uint64
+	dialers int
+	wait    time.Duration
 }
 
 func run() error {

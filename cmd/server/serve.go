@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -151,7 +150,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.hub = live.NewHub(m.db, live.Options{
 		Origins: origins,
-		Logger:  log.With("component", "live"),
+		Logger:  log, // the hub names itself component=live
 		Resolve: m.db.Resolve,
 		Owner:   func(r *http.Request) string { return ownerOf(r) },
 	})
@@ -159,11 +158,6 @@ func (m *Main) Run(ctx context.Context) error {
 	dopt.AllowPrivate, dopt.Logger = m.PrivateWebhooks, log
 	deliverer := watch.NewDeliverer(m.db, dopt)
 	m.eval = watch.NewEvaluator(m.db, m.hub, watch.Options{Logger: log, Wake: deliverer.Wake, Resolve: m.db.Resolve})
-	mapFS, err := fs.Sub(static.FS, ".")
-	if err != nil {
-		m.db.Close()
-		return err
-	}
 	// The overview of the incidents is built before the first request, so
 	// the map's first view is answered from it.
 	start := time.Now()
@@ -179,7 +173,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Live:      m.hub,
 		LiveStats: m.hub,
 		Geocoder:  gaz,
-		Static:    mapFS,
+		Static:    static.FS,
 		Private:   m.Private,
 		Tiles:     m.Tiles,
 		Sample:    sample,
