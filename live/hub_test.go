@@ -2,7 +2,6 @@ package live
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -96,15 +95,7 @@ type conn struct {
 }
 
 // msg is any server frame.
-type msg struct {
-	Type       string          `json:"type"`
-	Seq        int64           `json:"seq"`
-	Op         string          `json:"op"`
-	Collection string          `json:"collection"`
-	ID         string          `json:"id"`
-	Feature    json.RawMessage `json:"feature"`
-	Message    string          `json:"message"`
-}
+type msg = Frame
 
 func (e *env) dial(d *websocket.Dialer, h http.Header) *conn {
 	e.t.Helper()
@@ -173,8 +164,8 @@ func (c *conn) tryRead() (msg, error) {
 	if err != nil {
 		return msg{}, err
 	}
-	var m msg
-	if err := json.Unmarshal(data, &m); err != nil {
+	m, err := ParseFrame(data)
+	if err != nil {
 		return msg{}, fmt.Errorf("frame %s: %v", data, err)
 	}
 	return m, nil

@@ -61,7 +61,7 @@ func changeFrame(ch *geo.Change) []byte {
 		op = "delete"
 	}
 	b := make([]byte, 0, len(ch.After)+128)
-	b = append(b, changePrefix+`"seq":`...)
+	b = append(b, changePrefix...)
 	b = strconv.AppendInt(b, ch.Seq, 10)
 	b = append(b, `,"op":"`...)
 	b = append(b, op...)
@@ -76,18 +76,53 @@ func changeFrame(ch *geo.Change) []byte {
 	return append(b, '}')
 }
 
-// changePrefix opens every change frame.
-const changePrefix = `{"type":"change",`
+// changePrefix opens every change frame; the seq follows it.
+const changePrefix = `{"type":"change","seq":`
 
 // leaveFrame turns an upsert frame into the one sent to subscribers whose
 // view the record leaves with this change (it matched before, not after):
-// the same frame with "matches":false, so that the client removes the
-// record from its view instead of drawing it.
+// the same frame ending with "matches":false, so that the client removes
+// the record from its view instead of drawing it.
 func leaveFrame(upsert []byte) []byte {
 	b := make([]byte, 0, len(upsert)+16)
-	b = append(b, changePrefix...)
-	b = append(b, `"matches":false,`...)
-	return append(b, upsert[len(changePrefix):]...)
+	b = append(b, upsert[:len(upsert)-1]...)
+	return append(b, `,"matches":false}`...)
+}
+
+// ChangeSeq reads the seq of a change frame without decoding the rest of
+// it, for clients that only count and order what they receive (the load
+// generator); ok is false for any other frame.
+func ChangeSeq(frame []byte) (seq int64, ok bool) {
+	if !bytes.HasPrefix(frame, []byte(changePrefix)) {
+		return 0, false
+	}
+	rest := frame[len(changePrefix):]
+	end := bytes.IndexByte(rest, ',')
+	if end < 0 {
+		return 0, false
+	}
+	seq, err := strconv.ParseInt(string(rest[:end]), 10, 64)
+	return seq, err == nil
+}
+
+// Frame is a server frame as a client reads it: hello, change, reset or
+// error.
+type Frame struct {
+	Type       string          `json:"type"`
+	Seq        int64           `json:"seq"`
+	Op         string          `json:"op"` // change: upsert or delete
+	Collection string          `json:"collection"`
+	ID         string          `json:"id"`
+	Feature    json.RawMessage `json:"feature"` // change: the record after an upsert
+	Matches    *bool           `json:"matches"` // change: false when the record leaves the view
+	Message    string          `json:"message"` // error
+}
+
+// ParseFrame reads a server frame.
+func ParseFrame(data []byte) (Frame, error) {
+	var f Frame
+	err := json.Unmarshal(data, &f)
+	return f, err
 }
 
 // seqFrame encodes the hello and reset frames.

@@ -64,3 +64,35 @@ func TestSubscriptionMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestChangeFrames: a change frame and its leave variant are JSON a client
+// reads with ParseFrame, and ChangeSeq finds their seq without decoding.
+func TestChangeFrames(t *testing.T) {
+	ch := geo.Change{Seq: 42, Collection: geo.Incidents, ID: "a1", Op: geo.OpUpdate,
+		After: []byte(`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"title":"x"}}`)}
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		matches *bool
+	}{
+		{"upsert", changeFrame(&ch), nil},
+		{"leave", leaveFrame(changeFrame(&ch)), new(bool)},
+	} {
+		f, err := ParseFrame(tc.data)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", tc.name, tc.data, err)
+		}
+		if f.Type != "change" || f.Seq != 42 || f.Op != "upsert" || f.ID != "a1" || len(f.Feature) == 0 {
+			t.Errorf("%s: %+v", tc.name, f)
+		}
+		if (f.Matches == nil) != (tc.matches == nil) || (f.Matches != nil && *f.Matches) {
+			t.Errorf("%s: matches %v, want %v", tc.name, f.Matches, tc.matches)
+		}
+		if seq, ok := ChangeSeq(tc.data); !ok || seq != 42 {
+			t.Errorf("%s: ChangeSeq = %d, %v", tc.name, seq, ok)
+		}
+	}
+	if _, ok := ChangeSeq(seqFrame("hello", 7)); ok {
+		t.Error("ChangeSeq reads a hello frame")
+	}
+}

@@ -31,9 +31,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"nexus/live"
 	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -224,11 +224,8 @@ func (s *subscriber) connect(since int64) error {
 		ws.Close()
 		return fmt.Errorf("hello: %w", err)
 	}
-	var hello struct {
-		Type string `json:"type"`
-		Seq  int64  `json:"seq"`
-	}
-	if json.Unmarshal(data, &hello) != nil || hello.Type != "hello" {
+	hello, err := live.ParseFrame(data)
+	if err != nil || hello.Type != "hello" {
 		ws.Close()
 		return fmt.Errorf("first frame %s, want hello", data)
 	}
@@ -277,9 +274,6 @@ func (s *subscriber) close() {
 	}
 }
 
-// changePrefix starts every change frame; the seq follows it.
-var changePrefix = []byte(`{"type":"change","seq":`)
-
 // receive reads frames until closed, reconnecting after a slow-consumer
 // close. It only looks at the seq: the receiving side stays cheap.
 func (s *subscriber) receive(ctx context.Context) {
@@ -318,17 +312,11 @@ func (s *subscriber) receive(ctx context.Context) {
 			continue
 		}
 		now := time.Now().UnixNano()
-		if !bytes.HasPrefix(buf, changePrefix) {
+		seq, ok := live.ChangeSeq(buf)
+		if !ok {
 			if len(s.anomalies) < 10 {
 				s.anomalies = append(s.anomalies, string(buf[:min(len(buf), 200)]))
 			}
-			continue
-		}
-		rest := buf[len(changePrefix):]
-		end := bytes.IndexByte(rest, ',')
-		seq, err := strconv.ParseInt(string(rest[:max(end, 0)]), 10, 64)
-		if err != nil {
-			s.anomalies = append(s.anomalies, "bad seq")
 			continue
 		}
 		s.seqs = append(s.seqs, seq)
