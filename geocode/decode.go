@@ -13,7 +13,7 @@ import (
 	"nexus/geo"
 )
 
-// magic opens geocode.bin; data/reference/gen writes the same.
+// magic opens geocode.bin; Encoder writes it first (encode.go).
 const magic = "nexus-geocode/5\n"
 
 // reader reads the primitives of the geocode.bin format, remembering the

@@ -22,7 +22,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -41,6 +40,7 @@ import (
 	"unicode/utf8"
 
 	"nexus/geo"
+	"nexus/geocode"
 )
 
 func main() {
@@ -129,18 +129,17 @@ func run(npm, out string) error {
 	order := kdOrder(places)
 	entries := nameIndex(cs, admins, places, order)
 
-	var buf bytes.Buffer
-	w := &writer{b: &buf}
+	w := geocode.NewEncoder()
 	writeData(w, cs, admins, places, order, entries, topo, shapes)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	n, err := writeGzip(filepath.Join(out, "geocode.bin.gz"), buf.Bytes())
+	n, err := writeGzip(filepath.Join(out, "geocode.bin.gz"), w.Bytes())
 	if err != nil {
 		return err
 	}
 	log.Printf("geocode.bin.gz: %d countries, %d admin areas, %d places, %d names, %d boundary lines; %d bytes (%d raw)",
-		len(cs.list), len(admins), len(places), len(entries), len(shapes.lines), n, buf.Len())
+		len(cs.list), len(admins), len(places), len(entries), len(shapes.lines), n, len(w.Bytes()))
 
 	basemap, err := basemapGeoJSON(filepath.Join(npm, "world-atlas", "countries-50m.json"), cs)
 	if err != nil {
@@ -961,144 +960,117 @@ func nameIndex(cs *countries, admins []*admin, places []place, order []int) []en
 // ---------------------------------------------------------------------------
 // Output
 
-// writer writes the primitives of the geocode.bin format: unsigned and
-// zig-zag varints, and length-prefixed strings.
-type writer struct{ b *bytes.Buffer }
-
-func (w *writer) uvarint(v uint64) { w.b.Write(binary.AppendUvarint(nil, v)) }
-func (w *writer) varint(v int64)   { w.b.Write(binary.AppendVarint(nil, v)) }
-func (w *writer) str(s string)     { w.uvarint(uint64(len(s))); w.b.WriteString(s) }
-func (w *writer) float(f float64)  { w.uvarint(math.Float64bits(f)) }
-
-// column writes what f writes as one length-prefixed block: values of one
-// kind side by side compress better.
-func (w *writer) column(f func(c *writer)) {
-	var b bytes.Buffer
-	f(&writer{b: &b})
-	w.uvarint(uint64(b.Len()))
-	w.b.Write(b.Bytes())
-}
-
-func (w *writer) micro(deg float64) {
-	w.varint(int64(math.Round(deg * 1e5)))
-}
-
-// magic opens geocode.bin; bump the version with every change of layout
-// (and in package geocode, which reads it).
-const magic = "nexus-geocode/5\n"
-
-func writeData(w *writer, cs *countries, admins []*admin, places []place, order []int, es []entry, t *topology, ss *shapeSet) {
-	w.b.WriteString(magic)
+func writeData(w *geocode.Encoder, cs *countries, admins []*admin, places []place, order []int, es []entry, t *topology, ss *shapeSet) {
 
 	// Countries.
-	w.uvarint(uint64(len(cs.list)))
+	w.Uvarint(uint64(len(cs.list)))
 	for _, c := range cs.list {
-		w.str(c.code)
-		w.str(c.name)
-		w.uvarint(uint64(c.parent + 1))
+		w.Str(c.code)
+		w.Str(c.name)
+		w.Uvarint(uint64(c.parent + 1))
 		if c.hasPt {
-			w.uvarint(1)
-			w.micro(c.lon)
-			w.micro(c.lat)
+			w.Uvarint(1)
+			w.Micro(c.lon)
+			w.Micro(c.lat)
 		} else {
-			w.uvarint(0)
+			w.Uvarint(0)
 		}
-		w.uvarint(uint64(c.pop))
+		w.Uvarint(uint64(c.pop))
 	}
 	keys := make([]string, 0, len(cs.keys))
 	for k := range cs.keys {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	w.uvarint(uint64(len(keys)))
+	w.Uvarint(uint64(len(keys)))
 	for _, k := range keys {
-		w.str(k)
-		w.uvarint(uint64(cs.keys[k]))
+		w.Str(k)
+		w.Uvarint(uint64(cs.keys[k]))
 	}
 
 	// Admin areas.
-	w.uvarint(uint64(len(admins)))
+	w.Uvarint(uint64(len(admins)))
 	for _, a := range admins {
-		w.str(a.code)
-		w.str(a.name)
-		w.uvarint(uint64(a.country))
-		w.micro(a.lon)
-		w.micro(a.lat)
-		w.uvarint(uint64(a.pop))
-		w.uvarint(uint64(a.rankPop))
+		w.Str(a.code)
+		w.Str(a.name)
+		w.Uvarint(uint64(a.country))
+		w.Micro(a.lon)
+		w.Micro(a.lat)
+		w.Uvarint(uint64(a.pop))
+		w.Uvarint(uint64(a.rankPop))
 		forms := adminForms(a.name)
-		w.uvarint(uint64(len(forms)))
+		w.Uvarint(uint64(len(forms)))
 		for _, f := range forms {
-			w.str(f)
+			w.Str(f)
 		}
 	}
 
 	// Places, in k-d order, column by column; positions delta-coded (the
 	// k-d order keeps neighbours near).
-	w.uvarint(uint64(len(places)))
-	w.column(func(c *writer) {
+	w.Uvarint(uint64(len(places)))
+	w.Column(func(c *geocode.Encoder) {
 		for _, i := range order {
-			c.str(places[i].name)
+			c.Str(places[i].name)
 		}
 	})
-	w.column(func(c *writer) {
+	w.Column(func(c *geocode.Encoder) {
 		for _, i := range order {
-			c.uvarint(uint64(places[i].country))
+			c.Uvarint(uint64(places[i].country))
 		}
 	})
-	w.column(func(c *writer) {
+	w.Column(func(c *geocode.Encoder) {
 		for _, i := range order {
-			c.uvarint(uint64(places[i].admin + 1))
+			c.Uvarint(uint64(places[i].admin + 1))
 		}
 	})
-	w.column(func(c *writer) {
+	w.Column(func(c *geocode.Encoder) {
 		var x, y int64
 		for _, i := range order {
 			px, py := int64(math.Round(places[i].lon*1e5)), int64(math.Round(places[i].lat*1e5))
-			c.varint(px - x)
-			c.varint(py - y)
+			c.Varint(px - x)
+			c.Varint(py - y)
 			x, y = px, py
 		}
 	})
-	w.column(func(c *writer) {
+	w.Column(func(c *geocode.Encoder) {
 		for _, i := range order {
-			c.uvarint(uint64(places[i].pop))
+			c.Uvarint(uint64(places[i].pop))
 		}
 	})
-	w.column(func(c *writer) {
+	w.Column(func(c *geocode.Encoder) {
 		for _, i := range order {
-			c.b.WriteByte(places[i].flags)
+			c.Byte(places[i].flags)
 		}
 	})
 
 	// Name index: keys front-coded against the previous one, in columns.
-	w.uvarint(uint64(len(es)))
-	w.column(func(c *writer) {
+	w.Uvarint(uint64(len(es)))
+	w.Column(func(c *geocode.Encoder) {
 		prev := ""
 		for _, e := range es {
 			n := 0
 			for n < len(prev) && n < len(e.key) && prev[n] == e.key[n] {
 				n++
 			}
-			c.uvarint(uint64(n))
-			c.uvarint(uint64(len(e.key) - n))
+			c.Uvarint(uint64(n))
+			c.Uvarint(uint64(len(e.key) - n))
 			prev = e.key
 		}
 	})
-	w.column(func(c *writer) {
+	w.Column(func(c *geocode.Encoder) {
 		prev := ""
 		for _, e := range es {
 			n := 0
 			for n < len(prev) && n < len(e.key) && prev[n] == e.key[n] {
 				n++
 			}
-			c.b.WriteString(e.key[n:])
+			c.Raw(e.key[n:])
 			prev = e.key
 		}
 	})
-	w.column(func(c *writer) {
+	w.Column(func(c *geocode.Encoder) {
 		for _, e := range es {
-			c.uvarint(uint64(e.ref))
+			c.Uvarint(uint64(e.ref))
 		}
 	})
 
@@ -1106,32 +1078,32 @@ func writeData(w *writer, cs *countries, admins []*admin, places []place, order 
 	// bounds, positions on the topology's quantization grid, delta-coded.
 	sx, sy := t.Transform.Scale[0], t.Transform.Scale[1]
 	tx, ty := t.Transform.Translate[0], t.Transform.Translate[1]
-	w.float(sx)
-	w.float(sy)
-	w.float(tx)
-	w.float(ty)
+	w.Float(sx)
+	w.Float(sy)
+	w.Float(tx)
+	w.Float(ty)
 	edges := 0
 	for _, l := range ss.lines {
 		edges += (len(l.pts) - 1) * ((len(l.countries) + 1) / 2)
 	}
-	w.uvarint(uint64(edges))
-	w.uvarint(uint64(len(ss.lines)))
-	w.column(func(c *writer) {
+	w.Uvarint(uint64(edges))
+	w.Uvarint(uint64(len(ss.lines)))
+	w.Column(func(c *geocode.Encoder) {
 		for _, l := range ss.lines {
-			c.uvarint(uint64(len(l.countries)))
+			c.Uvarint(uint64(len(l.countries)))
 			for _, k := range l.countries {
-				c.uvarint(uint64(k))
+				c.Uvarint(uint64(k))
 			}
-			c.uvarint(uint64(len(l.pts)))
+			c.Uvarint(uint64(len(l.pts)))
 		}
 	})
-	w.column(func(c *writer) {
+	w.Column(func(c *geocode.Encoder) {
 		var x, y int64
 		for _, l := range ss.lines {
 			for _, p := range l.pts {
 				px, py := int64(math.Round((p[0]-tx)/sx)), int64(math.Round((p[1]-ty)/sy))
-				c.varint(px - x)
-				c.varint(py - y)
+				c.Varint(px - x)
+				c.Varint(py - y)
 				x, y = px, py
 			}
 		}
