@@ -64,31 +64,13 @@ func (s *Server) items(w http.ResponseWriter, r *http.Request, _ store.Principal
 		next.Set("cursor", strconv.FormatInt(page.Next, 10))
 		links = append(links, Link{Href: base + "/items" + encodeQuery(next), Rel: "next", Type: typeGeoJSON, Title: "The next page"})
 	}
-	head, err := marshal(struct {
+	return writeFeatureCollection(w, struct {
 		Type           string `json:"type"`
 		NumberMatched  *int64 `json:"numberMatched,omitempty"`
 		NumberReturned int    `json:"numberReturned"`
 		TimeStamp      string `json:"timeStamp"`
 		Links          []Link `json:"links"`
-	}{"FeatureCollection", matched, len(page.Features), time.Now().UTC().Format(time.RFC3339), links})
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", typeGeoJSON)
-	buf := make([]byte, 0, len(head)+32+len(page.Features)*512)
-	buf = append(buf, head[:len(head)-1]...)
-	buf = append(buf, `,"features":[`...)
-	for i, feat := range page.Features {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, '\n')
-		buf = append(buf, feat...)
-	}
-	buf = append(buf, "\n]}\n"...)
-	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
-	w.Write(buf)
-	return nil
+	}{"FeatureCollection", matched, len(page.Features), time.Now().UTC().Format(time.RFC3339), links}, page.Features)
 }
 
 func cloneValues(q url.Values) url.Values {

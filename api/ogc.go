@@ -76,6 +76,45 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
+// writeFeatureCollection answers with a GeoJSON FeatureCollection: the
+// members of head (a struct whose first member is "type"), then the
+// features as the store encoded them, one per line. Every FeatureCollection
+// the API builds in memory is written here.
+func writeFeatureCollection(w http.ResponseWriter, head any, features [][]byte) error {
+	hb, err := marshal(head)
+	if err != nil {
+		return err
+	}
+	size := len(hb) + 32
+	for _, f := range features {
+		size += len(f) + 2
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, hb[:len(hb)-1]...)
+	buf = append(buf, `,"features":[`...)
+	for i, f := range features {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '\n')
+		buf = append(buf, f...)
+	}
+	buf = append(buf, "\n]}\n"...)
+	w.Header().Set("Content-Type", typeGeoJSON)
+	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
+	w.Write(buf) // a client that went away is no error of ours
+	return nil
+}
+
+// viewHead is the head of the FeatureCollection of /api/view.
+type viewHead struct {
+	Type           string  `json:"type"`
+	Clustered      bool    `json:"clustered"`
+	Cell           float64 `json:"cell,omitempty"` // degrees, when clustered
+	NumberMatched  int64   `json:"numberMatched"`
+	NumberReturned int     `json:"numberReturned"`
+}
+
 // writeJSON writes v as JSON with the media type and status.
 func writeJSON(w http.ResponseWriter, status int, mediaType string, v any) error {
 	b, err := marshal(v)

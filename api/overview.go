@@ -51,29 +51,11 @@ func (s *Server) overviewView(w http.ResponseWriter, r *http.Request, ov Overvie
 			features = append(features, overviewCluster(c))
 		}
 	}
-	buf := []byte(`{"type":"FeatureCollection","clustered":`)
-	buf = strconv.AppendBool(buf, clustered)
+	h := viewHead{Type: "FeatureCollection", Clustered: clustered, NumberMatched: matched, NumberReturned: len(features)}
 	if clustered {
-		buf = append(buf, `,"cell":`...)
-		buf = strconv.AppendFloat(buf, overview.CellSize(level), 'g', -1, 64)
+		h.Cell = overview.CellSize(level)
 	}
-	buf = append(buf, `,"numberMatched":`...)
-	buf = strconv.AppendInt(buf, matched, 10)
-	buf = append(buf, `,"numberReturned":`...)
-	buf = strconv.AppendInt(buf, int64(len(features)), 10)
-	buf = append(buf, `,"features":[`...)
-	for i, f := range features {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, '\n')
-		buf = append(buf, f...)
-	}
-	buf = append(buf, "\n]}\n"...)
-	w.Header().Set("Content-Type", typeGeoJSON)
-	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
-	w.Write(buf)
-	return nil
+	return writeFeatureCollection(w, h, features)
 }
 
 // overviewCluster encodes a cluster as a Feature: count, types (the

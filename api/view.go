@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -45,15 +44,8 @@ func (s *Server) view(w http.ResponseWriter, r *http.Request, _ store.Principal)
 	if err != nil {
 		return err
 	}
-	type head struct {
-		Type           string  `json:"type"`
-		Clustered      bool    `json:"clustered"`
-		Cell           float64 `json:"cell,omitempty"`
-		NumberMatched  int64   `json:"numberMatched"`
-		NumberReturned int     `json:"numberReturned"`
-	}
 	var features [][]byte
-	h := head{Type: "FeatureCollection", NumberMatched: matched}
+	h := viewHead{Type: "FeatureCollection", NumberMatched: matched}
 	if matched <= MaxViewFeatures {
 		page, err := s.cfg.Store.Query(ctx, geo.Incidents, f, 0, MaxViewFeatures)
 		if err != nil {
@@ -80,25 +72,7 @@ func (s *Server) view(w http.ResponseWriter, r *http.Request, _ store.Principal)
 		}
 	}
 	h.NumberReturned = len(features)
-	hb, err := json.Marshal(h)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	buf.Write(hb[:len(hb)-1])
-	buf.WriteString(`,"features":[`)
-	for i, f := range features {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.WriteByte('\n')
-		buf.Write(f)
-	}
-	buf.WriteString("\n]}\n")
-	w.Header().Set("Content-Type", typeGeoJSON)
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	w.Write(buf.Bytes())
-	return nil
+	return writeFeatureCollection(w, h, features)
 }
 
 // clusterCell is the grid cell in degrees for a zoom: a 256-pixel tile
