@@ -93,8 +93,8 @@ func roundTrip(t *testing.T, r Record) Record {
 func sameBits(t *testing.T, want, got orb.Geometry) {
 	t.Helper()
 	var a, b []orb.Point
-	eachVertex(want, func(p orb.Point) { a = append(a, p) })
-	eachVertex(got, func(p orb.Point) { b = append(b, p) })
+	EachVertex(want, func(p orb.Point) { a = append(a, p) })
+	EachVertex(got, func(p orb.Point) { b = append(b, p) })
 	if len(a) != len(b) {
 		t.Fatalf("%d positions came back as %d", len(a), len(b))
 	}

@@ -241,7 +241,7 @@ func Intersects(a, b orb.Geometry) bool {
 	}
 	inside := false
 	if polys != nil {
-		eachVertex(a, func(p orb.Point) {
+		EachVertex(a, func(p orb.Point) {
 			if !inside && planar.MultiPolygonContains(polys, p) {
 				inside = true
 			}

@@ -188,7 +188,7 @@ func (r *Route) Validate() error {
 	var v invalid
 	checkLines(&v, r.Line)
 	vertices := 0
-	eachVertex(r.Line, func(orb.Point) { vertices++ })
+	EachVertex(r.Line, func(orb.Point) { vertices++ })
 	checkString(&v, "name", r.Name, true, MaxTitle)
 	checkEnum(&v, "commodity", r.Commodity, true, Commodities)
 	checkEnum(&v, "mode", r.Mode, false, Modes)
@@ -368,7 +368,7 @@ func (r *Route) Normalize(countryOf func(lon, lat float64) string) {
 	if countryOf != nil {
 		seen := map[string]bool{}
 		r.Countries = r.Countries[:0]
-		eachVertex(r.Line, func(p orb.Point) {
+		EachVertex(r.Line, func(p orb.Point) {
 			if c := countryOf(p[0], p[1]); c != "" && !seen[c] {
 				seen[c] = true
 				r.Countries = append(r.Countries, c)
@@ -378,7 +378,8 @@ func (r *Route) Normalize(countryOf func(lon, lat float64) string) {
 	r.Countries = nonNil(r.Countries)
 }
 
-func eachVertex(g orb.Geometry, f func(orb.Point)) {
+// EachVertex calls f with every vertex of a point, line or lines, in order.
+func EachVertex(g orb.Geometry, f func(orb.Point)) {
 	switch g := g.(type) {
 	case orb.Point:
 		f(g)

@@ -141,7 +141,7 @@ func makeBoxes(rng *rand.Rand, n int, incs, routes []indexed, crossings []crossi
 		case 7:
 			rt := routes[rng.Intn(len(routes))]
 			var vs []orb.Point
-			eachVertex(rt.rec.Geometry(), func(p orb.Point) { vs = append(vs, p) })
+			geo.EachVertex(rt.rec.Geometry(), func(p orb.Point) { vs = append(vs, p) })
 			v := vs[rng.Intn(len(vs))]
 			w, h := size(30), size(30)
 			b := geo.BBox{W: v[0], S: v[1], E: clampLon(v[0] + w), N: clampLat(v[1] + h)}
@@ -203,23 +203,6 @@ func crossingsOf(id string, g orb.Geometry) []crossingSeg {
 		}
 	}
 	return out
-}
-
-func eachVertex(g orb.Geometry, f func(orb.Point)) {
-	switch g := g.(type) {
-	case orb.Point:
-		f(g)
-	case orb.LineString:
-		for _, p := range g {
-			f(p)
-		}
-	case orb.MultiLineString:
-		for _, l := range g {
-			for _, p := range l {
-				f(p)
-			}
-		}
-	}
 }
 
 // brute returns the ids of the records that the filter matches in memory.
@@ -315,7 +298,7 @@ func TestBBoxMatchesBruteForce(t *testing.T) {
 		}
 		for _, r := range routes {
 			vertexIn := false
-			eachVertex(r.rec.Geometry(), func(p orb.Point) { vertexIn = vertexIn || inBox(p, bc.box) })
+			geo.EachVertex(r.rec.Geometry(), func(p orb.Point) { vertexIn = vertexIn || inBox(p, bc.box) })
 			if vertexIn && !gotR[r.id] {
 				t.Errorf("%s: route %s has a vertex in the box and is not returned", bc.name, r.id)
 			}

@@ -79,7 +79,7 @@ func TestSampleRoundTrip(t *testing.T) {
 				// the same float64 bits as what came out.
 				fileNums := fileCoordinates(t, raw)
 				var outNums []float64
-				eachVertex(out.Geometry(), func(p orb.Point) { outNums = append(outNums, p[0], p[1]) })
+				geo.EachVertex(out.Geometry(), func(p orb.Point) { outNums = append(outNums, p[0], p[1]) })
 				if len(fileNums) != len(outNums) {
 					t.Fatalf("feature %d: %d numbers in the file, %d out", i, len(fileNums), len(outNums))
 				}
