@@ -24,7 +24,8 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, 
 	if err := tx.QueryRowContext(ctx, "SELECT max(seq) FROM changes").Scan(&seq); err != nil {
 		return 0, translate(err)
 	}
-	recs, err := tx.QueryContext(ctx, "SELECT rid, id, kind, t0, t1, x, y FROM records WHERE +collection = ? ORDER BY rid", string(geo.Incidents))
+	// records_overview covers the columns: the Features are not read.
+	recs, err := tx.QueryContext(ctx, "SELECT rid, id, kind, t0, t1, x, y FROM records INDEXED BY records_overview WHERE collection = ? ORDER BY rid", string(geo.Incidents))
 	if err != nil {
 		return 0, translate(err)
 	}
