@@ -82,6 +82,8 @@ type run struct {
 	xs, ys   []float64
 	t0s, t1s []int64
 	typs     []uint8
+	cntry    []int32 // country, -1 for none
+	actor    []int32 // first actor, -1 for none
 }
 
 func (r *run) len() int { return len(r.slots) }
@@ -94,6 +96,8 @@ func (r *run) push(slot int32, q *point) int32 {
 	r.t0s = append(r.t0s, q.t0)
 	r.t1s = append(r.t1s, q.t1)
 	r.typs = append(r.typs, q.typ)
+	r.cntry = append(r.cntry, q.country)
+	r.actor = append(r.actor, q.actor)
 	return int32(len(r.slots) - 1)
 }
 
@@ -105,10 +109,12 @@ func (r *run) del(i int32) int32 {
 	if i != last {
 		r.slots[i], r.xs[i], r.ys[i] = r.slots[last], r.xs[last], r.ys[last]
 		r.t0s[i], r.t1s[i], r.typs[i] = r.t0s[last], r.t1s[last], r.typs[last]
+		r.cntry[i], r.actor[i] = r.cntry[last], r.actor[last]
 		moved = r.slots[i]
 	}
 	r.slots, r.xs, r.ys = r.slots[:last], r.xs[:last], r.ys[:last]
 	r.t0s, r.t1s, r.typs = r.t0s[:last], r.t1s[:last], r.typs[:last]
+	r.cntry, r.actor = r.cntry[:last], r.actor[:last]
 	return moved
 }
 
@@ -445,15 +451,14 @@ func (p *points) keep(q *query, r *run, i int) bool {
 	if q.countries == nil && q.actors == nil {
 		return true
 	}
-	slot := r.slots[i]
-	pt := &p.pts[slot]
-	if q.countries != nil && (pt.country < 0 || !q.countries[pt.country]) {
+	if c := r.cntry[i]; q.countries != nil && (c < 0 || !q.countries[c]) {
 		return false
 	}
 	if q.actors != nil {
-		ok := pt.actor >= 0 && q.actors[pt.actor]
-		if !ok {
-			for _, a := range p.extra[slot] {
+		a := r.actor[i]
+		ok := a >= 0 && q.actors[a]
+		if !ok && a >= 0 && len(p.extra) > 0 {
+			for _, a := range p.extra[r.slots[i]] {
 				if q.actors[a] {
 					ok = true
 					break

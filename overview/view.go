@@ -297,7 +297,7 @@ func (p *points) stats(q *query, by string) []Count {
 	case "country":
 		n := make([]int64, len(p.cntry.names))
 		p.each(q, func(r *run, i int) {
-			if c := p.pts[r.slots[i]].country; c >= 0 {
+			if c := r.cntry[i]; c >= 0 {
 				n[c]++
 			}
 		})
@@ -306,14 +306,16 @@ func (p *points) stats(q *query, by string) []Count {
 		n := make([]int64, len(p.actors.names))
 		var seen []int32
 		p.each(q, func(r *run, i int) {
-			s := r.slots[i]
-			pt := &p.pts[s]
-			if pt.actor < 0 {
+			first := r.actor[i]
+			if first < 0 {
 				return
 			}
-			n[pt.actor]++
-			if more := p.extra[s]; len(more) > 0 {
-				seen = append(seen[:0], pt.actor)
+			n[first]++
+			if len(p.extra) == 0 {
+				return
+			}
+			if more := p.extra[r.slots[i]]; len(more) > 0 {
+				seen = append(seen[:0], first)
 				for _, a := range more {
 					dup := false
 					for _, b := range seen {

@@ -141,7 +141,8 @@ func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, afte
 }
 
 // Features returns the stored Features of the records of the collection
-// with these ids, in storage order; ids that do not exist are left out.
+// with these ids, in no particular order; ids that do not exist are left
+// out.
 func (db *DB) Features(ctx context.Context, c geo.Collection, ids []string) ([][]byte, error) {
 	const chunk = 500
 	out := make([][]byte, 0, len(ids))
@@ -153,22 +154,26 @@ func (db *DB) Features(ctx context.Context, c geo.Collection, ids []string) ([][
 	for len(ids) > 0 {
 		part := ids[:min(chunk, len(ids))]
 		ids = ids[len(part):]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, string(c))
+		args := make([]any, 0, len(part))
 		for _, id := range part {
 			args = append(args, id)
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT feature FROM records WHERE collection = ? AND id IN ("+placeholders(len(part))+") ORDER BY rid", args...)
+		// Through the unique index on id alone: with the collection in the
+		// condition SQLite may prefer to scan the collection.
+		rows, err := tx.QueryContext(ctx, "SELECT collection, feature FROM records WHERE id IN ("+placeholders(len(part))+")", args...)
 		if err != nil {
 			return nil, translate(err)
 		}
 		for rows.Next() {
+			var col string
 			var f []byte
-			if err := rows.Scan(&f); err != nil {
+			if err := rows.Scan(&col, &f); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out = append(out, f)
+			if col == string(c) {
+				out = append(out, f)
+			}
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err
