@@ -925,6 +925,12 @@ func (p *cqlParser) temporalLiteral() (string, Span, error) {
 			return "TIMESTAMP(" + quote(t.text) + ")", span, nil
 		}
 		a, b, _ := strings.Cut(t.text, "/")
+		if a = strings.TrimSpace(a); a == "" {
+			a = ".." // an empty end is open
+		}
+		if b = strings.TrimSpace(b); b == "" {
+			b = ".."
+		}
 		return "INTERVAL(" + quote(a) + ", " + quote(b) + ")", span, nil
 	case t.kind == tIdent && (t.up == "DATE" || t.up == "TIMESTAMP"):
 		if _, err := p.expect(tLParen, "'('"); err != nil {
