@@ -100,8 +100,9 @@ var actorsParams = []string{"q", "limit", "f"}
 
 // actors answers GET /api/actors: every actor named by a record, under
 // its canonical name, with its counts per collection, first and last seen
-// and countries, most records first. q keeps the actors whose name or a
-// spelling contains it (case and accents aside); limit caps the list.
+// and countries, most records first. q keeps the actors whose name, an
+// alias or a spelling of their records contains it (case and accents
+// aside); limit caps the list.
 func (s *Server) actors(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
 	q := r.URL.Query()
 	if err := checkParams(q, actorsParams); err != nil {
@@ -121,9 +122,13 @@ func (s *Server) actors(w http.ResponseWriter, r *http.Request, _ store.Principa
 	}
 	matched := list
 	if text = geo.ActorKey(text); text != "" {
+		aliases, err := s.cfg.Store.Aliases(r.Context())
+		if err != nil {
+			return err
+		}
 		matched = matched[:0:0]
 		for _, a := range list {
-			for _, n := range append([]string{a.Name}, a.Spellings...) {
+			for _, n := range append(aliases.Spellings(a.Name), a.Spellings...) {
 				if strings.Contains(geo.ActorKey(n), text) {
 					matched = append(matched, a)
 					break

@@ -429,6 +429,10 @@ func TestActorProfilesReadLikeTheArticles(t *testing.T) {
 	if len(list.Actors) != 1 || list.Actors[0].Name != "Los Zetas" {
 		t.Errorf("q=zeta: %+v", list.Actors)
 	}
+	e.get("/api/actors?q=hizball", "").want(t, http.StatusOK).json(t, &list)
+	if len(list.Actors) != 1 || list.Actors[0].Name != "Hezbollah" {
+		t.Errorf("q=hizball finds %+v, want Hezbollah through its alias", list.Actors)
+	}
 }
 
 // The corridor of the South America → West Africa → Europe cocaine route

@@ -307,7 +307,7 @@ func capBoxes(p orb.Point, r float64) []orb.Bound {
 // cut into pieces of at most step along its great circles; every place
 // within r of the path is within r + step/2 of a cut, so the caps of that
 // radius around the cuts cover the corridor. Neighbouring caps are merged
-// while the merged box stays small, to keep the boxes few.
+// while that adds little area, to keep the boxes few.
 func pathBoxes(g orb.Geometry, r float64) []orb.Bound {
 	segs := segments(g)
 	length := 0.0
@@ -335,8 +335,10 @@ func pathBoxes(g orb.Geometry, r float64) []orb.Bound {
 			v := slerp(s[0], s[1], d, float64(i)/float64(k))
 			for _, b := range capBoxes(fromVec(v), r+step/2) {
 				if has && n < 16 && b.Min[0] >= -180+1e-6 && b.Max[0] <= 180-1e-6 {
+					// Merge while the merged box adds little area: a
+					// diagonal path keeps one box per cap.
 					m := cur.Union(b)
-					if m.Max[0]-m.Min[0] <= 30 && m.Max[1]-m.Min[1] <= 30 && cur.Max[0]-cur.Min[0] < 300 {
+					if area(m) <= 1.25*(area(cur)+area(b)) && m.Max[0]-m.Min[0] <= 60 {
 						cur, n = m, n+1
 						continue
 					}
@@ -349,6 +351,8 @@ func pathBoxes(g orb.Geometry, r float64) []orb.Bound {
 	flush()
 	return out
 }
+
+func area(b orb.Bound) float64 { return (b.Max[0] - b.Min[0]) * (b.Max[1] - b.Min[1]) }
 
 // slerp is the point a fraction t along the great-circle arc a–b of angle d.
 func slerp(a, b vec, d, t float64) vec {

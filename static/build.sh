@@ -17,6 +17,7 @@ required=(
   node_modules/leaflet.markercluster/dist/leaflet.markercluster.js
   node_modules/leaflet-polylinedecorator/dist/leaflet.polylineDecorator.js
   node_modules/axe-core/axe.min.js
+  node_modules/cytoscape/dist/cytoscape.min.js
 )
 need_install=0
 [ -d node_modules ] || need_install=1
@@ -28,8 +29,8 @@ if [ "$need_install" = 1 ]; then
 fi
 
 out=vendor
-rm -rf "$out/leaflet" "$out/leaflet.markercluster" "$out/leaflet-polylinedecorator"
-mkdir -p "$out/leaflet/images" "$out/leaflet.markercluster" "$out/leaflet-polylinedecorator"
+rm -rf "$out/leaflet" "$out/leaflet.markercluster" "$out/leaflet-polylinedecorator" "$out/cytoscape"
+mkdir -p "$out/leaflet/images" "$out/leaflet.markercluster" "$out/leaflet-polylinedecorator" "$out/cytoscape"
 
 # Leaflet: script, stylesheet, the images the stylesheet refers to, licence.
 cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css "$out/leaflet/"
@@ -47,5 +48,9 @@ cp node_modules/leaflet.markercluster/MIT-LICENCE.txt "$out/leaflet.markercluste
 # leaflet-rotatedmarker, so that package needs no copy).
 cp node_modules/leaflet-polylinedecorator/dist/leaflet.polylineDecorator.js "$out/leaflet-polylinedecorator/"
 cp node_modules/leaflet-polylinedecorator/LICENSE "$out/leaflet-polylinedecorator/"
+
+# Cytoscape.js: the actor network graph (its UMD build, no dependencies).
+cp node_modules/cytoscape/dist/cytoscape.min.js "$out/cytoscape/"
+cp node_modules/cytoscape/LICENSE "$out/cytoscape/"
 
 echo "vendor: $(find "$out" -type f ! -name README.md | wc -l) files in static/$out"

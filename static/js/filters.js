@@ -14,14 +14,15 @@ import {
 
 /** Filters that select everything. */
 export const NO_FILTERS = Object.freeze({
-  type: [], actor: [], country: [], commodity: [], q: '', from: '', to: '',
+  type: [], actor: [], country: [], commodity: [], q: '', from: '', to: '', near_route: '', km: '',
 });
 
 const LIST_KEYS = ['type', 'actor', 'country', 'commodity'];
 
 function sameState(a, b) {
   return LIST_KEYS.every((k) => a[k].join('\u0000') === b[k].join('\u0000'))
-    && a.q === b.q && a.from === b.from && a.to === b.to;
+    && a.q === b.q && a.from === b.from && a.to === b.to
+    && a.near_route === b.near_route && a.km === b.km;
 }
 
 /** A copy of s with every key of NO_FILTERS present and normalised. */
@@ -40,6 +41,11 @@ export function normalise(s) {
   out.q = String(s?.q ?? '').trim();
   out.from = String(s?.from ?? '').trim();
   out.to = String(s?.to ?? '').trim();
+  // A corridor along a route: near_route=ID&km=K (both, or neither).
+  out.near_route = String(s?.near_route ?? '').trim();
+  const km = Number(s?.km);
+  out.km = out.near_route && km > 0 && km <= 20000 ? String(km) : '';
+  if (!out.km) out.near_route = '';
   return out;
 }
 
@@ -77,6 +83,7 @@ export class Filters extends EventTarget {
       if (e.target.matches('input[type=checkbox]')) this.apply('form');
     });
     form.querySelector('#f-clear')?.addEventListener('click', () => this.set(NO_FILTERS, 'form'));
+    form.querySelector('#f-corridor-clear')?.addEventListener('click', () => this.set({ near_route: '', km: '' }, 'form'));
   }
 
   buildChecks(fieldset, name, values, colour, withCount) {
@@ -105,6 +112,8 @@ export class Filters extends EventTarget {
       q: this.inputs.q.value,
       from: this.inputs.from.value,
       to: this.inputs.to.value,
+      near_route: this.state.near_route,
+      km: this.state.km,
     });
     let problem = '';
     if (s.from && !isPartialDate(s.from)) problem = 'From: use YYYY, YYYY-MM or YYYY-MM-DD.';
@@ -129,6 +138,12 @@ export class Filters extends EventTarget {
     this.inputs.from.value = s.from;
     this.inputs.to.value = s.to;
     this.dateError.textContent = '';
+    const chip = this.form.querySelector('#f-corridor');
+    if (chip) {
+      chip.hidden = !s.near_route;
+      const what = chip.querySelector('span');
+      if (what) what.textContent = s.near_route ? `Within ${s.km} km of route ${this.routeName?.(s.near_route) || s.near_route}` : '';
+    }
   }
 
   /** Applies what the inputs show; fires "change" when it differs. */
@@ -162,11 +177,17 @@ export class Filters extends EventTarget {
     return datetimeParam(this.state.from, this.state.to);
   }
 
+  /** The corridor parameters ({} when none). */
+  corridor() {
+    const s = this.state;
+    return s.near_route ? { near_route: s.near_route, km: s.km } : {};
+  }
+
   /** Query parameters for incidents (/api/view, stats); withType false leaves out the type. */
   incidentParams({ withType = true } = {}) {
     const s = this.state;
     return {
-      type: withType ? s.type : [], actor: s.actor, country: s.country, q: s.q, datetime: this.datetime(),
+      type: withType ? s.type : [], actor: s.actor, country: s.country, q: s.q, datetime: this.datetime(), ...this.corridor(),
     };
   }
 
@@ -174,7 +195,7 @@ export class Filters extends EventTarget {
   routeParams() {
     const s = this.state;
     return {
-      commodity: s.commodity, actor: s.actor, country: s.country, q: s.q, datetime: this.datetime(),
+      commodity: s.commodity, actor: s.actor, country: s.country, q: s.q, datetime: this.datetime(), ...this.corridor(),
     };
   }
 
@@ -182,7 +203,7 @@ export class Filters extends EventTarget {
   allParams() {
     const s = this.state;
     return {
-      type: s.type, actor: s.actor, country: s.country, commodity: s.commodity, q: s.q, datetime: this.datetime(),
+      type: s.type, actor: s.actor, country: s.country, commodity: s.commodity, q: s.q, datetime: this.datetime(), ...this.corridor(),
     };
   }
 
@@ -198,6 +219,10 @@ export class Filters extends EventTarget {
     if (this.state.q) out.q = this.state.q;
     const datetime = this.datetime();
     if (datetime) out.datetime = datetime;
+    if (this.state.near_route) {
+      out.near_route = this.state.near_route;
+      out.km = Number(this.state.km);
+    }
     return out;
   }
 

@@ -14,6 +14,8 @@ import {
   describeError, getJSON, getToken, initToken, isAbort, withQuery,
 } from './api.js';
 import { setupAbout } from './about.js';
+import { ActorPanel } from './actors.js';
+import { drawMonthly, loadMonthly } from './chart.js';
 import { createBasemap, createTileLayer } from './basemap.js';
 import { CountryShading } from './countries.js';
 import { DensityLayer } from './density.js';
@@ -138,6 +140,11 @@ async function main() {
     onDelete: (collection, feature) => {
       map.closePopup();
       (collection === 'routes' ? routeForm : incidentForm).remove(feature);
+    },
+    // "Show them": the incidents within km of a route, as the filter.
+    onCorridor: (id, km) => {
+      map.closePopup();
+      filters.set({ near_route: id, km: String(km) }, 'route');
     },
   };
 
@@ -389,13 +396,66 @@ async function main() {
     else loadRoutes();
     saveURL();
   }, MOVE_DEBOUNCE_MS));
-  filters.addEventListener('change', () => {
+  filters.routeName = (id) => routes.routes.get(id)?.feature?.properties?.name;
+
+  // The chart of the current filter, and the actor panel.
+  let chartCtl = null;
+  const loadChart = debounce(async () => {
+    chartCtl?.abort();
+    const ctl = new AbortController();
+    chartCtl = ctl;
+    try {
+      drawMonthly(byId('filter-chart'), await loadMonthly(filters.incidentParams(), ctl.signal));
+      body.dataset.chartBars = String(byId('filter-chart').querySelectorAll('rect').length);
+    } catch (err) {
+      if (!isAbort(err)) console.warn('monthly chart:', describeError(err));
+    }
+  }, 300);
+  const actorPanel = new ActorPanel(filters, async (collection, id) => {
+    if (collection === 'links') {
+      try {
+        const l = await getJSON(`/api/collections/links/items/${encodeURIComponent(id)}`);
+        const p = l?.properties || {};
+        notify(`${p.from} → ${p.to} (${p.relation}): ${p.summary || 'no summary'}`);
+      } catch (err) {
+        loadFailed('the link', err);
+      }
+      return;
+    }
+    if (!nexus.show(id, collection)) {
+      try {
+        const f = await getJSON(`/api/collections/${collection}/items/${encodeURIComponent(id)}`);
+        const ll = collection === 'incidents' ? pointLatLng(f?.geometry) : null;
+        if (ll) {
+          pendingOpen = id;
+          map.flyTo(ll, Math.max(map.getZoom(), 7));
+        } else if (collection === 'routes') {
+          const b = routeBounds(f?.geometry);
+          if (b) map.fitBounds(b, { padding: [40, 40], maxZoom: 8 });
+        }
+      } catch (err) {
+        loadFailed('the record', err);
+      }
+    }
+  });
+  nexus.actors = actorPanel;
+  map.on('popupopen', (e) => {
+    const p = e.popup?._source?.feature?.properties;
+    if (p) actorPanel.highlight(p.actors || []);
+  });
+  map.on('popupclose', () => actorPanel.highlight(filters.value.actor));
+
+  filters.addEventListener('change', (e) => {
     loadView();
     loadRoutes();
     loadCounts();
     countries.refresh();
     subscribe();
     saveURL();
+    loadChart();
+    const actors = filters.value.actor;
+    actorPanel.highlight(actors);
+    if (e.detail?.source !== 'actors' && actors.length === 1 && actors[0] !== actorPanel.name) actorPanel.show(actors[0]);
   });
 
   // Editing.
@@ -539,6 +599,9 @@ async function main() {
   // after the first render, so as not to hold it up on a large one.
   timeline.init();
   filters.loadSuggestions();
+  loadChart();
+  actorPanel.loadList();
+  if (filters.value.actor.length === 1) actorPanel.show(filters.value.actor[0]);
 }
 
 main().catch((err) => {

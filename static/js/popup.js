@@ -2,6 +2,8 @@
 // (record text only ever as text), with sources as links when they are
 // http(s) URLs, and Edit/Delete buttons for editors.
 
+import { getJSON, withQuery } from './api.js';
+import { drawMonthly, loadMonthly } from './chart.js';
 import { el, isHttpUrl } from './dom.js';
 import { showHistory } from './history.js';
 import { describeDate, formatPartial, formatTimestamp } from './dates.js';
@@ -154,6 +156,44 @@ export function incidentPopup(feature, ctx) {
     actionsOf('incidents', feature, ctx));
 }
 
+const COUNTABLE = new Set(['attack', 'plot', 'arrest', 'seizure', 'assassination', 'kidnapping']);
+
+/** "9 seizures", "1 arrest", "2 financing incidents". */
+export function typeCount(type, n) {
+  const word = label(type).toLowerCase();
+  if (COUNTABLE.has(type)) return `${n} ${word}${n === 1 ? '' : 's'}`;
+  return `${n} ${word} incident${n === 1 ? '' : 's'}`;
+}
+
+/** Corridor width of the route popup's count, in kilometres. */
+export const CORRIDOR_KM = 50;
+
+/**
+ * The route popup's corridor: "N incidents within 50 km: 9 seizures, 4
+ * arrests …", a button that shows them on the map, and their months.
+ */
+function corridorSection(feature, ctx) {
+  const line = el('p', { class: 'nx-corridor-count', text: `Counting the incidents within ${CORRIDOR_KM} km…` });
+  const chart = el('div', { class: 'nx-chart-box nx-popup-chart' });
+  const box = el('section', { class: 'nx-corridor-box', dataset: { corridor: feature.id } }, line, chart);
+  if (!feature.id) return box;
+  const params = { near_route: feature.id, km: CORRIDOR_KM };
+  getJSON(withQuery('/api/stats', { ...params, by: 'type' })).then((data) => {
+    const counts = (Array.isArray(data?.counts) ? data.counts : []).filter((c) => c && Number(c.count) > 0);
+    const n = counts.reduce((s, c) => s + Number(c.count), 0);
+    const parts = counts.map((c) => typeCount(c.key, Number(c.count)));
+    line.textContent = `${n} incident${n === 1 ? '' : 's'} within ${CORRIDOR_KM} km${parts.length ? `: ${parts.join(', ')}` : ''}`;
+    box.dataset.count = String(n);
+    if (n > 0 && ctx.onCorridor) {
+      line.append(' ', el('button', { type: 'button', class: 'nx-show-corridor', text: 'Show them', onclick: () => ctx.onCorridor(feature.id, CORRIDOR_KM) }));
+      loadMonthly(params).then((d) => drawMonthly(chart, d, { width: 240, height: 80 })).catch(() => {});
+    }
+  }).catch((err) => {
+    line.textContent = `Could not count the incidents near this route: ${err?.message || err}`;
+  });
+  return box;
+}
+
 /** The popup content of a route Feature. */
 export function routePopup(feature, ctx) {
   const p = feature.properties || {};
@@ -176,6 +216,7 @@ export function routePopup(feature, ctx) {
       list(p.tags).length ? row('Tags', chips(p.tags)) : null,
       text(p.external_id) ? row('External ID', p.external_id) : null),
     summaryOf(p.summary),
+    corridorSection(feature, ctx),
     el('h4', { text: 'Sources' }),
     sourcesSection(p.sources),
     versionLine(p),

@@ -5,7 +5,7 @@
 
 import { normalise } from './filters.js';
 
-const KEYS = ['type', 'actor', 'country', 'commodity', 'q', 'from', 'to'];
+const KEYS = ['type', 'actor', 'country', 'commodity', 'q', 'from', 'to', 'near_route', 'km'];
 
 /** The timeline's settings kept in the address: window (months) and speed (seconds). */
 const TIME_KEYS = ['win', 'speed'];

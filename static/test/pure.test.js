@@ -198,3 +198,27 @@ test('a history line says who changed what, when', async () => {
   assert.match(describeChange({ version: 1, actor: 'bob', op: 'upsert', after: v1 }), /created$/);
   assert.match(describeChange({ version: 3, op: 'delete', before: v2 }), /deleted$/);
 });
+
+test('a corridor filter needs both the route and a distance, and rides in the URL', async () => {
+  assert.deepEqual([normalise({ near_route: 'abc', km: '50' }).near_route, normalise({ near_route: 'abc', km: '50' }).km], ['abc', '50']);
+  assert.equal(normalise({ near_route: 'abc' }).near_route, '');
+  assert.equal(normalise({ near_route: 'abc', km: '-3' }).near_route, '');
+  const f = normalise({ actor: ['Hezbollah'], near_route: 'r1', km: 150 });
+  const back = parseHash(formatHash(null, f)).filters;
+  assert.equal(back.near_route, 'r1');
+  assert.equal(back.km, '150');
+});
+
+test('monthly charts fill the months between the first and the last', async () => {
+  const { fillMonths } = await import('../js/chart.js');
+  assert.deepEqual(fillMonths(['2011-11', '2012-02']), ['2011-11', '2011-12', '2012-01', '2012-02']);
+  assert.deepEqual(fillMonths([]), []);
+  assert.deepEqual(fillMonths(['1994-07']), ['1994-07']);
+});
+
+test('corridor counts read as English', async () => {
+  const { typeCount } = await import('../js/popup.js');
+  assert.equal(typeCount('seizure', 9), '9 seizures');
+  assert.equal(typeCount('arrest', 1), '1 arrest');
+  assert.equal(typeCount('financing', 2), '2 financing incidents');
+});
