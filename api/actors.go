@@ -178,39 +178,33 @@ func (s *Server) actorProfile(w http.ResponseWriter, r *http.Request, _ store.Pr
 	f.Actors = []string{name}
 	f.ResolveActors(aliases)
 	prof := map[string]any{"name": name, "spellings": aliases.Spellings(name)}
-	counts := map[string]int64{}
-	var total int64
-	for _, c := range geo.Collections {
-		page, err := s.cfg.Store.Query(ctx, c, f, 0, ProfileRecords)
+	list, err := s.cfg.Store.Actors(ctx)
+	if err != nil {
+		return err
+	}
+	var sum *store.ActorSummary
+	for _, a := range list {
+		if geo.ActorKey(a.Name) == geo.ActorKey(name) {
+			sum = a
+		}
+	}
+	if sum == nil {
+		return errorf(geo.ENOTFOUND, "no record names the actor %q", clip(asked))
+	}
+	prof["counts"] = map[string]int64{"incidents": sum.Incidents, "routes": sum.Routes, "links": sum.Links}
+	prof["first_seen"], prof["last_seen"], prof["countries"] = sum.FirstSeen, sum.LastSeen, sum.Countries
+	for c, n := range map[geo.Collection]int64{geo.Incidents: sum.Incidents, geo.Routes: sum.Routes, geo.Links: sum.Links} {
+		features, err := s.cfg.Store.ActorRecords(ctx, c, f.Actors, ProfileRecords)
 		if err != nil {
 			return err
 		}
-		pr := profileRecords{NumberMatched: page.Matched, Features: make([]json.RawMessage, len(page.Features))}
-		for i, b := range page.Features {
+		pr := profileRecords{NumberMatched: n, Features: make([]json.RawMessage, len(features))}
+		for i, b := range features {
 			pr.Features[i] = b
 		}
 		prof[string(c)] = pr
-		counts[string(c)] = page.Matched
-		total += page.Matched
 	}
-	if total == 0 {
-		return errorf(geo.ENOTFOUND, "no record names the actor %q", clip(asked))
-	}
-	prof["counts"] = counts
-	var sum *store.ActorSummary
-	if list, err := s.cfg.Store.Actors(ctx); err != nil {
-		return err
-	} else {
-		for _, a := range list {
-			if geo.ActorKey(a.Name) == geo.ActorKey(name) {
-				sum = a
-			}
-		}
-	}
-	if sum != nil {
-		prof["first_seen"], prof["last_seen"], prof["countries"] = sum.FirstSeen, sum.LastSeen, sum.Countries
-	}
-	timeline, err := s.cfg.Store.Stats(ctx, geo.Incidents, f, "month")
+	timeline, err := s.cfg.Store.ActorTimeline(ctx, f.Actors)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,8 @@ type Store interface {
 	DeleteAlias(ctx context.Context, alias string) error
 	Actors(ctx context.Context) ([]*store.ActorSummary, error)
 	Neighbours(ctx context.Context, spellings []string, limit int) ([]*store.Neighbour, error)
+	ActorTimeline(ctx context.Context, spellings []string) ([]store.Count, error)
+	ActorRecords(ctx context.Context, c geo.Collection, spellings []string, limit int) ([][]byte, error)
 }
 
 // Geocoder is what the API needs of the gazetteer; *geocode.Gazetteer

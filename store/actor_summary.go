@@ -2,6 +2,8 @@ package store
 
 import (
 	"database/sql"
+	"strings"
+	"time"
 
 	"nexus/geo"
 )
@@ -33,8 +35,50 @@ func (tx *writeTx) summarize(c geo.Collection, actors, countries []string, span 
 				return err
 			}
 		}
+		if m := monthOf(c, span); m != "" {
+			if _, err := tx.Exec(`INSERT INTO actor_months (actor, month, n) VALUES (?,?,1)
+				ON CONFLICT (actor, month) DO UPDATE SET n = n + 1`, a, m); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range pairsOf(actors) {
+		if _, err := tx.Exec(`INSERT INTO actor_pairs (a, b, collection, n) VALUES (?,?,?,1)
+			ON CONFLICT (a, b, collection) DO UPDATE SET n = n + 1`, p[0], p[1], string(c)); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// monthOf is the month ("YYYY-MM") an incident counts in on an actor's
+// timeline, as Stats by month counts it: of its start; "" for other
+// records and for incidents without a start.
+func monthOf(c geo.Collection, span geo.Span) string {
+	if c != geo.Incidents || span.Start <= minMonthTime {
+		return ""
+	}
+	return time.Unix(span.Start, 0).UTC().Format("2006-01")
+}
+
+// minMonthTime is the start of year 1: Stats by month counts later starts.
+const minMonthTime = -62135596800
+
+// pairsOf returns each pair of actors once, the lesser (case aside) first.
+func pairsOf(actors []string) [][2]string {
+	var out [][2]string
+	for i, a := range actors {
+		for _, b := range actors[i+1:] {
+			la, lb := strings.ToLower(a), strings.ToLower(b)
+			switch {
+			case la < lb:
+				out = append(out, [2]string{a, b})
+			case lb < la:
+				out = append(out, [2]string{b, a})
+			}
+		}
+	}
+	return out
 }
 
 // unsummarize takes back what summarize counted for the record rid, before
@@ -94,6 +138,22 @@ func (tx *writeTx) unsummarize(rid int64) error {
 			if _, err := tx.Exec("DELETE FROM actor_countries WHERE actor = ? AND country = ? AND n <= 0", a, cc); err != nil {
 				return err
 			}
+		}
+		if m := monthOf(geo.Collection(coll), geo.Span{Start: t0, End: t1}); m != "" {
+			if _, err := tx.Exec("UPDATE actor_months SET n = n - 1 WHERE actor = ? AND month = ?", a, m); err != nil {
+				return err
+			}
+			if _, err := tx.Exec("DELETE FROM actor_months WHERE actor = ? AND month = ? AND n <= 0", a, m); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range pairsOf(actors) {
+		if _, err := tx.Exec("UPDATE actor_pairs SET n = n - 1 WHERE a = ? AND b = ? AND collection = ?", p[0], p[1], coll); err != nil {
+			return err
+		}
+		if _, err := tx.Exec("DELETE FROM actor_pairs WHERE a = ? AND b = ? AND collection = ? AND n <= 0", p[0], p[1], coll); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"sort"
 	"time"
 
@@ -162,8 +163,9 @@ type Neighbour struct {
 }
 
 // Neighbours returns the actors that share a record with the actor of
-// these spellings, under their canonical names, the most connected first,
-// each with up to limit of the records that connect them (links first).
+// these spellings, under their canonical names, the most connected first.
+// The counts come from the pairs the writes keep; the first limit of them
+// also list up to limit of the records that connect them, links first.
 func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]*Neighbour, error) {
 	if len(spellings) == 0 {
 		return []*Neighbour{}, nil
@@ -173,49 +175,49 @@ func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]
 		return nil, err
 	}
 	self := geo.ActorKey(aliases.Canonical(spellings[0]))
-	args := make([]any, len(spellings))
-	for i, s := range spellings {
-		args[i] = s
+	in := placeholders(len(spellings))
+	args := make([]any, 0, 2*len(spellings))
+	for _, s := range spellings {
+		args = append(args, s)
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT DISTINCT k2.value, r.collection, r.id, r.kind
-		FROM record_keys k1 JOIN records r ON r.rid = k1.rid
-		JOIN record_keys k2 ON k2.rid = k1.rid AND k2.key = 'actor'
-		WHERE k1.key = 'actor' AND k1.value IN (`+placeholders(len(spellings))+`)
-		ORDER BY r.collection = 'links' DESC, r.rid`, args...)
+	args = append(args, args...)
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, translate(err)
 	}
-	defer rows.Close()
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT b, collection, n FROM actor_pairs WHERE a IN (`+in+`)
+		UNION ALL SELECT a, collection, n FROM actor_pairs WHERE b IN (`+in+`)`, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
 	byKey := map[string]*Neighbour{}
-	seen := map[[2]string]bool{} // neighbour, record id: one record connects once
+	spellingsOf := map[string][]string{} // neighbour key -> the spellings records use
 	for rows.Next() {
-		var spelling string
-		var c Connection
-		if err := rows.Scan(&spelling, &c.Collection, &c.ID, &c.Kind); err != nil {
+		var other, coll string
+		var n int64
+		if err := rows.Scan(&other, &coll, &n); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		name := aliases.Canonical(spelling)
+		name := aliases.Canonical(other)
 		k := geo.ActorKey(name)
-		if k == self || seen[[2]string{k, c.ID}] {
+		if k == self {
 			continue
 		}
-		seen[[2]string{k, c.ID}] = true
-		n := byKey[k]
-		if n == nil {
-			n = &Neighbour{Name: name, Through: []Connection{}}
-			byKey[k] = n
+		nb := byKey[k]
+		if nb == nil {
+			nb = &Neighbour{Name: name, Through: []Connection{}}
+			byKey[k] = nb
 		}
-		if c.Collection == geo.Links {
-			n.Links++
+		if geo.Collection(coll) == geo.Links {
+			nb.Links += n
 		} else {
-			n.Records++
+			nb.Records += n
 		}
-		if len(n.Through) < limit {
-			n.Through = append(n.Through, c)
-		} else {
-			n.More = true
-		}
+		spellingsOf[k] = append(spellingsOf[k], other)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
@@ -230,5 +232,121 @@ func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]
 		}
 		return out[i].Name < out[j].Name
 	})
+	// The records that connect the first neighbours: links first (read
+	// through the neighbour's smaller key list), then incidents and routes.
+	for _, n := range out[:min(len(out), limit)] {
+		theirs := spellingsOf[geo.ActorKey(n.Name)]
+		for _, coll := range []string{"links", "other"} {
+			want := n.Links
+			if coll == "other" {
+				want = n.Records
+			}
+			if want == 0 {
+				continue
+			}
+			// Links are few: read them first and probe their keys. Other
+			// records are many: walk the neighbour's keys until enough.
+			q := `SELECT r.collection, r.id, r.kind FROM record_keys k2
+				JOIN record_keys k1 ON k1.key = 'actor' AND k1.rid = k2.rid AND k1.value IN (` + in + `)
+				JOIN records r ON r.rid = k2.rid
+				WHERE k2.key = 'actor' AND k2.value IN (` + placeholders(len(theirs)) + `) AND r.collection != 'links'`
+			if coll == "links" {
+				q = `SELECT r.collection, r.id, r.kind FROM records r
+				CROSS JOIN record_keys k1 CROSS JOIN record_keys k2
+				WHERE r.collection = 'links' AND k1.key = 'actor' AND k1.rid = r.rid AND k1.value IN (` + in + `)
+				AND k2.key = 'actor' AND k2.rid = r.rid AND k2.value IN (` + placeholders(len(theirs)) + `)`
+			}
+			a := append([]any{}, args[:len(spellings)]...)
+			for _, t := range theirs {
+				a = append(a, t)
+			}
+			rows, err := tx.QueryContext(ctx, q+" LIMIT ?", append(a, limit-len(n.Through))...)
+			if err != nil {
+				return nil, translate(err)
+			}
+			seen := map[string]bool{}
+			for rows.Next() {
+				var c Connection
+				if err := rows.Scan(&c.Collection, &c.ID, &c.Kind); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				if !seen[c.ID] && len(n.Through) < limit {
+					seen[c.ID] = true
+					n.Through = append(n.Through, c)
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+			if len(n.Through) >= limit {
+				break
+			}
+		}
+		n.More = int64(len(n.Through)) < n.Links+n.Records
+	}
 	return out, nil
+}
+
+// ActorTimeline returns the incidents of the actor of these spellings per
+// month of their start, in time order, from the counts the writes keep.
+func (db *DB) ActorTimeline(ctx context.Context, spellings []string) ([]Count, error) {
+	out := []Count{}
+	if len(spellings) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(spellings))
+	for i, s := range spellings {
+		args[i] = s
+	}
+	rows, err := db.read.QueryContext(ctx, "SELECT month, sum(n) FROM actor_months WHERE actor IN ("+placeholders(len(spellings))+") GROUP BY month ORDER BY month", args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Count
+		if err := rows.Scan(&c.Key, &c.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ActorRecords returns up to limit records of the collection that name the
+// actor of these spellings, without counting them all (the actor summary
+// has the counts).
+func (db *DB) ActorRecords(ctx context.Context, c geo.Collection, spellings []string, limit int) ([][]byte, error) {
+	out := [][]byte{}
+	if len(spellings) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(spellings)+2)
+	for _, s := range spellings {
+		args = append(args, s)
+	}
+	// Incidents are many: walk the actor's keys. Routes and links are
+	// fewer: walk them and probe their keys.
+	q := `SELECT DISTINCT r.rid, r.feature FROM record_keys k JOIN records r ON r.rid = k.rid
+		WHERE k.key = 'actor' AND k.value IN (` + placeholders(len(spellings)) + `) AND r.collection = ? LIMIT ?`
+	if c != geo.Incidents {
+		q = `SELECT DISTINCT r.rid, r.feature FROM records r CROSS JOIN record_keys k
+		WHERE k.key = 'actor' AND k.rid = r.rid AND k.value IN (` + placeholders(len(spellings)) + `) AND r.collection = ? LIMIT ?`
+	}
+	rows, err := db.read.QueryContext(ctx, q, append(args, string(c), limit)...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rid int64
+		var f []byte
+		if err := rows.Scan(&rid, &f); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }

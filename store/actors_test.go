@@ -70,6 +70,8 @@ func TestActorSummaryFollowsWrites(t *testing.T) {
 		n      [3]int64
 		t0, t1 int64
 		cc     map[string]int64
+		months map[string]int64
+		pairs  map[string][3]int64 // other actor (lower case) -> per collection
 	}
 	want := map[string]*sum{}
 	for ci, c := range geo.Collections {
@@ -80,6 +82,7 @@ func TestActorSummaryFollowsWrites(t *testing.T) {
 			}
 			k := r.Keys()
 			seen := map[string]bool{}
+			seenPair := map[string]bool{}
 			for _, a := range k.Actors {
 				key := strings.ToLower(a)
 				if seen[key] {
@@ -88,7 +91,7 @@ func TestActorSummaryFollowsWrites(t *testing.T) {
 				seen[key] = true
 				s := want[key]
 				if s == nil {
-					s = &sum{t0: geo.MaxTime, t1: geo.MinTime, cc: map[string]int64{}}
+					s = &sum{t0: geo.MaxTime, t1: geo.MinTime, cc: map[string]int64{}, months: map[string]int64{}, pairs: map[string][3]int64{}}
 					want[key] = s
 				}
 				s.n[ci]++
@@ -100,6 +103,17 @@ func TestActorSummaryFollowsWrites(t *testing.T) {
 				}
 				for _, cc := range k.Countries {
 					s.cc[cc]++
+				}
+				if c == geo.Incidents {
+					s.months[time.Unix(k.Span.Start, 0).UTC().Format("2006-01")]++
+				}
+				for _, o := range k.Actors {
+					if lo := strings.ToLower(o); lo != key && !seenPair[key+"\x00"+lo] {
+						seenPair[key+"\x00"+lo] = true
+						p := s.pairs[lo]
+						p[ci]++
+						s.pairs[lo] = p
+					}
 				}
 			}
 			return nil
@@ -135,6 +149,36 @@ func TestActorSummaryFollowsWrites(t *testing.T) {
 		}
 		if len(w.cc) > 0 {
 			t.Errorf("%s: countries missing %v", a.Name, w.cc)
+		}
+		tl, err := db.ActorTimeline(ctx, a.Spellings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range tl {
+			if w.months[m.Key] != m.Count {
+				t.Errorf("%s: %s has %d incidents, records %d", a.Name, m.Key, m.Count, w.months[m.Key])
+			}
+			delete(w.months, m.Key)
+		}
+		if len(w.months) > 0 {
+			t.Errorf("%s: timeline misses %v", a.Name, w.months)
+		}
+		nb, err := db.Neighbours(ctx, a.Spellings, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range nb {
+			p := w.pairs[strings.ToLower(n.Name)]
+			if n.Links != p[2] || n.Records != p[0]+p[1] {
+				t.Errorf("%s–%s: %d links, %d records; the records say %v", a.Name, n.Name, n.Links, n.Records, p)
+			}
+			if i < 5 && len(n.Through) != int(min(5, n.Links+n.Records)) { // the first 5 list their records
+				t.Errorf("%s–%s: %d connecting records listed of %d", a.Name, n.Name, len(n.Through), n.Links+n.Records)
+			}
+			delete(w.pairs, strings.ToLower(n.Name))
+		}
+		if len(w.pairs) > 0 {
+			t.Errorf("%s: neighbours missing %v", a.Name, w.pairs)
 		}
 	}
 }

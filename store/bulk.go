@@ -489,6 +489,8 @@ func (tx *writeTx) indexAll(recs []indexed) error {
 type summary struct {
 	actors    map[[2]string]*actorSpan // actor, collection
 	countries map[[2]string]int64      // actor, country
+	months    map[[2]string]int64      // actor, month
+	pairs     map[[3]string]int64      // a, b, collection
 }
 
 type actorSpan struct {
@@ -500,7 +502,12 @@ type actorSpan struct {
 func (s *summary) add(c geo.Collection, actors, countries []string, span geo.Span) {
 	if s.actors == nil {
 		s.actors, s.countries = map[[2]string]*actorSpan{}, map[[2]string]int64{}
+		s.months, s.pairs = map[[2]string]int64{}, map[[3]string]int64{}
 	}
+	for _, p := range pairsOf(actors) {
+		s.pairs[[3]string{p[0], p[1], string(c)}]++
+	}
+	month := monthOf(c, span)
 	for _, a := range actors {
 		k := [2]string{a, string(c)}
 		x := s.actors[k]
@@ -518,6 +525,9 @@ func (s *summary) add(c geo.Collection, actors, countries []string, span geo.Spa
 		for _, cc := range countries {
 			s.countries[[2]string{a, cc}]++
 		}
+		if month != "" {
+			s.months[[2]string{a, month}]++
+		}
 	}
 }
 
@@ -533,6 +543,18 @@ func (s *summary) write(tx *writeTx) error {
 	for k, n := range s.countries {
 		if _, err := tx.Exec(`INSERT INTO actor_countries (actor, country, n) VALUES (?,?,?)
 			ON CONFLICT (actor, country) DO UPDATE SET n = n + excluded.n`, k[0], k[1], n); err != nil {
+			return err
+		}
+	}
+	for k, n := range s.months {
+		if _, err := tx.Exec(`INSERT INTO actor_months (actor, month, n) VALUES (?,?,?)
+			ON CONFLICT (actor, month) DO UPDATE SET n = n + excluded.n`, k[0], k[1], n); err != nil {
+			return err
+		}
+	}
+	for k, n := range s.pairs {
+		if _, err := tx.Exec(`INSERT INTO actor_pairs (a, b, collection, n) VALUES (?,?,?,?)
+			ON CONFLICT (a, b, collection) DO UPDATE SET n = n + excluded.n`, k[0], k[1], k[2], n); err != nil {
 			return err
 		}
 	}
