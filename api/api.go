@@ -38,13 +38,16 @@ type Store interface {
 	Create(ctx context.Context, actor string, r geo.Record) (store.Stored, error)
 	Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (store.Stored, store.Outcome, error)
 	Delete(ctx context.Context, actor string, c geo.Collection, id string, expect int64) error
-	History(ctx context.Context, c geo.Collection, id string) ([]geo.Change, error)
+	History(ctx context.Context, c geo.Collection, id string, before int64, limit int) (store.HistoryPage, error)
 	Export(ctx context.Context, w io.Writer, cols []geo.Collection, f geo.Filter) (int64, error)
 	export.Source
 	Extent(ctx context.Context, c geo.Collection) (store.Extent, error)
 	Stats(ctx context.Context, c geo.Collection, f geo.Filter, by string) ([]store.Count, error)
 	Clusters(ctx context.Context, f geo.Filter, cell float64) ([]store.Cluster, error)
 	Authenticate(ctx context.Context, token string) (store.Principal, error)
+	CreateTokenUntil(ctx context.Context, name, role string, expires time.Time) (string, error)
+	Tokens(ctx context.Context) ([]store.TokenInfo, error)
+	RevokeToken(ctx context.Context, name string) error
 	Ping(ctx context.Context) error
 	Size(ctx context.Context) (int64, error)
 	LastSeq(ctx context.Context) (int64, error)
@@ -111,6 +114,10 @@ type Config struct {
 	// loopback or private addresses (tests, closed networks).
 	PrivateWebhooks bool
 
+	// Revoked is told the name of a token revoked through the API, to close
+	// what it holds open (the websocket hub's connections); may be nil.
+	Revoked func(name string)
+
 	// RequestTimeout bounds an ordinary request: reading its body, its
 	// queries (past it they are interrupted and the answer is 503) and
 	// writing its answer. 0 means DefaultRequestTimeout.
@@ -171,10 +178,11 @@ func New(cfg Config) *Server {
 type access int
 
 const (
-	open  access = iota // anyone, token or not (health, metrics, the map's files)
-	read                // reading data: open unless Private, then viewer
-	write               // changing data: editor
-	live                // the websocket: as read, and the token may be in ?token=
+	open   access = iota // anyone, token or not (health, metrics, the map's files)
+	read                 // reading data: open unless Private, then viewer
+	write                // changing data: editor
+	live                 // the websocket: as read, and the token may be in ?token=
+	manage               // managing tokens: admin
 )
 
 // handler is a route's function: it writes its answer, or returns an
@@ -224,6 +232,9 @@ func (s *Server) routes() {
 	}
 	// /healthz is open even with Private: it holds no data and is read by
 	// probes that carry no token.
+	s.handle("GET /api/tokens", manage, s.tokens)
+	s.handle("POST /api/tokens", manage, s.createToken)
+	s.handle("DELETE /api/tokens/{name}", manage, s.revokeToken)
 	s.handle("GET /healthz", open, s.healthz)
 	// With Private, /metrics needs a token too: it tells how much data
 	// there is and who is busy.

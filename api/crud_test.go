@@ -153,12 +153,19 @@ func TestCRUD(t *testing.T) {
 	}
 	wantChanges(t, id, 5, geo.OpUpdate)
 
-	// History: every version, newest first, who and when, before and after.
+	// History: every version, newest first, who (for editors) and when,
+	// before and after.
 	var h struct {
 		ID      string       `json:"id"`
 		History []geo.Change `json:"history"`
 	}
 	e.get(path+"/history", "").want(t, http.StatusOK).json(t, &h)
+	for _, c := range h.History {
+		if c.Actor != "" {
+			t.Errorf("an anonymous reader sees the token name %q", c.Actor)
+		}
+	}
+	e.get(path+"/history", e.editor).want(t, http.StatusOK).json(t, &h)
 	if len(h.History) != 5 || h.History[0].Version != 5 || h.History[4].Op != geo.OpCreate {
 		t.Fatalf("history %+v", h.History)
 	}
@@ -173,7 +180,9 @@ func TestCRUD(t *testing.T) {
 	wantChanges(t, id, 6, geo.OpDelete)
 	e.get(path, "").problem(t, http.StatusNotFound)
 	write("DELETE", path, "", "", nil).problem(t, http.StatusNotFound)
-	e.get(path+"/history", "").want(t, http.StatusOK).json(t, &h)
+	e.get(path+"/history", "").problem(t, http.StatusNotFound)
+	e.get(path+"/history", e.viewer).problem(t, http.StatusNotFound)
+	e.get(path+"/history", e.editor).want(t, http.StatusOK).json(t, &h)
 	if len(h.History) != 6 || h.History[0].Op != geo.OpDelete || h.History[0].Actor != actor {
 		t.Errorf("history after delete: %+v", h.History[0])
 	}

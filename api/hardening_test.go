@@ -1,11 +1,15 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"nexus/api"
 	"nexus/geo"
+	"nexus/store"
 )
 
 // A query string that cannot be parsed is refused whole: url.Values would
@@ -45,4 +49,121 @@ func TestPageHasContentSecurityPolicy(t *testing.T) {
 			t.Errorf("%s: Content-Security-Policy %q lets inline scripts run", path, csp)
 		}
 	}
+}
+
+// The history of a large record with many versions comes a page at a
+// time, bounded by count and by bytes, and the pages hold every version
+// once; anonymous readers do not see who made them.
+func TestHistoryIsPagedAndBounded(t *testing.T) {
+	e := newEnv(t)
+	var sources []string
+	for i := 0; i < geo.MaxItems; i++ {
+		sources = append(sources, fmt.Sprintf(`{"title":"Source %d %s","publisher":"%s"}`, i, strings.Repeat("<&>", 400), strings.Repeat("<b>", 400)))
+	}
+	big := strings.Replace(validIncident, `"sources":[{"title":"Report","url":"https://example.org/report"}]`, `"sources":[`+strings.Join(sources, ",")+`]`, 1)
+	if len(big) < 450<<10 {
+		t.Fatalf("the record is only %d bytes", len(big))
+	}
+	f := e.create(geo.Incidents, big)
+	path := "/api/collections/incidents/items/" + f.ID
+	// Text is stored as text: <, > and & are not six-byte escapes.
+	if got := e.get(path, "").want(t, http.StatusOK); len(got.body) > len(big)+2048 {
+		t.Fatalf("a %d-byte record comes back as %d bytes", len(big), len(got.body))
+	}
+	const patches = 12
+	for i := 0; i < patches; i++ {
+		e.do(req{method: "PATCH", path: path, token: e.editor, ctype: "application/merge-patch+json",
+			body: fmt.Sprintf(`{"properties":{"title":"Version %d"}}`, i+2)}).want(t, http.StatusOK)
+	}
+	type page struct {
+		NumberReturned int `json:"numberReturned"`
+		History        []struct {
+			Version int64  `json:"version"`
+			Actor   string `json:"actor"`
+		} `json:"history"`
+		Links []api.Link `json:"links"`
+	}
+	seen := map[int64]bool{}
+	next := path + "/history"
+	pages := 0
+	for next != "" {
+		r := e.get(strings.TrimPrefix(next, e.URL), "").want(t, http.StatusOK)
+		if len(r.body) > store.MaxHistoryBytes+64<<10 {
+			t.Fatalf("a page of history is %d bytes", len(r.body))
+		}
+		var p page
+		r.json(t, &p)
+		if p.NumberReturned != len(p.History) || len(p.History) == 0 || len(p.History) > api.DefaultHistoryLimit {
+			t.Fatalf("page of %d entries, numberReturned %d", len(p.History), p.NumberReturned)
+		}
+		for _, h := range p.History {
+			if seen[h.Version] || h.Actor != "" {
+				t.Fatalf("version %d twice, or with its author %q, for an anonymous reader", h.Version, h.Actor)
+			}
+			seen[h.Version] = true
+		}
+		next = ""
+		for _, l := range p.Links {
+			if l.Rel == "next" {
+				next = l.Href
+			}
+		}
+		pages++
+	}
+	if len(seen) != patches+1 || pages < 2 {
+		t.Fatalf("%d versions in %d pages, want %d in several", len(seen), pages, patches+1)
+	}
+	// limit is bounded as the items' is.
+	e.get(path+"/history?limit=0", "").problem(t, http.StatusBadRequest)
+	e.get(path+"/history?limit=1000000", "").want(t, http.StatusOK)
+}
+
+// Admins list, create and revoke tokens; a revoked or expired token no
+// longer opens anything; nobody else may manage them.
+func TestTokenLifeCycle(t *testing.T) {
+	e := newEnv(t)
+	for _, tok := range []string{"", e.viewer, e.editor} {
+		st := http.StatusForbidden
+		if tok == "" {
+			st = http.StatusUnauthorized
+		}
+		e.get("/api/tokens", tok).problem(t, st)
+		e.do(req{method: "POST", path: "/api/tokens", token: tok, ctype: "application/json", body: `{"name":"x","role":"admin"}`}).problem(t, st)
+		e.do(req{method: "DELETE", path: "/api/tokens/admin-token", token: tok}).problem(t, st)
+	}
+	var created struct {
+		Name, Role, Token string
+		Expires           *string
+	}
+	e.do(req{method: "POST", path: "/api/tokens", token: e.admin, ctype: "application/json", body: `{"name":"field team","role":"editor","expires_in":"720h"}`}).
+		want(t, http.StatusCreated).json(t, &created)
+	if created.Token == "" || created.Role != "editor" || created.Expires == nil {
+		t.Fatalf("created %+v", created)
+	}
+	e.do(req{method: "POST", path: "/api/tokens", token: e.admin, ctype: "application/json", body: `{"name":"field team","role":"viewer"}`}).problem(t, http.StatusConflict)
+	e.do(req{method: "POST", path: "/api/tokens", token: e.admin, ctype: "application/json", body: `{"name":"y","role":"emperor"}`}).problem(t, http.StatusUnprocessableEntity)
+	e.do(req{method: "POST", path: "/api/tokens", token: e.admin, ctype: "application/json", body: `{"name":"y","role":"viewer","expires":"2001-01-01T00:00:00Z"}`}).problem(t, http.StatusUnprocessableEntity)
+	e.get("/api/config", created.Token).want(t, http.StatusOK)
+
+	var list struct {
+		Tokens []map[string]any `json:"tokens"`
+	}
+	r := e.get("/api/tokens", e.admin).want(t, http.StatusOK)
+	r.json(t, &list)
+	if len(list.Tokens) != 4 || strings.Contains(string(r.body), created.Token) || strings.Contains(string(r.body), "hash") {
+		t.Fatalf("token list %s", r.body)
+	}
+
+	e.do(req{method: "DELETE", path: "/api/tokens/field%20team", token: e.admin}).want(t, http.StatusNoContent)
+	e.get("/api/config", created.Token).problem(t, http.StatusUnauthorized)
+	e.do(req{method: "DELETE", path: "/api/tokens/field%20team", token: e.admin}).problem(t, http.StatusNotFound)
+
+	// An expired token is refused: the clock moves past its expiry.
+	tok, err := e.db.CreateTokenUntil(t.Context(), "short", store.RoleViewer, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.get("/api/config", tok).want(t, http.StatusOK)
+	e.db.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	e.get("/api/config", tok).problem(t, http.StatusUnauthorized)
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"nexus/geo"
@@ -407,27 +408,79 @@ func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request, p store.Prin
 	return nil
 }
 
-// history answers GET .../history: every change of the record, newest
-// first, with who made it, when, and the record before and after.
-func (s *Server) history(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+// History paging, in changes.
+const (
+	DefaultHistoryLimit = 20
+	MaxHistoryLimit     = 100
+)
+
+// historyEntry is one change as a reader sees it: the token name that
+// made it only for editors.
+type historyEntry struct {
+	Seq        int64           `json:"seq"`
+	Collection geo.Collection  `json:"collection"`
+	ID         string          `json:"id"`
+	Op         string          `json:"op"`
+	Version    int64           `json:"version"`
+	Actor      string          `json:"actor,omitempty"`
+	Time       time.Time       `json:"time"`
+	Before     json.RawMessage `json:"before,omitempty"`
+	After      json.RawMessage `json:"after,omitempty"`
+}
+
+// history answers GET .../history: the changes of the record, newest
+// first, a page at a time (limit, and the next link's cursor), with when,
+// the record before and after and, for editors, who. The history of a
+// deleted record is for editors only: to others it is not found, as the
+// record.
+func (s *Server) history(w http.ResponseWriter, r *http.Request, p store.Principal) error {
 	c, err := geo.ParseCollection(r.PathValue("c"))
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	changes, err := s.cfg.Store.History(r.Context(), c, id)
+	q := r.URL.Query()
+	if err := checkParams(q, []string{"limit", "cursor", "f"}); err != nil {
+		return err
+	}
+	limit, err := parseLimitOf(q, DefaultHistoryLimit, MaxHistoryLimit)
 	if err != nil {
 		return err
 	}
+	before, err := parseCursor(q)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	page, err := s.cfg.Store.History(r.Context(), c, id, before, limit)
+	if err != nil {
+		return err
+	}
+	if page.Deleted && !p.Editor() {
+		return errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
+	}
+	entries := make([]historyEntry, len(page.Changes))
+	for i, ch := range page.Changes {
+		entries[i] = historyEntry{ch.Seq, ch.Collection, ch.ID, ch.Op, ch.Version, ch.Actor, ch.Time, ch.Before, ch.After}
+		if !p.Editor() {
+			entries[i].Actor = ""
+		}
+	}
 	self := itemURL(r, c, id)
+	links := []Link{
+		{Href: self + "/history" + encodeQuery(q), Rel: "self", Type: typeJSON, Title: "This page of the history"},
+		{Href: self, Rel: "latest-version", Type: typeGeoJSON, Title: "The record as it is now"},
+	}
+	if page.Next != 0 {
+		next := cloneValues(q)
+		next.Set("cursor", strconv.FormatInt(page.Next, 10))
+		links = append(links, Link{Href: self + "/history" + encodeQuery(next), Rel: "next", Type: typeJSON, Title: "Older changes"})
+	}
 	return writeJSON(w, http.StatusOK, typeJSON, map[string]any{
-		"collection": c,
-		"id":         id,
-		"history":    changes,
-		"links": []Link{
-			{Href: self + "/history", Rel: "self", Type: typeJSON, Title: "This history"},
-			{Href: self, Rel: "latest-version", Type: typeGeoJSON, Title: "The record as it is now"},
-		},
+		"collection":     c,
+		"id":             id,
+		"numberReturned": len(entries),
+		"history":        entries,
+		"links":          links,
 	})
 }
 

@@ -152,6 +152,8 @@ func (s *Server) authorize(r *http.Request, need access) (store.Principal, error
 		switch {
 		case need == write:
 			return anonymous, errorf(geo.EUNAUTHORIZED, "changing data needs a token of an editor: Authorization: Bearer TOKEN")
+		case need == manage:
+			return anonymous, errorf(geo.EUNAUTHORIZED, "managing tokens needs a token of an admin: Authorization: Bearer TOKEN")
 		case s.cfg.Private:
 			return anonymous, errorf(geo.EUNAUTHORIZED, "this server is private: every request needs a token (Authorization: Bearer TOKEN)")
 		}
@@ -165,8 +167,11 @@ func (s *Server) authorize(r *http.Request, need access) (store.Principal, error
 		return anonymous, err
 	}
 	want := store.RoleViewer
-	if need == write {
+	switch need {
+	case write:
 		want = store.RoleEditor
+	case manage:
+		want = store.RoleAdmin
 	}
 	if store.RoleRank(p.Role) < store.RoleRank(want) {
 		return p, errorf(geo.EFORBIDDEN, "the token %q has the role %s; this needs %s or higher", p.Name, p.Role, want)

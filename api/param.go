@@ -124,21 +124,26 @@ func clip(s string) string { return geo.Clip(s) }
 // parseLimit reads limit: default DefaultLimit; above MaxLimit it is
 // clamped to MaxLimit, as OGC API – Features allows.
 func parseLimit(q url.Values) (int, error) {
+	return parseLimitOf(q, DefaultLimit, MaxLimit)
+}
+
+// parseLimitOf reads limit with its default and maximum.
+func parseLimitOf(q url.Values, def, most int) (int, error) {
 	s, err := single(q, "limit")
 	if err != nil || s == "" {
-		return DefaultLimit, err
+		return def, err
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange && !strings.HasPrefix(strings.TrimSpace(s), "-") {
-			return MaxLimit, nil
+			return most, nil
 		}
-		return 0, errorf(geo.EMALFORMED, "limit must be a whole number from 1 to %d, got %q", MaxLimit, clip(s))
+		return 0, errorf(geo.EMALFORMED, "limit must be a whole number from 1 to %d, got %q", most, clip(s))
 	}
 	if n < 1 {
-		return 0, errorf(geo.EMALFORMED, "limit must be a whole number from 1 to %d, got %d", MaxLimit, n)
+		return 0, errorf(geo.EMALFORMED, "limit must be a whole number from 1 to %d, got %d", most, n)
 	}
-	return int(min(n, MaxLimit)), nil
+	return int(min(n, int64(most))), nil
 }
 
 // parseCursor reads the opaque cursor of a next link; 0 is the start.

@@ -75,6 +75,19 @@ type client struct {
 	sub  *subscription // the view while live
 
 	sent int64 // writer only: the last seq sent, or hello's
+
+	editor bool             // may replay what was deleted since
+	hidden map[string]int64 // writer only, during a replay: records deleted later, by the seq of the delete
+}
+
+// hides reports whether a replayed change carries content of a record
+// deleted since, which only editors replay: readers get the delete.
+func (c *client) hides(id string, seq int64, del bool) bool {
+	if del || c.hidden == nil {
+		return false
+	}
+	d, ok := c.hidden[id]
+	return ok && d > seq
 }
 
 // control is what the reader and the hub ask of the writer.
@@ -328,6 +341,17 @@ func (c *client) subscribe(req *request) error {
 		}
 	}
 	c.sent = pos
+	c.hidden = nil
+	if !c.editor && pos < h.seq.Load() {
+		if dl, ok := h.log.(deletedLog); ok {
+			hidden, err := dl.DeletedAfter(h.ctx, pos)
+			if err != nil {
+				return c.logFailed(err)
+			}
+			c.hidden = hidden
+		}
+	}
+	defer func() { c.hidden = nil }()
 	var mem []cached
 	for {
 		var ok, joined bool
@@ -343,7 +367,7 @@ func (c *client) subscribe(req *request) error {
 					continue
 				}
 				v := sub.match(x.e)
-				if v == skip {
+				if v == skip || c.hides(x.e.id, x.seq, x.e.del) {
 					continue
 				}
 				c.conn.SetWriteDeadline(time.Now().Add(writeWait))
@@ -404,7 +428,7 @@ func (c *client) replayLog(sub *subscription, pos *int64, target int64) error {
 			continue
 		}
 		v := sub.match(e)
-		if v == skip {
+		if v == skip || c.hides(ch.ID, ch.Seq, e.del) {
 			continue
 		}
 		data := changeFrame(ch)

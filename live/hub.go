@@ -72,12 +72,19 @@ type Log interface {
 	OnCommit(func(seq int64))
 }
 
+// deletedLog is a log that tells which records were deleted after a seq:
+// a replay to a reader leaves out the content of records deleted since.
+type deletedLog interface {
+	DeletedAfter(ctx context.Context, after int64) (map[string]int64, error)
+}
+
 // Options tune a hub; zero values take the defaults.
 type Options struct {
 	Origins      []string      // extra allowed Origin values (scheme://host[:port]); same-host origins are always allowed; "*" allows all
 	PingInterval time.Duration // default 30 s; a peer silent for two intervals is dropped
 	PollInterval time.Duration // how often to look for changes written by other processes; default 250 ms
 	SendQueue    int           // frames queued per connection before it is a slow consumer; default 256
+	RecentBytes  int           // memory for the newest changes kept for replays, in bytes; default DefaultRecentBytes
 	Logger       *slog.Logger
 	// Resolve prepares each subscription's filter as the HTTP API does
 	// (actor aliases, the path of near_route); nil leaves filters as sent.
@@ -85,6 +92,10 @@ type Options struct {
 	// Owner names the user a connection belongs to (the token's name),
 	// "" for none: alerts go to every connection of their watch's owner.
 	Owner func(r *http.Request) string
+	// Editor says whether a connection's token may see what was deleted:
+	// replays to others leave out the content of records deleted since.
+	// nil treats every connection as a reader.
+	Editor func(r *http.Request) bool
 }
 
 // Defaults and fixed limits.
@@ -92,6 +103,7 @@ const (
 	DefaultPingInterval = 30 * time.Second
 	DefaultPollInterval = 250 * time.Millisecond
 	DefaultSendQueue    = 256
+	DefaultRecentBytes  = 32 << 20
 
 	writeWait   = 10 * time.Second // longest a write to one client may take
 	closeGrace  = 2 * time.Second  // how long to wait for the peer's close reply
@@ -139,6 +151,9 @@ func NewHub(log Log, opt Options) *Hub {
 	if opt.SendQueue <= 0 {
 		opt.SendQueue = DefaultSendQueue
 	}
+	if opt.RecentBytes <= 0 {
+		opt.RecentBytes = DefaultRecentBytes
+	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
@@ -149,6 +164,7 @@ func NewHub(log Log, opt Options) *Hub {
 		origins: map[string]bool{},
 		wake:    make(chan struct{}, 1),
 		ready:   make(chan struct{}),
+		recent:  recent{max: opt.RecentBytes},
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	for _, o := range opt.Origins {
@@ -279,6 +295,9 @@ func (h *Hub) fanout(ch *geo.Change) {
 		h.logger.Error("prepare frame", "seq", ch.Seq, "err", err)
 	} else {
 		x.e, x.f = e, f
+		// The frame keeps its text, the prepared message a framed copy,
+		// and a subscriber may ask for its leave variant.
+		x.size = e.size() + 3*len(f.data)
 	}
 	e, f := x.e, x.f
 	h.mu.Lock()
@@ -337,6 +356,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		queue:  make(chan queued, h.opt.SendQueue),
 		kick:   make(chan struct{}, 1),
 	}
+	if h.opt.Editor != nil {
+		c.editor = h.opt.Editor(r)
+	}
 	if h.opt.Owner != nil {
 		if c.owner = h.opt.Owner(r); c.owner != "" {
 			c.alerts = make(chan *websocket.PreparedMessage, alertQueue)
@@ -389,6 +411,26 @@ func (h *Hub) Alert(owner string, data []byte) {
 			c.live = false
 			c.close(CloseSlowConsumer, "slow consumer")
 			h.logger.Warn("slow consumer", "remote", c.remote, "alerts", len(c.alerts))
+		}
+	}
+}
+
+// CloseRevoked closes the connections of a token that was revoked or
+// expired.
+const CloseRevoked = 4001
+
+// Revoke closes every connection opened with the token of that name, at
+// once, with 4001.
+func (h *Hub) Revoke(name string) {
+	if name == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.clients {
+		if c.owner == name {
+			c.live = false
+			c.close(CloseRevoked, "token revoked")
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/paulmach/orb"
+
 	"nexus/geo"
 )
 
@@ -23,6 +25,8 @@ const (
 // filter keys computed once, and (on the live path) its frame encoded once.
 type entry struct {
 	seq    int64
+	id     string // the record's
+	del    bool   // the change deleted it
 	coll   geo.Collection
 	before *keyed // the record before the change; nil for a create
 	after  *keyed // the record after the change; nil for a delete
@@ -48,7 +52,31 @@ func decode(ch *geo.Change) (*entry, error) {
 		k := r.Keys()
 		return &keyed{keys: k, folded: geo.Fold(k.Text)}
 	}
-	return &entry{seq: ch.Seq, coll: ch.Collection, before: key(before), after: key(after)}, nil
+	return &entry{seq: ch.Seq, id: ch.ID, del: ch.Op == geo.OpDelete || len(ch.After) == 0, coll: ch.Collection, before: key(before), after: key(after)}, nil
+}
+
+// size is about how many bytes of memory the entry holds.
+func (e *entry) size() int {
+	n := 256
+	for _, kd := range []*keyed{e.before, e.after} {
+		if kd == nil {
+			continue
+		}
+		k := &kd.keys
+		n += 2*len(k.Text) + 64*len(k.Boxes)
+		for _, a := range k.Actors {
+			n += len(a) + 16
+		}
+		switch g := k.Shape.(type) {
+		case orb.LineString:
+			n += 16 * len(g)
+		case orb.MultiLineString:
+			for _, l := range g {
+				n += 16 * len(l)
+			}
+		}
+	}
+	return n
 }
 
 // changeFrame encodes the frame sent for a change: creates and updates are

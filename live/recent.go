@@ -6,14 +6,17 @@ import "sort"
 // prepared, in order, so that a client that resumes with since, changes its
 // view, or comes back after a slow-consumer close replays them from memory
 // (the same prepared frames, no decoding) rather than from the database.
+// Their memory is bounded too (Options.RecentBytes): a few changes of large
+// records take the place of many small ones.
 const recentChanges = 4096
 
 // cached is one change of the log as the hub fanned it out. e and f are nil
 // for a change that could not be decoded: it keeps its place in the order.
 type cached struct {
-	seq int64
-	e   *entry
-	f   *frame
+	seq  int64
+	e    *entry
+	f    *frame
+	size int // bytes of memory it holds, about
 }
 
 // recent is a ring of the newest changes, oldest first. The hub appends
@@ -22,19 +25,40 @@ type recent struct {
 	buf   []cached
 	start int // index of the oldest
 	n     int
+	bytes int // the sum of the sizes held
+	max   int // the most bytes held; 0 means DefaultRecentBytes
 }
 
 func (r *recent) add(c cached) {
 	if r.buf == nil {
 		r.buf = make([]cached, recentChanges)
 	}
-	if r.n < len(r.buf) {
-		r.buf[(r.start+r.n)%len(r.buf)] = c
-		r.n++
+	if r.max <= 0 {
+		r.max = DefaultRecentBytes
+	}
+	if c.size > r.max/4 {
+		// Too large to keep: the ring starts again after it, and a replay
+		// from before it reads the log.
+		for r.n > 0 {
+			r.drop()
+		}
 		return
 	}
-	r.buf[r.start] = c
+	for r.n > 0 && (r.n == len(r.buf) || r.bytes+c.size > r.max) {
+		r.drop()
+	}
+	r.buf[(r.start+r.n)%len(r.buf)] = c
+	r.n++
+	r.bytes += c.size
+}
+
+// drop lets the oldest change go.
+func (r *recent) drop() {
+	old := r.at(0)
+	r.bytes -= old.size
+	*old = cached{}
 	r.start = (r.start + 1) % len(r.buf)
+	r.n--
 }
 
 func (r *recent) at(i int) *cached { return &r.buf[(r.start+i)%len(r.buf)] }

@@ -103,10 +103,11 @@ func TestReimportHistory(t *testing.T) {
 
 	// The history of record 0: created, renamed, renamed twice; each
 	// before is the previous after, and the last after is what is stored.
-	hist, err := db.History(ctx, geo.Incidents, ids[0])
+	hp, err := db.History(ctx, geo.Incidents, ids[0], 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
+	hist := hp.Changes
 	if len(hist) != 3 {
 		t.Fatalf("record 0 has %d versions in its history, want 3", len(hist))
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -242,18 +243,99 @@ func (db *DB) scanChanges(ctx context.Context, q queryer, rows *sql.Rows) ([]geo
 	return out, nil
 }
 
-// History returns every change of one record, newest first. It answers for
-// deleted records too; ENOTFOUND only when the id never existed.
-func (db *DB) History(ctx context.Context, c geo.Collection, id string) ([]geo.Change, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+changeColumns+" FROM changes WHERE id = ? AND collection = ? ORDER BY seq DESC", id, string(c))
+// MaxHistoryBytes bounds the record bodies of one page of history: a page
+// ends early, before the change that would pass it (a page has at least
+// one change), so a large record with many versions comes a few versions
+// at a time.
+const MaxHistoryBytes = 8 << 20
+
+// historyChunk is how many changes History reads at a time.
+const historyChunk = 4
+
+// HistoryPage is one page of a record's history, newest first.
+type HistoryPage struct {
+	Changes []geo.Change
+	Next    int64 // the before of the next page; 0 on the last page
+	Deleted bool  // the record's newest change deleted it
+}
+
+// History returns up to limit changes of one record with seq below before
+// (0 starts at the newest), newest first, within MaxHistoryBytes. It
+// answers for deleted records too, saying so; ENOTFOUND only when the id
+// never existed.
+func (db *DB) History(ctx context.Context, c geo.Collection, id string, before int64, limit int) (HistoryPage, error) {
+	var p HistoryPage
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, err
+		return p, translate(err)
 	}
-	out, err := db.scanChanges(ctx, db.read, rows)
-	if err == nil && len(out) == 0 {
-		return nil, geo.Errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
+	defer tx.Rollback()
+	var op string
+	err = tx.QueryRowContext(ctx, "SELECT op FROM changes WHERE id = ? AND collection = ? ORDER BY seq DESC LIMIT 1", id, string(c)).Scan(&op)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, geo.Errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
+	} else if err != nil {
+		return p, translate(err)
 	}
-	return out, err
+	p.Deleted = op == geo.OpDelete
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	size := 0
+	for len(p.Changes) < limit {
+		rows, err := tx.QueryContext(ctx, "SELECT "+changeColumns+" FROM changes WHERE id = ? AND collection = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+			id, string(c), before, min(historyChunk, limit-len(p.Changes)))
+		if err != nil {
+			return p, translate(err)
+		}
+		chunk, err := db.scanChanges(ctx, tx, rows)
+		if err != nil {
+			return p, translate(err)
+		}
+		if len(chunk) == 0 {
+			return p, nil // the oldest change is on this page
+		}
+		for _, ch := range chunk {
+			n := len(ch.Before) + len(ch.After)
+			if len(p.Changes) > 0 && size+n > MaxHistoryBytes {
+				p.Next = before
+				return p, nil
+			}
+			size += n
+			p.Changes = append(p.Changes, ch)
+			before = ch.Seq
+		}
+	}
+	// Is there more? One cheap look, without the bodies.
+	var more int
+	err = tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM changes WHERE id = ? AND collection = ? AND seq < ? LIMIT 1)", id, string(c), before).Scan(&more)
+	if err != nil {
+		return p, translate(err)
+	}
+	if more > 0 {
+		p.Next = before
+	}
+	return p, nil
+}
+
+// DeletedAfter returns the records deleted by changes after seq: id and
+// the seq of the delete.
+func (db *DB) DeletedAfter(ctx context.Context, after int64) (map[string]int64, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT id, max(seq) FROM changes WHERE seq > ? AND op = ? GROUP BY id", after, geo.OpDelete)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, err
+		}
+		out[id] = seq
+	}
+	return out, rows.Err()
 }
 
 // Changes returns up to limit change-log entries after seq, oldest first.

@@ -96,10 +96,11 @@ func TestConcurrentUpdates(t *testing.T) {
 				if got.Version != 2 || !bytes.Contains(got.Feature, []byte(fmt.Sprintf(`"writer %d"`, winner))) {
 					t.Fatalf("round %d: stored version %d is not the winner's: %s", round, got.Version, got.Feature)
 				}
-				h, err := db.History(ctx, tc.coll, created.ID)
+				hp, err := db.History(ctx, tc.coll, created.ID, 0, 100)
 				if err != nil {
 					t.Fatal(err)
 				}
+				h := hp.Changes
 				if len(h) != 2 {
 					t.Fatalf("round %d: history has %d entries, want 2 (create v1, update v2)", round, len(h))
 				}
@@ -306,10 +307,14 @@ func TestChangeLog(t *testing.T) {
 	})
 
 	t.Run("history keeps every version and the tombstone", func(t *testing.T) {
-		h, err := db.History(ctx, geo.Incidents, v1.ID)
+		hp, err := db.History(ctx, geo.Incidents, v1.ID, 0, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if !hp.Deleted || hp.Next != 0 {
+			t.Errorf("history of a deleted record: deleted %v, next %d", hp.Deleted, hp.Next)
+		}
+		h := hp.Changes
 		var got []string
 		for _, c := range h {
 			got = append(got, fmt.Sprintf("%s v%d by %s", c.Op, c.Version, c.Actor))
@@ -322,7 +327,24 @@ func TestChangeLog(t *testing.T) {
 		if err != nil || after != nil || before == nil || before.Base().Version != 2 {
 			t.Fatalf("the tombstone does not keep version 2: before %v, after %v, %v", before, after, err)
 		}
-		_, err = db.History(ctx, geo.Incidents, "no-such-id")
+		// Paged: one at a time, newest first, the same entries.
+		var paged []string
+		for before := int64(0); ; {
+			p, err := db.History(ctx, geo.Incidents, v1.ID, before, 1)
+			if err != nil || len(p.Changes) != 1 {
+				t.Fatalf("page before %d: %+v %v", before, p, err)
+			}
+			c := p.Changes[0]
+			paged = append(paged, fmt.Sprintf("%s v%d by %s", c.Op, c.Version, c.Actor))
+			if p.Next == 0 {
+				break
+			}
+			before = p.Next
+		}
+		if fmt.Sprint(paged) != fmt.Sprint(want) {
+			t.Fatalf("paged history %q, want %q", paged, want)
+		}
+		_, err = db.History(ctx, geo.Incidents, "no-such-id", 0, 100)
 		wantCode(t, err, geo.ENOTFOUND)
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -256,22 +257,59 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("server token create NAME -role viewer|editor|admin", stderr)
+	const usage = "usage: server token create NAME -role viewer|editor|admin [-expires 720h] | list | revoke NAME [-db nexus.db]"
+	fs := newFlagSet("server token create NAME -role viewer|editor|admin | list | revoke NAME", stderr)
 	dbPath := fs.String("db", "nexus.db", "SQLite database file")
 	role := fs.String("role", "viewer", "viewer, editor or admin")
+	expires := fs.Duration("expires", 0, "the token expires after this long, e.g. 720h; 0 never")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(rest) != 2 || rest[0] != "create" {
-		return errors.New("usage: server token create NAME -role viewer|editor|admin [-db nexus.db]")
+	switch {
+	case len(rest) == 2 && (rest[0] == "create" || rest[0] == "revoke"):
+	case len(rest) == 1 && rest[0] == "list":
+	default:
+		return errors.New(usage)
 	}
 	db, err := openExisting(*dbPath)
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
 	defer db.Close()
-	token, err := db.CreateToken(ctx, rest[1], *role)
+	switch rest[0] {
+	case "list":
+		list, err := db.Tokens(ctx)
+		if err != nil {
+			return fmt.Errorf("token: %w", err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tEXPIRES")
+		for _, t := range list {
+			exp := "never"
+			if t.Expires != nil {
+				exp = t.Expires.Format(time.RFC3339)
+				if t.Expired {
+					exp += " (expired)"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Role, t.Created.Format(time.RFC3339), exp)
+		}
+		return tw.Flush()
+	case "revoke":
+		if err := db.RevokeToken(ctx, rest[1]); err != nil {
+			return fmt.Errorf("token: %s", geo.ErrorMessage(err))
+		}
+		fmt.Fprintf(stdout, "token %s revoked\n", rest[1])
+		return nil
+	}
+	var until time.Time
+	if *expires < 0 {
+		return errors.New("token: -expires must be a positive duration such as 720h")
+	} else if *expires > 0 {
+		until = time.Now().Add(*expires)
+	}
+	token, err := db.CreateTokenUntil(ctx, rest[1], *role, until)
 	if err != nil {
 		return fmt.Errorf("token: %s", geo.ErrorMessage(err))
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"nexus/ingest"
 	"nexus/store"
@@ -319,5 +322,173 @@ func TestPatchWithoutIfMatchNever412(t *testing.T) {
 	st, _, b = getStatus(t, m.URL+"/api/collections/incidents/items/"+f.ID)
 	if st != 200 || json.Unmarshal(b, &got) != nil || got.Properties.Version != 1+writers {
 		t.Fatalf("after %d patches: %d %s", writers, st, b)
+	}
+}
+
+// wsDial opens /api/live with a token (or none) and reads the hello.
+func wsDial(t *testing.T, base, token string) *websocket.Conn {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(base, "http") + "/api/live"
+	if token != "" {
+		u += "?token=" + token
+	}
+	ws, resp, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		t.Fatalf("dial: %v %v", err, resp)
+	}
+	t.Cleanup(func() { ws.Close() })
+	var hello struct{ Type string }
+	ws.SetReadDeadline(time.Now().Add(60 * time.Second))
+	if err := ws.ReadJSON(&hello); err != nil || hello.Type != "hello" {
+		t.Fatalf("hello: %+v %v", hello, err)
+	}
+	return ws
+}
+
+// api is a request to the running server with the admin's token.
+func (m *hardMain) api(t *testing.T, method, path, ctype, body string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, m.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+m.token)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// Revoking a token closes its websockets at once with 4001; the others
+// stay open.
+func TestRevokingATokenClosesItsWebsockets(t *testing.T) {
+	m := startHard(t, filepath.Join(t.TempDir(), "nexus.db"), nil)
+	st, b := m.api(t, "POST", "/api/tokens", "application/json", `{"name":"analyst","role":"viewer"}`)
+	var created struct{ Token string }
+	if st != 201 || json.Unmarshal(b, &created) != nil {
+		t.Fatalf("create token: %d %s", st, b)
+	}
+	revoked := wsDial(t, m.URL, created.Token)
+	other := wsDial(t, m.URL, "")
+	if st, b := m.api(t, "DELETE", "/api/tokens/analyst", "", ""); st != 204 {
+		t.Fatalf("revoke: %d %s", st, b)
+	}
+	revoked.SetReadDeadline(time.Now().Add(60 * time.Second))
+	for {
+		_, _, err := revoked.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != 4001 {
+			t.Fatalf("the revoked token's websocket ended with %v, want close 4001", err)
+		}
+		break
+	}
+	// The other connection still works: it is answered.
+	other.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping-me"}`))
+	var m2 struct{ Type string }
+	other.SetReadDeadline(time.Now().Add(60 * time.Second))
+	if err := other.ReadJSON(&m2); err != nil || m2.Type != "error" {
+		t.Fatalf("the other websocket: %+v %v", m2, err)
+	}
+	// And the token no longer opens one.
+	u := "ws" + strings.TrimPrefix(m.URL, "http") + "/api/live?token=" + created.Token
+	if _, resp, err := websocket.DefaultDialer.Dial(u, nil); err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("a revoked token opened a websocket: %v %v", err, resp)
+	}
+}
+
+// What was deleted is for editors: a reader's replay from since carries
+// the delete but not the content the record had; an editor's carries both.
+func TestReplayOfDeletedContentIsForEditors(t *testing.T) {
+	m := startHard(t, filepath.Join(t.TempDir(), "nexus.db"), nil)
+	st, b := m.api(t, "POST", "/api/collections/incidents/items", "application/geo+json",
+		`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"title":"Informant met handler","type":"other","date":"2020"}}`)
+	var f struct{ ID string }
+	if st != 201 || json.Unmarshal(b, &f) != nil {
+		t.Fatalf("create: %d %s", st, b)
+	}
+	m.api(t, "PATCH", "/api/collections/incidents/items/"+f.ID, "application/merge-patch+json", `{"properties":{"title":"Informant named"}}`)
+	if st, b := m.api(t, "DELETE", "/api/collections/incidents/items/"+f.ID, "", ""); st != 204 {
+		t.Fatalf("delete: %d %s", st, b)
+	}
+	st, b = m.api(t, "POST", "/api/collections/incidents/items", "application/geo+json",
+		`{"type":"Feature","geometry":{"type":"Point","coordinates":[3,4]},"properties":{"title":"Last","type":"other","date":"2020"}}`)
+	var last struct{ ID string }
+	if st != 201 || json.Unmarshal(b, &last) != nil {
+		t.Fatalf("create: %d %s", st, b)
+	}
+	replay := func(token string) []string {
+		ws := wsDial(t, m.URL, token)
+		ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","since":0}`))
+		var got []string
+		for {
+			var fr struct {
+				Type, Op, ID string
+				Feature      json.RawMessage
+			}
+			ws.SetReadDeadline(time.Now().Add(60 * time.Second))
+			if err := ws.ReadJSON(&fr); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(fr.Feature), "Informant") && fr.ID != f.ID {
+				t.Fatalf("content in a frame of another record: %+v", fr)
+			}
+			got = append(got, fr.Op+" "+map[bool]string{true: "deleted", false: "last"}[fr.ID == f.ID]+map[bool]string{true: " with content", false: ""}[strings.Contains(string(fr.Feature), "Informant")])
+			if fr.ID == last.ID {
+				return got
+			}
+		}
+	}
+	if got, want := fmt.Sprint(replay("")), "[delete deleted upsert last]"; got != want {
+		t.Errorf("anonymous replay %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(replay(m.token)), "[upsert deleted with content upsert deleted with content delete deleted upsert last]"; got != want {
+		t.Errorf("admin replay %s, want %s", got, want)
+	}
+	// The history of the deleted record: for editors only.
+	if st, _, _ := getStatus(t, m.URL+"/api/collections/incidents/items/"+f.ID+"/history"); st != 404 {
+		t.Errorf("anonymous history of a deleted record: %d", st)
+	}
+	if st, b := m.api(t, "GET", "/api/collections/incidents/items/"+f.ID+"/history", "", ""); st != 200 || !strings.Contains(string(b), "Informant named") {
+		t.Errorf("admin history of a deleted record: %d %s", st, b)
+	}
+}
+
+// server token list and revoke manage tokens from the command line.
+func TestTokenListAndRevokeCommands(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "nexus.db")
+	db, err := store.Open(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	run := func(args ...string) (string, error) {
+		var out syncBuffer
+		err := Exec(context.Background(), append(args, "-db", dbPath), strings.NewReader(""), &out, &out)
+		return out.String(), err
+	}
+	if _, err := run("token", "create", "alice", "-role", "editor", "-expires", "720h"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("token", "create", "bob", "-role", "viewer"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run("token", "list")
+	if err != nil || !regexp.MustCompile(`(?m)^alice\s+editor\s+\S+\s+20\d\d-`).MatchString(out) || !regexp.MustCompile(`(?m)^bob\s+viewer\s+\S+\s+never$`).MatchString(out) || strings.Contains(out, "nx_") {
+		t.Fatalf("token list:\n%s %v", out, err)
+	}
+	if out, err := run("token", "revoke", "alice"); err != nil {
+		t.Fatalf("revoke: %s %v", out, err)
+	}
+	if _, err := run("token", "revoke", "alice"); err == nil {
+		t.Fatal("revoking twice succeeded")
+	}
+	if out, _ := run("token", "list"); strings.Contains(out, "alice") {
+		t.Fatalf("alice is still listed:\n%s", out)
 	}
 }

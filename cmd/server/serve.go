@@ -153,6 +153,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:  log, // the hub names itself component=live
 		Resolve: m.db.Resolve,
 		Owner:   func(r *http.Request) string { return ownerOf(r) },
+		Editor:  func(r *http.Request) bool { return api.PrincipalOf(r.Context()).Editor() },
 	})
 	dopt := m.Deliver
 	dopt.AllowPrivate, dopt.Logger = m.PrivateWebhooks, log
@@ -178,6 +179,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Tiles:     m.Tiles,
 		Sample:    sample,
 		Logger:    log.With("component", "api"),
+		Revoked:   m.hub.Revoke,
 
 		PrivateWebhooks: m.PrivateWebhooks,
 		RequestTimeout:  m.RequestTimeout,

@@ -143,11 +143,11 @@ func (s *watchServer) patch(t *testing.T, id, body string) {
 // lastSeq is the change-log seq of the newest change of a record.
 func (s *watchServer) lastSeq(t *testing.T, id string) int64 {
 	t.Helper()
-	h, err := s.db.History(context.Background(), "incidents", id)
+	h, err := s.db.History(context.Background(), "incidents", id, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h[0].Seq
+	return h.Changes[0].Seq
 }
 
 // alertFrame is an alert as the websocket sends it.
