@@ -8,7 +8,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -283,7 +282,7 @@ func (s *Server) handle(pattern string, need access, h handler) {
 		if err == nil {
 			return
 		}
-		if errors.Is(r.Context().Err(), context.DeadlineExceeded) && !stream {
+		if dl, ok := r.Context().Deadline(); ok && !stream && r.Context().Err() != nil && !time.Now().Before(dl) {
 			err = errorf(eTimeout, "the request took longer than the limit of %s; narrow the filter (a smaller bbox, fewer words in q, a shorter datetime) and try again", s.cfg.RequestTimeout)
 		}
 		if rw, ok := w.(*responseWriter); ok && rw.status != 0 {
@@ -313,8 +312,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// and writing the answer within the request budget. Streams move
 	// them on as data moves.
 	rc := http.NewResponseController(w)
-	rc.SetReadDeadline(start.Add(s.cfg.RequestTimeout))
-	rc.SetWriteDeadline(start.Add(s.cfg.RequestTimeout + writeGrace))
+	// The connection's deadlines come a little after the request's own,
+	// so that it ends by its context (and answers 503), not by a cut.
+	rc.SetReadDeadline(start.Add(s.cfg.RequestTimeout + writeGrace))
+	rc.SetWriteDeadline(start.Add(s.cfg.RequestTimeout + 2*writeGrace))
 	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
 		// url.Values drops what it cannot parse, and so would every
 		// filter in it: a malformed query string answers 400 instead of

@@ -167,3 +167,35 @@ func TestTokenLifeCycle(t *testing.T) {
 	e.db.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	e.get("/api/config", tok).problem(t, http.StatusUnauthorized)
 }
+
+// Every request has a time budget: past it the answer is a 503 problem
+// with Retry-After, not a hang and not a 500.
+func TestRequestsHaveADeadline(t *testing.T) {
+	e := newEnv(t, func(c *api.Config) { c.RequestTimeout = time.Nanosecond })
+	for _, path := range []string{"/api/collections/incidents/items", "/api/stats?by=type", "/api/view"} {
+		r := e.get(path, "")
+		r.problem(t, http.StatusServiceUnavailable)
+		if r.header.Get("Retry-After") == "" {
+			t.Errorf("%s: 503 without Retry-After", path)
+		}
+	}
+	if strings.Contains(e.logs.String(), "level=ERROR") {
+		t.Errorf("a request out of time logged as a server error:\n%s", e.logs.String())
+	}
+}
+
+// q is bounded in different words; a word repeated is one word.
+func TestQueryWordsBounded(t *testing.T) {
+	e := newEnv(t)
+	e.create(geo.Incidents, validIncident)
+	var fc featureCollection
+	e.get("/api/collections/incidents/items?q="+strings.Repeat("isis+", 330), "").want(t, http.StatusOK).json(t, &fc)
+	if len(fc.Features) != 1 {
+		t.Fatalf("330 times one word found %d records", len(fc.Features))
+	}
+	var many []string
+	for i := 0; i <= geo.MaxWords; i++ {
+		many = append(many, fmt.Sprintf("w%d", i))
+	}
+	e.get("/api/collections/incidents/items?q="+strings.Join(many, "+"), "").problem(t, http.StatusBadRequest)
+}

@@ -234,6 +234,9 @@ func (f Filter) Check() error {
 	if len(f.Q) > MaxText {
 		return Errorf(EMALFORMED, "q is longer than %d characters", MaxText)
 	}
+	if n := len(Words(f.Q)); n > MaxWords {
+		return Errorf(EMALFORMED, "q has %d different words; at most %d are allowed (a record matches when it holds them all)", n, MaxWords)
+	}
 	for _, l := range [][]string{f.Types, f.Commodities, f.Actors, f.Countries} {
 		if len(l) > MaxItems {
 			return Errorf(EMALFORMED, "a filter lists more than %d values", MaxItems)

@@ -1,8 +1,10 @@
 package geo
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -110,5 +112,25 @@ func TestFilterCheck(t *testing.T) {
 				t.Errorf("ErrorCode = %q, want %q", ErrorCode(err), EMALFORMED)
 			}
 		})
+	}
+}
+
+// A word repeated in q is looked up once, and q is bounded in words.
+func TestWordsOnceAndBounded(t *testing.T) {
+	if got := Words("lorem Lorem  LÓREM ipsum lorem"); strings.Join(got, " ") != "lorem ipsum" {
+		t.Fatalf("Words = %q", got)
+	}
+	f := NewFilter()
+	f.Q = strings.Repeat("lorem ", 330)
+	if err := f.Check(); err != nil {
+		t.Fatalf("330 times one word: %v", err)
+	}
+	var many []string
+	for i := 0; i <= MaxWords; i++ {
+		many = append(many, fmt.Sprintf("w%d", i))
+	}
+	f.Q = strings.Join(many, " ")
+	if err := f.Check(); ErrorCode(err) != EMALFORMED {
+		t.Fatalf("%d different words: %v", MaxWords+1, err)
 	}
 }

@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -191,9 +192,23 @@ func decompose(r rune) string {
 }
 
 // Words splits a full-text query into folded words.
+//
+// A word given twice is kept once: "lorem lorem" asks for the same
+// records as "lorem", and each word costs a full-text lookup.
 func Words(q string) []string {
-	return strings.Fields(Fold(q))
+	words := strings.Fields(Fold(q))
+	out := words[:0]
+	for _, w := range words {
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
+
+// MaxWords is how many different words q may hold: each costs a lookup
+// in the full-text index, and records match only when they hold them all.
+const MaxWords = 20
 
 // HasWords reports whether every one of words (from Words) begins a word
 // of folded text (from Fold), so that "bogo" and "bogota" find "zona rosa
