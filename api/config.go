@@ -47,6 +47,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ store.Princip
 	defer cancel()
 	if err := s.cfg.Store.Ping(ctx); err != nil {
 		s.log.Error("health check", "err", err)
+		if geo.ErrorCode(err) == geo.EFULL {
+			return errorf(eUnavailable, "not ready: the database answers but writes fail, it has no room left (the disk, or its size limit, is full)")
+		}
 		return errorf(eUnavailable, "the database does not answer")
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -3,6 +3,8 @@ package api_test
 import (
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -198,4 +200,64 @@ func TestQueryWordsBounded(t *testing.T) {
 		many = append(many, fmt.Sprintf("w%d", i))
 	}
 	e.get("/api/collections/incidents/items?q="+strings.Join(many, "+"), "").problem(t, http.StatusBadRequest)
+}
+
+// A full disk (here the database's page limit) answers 507 with what was
+// kept, /healthz says not ready until a write succeeds again, and nothing
+// already stored is harmed.
+func TestDiskFull(t *testing.T) {
+	e := newEnv(t)
+	first := e.create(geo.Incidents, validIncident)
+	ctx := t.Context()
+	size, err := e.db.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Room for a few small records, not for an import of thousands.
+	if err := e.db.LimitPages(ctx, size/4096+3000); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString(`{"type":"FeatureCollection","features":[`)
+	for i := 0; i < 40000; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"type":"Feature","geometry":{"type":"Point","coordinates":[%d.5,%d.5]},"properties":{"title":"Import %d %s","type":"attack","date":"2020"}}`, i%170, i%80, i, strings.Repeat("x", 20))
+	}
+	b.WriteString("]}")
+	p := e.do(req{method: "POST", path: "/api/import", token: e.editor, ctype: "application/geo+json", body: b.String()}).problem(t, http.StatusInsufficientStorage)
+	kept := regexp.MustCompile(`(\d+) records were created`).FindStringSubmatch(p.Detail)
+	if kept == nil || kept[1] == "0" {
+		t.Fatalf("507 without what was kept: %q", p.Detail)
+	}
+	var fc featureCollection
+	e.get("/api/collections/incidents/items?limit=1", "").want(t, http.StatusOK).json(t, &fc)
+	if n, _ := strconv.Atoi(kept[1]); fc.NumberMatched != int64(n)+1 {
+		t.Fatalf("the report says %s were created; %d records are stored", kept[1], fc.NumberMatched)
+	}
+	if h := e.get("/healthz", "").problem(t, http.StatusServiceUnavailable); !strings.Contains(h.Detail, "writes fail") {
+		t.Errorf("healthz detail %q", h.Detail)
+	}
+	// The disk stays full: a new record has no room either.
+	if size, err = e.db.Size(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.LimitPages(ctx, size/4096); err != nil {
+		t.Fatal(err)
+	}
+	e.do(req{method: "POST", path: "/api/collections/incidents/items", token: e.editor, ctype: "application/geo+json",
+		body: strings.Replace(validIncident, `"summary":"An ISIS cell planned an attack."`, `"summary":"`+strings.Repeat("y", 19000)+`"`, 1)}).problem(t, http.StatusInsufficientStorage)
+	h := e.get("/healthz", "").problem(t, http.StatusServiceUnavailable)
+	if !strings.Contains(h.Detail, "writes fail") {
+		t.Errorf("healthz detail %q", h.Detail)
+	}
+	e.get("/api/collections/incidents/items/"+first.ID, "").want(t, http.StatusOK)
+
+	// Room again: the next write succeeds and the server is ready.
+	if err := e.db.LimitPages(ctx, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	e.create(geo.Incidents, validIncident)
+	e.get("/healthz", "").want(t, http.StatusOK)
 }

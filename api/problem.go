@@ -58,6 +58,8 @@ func status(code string) int {
 		return http.StatusUnsupportedMediaType
 	case geo.EINVALID:
 		return http.StatusUnprocessableEntity
+	case geo.EFULL:
+		return http.StatusInsufficientStorage
 	case eSlowBody:
 		return http.StatusRequestTimeout
 	case eUnavailable, eTimeout, eBusy:

@@ -17,6 +17,7 @@ const (
 	ETOOLARGE     = "too_large"    // the input exceeds a size limit
 	EUNSUPPORTED  = "unsupported"  // the media type or format is not one we read
 	EINTERNAL     = "internal"     // our fault; details are logged, never shown
+	EFULL         = "full"         // the storage has no room left: nothing of the write was kept
 )
 
 // FieldError names one field of a record and the rule it breaks.

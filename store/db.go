@@ -48,6 +48,8 @@ type DB struct {
 	mu       sync.Mutex
 	onCommit []func(seq int64)
 
+	writeFailed atomic.Value // *writeFailure; nil while writes succeed
+
 	aliases  atomic.Pointer[geo.Aliases] // the alias table, nil until read
 	payloads payloadCache                // inflated change-log payloads
 }
@@ -242,10 +244,46 @@ func (db *DB) committed(seq int64) {
 	}
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers, and that writes do: after a
+// write failed for want of room, Ping fails until a write succeeds again.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return err
+	}
+	if f, _ := db.writeFailed.Load().(*writeFailure); f != nil {
+		return fmt.Errorf("writes fail since %s: %w", f.since.Format(time.RFC3339), f.err)
+	}
+	return nil
+}
+
+// writeFailure is a write that failed for want of room, and when the
+// failures began.
+type writeFailure struct {
+	err   error
+	since time.Time
+}
+
+// wrote records how a write ended, for Ping.
+func (db *DB) wrote(err error) {
+	switch {
+	case err == nil:
+		if db.writeFailed.Load() != nil {
+			db.writeFailed.Store((*writeFailure)(nil))
+		}
+	case geo.ErrorCode(err) == geo.EFULL:
+		if f, _ := db.writeFailed.Load().(*writeFailure); f == nil {
+			db.writeFailed.Store(&writeFailure{err: err, since: time.Now().UTC()})
+		}
+	}
+}
+
+// LimitPages bounds the database file to n pages (PRAGMA max_page_count),
+// as a full disk would; writes past it fail with EFULL. For quotas and for
+// tests of a full disk.
+func (db *DB) LimitPages(ctx context.Context, n int64) error {
+	_, err := db.write.ExecContext(ctx, "PRAGMA max_page_count = "+strconv.FormatInt(n, 10))
+	return err
 }
 
 // Size returns the size of the database in bytes (pages in use).
@@ -282,6 +320,8 @@ func translate(err error) error {
 		switch e.Code() & 0xff {
 		case sqlite3.SQLITE_CONSTRAINT:
 			return &geo.Error{Code: geo.ECONFLICT, Message: "a record with that key exists already"}
+		case sqlite3.SQLITE_FULL:
+			return &geo.Error{Code: geo.EFULL, Message: "the database has no room left (the disk, or its size limit, is full); nothing of this write was kept"}
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return fmt.Errorf("database busy: %w", err)
 		}

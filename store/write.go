@@ -153,10 +153,11 @@ func (tx *writeTx) QueryRow(query string, args ...any) *sql.Row {
 }
 
 // inTx runs f in one write transaction, commits, then tells the listeners.
-func (db *DB) inTx(ctx context.Context, f func(*writeTx) error) error {
+func (db *DB) inTx(ctx context.Context, f func(*writeTx) error) (err error) {
 	if err := db.gate.acquire(ctx); err != nil {
 		return err
 	}
+	defer func() { db.wrote(err) }()
 	defer db.gate.release()
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
