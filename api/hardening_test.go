@@ -261,3 +261,28 @@ func TestDiskFull(t *testing.T) {
 	e.create(geo.Incidents, validIncident)
 	e.get("/healthz", "").want(t, http.StatusOK)
 }
+
+// An import refuses a feature over the size limit of one feature before it
+// holds it whole, naming where it starts; what the report says was
+// created is stored.
+func TestImportFeatureSizeLimit(t *testing.T) {
+	e := newEnv(t, withMaxFeature(64<<10))
+	small := `{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"title":"Small","type":"attack","date":"2020"}}`
+	huge := `{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"title":"Huge","type":"attack","date":"2020","summary":"` + strings.Repeat("z", 2<<20) + `"}}`
+	for _, body := range []string{
+		`{"type":"FeatureCollection","features":[` + small + ",\n" + small + ",\n" + huge + "]}",
+		small + "\n" + small + "\n" + huge + "\n", // a sequence of features
+	} {
+		p := e.do(req{method: "POST", path: "/api/import", token: e.editor, ctype: "application/geo+json", body: body}).problem(t, http.StatusRequestEntityTooLarge)
+		if !strings.Contains(p.Detail, "line 3") {
+			t.Errorf("detail %q", p.Detail)
+		}
+	}
+	var fc featureCollection
+	e.get("/api/collections/incidents/items", "").want(t, http.StatusOK).json(t, &fc)
+	for _, f := range fc.Features {
+		if f.Properties["title"] == "Huge" {
+			t.Fatal("the huge feature was stored")
+		}
+	}
+}

@@ -33,7 +33,7 @@ func (s *Server) importData(w http.ResponseWriter, r *http.Request, p store.Prin
 	if err := checkMediaType(r, importTypes...); err != nil {
 		return err
 	}
-	opt := ingest.Options{Actor: p.Name}
+	opt := ingest.Options{Actor: p.Name, MaxFeature: s.cfg.MaxFeature}
 	if s.cfg.Geocoder != nil {
 		opt.Geocode = s.cfg.Geocoder.Place
 	}

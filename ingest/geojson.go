@@ -36,7 +36,7 @@ func (im *importer) readJSON(r io.Reader, seq bool) error {
 
 // readJSONValues reads every JSON value of the input, queueing features.
 func (im *importer) readJSONValues(r io.Reader, seq bool) error {
-	j := &jsonReader{im: im, lines: &lineIndex{r: r, line: 1}, seq: seq}
+	j := &jsonReader{im: im, lines: &lineIndex{r: r, line: 1, from: -1, max: im.opt.MaxFeature}, seq: seq}
 	if !seq {
 		return j.stream(j.lines, 0, false)
 	}
@@ -80,7 +80,11 @@ func (j *jsonReader) stream(src io.Reader, base int64, seq bool) error {
 			if n == 1 && !seq {
 				j.im.rep.Format = FormatGeoJSONSeq
 			}
+			// A top-level value is one feature, unless it is a collection,
+			// whose features are then bounded one by one.
+			j.lines.from = j.valueStart()
 			err = j.value(line, first)
+			j.lines.from = -1
 		} else if _, err = j.dec.Token(); err == io.EOF {
 			return nil
 		} else {
@@ -103,6 +107,21 @@ func (j *jsonReader) stream(src io.Reader, base int64, seq bool) error {
 			return err
 		}
 	}
+}
+
+// valueStart is the offset in the input where the next value starts: where
+// the decoder stands, past the blanks and the comma before the value.
+func (j *jsonReader) valueStart() int64 {
+	off := j.base + j.dec.InputOffset()
+	var b [256]byte
+	n, _ := io.ReadFull(j.dec.Buffered(), b[:]) // a copy: the decoder does not move
+	for _, c := range b[:n] {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != ',' {
+			break
+		}
+		off++
+	}
+	return off
 }
 
 // skipLine resumes decoding after the end of the line where the decoder
@@ -170,6 +189,7 @@ func (j *jsonReader) object(line int64, first bool) error {
 				return geo.Errorf(geo.EMALFORMED, "the features of a FeatureCollection must be an array, not a JSON %s", jsonKind(tok))
 			}
 			isCollection = true
+			j.lines.from = -1
 			if err := j.elements(); err != nil {
 				return err
 			}
@@ -224,7 +244,10 @@ func (j *jsonReader) elements() error {
 			return err
 		}
 		var raw json.RawMessage
-		if err := j.dec.Decode(&raw); err != nil {
+		j.lines.from = j.valueStart()
+		err := j.dec.Decode(&raw)
+		j.lines.from = -1
+		if err != nil {
 			return j.malformed(err)
 		}
 		// The value ends where the decoder stands; it starts len(raw) before.
@@ -355,6 +378,9 @@ func decodeFeature(raw []byte) decoded {
 // malformed turns a decoding error into EMALFORMED with the line where the
 // input broke, or passes on an error of the reader.
 func (j *jsonReader) malformed(err error) error {
+	if j.lines.big != nil {
+		return j.lines.big
+	}
 	if j.lines.err != nil {
 		return j.readErr(j.lines.err)
 	}
@@ -435,12 +461,20 @@ func (s *segment) Read(p []byte) (int, error) {
 type lineIndex struct {
 	r    io.Reader
 	pos  int64   // bytes read
+	from int64   // where the feature being decoded starts; -1 between features
+	max  int64   // the most bytes of one feature; 0 no limit
+	big  error   // set once a feature passes max
 	nl   []int64 // offsets of the newlines not yet passed
 	line int64   // line number at the last offset asked about
 	err  error   // the first error of r other than io.EOF
 }
 
 func (l *lineIndex) Read(p []byte) (int, error) {
+	if l.max > 0 && l.from >= 0 && l.pos-l.from > l.max {
+		// The decoder would hold the whole feature: stop before it does.
+		l.big = geo.Errorf(geo.ETOOLARGE, "the feature starting on line %d is larger than the limit of %d bytes for one feature; the import stopped there", l.lineAt(l.from), l.max)
+		return 0, l.big
+	}
 	n, err := l.r.Read(p)
 	for i := 0; i < n; {
 		k := bytes.IndexByte(p[i:n], '\n')

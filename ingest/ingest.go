@@ -40,7 +40,14 @@ type Options struct {
 	Progress  func(bytesRead int64)                                                     // called now and then; may be nil
 	Written   func(rows int64)                                                          // after each batch: rows written, left unchanged or rejected so far; may be nil
 	BatchSize int                                                                       // default store.ImportBatchSize
+	// MaxFeature bounds one GeoJSON feature, in bytes: a larger one stops
+	// the import with ETOOLARGE before it is held in memory. 0 means
+	// DefaultMaxFeature; negative, no limit.
+	MaxFeature int64
 }
+
+// DefaultMaxFeature is the default bound of one imported feature, in bytes.
+const DefaultMaxFeature = 4 << 20
 
 // Rejected is one row or feature that was not imported, and why.
 type Rejected struct {
@@ -136,6 +143,9 @@ type pending struct {
 func newImporter(ctx context.Context, dst Batcher, opt Options) *importer {
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = store.ImportBatchSize
+	}
+	if opt.MaxFeature == 0 {
+		opt.MaxFeature = DefaultMaxFeature
 	}
 	return &importer{ctx: ctx, dst: dst, opt: opt, rep: Report{Rejected: []Rejected{}}}
 }
