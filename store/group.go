@@ -79,6 +79,10 @@ func (db *DB) writeGroup(ctx context.Context, group []*createReq) {
 				g.err = translate(g.err)
 				tx.lastSeq = seq
 				if _, err := tx.Tx.Exec("ROLLBACK TO one_create"); err != nil {
+					if geo.ErrorCode(g.err) == geo.EFULL {
+						// A full disk rolled the whole transaction back.
+						return g.err
+					}
 					return err
 				}
 			}
