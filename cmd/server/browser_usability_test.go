@@ -45,6 +45,9 @@ func (p *tab) axe(state string) {
 	if !eval[bool](p, `typeof window.axe === 'object'`) {
 		p.do(waitLong, chromedp.Evaluate[chromedp.Void](string(src)))
 	}
+	// Colours are judged once nothing is fading or moving: a popup caught
+	// half faded in has contrast it never shows at rest.
+	p.wait("animations to end", `document.getAnimations().every((a) => a.playState !== 'running' || a.effect.getComputedTiming().iterations === Infinity)`, waitLong)
 	raw := eval[string](p, `axe.run(document, { resultTypes: ['violations'] }).then((r) => JSON.stringify(r.violations))`)
 	var vs []axeViolation
 	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
