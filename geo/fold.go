@@ -179,10 +179,13 @@ func decompose(r rune) string {
 		switch {
 		case unicode.Is(unicode.Mn, c), strings.ContainsRune(dropped, c):
 		case unicode.IsLetter(c) || unicode.IsDigit(c):
-			if f, ok := extraFold[c]; ok {
+			// The lower-case letter is looked up, so that a capital
+			// folds as its small letter does ("Ƞ" as "ƞ", to "n").
+			l := unicode.ToLower(c)
+			if f, ok := extraFold[l]; ok {
 				b.WriteString(f)
 			} else {
-				b.WriteRune(unicode.ToLower(c))
+				b.WriteRune(l)
 			}
 		default:
 			return ""
