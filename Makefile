@@ -12,10 +12,13 @@ run: build
 build: web ref
 	$(GO) build -o bin/server ./cmd/server
 
-# System packages the tests need: GDAL (a real GIS client) and Chromium.
+# System packages the tests need: GDAL (a real GIS client), Chromium, and
+# PostgreSQL with PostGIS (tests start their own throwaway clusters).
 deps:
-	@if ! command -v ogr2ogr >/dev/null || ! command -v chromium >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin chromium >/dev/null; \
+	@if ! command -v ogr2ogr >/dev/null || ! command -v chromium >/dev/null \
+		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdal-bin chromium postgresql postgresql-postgis >/dev/null; \
 	fi
 
 # Front-end packages from the npm registry, copied into static/vendor.
