@@ -1,0 +1,262 @@
+// Package pgstore keeps Nexus's records in PostgreSQL with PostGIS: the
+// records with their spatial and full-text indexes, the change log, and
+// the tokens. It is the engine for deployments that run several Nexus
+// servers on one database: every server follows the one change log, woken
+// by LISTEN/NOTIFY.
+package pgstore
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"nexus/geo"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// channel is the NOTIFY channel on which every write transaction announces
+// its last change-log seq.
+const channel = "nexus_changes"
+
+// Advisory lock keys (pg_advisory_lock): one for the migrations, one
+// serialising the change log's seqs (see DB.log).
+const (
+	lockMigrate int64 = 0x6e657875_00000001
+	lockLog     int64 = 0x6e657875_00000002
+)
+
+// DB is the Nexus database on PostgreSQL. Every public method is one
+// transaction (or one statement) on the pool.
+type DB struct {
+	url  string
+	pool *pgxpool.Pool
+
+	// CountryOf derives an ISO alpha-2 country from a point; nil leaves
+	// country empty when a record has none. Set it before the first write.
+	CountryOf func(lon, lat float64) string
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+	// Logger reports the listener's connection troubles.
+	Logger *slog.Logger
+
+	mu       sync.Mutex
+	onCommit []func(seq int64)
+
+	stop   context.CancelFunc
+	listen sync.WaitGroup
+}
+
+// IsURL reports whether a -db value names a PostgreSQL database rather
+// than a SQLite file.
+func IsURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// Open connects to the database at url (postgres://…), applies the
+// migrations it has not seen yet, and starts listening for the commits of
+// other servers.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, geo.Errorf(geo.EINVALID, "database URL: %v", err)
+	}
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	cfg.ConnConfig.RuntimeParams["application_name"] = "nexus"
+	if cfg.MaxConns < 16 {
+		cfg.MaxConns = 16
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{url: url, pool: pool, Now: func() time.Time { return time.Now().UTC() }, Logger: slog.New(slog.DiscardHandler)}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open %s: %w", cfg.ConnConfig.Database, err)
+	}
+	lctx, stop := context.WithCancel(context.Background())
+	db.stop = stop
+	db.listen.Add(1)
+	go db.follow(lctx)
+	return db, nil
+}
+
+// migrate applies the embedded migrations in name order, each in its own
+// transaction, recording each in nexus_migrations. An advisory lock makes
+// servers that start together migrate once.
+func (db *DB) migrate(ctx context.Context) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockMigrate); err != nil {
+		return err
+	}
+	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", lockMigrate)
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS nexus_migrations (name text PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return err
+	}
+	// The extensions come first, outside the migrations: a managed
+	// database may have them installed already by its administrator.
+	for _, ext := range []string{"postgis", "unaccent"} {
+		if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS "+ext); err != nil {
+			return fmt.Errorf("extension %s: %w", ext, err)
+		}
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		var done bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM nexus_migrations WHERE name = $1)", base).Scan(&done); err != nil {
+			return err
+		}
+		if done {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO nexus_migrations (name) VALUES ($1)", base)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+// Close stops listening and closes the pool.
+func (db *DB) Close() error {
+	db.stop()
+	db.listen.Wait()
+	db.pool.Close()
+	return nil
+}
+
+// OnCommit registers f to be called with the last change-log seq after
+// every commit that wrote to the log, this server's and (through NOTIFY)
+// every other server's on the same database. f must not block.
+func (db *DB) OnCommit(f func(seq int64)) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.onCommit = append(db.onCommit, f)
+}
+
+func (db *DB) committed(seq int64) {
+	db.mu.Lock()
+	fns := db.onCommit
+	db.mu.Unlock()
+	for _, f := range fns {
+		f(seq)
+	}
+}
+
+// follow listens on the change channel until ctx ends, reconnecting when
+// the connection drops. After each (re)connection it reports the last seq,
+// so that followers catch up with what was committed while it was away.
+func (db *DB) follow(ctx context.Context) {
+	defer db.listen.Done()
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := db.listenOnce(ctx, func() { backoff = 100 * time.Millisecond })
+		if ctx.Err() != nil {
+			return
+		}
+		db.Logger.Warn("change listener", "err", err, "retry", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (db *DB) listenOnce(ctx context.Context, connected func()) error {
+	conn, err := pgx.Connect(ctx, db.url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+		return err
+	}
+	connected()
+	var last int64
+	if err := conn.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM changes").Scan(&last); err != nil {
+		return err
+	}
+	if last > 0 {
+		db.committed(last)
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		if seq, err := strconv.ParseInt(n.Payload, 10, 64); err == nil {
+			db.committed(seq)
+		}
+	}
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	return translate(db.pool.Ping(ctx))
+}
+
+// Size returns the size of the database in bytes.
+func (db *DB) Size(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.pool.QueryRow(ctx, "SELECT pg_database_size(current_database())").Scan(&n)
+	return n, translate(err)
+}
+
+// translate maps driver errors to domain codes by their SQLSTATE.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		switch {
+		case e.Code == "23505":
+			return &geo.Error{Code: geo.ECONFLICT, Message: "a record with that key exists already"}
+		case e.Code == "53100":
+			return &geo.Error{Code: geo.EFULL, Message: "the database has no room left; nothing of this write was kept"}
+		case e.Code == "57014":
+			if errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
+		}
+	}
+	return err
+}
+
+// Pool is the connection pool, for tests and tools that read the tables.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }

@@ -1,0 +1,357 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+
+	"nexus/geo"
+	"nexus/store"
+)
+
+// args collects a statement's parameters and names them $1, $2, …
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// postgisRadiusM is the sphere PostGIS measures geography on without its
+// spheroid (the mean radius), in metres. geo measures on orb.EarthRadius:
+// distances are scaled so that both engines draw the same corridors.
+const postgisRadiusM = 6371008.8
+
+// where builds the SQL condition selecting records of the collection that
+// match the filter, adding its parameters to a. The bounding-box test goes
+// through the GiST index of the boxes (float4, rounded outwards) and is
+// then made exact with the float64 box kept beside it.
+func where(c geo.Collection, f geo.Filter, a *args) (string, error) {
+	conds := []string{"r.collection = " + a.add(string(c))}
+	if f.BBox != nil {
+		var parts []string
+		for _, b := range f.BBox.Bounds() {
+			w, s, e, n := a.add(b.Min[0]), a.add(b.Min[1]), a.add(b.Max[0]), a.add(b.Max[1])
+			parts = append(parts, "SELECT rid FROM record_boxes WHERE box && ST_MakeEnvelope("+w+","+s+","+e+","+n+", 4326)"+
+				" AND x0 <= "+e+" AND x1 >= "+w+" AND y0 <= "+n+" AND y1 >= "+s)
+		}
+		conds = append(conds, "r.rid IN ("+strings.Join(parts, " UNION ")+")")
+	}
+	if f.Span != (geo.Span{}) && f.Span != geo.All {
+		conds = append(conds, "r.t1 > "+a.add(f.Span.Start)+" AND r.t0 < "+a.add(f.Span.End))
+	}
+	if kinds := f.Kinds(c); len(kinds) > 0 {
+		conds = append(conds, "r.kind = ANY("+a.add(kinds)+"::text[])")
+	}
+	for _, kv := range []struct {
+		key    string
+		values []string
+	}{{"actor", f.Actors}, {"country", f.Countries}} {
+		if len(kv.values) == 0 {
+			continue
+		}
+		l := make([]string, len(kv.values))
+		for i, v := range kv.values {
+			l[i] = lowerASCII(v)
+		}
+		conds = append(conds, "r.rid IN (SELECT rid FROM record_keys WHERE key = "+a.add(kv.key)+" AND lvalue = ANY("+a.add(l)+"::text[]))")
+	}
+	if f.Near != nil {
+		cond, err := nearCondition(f.Near, a)
+		if err != nil {
+			return "", err
+		}
+		conds = append(conds, cond)
+	}
+	if q := tsQuery(f.Q); q != "" {
+		conds = append(conds, "r.words @@ "+a.add(q)+"::tsquery")
+	}
+	if f.CQL != nil {
+		cond, err := compileCQL(c, f.CQL, a)
+		if err != nil {
+			return "", err
+		}
+		conds = append(conds, "("+cond+")")
+	}
+	return strings.Join(conds, " AND "), nil
+}
+
+// nearCondition is the SQL condition of a corridor filter: within km of
+// the point or path along great circles, on the sphere of package geo.
+func nearCondition(n *geo.Near, a *args) (string, error) {
+	var shape orb.Geometry = n.Path
+	if n.Point != nil {
+		shape = *n.Point
+	}
+	if shape == nil {
+		return "false", nil // an unresolved route selects nothing
+	}
+	g, err := wkb.Marshal(shape)
+	if err != nil {
+		return "", err
+	}
+	m := n.Km * 1000 * postgisRadiusM / orb.EarthRadius
+	return "ST_DWithin(r.geom::geography, ST_GeomFromWKB(" + a.add(g) + ", 4326)::geography, " + a.add(m) + ", false)", nil
+}
+
+// tsQuery turns free text into a full-text query that requires a word
+// beginning with each word typed ("cocain" finds "cocaine"), as geo.HasWords
+// does in memory. Each word is a quoted lexeme: no user text is read as
+// query syntax.
+func tsQuery(q string) string {
+	words := geo.Words(q)
+	for i, w := range words {
+		if len(w) > maxLexeme {
+			w = lexemes(w)[0]
+		}
+		w = strings.ReplaceAll(strings.ReplaceAll(w, `\`, `\\`), `'`, `''`)
+		words[i] = "'" + w + "':*"
+	}
+	return strings.Join(words, " & ")
+}
+
+// Get returns one record.
+func (db *DB) Get(ctx context.Context, c geo.Collection, id string) (store.Stored, error) {
+	s := store.Stored{Collection: c, ID: id}
+	err := db.pool.QueryRow(ctx, "SELECT version, feature FROM records WHERE id = $1 AND collection = $2", id, string(c)).Scan(&s.Version, &s.Feature)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, geo.Errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
+	}
+	return s, translate(err)
+}
+
+// snapshot runs f in a read-only transaction that sees one snapshot.
+func (db *DB) snapshot(ctx context.Context, f func(pgx.Tx) error) error {
+	return translate(pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, f))
+}
+
+// Query returns up to limit records matching the filter after the cursor,
+// in storage order, with the number matched in all. The count and the page
+// are read from one snapshot.
+func (db *DB) Query(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (store.Page, error) {
+	return db.page(ctx, c, f, after, limit, true)
+}
+
+// PageOnly is Query without the count of all matches (Matched is what the
+// page holds).
+func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, scan bool) (store.Page, error) {
+	return db.page(ctx, c, f, after, limit, false)
+}
+
+func (db *DB) page(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, count bool) (store.Page, error) {
+	var p store.Page
+	var a args
+	cond, err := where(c, f, &a)
+	if err != nil {
+		return p, err
+	}
+	err = db.snapshot(ctx, func(tx pgx.Tx) error {
+		p = store.Page{}
+		rows, err := tx.Query(ctx, "SELECT r.rid, r.feature FROM records r WHERE "+cond+" AND r.rid > "+a.add(after)+" ORDER BY r.rid LIMIT "+a.add(limit+1), a...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var rid int64
+		for rows.Next() {
+			if len(p.Features) == limit {
+				p.Next = rid
+				break
+			}
+			var feature []byte
+			if err := rows.Scan(&rid, &feature); err != nil {
+				return err
+			}
+			p.Features = append(p.Features, feature)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if !count || (after == 0 && p.Next == 0) {
+			p.Matched = int64(len(p.Features))
+			return nil
+		}
+		return tx.QueryRow(ctx, "SELECT count(*) FROM records r WHERE "+cond, a[:len(a)-2]...).Scan(&p.Matched)
+	})
+	return p, err
+}
+
+// Count returns how many records of the collection match the filter.
+func (db *DB) Count(ctx context.Context, c geo.Collection, f geo.Filter) (int64, error) {
+	var a args
+	cond, err := where(c, f, &a)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = db.pool.QueryRow(ctx, "SELECT count(*) FROM records r WHERE "+cond, a...).Scan(&n)
+	return n, translate(err)
+}
+
+// Features returns the Features of the records with the ids, in that
+// order, leaving out ids that do not exist.
+func (db *DB) Features(ctx context.Context, c geo.Collection, ids []string) ([][]byte, error) {
+	rows, err := db.pool.Query(ctx, "SELECT r.feature FROM unnest($1::text[]) WITH ORDINALITY AS u(id, n) JOIN records r ON r.id = u.id AND r.collection = $2 ORDER BY u.n", ids, string(c))
+	if err != nil {
+		return nil, translate(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	return out, translate(err)
+}
+
+// Each calls fn with every record of the collection that matches the
+// filter, streaming from one snapshot: memory does not grow with the data.
+// The bytes passed to fn are valid only during the call.
+func (db *DB) Each(ctx context.Context, c geo.Collection, f geo.Filter, fn func(feature []byte) error) error {
+	var a args
+	cond, err := where(c, f, &a)
+	if err != nil {
+		return err
+	}
+	return db.snapshot(ctx, func(tx pgx.Tx) error {
+		return each(ctx, tx, "SELECT r.feature FROM records r WHERE "+cond+" ORDER BY r.rid", a, fn)
+	})
+}
+
+// each streams the one bytea column of a query's rows.
+func each(ctx context.Context, tx pgx.Tx, query string, a args, fn func([]byte) error) error {
+	rows, err := tx.Query(ctx, query, a...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows.RawValues()[0]); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+const changeColumns = "seq, collection, id, op, version, actor, time, before, after"
+
+// scanChanges reads change-log rows.
+func scanChanges(rows pgx.Rows) ([]geo.Change, error) {
+	defer rows.Close()
+	var out []geo.Change
+	for rows.Next() {
+		var c geo.Change
+		var before, after []byte
+		if err := rows.Scan(&c.Seq, &c.Collection, &c.ID, &c.Op, &c.Version, &c.Actor, &c.Time, &before, &after); err != nil {
+			return nil, err
+		}
+		c.Time = c.Time.UTC()
+		c.Before, c.After = before, after
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// History returns up to limit changes of one record with seq below before
+// (0 starts at the newest), newest first, within store.MaxHistoryBytes. It
+// answers for deleted records too, saying so; ENOTFOUND only when the id
+// never existed.
+func (db *DB) History(ctx context.Context, c geo.Collection, id string, before int64, limit int) (store.HistoryPage, error) {
+	var p store.HistoryPage
+	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+		p = store.HistoryPage{}
+		var op string
+		err := tx.QueryRow(ctx, "SELECT op FROM changes WHERE id = $1 AND collection = $2 ORDER BY seq DESC LIMIT 1", id, string(c)).Scan(&op)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return geo.Errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
+		} else if err != nil {
+			return err
+		}
+		p.Deleted = op == geo.OpDelete
+		if before <= 0 {
+			before = math.MaxInt64
+		}
+		size := 0
+		for len(p.Changes) < limit {
+			rows, err := tx.Query(ctx, "SELECT "+changeColumns+" FROM changes WHERE id = $1 AND collection = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4",
+				id, string(c), before, min(4, limit-len(p.Changes)))
+			if err != nil {
+				return err
+			}
+			chunk, err := scanChanges(rows)
+			if err != nil {
+				return err
+			}
+			if len(chunk) == 0 {
+				return nil
+			}
+			for _, ch := range chunk {
+				n := len(ch.Before) + len(ch.After)
+				if len(p.Changes) > 0 && size+n > store.MaxHistoryBytes {
+					p.Next = before
+					return nil
+				}
+				size += n
+				p.Changes = append(p.Changes, ch)
+				before = ch.Seq
+			}
+		}
+		var more bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM changes WHERE id = $1 AND collection = $2 AND seq < $3)", id, string(c), before).Scan(&more); err != nil {
+			return err
+		}
+		if more {
+			p.Next = before
+		}
+		return nil
+	})
+	return p, err
+}
+
+// DeletedAfter returns the records deleted by changes after seq: id and
+// the seq of the delete.
+func (db *DB) DeletedAfter(ctx context.Context, after int64) (map[string]int64, error) {
+	rows, err := db.pool.Query(ctx, "SELECT id, max(seq) FROM changes WHERE seq > $1 AND op = 'delete' GROUP BY id", after)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, err
+		}
+		out[id] = seq
+	}
+	return out, translate(rows.Err())
+}
+
+// Changes returns up to limit change-log entries after seq, oldest first.
+// What it returns is always a prefix of what follows seq: seqs become
+// visible in order (see writeTx.log).
+func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]geo.Change, error) {
+	rows, err := db.pool.Query(ctx, "SELECT "+changeColumns+" FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2", after, limit)
+	if err != nil {
+		return nil, translate(err)
+	}
+	out, err := scanChanges(rows)
+	return out, translate(err)
+}
+
+// LastSeq returns the newest change-log seq, 0 for an empty log.
+func (db *DB) LastSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := db.pool.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM changes").Scan(&seq)
+	return seq, translate(err)
+}
+
+// FirstSeq returns the oldest change-log seq still kept, 0 for an empty log.
+func (db *DB) FirstSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := db.pool.QueryRow(ctx, "SELECT coalesce(min(seq), 0) FROM changes").Scan(&seq)
+	return seq, translate(err)
+}

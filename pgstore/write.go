@@ -1,0 +1,366 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
+
+	"nexus/geo"
+	"nexus/store"
+)
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// newID returns a random identifier: 80 bits, 16 characters, as the
+// SQLite engine makes them.
+func newID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return idEncoding.EncodeToString(b[:])
+}
+
+// prepare validates and normalises a record before it is written.
+func (db *DB) prepare(r geo.Record) error {
+	r.Normalize(db.CountryOf)
+	return r.Validate()
+}
+
+// Create stores a new record as version 1 and logs it, in one transaction.
+// A record whose external_id is taken fails with ECONFLICT.
+func (db *DB) Create(ctx context.Context, actor string, r geo.Record) (store.Stored, error) {
+	if err := db.prepare(r); err != nil {
+		return store.Stored{}, err
+	}
+	var out store.Stored
+	err := db.inTx(ctx, func(tx *writeTx) error {
+		var err error
+		out, err = tx.create(actor, r)
+		return err
+	})
+	return out, err
+}
+
+// Replace stores r as the new state of the record id. With expect > 0 it
+// fails with ECONFLICT unless the stored version is expect. A replacement
+// that changes nothing writes nothing and returns the stored record.
+func (db *DB) Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (store.Stored, store.Outcome, error) {
+	if err := db.prepare(r); err != nil {
+		return store.Stored{}, "", err
+	}
+	var out store.Stored
+	var outcome store.Outcome
+	err := db.inTx(ctx, func(tx *writeTx) error {
+		cur, err := tx.current(r.Collection(), id)
+		if err != nil {
+			return err
+		}
+		if expect > 0 && cur.version != expect {
+			return geo.Errorf(geo.ECONFLICT, "version %d of %s is not the latest (%d)", expect, id, cur.version)
+		}
+		out, outcome, err = tx.update(actor, id, cur, r)
+		return err
+	})
+	return out, outcome, err
+}
+
+// Delete removes the record id, keeping its last state in the change log.
+func (db *DB) Delete(ctx context.Context, actor string, c geo.Collection, id string, expect int64) error {
+	return db.inTx(ctx, func(tx *writeTx) error {
+		cur, err := tx.current(c, id)
+		if err != nil {
+			return err
+		}
+		if expect > 0 && cur.version != expect {
+			return geo.Errorf(geo.ECONFLICT, "version %d of %s is not the latest (%d)", expect, id, cur.version)
+		}
+		if _, err := tx.Exec(tx.ctx, "DELETE FROM records WHERE rid = $1", cur.rid); err != nil {
+			return err
+		}
+		return tx.log(geo.Change{Collection: c, ID: id, Op: geo.OpDelete, Version: cur.version + 1, Actor: actor, Before: cur.feature})
+	})
+}
+
+// writeTx is one write transaction; it remembers the last seq it logged.
+type writeTx struct {
+	pgx.Tx
+	ctx     context.Context
+	db      *DB
+	now     time.Time
+	locked  bool // holds the change log's lock
+	lastSeq int64
+}
+
+// inTx runs f in one write transaction, announces its last seq on the
+// change channel, commits, then tells this server's listeners (the other
+// servers hear the NOTIFY, which PostgreSQL delivers at the commit).
+func (db *DB) inTx(ctx context.Context, f func(*writeTx) error) error {
+	ptx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return translate(err)
+	}
+	tx := &writeTx{Tx: ptx, ctx: ctx, db: db, now: db.Now().UTC().Truncate(time.Millisecond)}
+	if err := f(tx); err != nil {
+		ptx.Rollback(context.Background())
+		return translate(err)
+	}
+	if tx.lastSeq > 0 {
+		if _, err := ptx.Exec(ctx, "SELECT pg_notify($1, $2)", channel, strconv.FormatInt(tx.lastSeq, 10)); err != nil {
+			ptx.Rollback(context.Background())
+			return translate(err)
+		}
+	}
+	if err := ptx.Commit(ctx); err != nil {
+		return translate(err)
+	}
+	if tx.lastSeq > 0 {
+		db.committed(tx.lastSeq)
+	}
+	return nil
+}
+
+// current is the stored state of one record inside a write transaction,
+// locked until the transaction ends.
+type current struct {
+	rid     int64
+	version int64
+	feature []byte
+}
+
+func (tx *writeTx) current(c geo.Collection, id string) (current, error) {
+	var cur current
+	err := tx.QueryRow(tx.ctx, "SELECT rid, version, feature FROM records WHERE id = $1 AND collection = $2 FOR UPDATE", id, string(c)).Scan(&cur.rid, &cur.version, &cur.feature)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return cur, geo.Errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
+	}
+	return cur, err
+}
+
+func (tx *writeTx) create(actor string, r geo.Record) (store.Stored, error) {
+	m := r.Base()
+	m.ID, m.Version, m.Created, m.Updated = newID(), 1, tx.now, tx.now
+	feature, err := geo.EncodeFeature(r)
+	if err != nil {
+		return store.Stored{}, err
+	}
+	if err := tx.write(0, r, feature); err != nil {
+		return store.Stored{}, err
+	}
+	return store.Stored{Collection: r.Collection(), ID: m.ID, Version: 1, Feature: feature},
+		tx.log(geo.Change{Collection: r.Collection(), ID: m.ID, Op: geo.OpCreate, Version: 1, Actor: actor, After: feature})
+}
+
+func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (store.Stored, store.Outcome, error) {
+	old, err := geo.DecodeFeature(r.Collection(), cur.feature)
+	if err != nil {
+		return store.Stored{}, "", err
+	}
+	m := r.Base()
+	// Encode with the stored meta first: equal bytes mean nothing changed.
+	*m = *old.Base()
+	same, err := geo.EncodeFeature(r)
+	if err != nil {
+		return store.Stored{}, "", err
+	}
+	if string(same) == string(cur.feature) {
+		return store.Stored{Collection: r.Collection(), ID: id, Version: cur.version, Feature: cur.feature}, store.Unchanged, nil
+	}
+	m.Version, m.Updated = cur.version+1, tx.now
+	feature, err := geo.EncodeFeature(r)
+	if err != nil {
+		return store.Stored{}, "", err
+	}
+	if err := tx.write(cur.rid, r, feature); err != nil {
+		return store.Stored{}, "", err
+	}
+	err = tx.log(geo.Change{Collection: r.Collection(), ID: id, Op: geo.OpUpdate, Version: m.Version, Actor: actor, Before: cur.feature, After: feature})
+	return store.Stored{Collection: r.Collection(), ID: id, Version: m.Version, Feature: feature}, store.Updated, err
+}
+
+// row is what the records table holds of a record besides its ids.
+type row struct {
+	ext   any // external_id or nil
+	kind  string
+	t0    int64
+	t1    int64
+	geom  []byte // WKB, nil for a link
+	words []string
+	hash  []byte
+	boxes []orb.Bound
+	keys  [][2]string // (key, value), without duplicates in any case
+}
+
+// recordRow works out the columns and index entries of a record.
+func recordRow(r geo.Record, k geo.Keys) (row, error) {
+	out := row{kind: k.Kind, t0: k.Span.Start, t1: k.Span.End, words: lexemes(k.Text), boxes: k.Boxes}
+	if k.ExternalID != "" {
+		out.ext = k.ExternalID
+	}
+	if g := r.Geometry(); g != nil {
+		var err error
+		if out.geom, err = wkb.Marshal(g); err != nil {
+			return out, err
+		}
+	}
+	var err error
+	if out.hash, err = contentHash(r); err != nil {
+		return out, err
+	}
+	seen := map[string]bool{}
+	add := func(key string, values []string) {
+		for _, v := range values {
+			lk := key + "\x00" + strings.ToLower(v)
+			if !seen[lk] {
+				seen[lk] = true
+				out.keys = append(out.keys, [2]string{key, v})
+			}
+		}
+	}
+	add("actor", k.Actors)
+	add("country", k.Countries)
+	return out, nil
+}
+
+// maxLexeme is the longest word the full-text index keeps, in bytes
+// (PostgreSQL's limit is 2047); a longer word is kept by its beginning.
+const maxLexeme = 2000
+
+// lexemes are the words of a record's text as the full-text index holds
+// them: folded and split by geo.Words, the rule the in-memory matchers
+// use, so that both find the same records.
+func lexemes(text string) []string {
+	words := geo.Words(text)
+	for i, w := range words {
+		if len(w) > maxLexeme {
+			n := maxLexeme
+			for n > 0 && !utf8.RuneStart(w[n]) {
+				n--
+			}
+			words[i] = w[:n]
+		}
+	}
+	return words
+}
+
+// contentHash hashes what a record says, leaving out the fields the server
+// sets (id, version, times): equal hashes mean an import has nothing to
+// change.
+func contentHash(r geo.Record) ([]byte, error) {
+	m := r.Base()
+	saved := *m
+	*m = geo.Meta{}
+	b, err := geo.EncodeFeature(r)
+	*m = saved
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	return sum[:16], nil
+}
+
+// write inserts (rid 0) or replaces the record row and its index entries.
+func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
+	rw, err := recordRow(r, r.Keys())
+	if err != nil {
+		return err
+	}
+	if rid == 0 {
+		err = tx.QueryRow(tx.ctx, `INSERT INTO records (collection, id, external_id, kind, t0, t1, version, geom, words, hash, feature)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, ST_GeomFromWKB($8, 4326), array_to_tsvector($9::text[]), $10, $11) RETURNING rid`,
+			string(r.Collection()), r.Base().ID, rw.ext, rw.kind, rw.t0, rw.t1, r.Base().Version, rw.geom, rw.words, rw.hash, feature).Scan(&rid)
+		if err != nil {
+			return err
+		}
+	} else {
+		if _, err := tx.Exec(tx.ctx, `UPDATE records SET external_id = $1, kind = $2, t0 = $3, t1 = $4, version = $5,
+			geom = ST_GeomFromWKB($6, 4326), words = array_to_tsvector($7::text[]), hash = $8, feature = $9 WHERE rid = $10`,
+			rw.ext, rw.kind, rw.t0, rw.t1, r.Base().Version, rw.geom, rw.words, rw.hash, feature, rid); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(tx.ctx, "DELETE FROM record_boxes WHERE rid = $1", rid); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(tx.ctx, "DELETE FROM record_keys WHERE rid = $1", rid); err != nil {
+			return err
+		}
+	}
+	return tx.index(rid, rw)
+}
+
+// index writes a record's boxes and keys.
+func (tx *writeTx) index(rid int64, rw row) error {
+	if len(rw.boxes) > 0 {
+		x0, x1, y0, y1 := make([]float64, len(rw.boxes)), make([]float64, len(rw.boxes)), make([]float64, len(rw.boxes)), make([]float64, len(rw.boxes))
+		for i, b := range rw.boxes {
+			x0[i], x1[i], y0[i], y1[i] = b.Min[0], b.Max[0], b.Min[1], b.Max[1]
+		}
+		if _, err := tx.Exec(tx.ctx, `INSERT INTO record_boxes (rid, box, x0, x1, y0, y1)
+			SELECT $1, ST_MakeEnvelope(a, c, b, d, 4326), a, b, c, d FROM unnest($2::float8[], $3::float8[], $4::float8[], $5::float8[]) AS u(a, b, c, d)`,
+			rid, x0, x1, y0, y1); err != nil {
+			return err
+		}
+	}
+	if len(rw.keys) > 0 {
+		keys, values, lvalues := make([]string, len(rw.keys)), make([]string, len(rw.keys)), make([]string, len(rw.keys))
+		for i, kv := range rw.keys {
+			keys[i], values[i], lvalues[i] = kv[0], kv[1], lowerASCII(kv[1])
+		}
+		if _, err := tx.Exec(tx.ctx, "INSERT INTO record_keys (key, value, lvalue, rid) SELECT k, v, l, $1 FROM unnest($2::text[], $3::text[], $4::text[]) AS u(k, v, l) ON CONFLICT DO NOTHING",
+			rid, keys, values, lvalues); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// log writes one change-log entry.
+//
+// PostgreSQL hands out a sequence's numbers when they are asked for, not
+// when their transactions commit: a transaction that took seq 7 may commit
+// after one that took seq 8. A follower that read 8 and resumed "after 8"
+// would never see 7. So the first entry of a transaction takes a
+// transaction-level advisory lock, held until the commit (PostgreSQL
+// releases it after the commit is visible): seqs are taken, and become
+// visible, in one order, and every reader of "seq > N" sees a prefix of
+// the log. The lock covers only the end of a write, from its first log
+// entry to its commit; the records' own writes still run side by side.
+// (Reading only below pg_snapshot_xmin would not do: an old transaction
+// may take a seq after a young one did, and commit before it.)
+func (tx *writeTx) log(c geo.Change) error {
+	if !tx.locked {
+		if _, err := tx.Exec(tx.ctx, "SELECT pg_advisory_xact_lock($1)", lockLog); err != nil {
+			return err
+		}
+		tx.locked = true
+	}
+	return tx.QueryRow(tx.ctx, "INSERT INTO changes (collection, id, op, version, actor, time, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
+		string(c.Collection), c.ID, c.Op, c.Version, c.Actor, tx.now, nullBytes(c.Before), nullBytes(c.After)).Scan(&tx.lastSeq)
+}
+
+// lowerASCII puts the ASCII letters of s in lower case, leaving the rest:
+// key values compare as SQLite's NOCASE compares them.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func nullBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
