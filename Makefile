@@ -33,8 +33,10 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# A package's tests may take far longer than usual on a busy machine under
+# the race detector; the budget is per package binary, not per test.
 test: deps web ref lint
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 	cd static && node --test test/
 	$(MAKE) fuzz
 
