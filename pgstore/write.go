@@ -96,8 +96,9 @@ type writeTx struct {
 	ctx     context.Context
 	db      *DB
 	now     time.Time
-	locked  bool // holds the change log's lock
-	lastSeq int64
+	locked   bool // holds the change log's lock
+	lastSeq  int64
+	notified bool // lastSeq was announced on the change channel
 }
 
 // inTx runs f in one write transaction, announces its last seq on the
@@ -113,7 +114,7 @@ func (db *DB) inTx(ctx context.Context, f func(*writeTx) error) error {
 		ptx.Rollback(context.Background())
 		return translate(err)
 	}
-	if tx.lastSeq > 0 {
+	if tx.lastSeq > 0 && !tx.notified {
 		if _, err := ptx.Exec(ctx, "SELECT pg_notify($1, $2)", channel, strconv.FormatInt(tx.lastSeq, 10)); err != nil {
 			ptx.Rollback(context.Background())
 			return translate(err)
@@ -267,59 +268,52 @@ func contentHash(r geo.Record) ([]byte, error) {
 	return sum[:16], nil
 }
 
-// write inserts (rid 0) or replaces the record row and its index entries.
+// write inserts (rid 0) or replaces the record row and its index entries,
+// in one statement (two for a replacement).
 func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 	rw, err := recordRow(r, r.Keys())
 	if err != nil {
 		return err
 	}
+	var a args
 	if rid == 0 {
-		err = tx.QueryRow(tx.ctx, `INSERT INTO records (collection, id, external_id, kind, t0, t1, version, geom, words, hash, feature)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, ST_GeomFromWKB($8, 4326), array_to_tsvector($9::text[]), $10, $11) RETURNING rid`,
-			string(r.Collection()), r.Base().ID, rw.ext, rw.kind, rw.t0, rw.t1, r.Base().Version, rw.geom, rw.words, rw.hash, feature).Scan(&rid)
-		if err != nil {
-			return err
-		}
-	} else {
-		if _, err := tx.Exec(tx.ctx, `UPDATE records SET external_id = $1, kind = $2, t0 = $3, t1 = $4, version = $5,
-			geom = ST_GeomFromWKB($6, 4326), words = array_to_tsvector($7::text[]), hash = $8, feature = $9 WHERE rid = $10`,
-			rw.ext, rw.kind, rw.t0, rw.t1, r.Base().Version, rw.geom, rw.words, rw.hash, feature, rid); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(tx.ctx, "DELETE FROM record_boxes WHERE rid = $1", rid); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(tx.ctx, "DELETE FROM record_keys WHERE rid = $1", rid); err != nil {
-			return err
-		}
+		head := "WITH r AS (INSERT INTO records (collection, id, external_id, kind, t0, t1, version, geom, words, hash, feature) VALUES (" +
+			a.add(string(r.Collection())) + ", " + a.add(r.Base().ID) + ", " + a.add(rw.ext) + ", " + a.add(rw.kind) + ", " +
+			a.add(rw.t0) + ", " + a.add(rw.t1) + ", " + a.add(r.Base().Version) + ", ST_GeomFromWKB(" + a.add(rw.geom) + ", 4326), array_to_tsvector(" +
+			a.add(rw.words) + "::text[]), " + a.add(rw.hash) + ", " + a.add(feature) + ") RETURNING rid)"
+		return tx.QueryRow(tx.ctx, head+indexCTEs(rw, &a)+" SELECT rid FROM r", a...).Scan(&rid)
 	}
-	return tx.index(rid, rw)
+	if _, err := tx.Exec(tx.ctx, "WITH b AS (DELETE FROM record_boxes WHERE rid = $1) DELETE FROM record_keys WHERE rid = $1", rid); err != nil {
+		return err
+	}
+	head := "WITH r AS (UPDATE records SET external_id = " + a.add(rw.ext) + ", kind = " + a.add(rw.kind) + ", t0 = " + a.add(rw.t0) +
+		", t1 = " + a.add(rw.t1) + ", version = " + a.add(r.Base().Version) + ", geom = ST_GeomFromWKB(" + a.add(rw.geom) +
+		", 4326), words = array_to_tsvector(" + a.add(rw.words) + "::text[]), hash = " + a.add(rw.hash) + ", feature = " + a.add(feature) +
+		" WHERE rid = " + a.add(rid) + " RETURNING rid)"
+	return tx.QueryRow(tx.ctx, head+indexCTEs(rw, &a)+" SELECT rid FROM r", a...).Scan(&rid)
 }
 
-// index writes a record's boxes and keys.
-func (tx *writeTx) index(rid int64, rw row) error {
+// indexCTEs are the clauses that write a record's boxes and keys, for the
+// record row of the CTE r.
+func indexCTEs(rw row, a *args) string {
+	var q string
 	if len(rw.boxes) > 0 {
 		x0, x1, y0, y1 := make([]float64, len(rw.boxes)), make([]float64, len(rw.boxes)), make([]float64, len(rw.boxes)), make([]float64, len(rw.boxes))
 		for i, b := range rw.boxes {
 			x0[i], x1[i], y0[i], y1[i] = b.Min[0], b.Max[0], b.Min[1], b.Max[1]
 		}
-		if _, err := tx.Exec(tx.ctx, `INSERT INTO record_boxes (rid, box, x0, x1, y0, y1)
-			SELECT $1, ST_MakeEnvelope(a, c, b, d, 4326), a, b, c, d FROM unnest($2::float8[], $3::float8[], $4::float8[], $5::float8[]) AS u(a, b, c, d)`,
-			rid, x0, x1, y0, y1); err != nil {
-			return err
-		}
+		q += ", b AS (INSERT INTO record_boxes (rid, box, x0, x1, y0, y1) SELECT r.rid, ST_MakeEnvelope(u.a, u.c, u.b, u.d, 4326), u.a, u.b, u.c, u.d FROM r, unnest(" +
+			a.add(x0) + "::float8[], " + a.add(x1) + "::float8[], " + a.add(y0) + "::float8[], " + a.add(y1) + "::float8[]) AS u(a, b, c, d))"
 	}
 	if len(rw.keys) > 0 {
 		keys, values, lvalues := make([]string, len(rw.keys)), make([]string, len(rw.keys)), make([]string, len(rw.keys))
 		for i, kv := range rw.keys {
 			keys[i], values[i], lvalues[i] = kv[0], kv[1], lowerASCII(kv[1])
 		}
-		if _, err := tx.Exec(tx.ctx, "INSERT INTO record_keys (key, value, lvalue, rid) SELECT k, v, l, $1 FROM unnest($2::text[], $3::text[], $4::text[]) AS u(k, v, l) ON CONFLICT DO NOTHING",
-			rid, keys, values, lvalues); err != nil {
-			return err
-		}
+		q += ", k AS (INSERT INTO record_keys (key, value, lvalue, rid) SELECT u.k, u.v, u.l, r.rid FROM r, unnest(" +
+			a.add(keys) + "::text[], " + a.add(values) + "::text[], " + a.add(lvalues) + "::text[]) AS u(k, v, l))"
 	}
-	return nil
+	return q
 }
 
 // log writes one change-log entry.
@@ -336,14 +330,15 @@ func (tx *writeTx) index(rid int64, rw row) error {
 // (Reading only below pg_snapshot_xmin would not do: an old transaction
 // may take a seq after a young one did, and commit before it.)
 func (tx *writeTx) log(c geo.Change) error {
+	lock := "(SELECT $10::bigint) AS l"
 	if !tx.locked {
-		if _, err := tx.Exec(tx.ctx, "SELECT pg_advisory_xact_lock($1)", lockLog); err != nil {
-			return err
-		}
-		tx.locked = true
+		lock = "(SELECT pg_advisory_xact_lock($10)) AS l"
 	}
-	return tx.QueryRow(tx.ctx, "INSERT INTO changes (collection, id, op, version, actor, time, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
-		string(c.Collection), c.ID, c.Op, c.Version, c.Actor, tx.now, nullBytes(c.Before), nullBytes(c.After)).Scan(&tx.lastSeq)
+	err := tx.QueryRow(tx.ctx, "WITH c AS (INSERT INTO changes (collection, id, op, version, actor, time, before, after) SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM "+lock+
+		" RETURNING seq) SELECT seq, pg_notify($9, seq::text) FROM c",
+		string(c.Collection), c.ID, c.Op, c.Version, c.Actor, tx.now, nullBytes(c.Before), nullBytes(c.After), channel, lockLog).Scan(&tx.lastSeq, nil)
+	tx.locked, tx.notified = true, true
+	return err
 }
 
 // lowerASCII puts the ASCII letters of s in lower case, leaving the rest:
