@@ -105,7 +105,7 @@ func TestLiveAcrossServers(t *testing.T) {
 	seq1, _ := a.db.LastSeq(ctx)
 
 	const perServer, writersPerServer = 5000, 8
-	subs := []*websocket.Conn{a.subscribe(t, seq1), a.subscribe(t, seq1), b.subscribe(t, seq1), b.subscribe(t, seq1)}
+	subs := []*websocket.Conn{a.subscribe(t, seq1), b.subscribe(t, seq1)}
 	type got struct {
 		ids []string
 		err error

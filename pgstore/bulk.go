@@ -1,0 +1,333 @@
+package pgstore
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+
+	"nexus/geo"
+	"nexus/store"
+)
+
+// prepared is what ImportBatch works out of a record before its
+// transaction, on every core: the record is normalised and valid.
+type prepared struct {
+	keys geo.Keys
+	ext  string // collection and external_id, "" without one
+	hash []byte
+}
+
+// prepareAll validates the records and works out their keys and content
+// hashes side by side. The first invalid record's error is returned.
+func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
+	pre := make([]prepared, len(recs))
+	errs := make([]error, len(recs))
+	const chunk = 64
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(chunk)) - chunk
+			if i >= len(recs) {
+				return
+			}
+			for k := i; k < min(i+chunk, len(recs)); k++ {
+				r := recs[k]
+				if errs[k] = db.prepare(r); errs[k] != nil {
+					continue
+				}
+				p := &pre[k]
+				p.keys = r.Keys()
+				if p.keys.ExternalID != "" {
+					p.ext = string(r.Collection()) + "\x00" + p.keys.ExternalID
+				}
+				p.hash, errs[k] = contentHash(r)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), (len(recs)+chunk-1)/chunk) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return pre, nil
+}
+
+// pending is the state of one record an import batch writes or knows:
+// stored before the batch, or created by it.
+type pending struct {
+	rid     int64 // 0 until a created record is given its rid
+	id      string
+	version int64
+	hash    []byte
+	feature []byte // the newest, nil while the stored one was not read
+	coll    geo.Collection
+	rec     geo.Record // the record as last written by the batch; nil if not
+	keys    geo.Keys
+	created bool // by this batch
+}
+
+// ImportBatch writes a batch of records in one transaction: a record whose
+// external_id is known updates that record (or leaves it unchanged, when
+// its content hash is the stored one), any other is created. An invalid
+// record fails the whole batch with its error; the caller may retry the
+// records one by one.
+//
+// The rows go in with COPY: the records into a temporary table, from which
+// one INSERT and one UPDATE move them into place; their boxes, keys and
+// change-log entries likewise.
+func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]store.ImportResult, error) {
+	pre, err := db.prepareAll(recs)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]store.ImportResult, len(recs))
+	err = db.inTx(ctx, func(tx *writeTx) error {
+		known, err := tx.known(recs, pre)
+		if err != nil {
+			return err
+		}
+		var order []*pending // records to write, in the order first met
+		var changes [][]any
+		for i, r := range recs {
+			p := pre[i]
+			st := known[p.ext]
+			if st != nil && string(st.hash) == string(p.hash) {
+				results[i] = store.ImportResult{ID: st.id, Outcome: store.Unchanged}
+				continue
+			}
+			m := r.Base()
+			if st == nil {
+				m.ID, m.Version, m.Created, m.Updated = newID(), 1, tx.now, tx.now
+				feature, err := geo.EncodeFeature(r)
+				if err != nil {
+					return err
+				}
+				st = &pending{id: m.ID, version: 1, hash: p.hash, feature: feature, coll: r.Collection(), rec: r, keys: p.keys, created: true}
+				if p.ext != "" {
+					known[p.ext] = st
+				}
+				order = append(order, st)
+				changes = append(changes, []any{string(st.coll), st.id, geo.OpCreate, int64(1), actor, tx.now, nil, feature})
+				results[i] = store.ImportResult{ID: st.id, Outcome: store.Created}
+				continue
+			}
+			old, err := geo.DecodeFeature(r.Collection(), st.feature)
+			if err != nil {
+				return err
+			}
+			*m = *old.Base()
+			m.Version, m.Updated = st.version+1, tx.now
+			feature, err := geo.EncodeFeature(r)
+			if err != nil {
+				return err
+			}
+			if st.rec == nil {
+				order = append(order, st)
+			}
+			changes = append(changes, []any{string(st.coll), st.id, geo.OpUpdate, m.Version, actor, tx.now, st.feature, feature})
+			st.version, st.hash, st.feature, st.rec, st.keys = m.Version, p.hash, feature, r, p.keys
+			results[i] = store.ImportResult{ID: st.id, Outcome: store.Updated}
+		}
+		if len(order) == 0 {
+			return nil
+		}
+		if err := tx.copyRecords(order); err != nil {
+			return err
+		}
+		return tx.copyLog(changes)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// known reads the stored records of the batch by external_id, locking
+// them until the batch commits. The Feature is read only where the
+// batch's content differs.
+func (tx *writeTx) known(recs []geo.Record, pre []prepared) (map[string]*pending, error) {
+	var colls, exts []string
+	var hashes [][]byte
+	seen := map[string]bool{}
+	for i, p := range pre {
+		if p.ext != "" && !seen[p.ext] {
+			seen[p.ext] = true
+			colls = append(colls, string(recs[i].Collection()))
+			exts = append(exts, p.keys.ExternalID)
+			hashes = append(hashes, p.hash)
+		}
+	}
+	out := map[string]*pending{}
+	if len(exts) == 0 {
+		return out, nil
+	}
+	rows, err := tx.Query(tx.ctx, `SELECT r.collection, r.external_id, r.rid, r.id, r.version, r.hash,
+			CASE WHEN r.hash IS DISTINCT FROM u.h THEN r.feature END
+		FROM unnest($1::text[], $2::text[], $3::bytea[]) AS u(c, e, h)
+		JOIN records r ON r.collection = u.c AND r.external_id = u.e
+		ORDER BY r.rid FOR UPDATE OF r`, colls, exts, hashes)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c, ext string
+		st := &pending{}
+		if err := rows.Scan(&c, &ext, &st.rid, &st.id, &st.version, &st.hash, &st.feature); err != nil {
+			return nil, err
+		}
+		st.coll = geo.Collection(c)
+		out[c+"\x00"+ext] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// A key named twice in the batch may change after an unchanged first
+	// occurrence: read the Features still missing.
+	var missing []int64
+	for _, st := range out {
+		if st.feature == nil {
+			missing = append(missing, st.rid)
+		}
+	}
+	if len(missing) > 0 && hasRepeats(pre) {
+		rows, err := tx.Query(tx.ctx, "SELECT rid, feature FROM records WHERE rid = ANY($1)", missing)
+		if err != nil {
+			return nil, err
+		}
+		byRid := map[int64][]byte{}
+		for rows.Next() {
+			var rid int64
+			var f []byte
+			if err := rows.Scan(&rid, &f); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			byRid[rid] = f
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		for _, st := range out {
+			if st.feature == nil {
+				st.feature = byRid[st.rid]
+			}
+		}
+	}
+	return out, nil
+}
+
+// hasRepeats reports whether the batch names an external_id twice.
+func hasRepeats(pre []prepared) bool {
+	seen := map[string]bool{}
+	for _, p := range pre {
+		if p.ext != "" {
+			if seen[p.ext] {
+				return true
+			}
+			seen[p.ext] = true
+		}
+	}
+	return false
+}
+
+// copyRecords writes the final state of the batch's records: new rows
+// take rids from the sequence in batch order, replaced rows keep theirs.
+func (tx *writeTx) copyRecords(order []*pending) error {
+	var fresh int
+	for _, st := range order {
+		if st.created {
+			fresh++
+		}
+	}
+	if fresh > 0 {
+		var rids []int64
+		if err := tx.QueryRow(tx.ctx, "SELECT array_agg(nextval(pg_get_serial_sequence('records', 'rid'))) FROM generate_series(1, $1)", fresh).Scan(&rids); err != nil {
+			return err
+		}
+		slices.Sort(rids)
+		for _, st := range order {
+			if st.created {
+				st.rid, rids = rids[0], rids[1:]
+			}
+		}
+	}
+	if _, err := tx.Exec(tx.ctx, `CREATE TEMP TABLE import_records (rid bigint, upd boolean, collection text, id text, external_id text, kind text,
+		t0 bigint, t1 bigint, version bigint, geom bytea, words text[], hash bytea, feature bytea) ON COMMIT DROP;
+		CREATE TEMP TABLE import_boxes (rid bigint, x0 float8, x1 float8, y0 float8, y1 float8) ON COMMIT DROP`); err != nil {
+		return err
+	}
+	var recRows, boxRows, keyRows [][]any
+	var replaced []int64
+	for _, st := range order {
+		rw, err := recordRow(st.rec, st.keys)
+		if err != nil {
+			return err
+		}
+		recRows = append(recRows, []any{st.rid, !st.created, string(st.coll), st.id, rw.ext, rw.kind, rw.t0, rw.t1, st.version, rw.geom, rw.words, st.hash, st.feature})
+		for _, b := range rw.boxes {
+			boxRows = append(boxRows, []any{st.rid, b.Min[0], b.Max[0], b.Min[1], b.Max[1]})
+		}
+		for _, kv := range rw.keys {
+			keyRows = append(keyRows, []any{kv[0], kv[1], lowerASCII(kv[1]), st.rid})
+		}
+		if !st.created {
+			replaced = append(replaced, st.rid)
+		}
+	}
+	if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"import_records"},
+		[]string{"rid", "upd", "collection", "id", "external_id", "kind", "t0", "t1", "version", "geom", "words", "hash", "feature"}, pgx.CopyFromRows(recRows)); err != nil {
+		return err
+	}
+	if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"import_boxes"}, []string{"rid", "x0", "x1", "y0", "y1"}, pgx.CopyFromRows(boxRows)); err != nil {
+		return err
+	}
+	if len(replaced) > 0 {
+		if _, err := tx.Exec(tx.ctx, "WITH b AS (DELETE FROM record_boxes WHERE rid = ANY($1)) DELETE FROM record_keys WHERE rid = ANY($1)", replaced); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(tx.ctx, `UPDATE records r SET external_id = s.external_id, kind = s.kind, t0 = s.t0, t1 = s.t1, version = s.version,
+			geom = ST_GeomFromWKB(s.geom, 4326), words = array_to_tsvector(s.words), hash = s.hash, feature = s.feature
+			FROM import_records s WHERE s.upd AND r.rid = s.rid`); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(tx.ctx, `INSERT INTO records (rid, collection, id, external_id, kind, t0, t1, version, geom, words, hash, feature)
+		SELECT rid, collection, id, external_id, kind, t0, t1, version, ST_GeomFromWKB(geom, 4326), array_to_tsvector(words), hash, feature
+		FROM import_records WHERE NOT upd ORDER BY rid`); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(tx.ctx, `INSERT INTO record_boxes (rid, box, x0, x1, y0, y1)
+		SELECT rid, ST_MakeEnvelope(x0, y0, x1, y1, 4326), x0, x1, y0, y1 FROM import_boxes`); err != nil {
+		return err
+	}
+	_, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"record_keys"}, []string{"key", "value", "lvalue", "rid"}, pgx.CopyFromRows(keyRows))
+	return err
+}
+
+// copyLog writes the batch's change-log entries, in order, under the log's
+// lock (see writeTx.log); inTx announces the last.
+func (tx *writeTx) copyLog(changes [][]any) error {
+	if !tx.locked {
+		if _, err := tx.Exec(tx.ctx, "SELECT pg_advisory_xact_lock($1)", lockLog); err != nil {
+			return err
+		}
+		tx.locked = true
+	}
+	if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"changes"}, []string{"collection", "id", "op", "version", "actor", "time", "before", "after"}, pgx.CopyFromRows(changes)); err != nil {
+		return err
+	}
+	tx.notified = false
+	return tx.QueryRow(tx.ctx, "SELECT currval(pg_get_serial_sequence('changes', 'seq'))").Scan(&tx.lastSeq)
+}
