@@ -93,9 +93,9 @@ func (db *DB) Delete(ctx context.Context, actor string, c geo.Collection, id str
 // writeTx is one write transaction; it remembers the last seq it logged.
 type writeTx struct {
 	pgx.Tx
-	ctx     context.Context
-	db      *DB
-	now     time.Time
+	ctx      context.Context
+	db       *DB
+	now      time.Time
 	locked   bool // holds the change log's lock
 	lastSeq  int64
 	notified bool // lastSeq was announced on the change channel
