@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"nexus/geo"
+	"nexus/store"
 )
 
 //go:embed migrations/*.sql
@@ -53,8 +54,13 @@ type DB struct {
 	// Logger reports the listener's connection troubles.
 	Logger *slog.Logger
 
+	// Countries resolves country names in filters (Resolve); nil accepts
+	// only two-letter codes there. Set it before serving.
+	Countries store.CountryNames
+
 	mu       sync.Mutex
 	onCommit []func(seq int64)
+	aliases  aliasCache
 
 	stop   context.CancelFunc
 	listen sync.WaitGroup

@@ -216,12 +216,12 @@ func (db *DB) Each(ctx context.Context, c geo.Collection, f geo.Filter, fn func(
 		return err
 	}
 	return db.snapshot(ctx, func(tx pgx.Tx) error {
-		return each(ctx, tx, "SELECT r.feature FROM records r WHERE "+cond+" ORDER BY r.rid", a, fn)
+		return eachRow(ctx, tx, "SELECT r.feature FROM records r WHERE "+cond+" ORDER BY r.rid", a, fn)
 	})
 }
 
-// each streams the one bytea column of a query's rows.
-func each(ctx context.Context, tx pgx.Tx, query string, a args, fn func([]byte) error) error {
+// eachRow streams the one bytea column of a query's rows.
+func eachRow(ctx context.Context, tx pgx.Tx, query string, a args, fn func([]byte) error) error {
 	rows, err := tx.Query(ctx, query, a...)
 	if err != nil {
 		return err

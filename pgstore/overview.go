@@ -1,0 +1,58 @@
+package pgstore
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+
+	"nexus/geo"
+)
+
+// EachIncident calls fn with the id, point and keys of every incident (all
+// keys but the text), read from one snapshot without decoding a Feature,
+// and returns the change-log seq of that snapshot. It is how an in-memory
+// index starts; it then follows the log from the seq.
+func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, k geo.Keys) error) (int64, error) {
+	var seq int64
+	err := db.snapshot(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM changes").Scan(&seq); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT r.id, r.kind, r.t0, r.t1, ST_X(r.geom), ST_Y(r.geom),
+				(SELECT array_agg(k.value ORDER BY k.lvalue) FROM record_keys k WHERE k.rid = r.rid AND k.key = 'actor'),
+				(SELECT min(k.value) FROM record_keys k WHERE k.rid = r.rid AND k.key = 'country')
+			FROM records r WHERE r.collection = $1 ORDER BY r.rid`, string(geo.Incidents))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var (
+			id      string
+			k       geo.Keys
+			x, y    *float64
+			country *string
+		)
+		for rows.Next() {
+			k.Actors, k.Countries = nil, nil
+			if err := rows.Scan(&id, &k.Kind, &k.Span.Start, &k.Span.End, &x, &y, &k.Actors, &country); err != nil {
+				return err
+			}
+			if k.Actors == nil {
+				k.Actors = []string{}
+			}
+			if country != nil {
+				k.Countries = []string{*country}
+			}
+			var p orb.Point
+			if x != nil && y != nil {
+				p = orb.Point{*x, *y}
+			}
+			if err := fn(id, p, k); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return seq, err
+}
