@@ -27,6 +27,7 @@ func millionPoints() *points {
 		rng := rand.New(rand.NewPCG(1, 2))
 		hubs := [][2]float64{{-74.08, 4.65}, {-75.57, 6.25}, {-99.13, 19.43}, {-66.9, 10.48}, {-15.6, 11.86}, {44.37, 33.31}, {2.35, 48.86}}
 		p := newPoints()
+		p.bulk = true
 		for i := range 1_000_000 {
 			var x, y float64
 			if rng.IntN(3) < 2 {
@@ -47,6 +48,7 @@ func millionPoints() *points {
 				Countries: []string{"CO"},
 			})
 		}
+		p.build()
 		benchPoints = p
 	})
 	return benchPoints
@@ -85,5 +87,17 @@ func BenchmarkView(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+func BenchmarkStats(b *testing.B) {
+	p := millionPoints()
+	for _, by := range StatsBy {
+		b.Run(by, func(b *testing.B) {
+			q := p.compile(geo.NewFilter())
+			for b.Loop() {
+				p.stats(&q, by)
+			}
+		})
 	}
 }

@@ -77,6 +77,7 @@ func New(src Source, logger *slog.Logger) *Index {
 // the log gained meanwhile.
 func (ix *Index) Load(ctx context.Context) error {
 	p := newPoints()
+	p.bulk = true
 	seq, err := ix.src.EachIncident(ctx, func(id string, pt orb.Point, k geo.Keys) error {
 		p.put(id, pt, k)
 		return nil
@@ -84,6 +85,7 @@ func (ix *Index) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("overview: scan: %w", err)
 	}
+	p.build()
 	ix.mu.Lock()
 	ix.p = p
 	ix.seq.Store(seq)

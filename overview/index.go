@@ -9,12 +9,15 @@
 // catches up with the log, so an answer reflects every write committed
 // before the request.
 //
-// Points sit in a pyramid of grid cells in degrees: level L cuts the world
-// into cells of 360/2^L degrees. Every cell of the levels 0 to LeafLevel
-// keeps its count, and the sums of longitude and latitude, by incident
-// type; the cells of LeafLevel also list their points. A view without a
-// date filter adds up whole cells that lie inside its box and looks into
-// the points only along the box's edges, so a type filter costs nothing.
+// Points sit in a tree of grid cells in degrees: level L cuts the world
+// into cells of 360/2^L degrees, and a cell of level L splits into the
+// four of level L+1 that it holds. Every cell of the tree keeps its count,
+// and the sums of longitude and latitude, by incident type; a cell splits
+// once it holds more than a few dozen points (down to MaxDepth), and only
+// the cells that have not split list their points. A view without a date
+// filter adds up whole cells that lie inside one of its grid cells and
+// inside its box, and looks into the points only along the edges, so its
+// cost follows the cells drawn and a type filter costs nothing.
 // A date filter reads the points of the months it covers, found through
 // buckets of points by month; a filter by actor or country reads the points
 // of the box. Full-text search is not kept here: callers ask the store.
@@ -30,9 +33,12 @@ import (
 	"nexus/geo"
 )
 
-// LeafLevel is the finest level whose cells keep counts; its cells (360/256
-// degrees, about 156 km at the equator) also list their points.
-const LeafLevel = 8
+// MaxDepth is the finest level of the tree: its cells (about 2 m) never
+// split, however many points they hold.
+const MaxDepth = 24
+
+// splitAt is how many points a cell lists before it splits.
+var splitAt = 48
 
 // MaxLevel is the finest grid a view may ask for.
 const MaxLevel = 32
@@ -118,11 +124,17 @@ func (r *run) del(i int32) int32 {
 	return moved
 }
 
-// cell is one grid cell of a level; cells of LeafLevel list their points.
-type cell struct {
+// node is one grid cell of the tree: its counts, and its four children
+// once it has split (a cell of level 0 has two), or else its points.
+type node struct {
 	agg
+	kids  [4]*node
+	split bool
 	run
 }
+
+// kid is the index in kids of the child of level l+1 at (cx, cy).
+func kid(cx, cy uint64) int { return int(cy&1)<<1 | int(cx&1) }
 
 // bucket holds the points whose span starts in month m0 and ends in the
 // month before m1 (months counted from year 0); its bounds say what spans
@@ -139,8 +151,8 @@ type bucketKey struct{ m0, m1 int32 }
 type point struct {
 	x, y    float64
 	t0, t1  int64
-	leaf    uint64 // key of its LeafLevel cell
-	leafPos int32  // position in the leaf's pts
+	node    *node // the unsplit cell that lists it
+	pos     int32 // position in the node's run
 	bkt     bucketKey
 	bktPos  int32 // position in the bucket's pts
 	typ     uint8
@@ -185,23 +197,23 @@ func (t *strtab) matching(want []string) map[int32]bool {
 
 // points is the data of the index, without locking or the log.
 type points struct {
-	pts    []point
-	names  []string // the id of each slot
-	free   []int32
-	ids    map[string]int32
-	extra  map[int32][]int32 // actors after the first, by slot
-	levels [LeafLevel + 1]map[uint64]*cell
-	bkts   map[bucketKey]*bucket
-	cntry  strtab
-	actors strtab
+	pts   []point
+	names []string // the id of each slot
+	free  []int32
+	ids   map[string]int32
+	extra map[int32][]int32 // actors after the first, by slot
+	// Every point counted by country and by actor (as stats counts
+	// them), by interned id: the statistics of the whole index.
+	byCountry, byActor []int64
+	root               *node
+	bulk               bool // points are put outside the tree, until build
+	bkts               map[bucketKey]*bucket
+	cntry              strtab
+	actors             strtab
 }
 
 func newPoints() *points {
-	p := &points{ids: map[string]int32{}, extra: map[int32][]int32{}, bkts: map[bucketKey]*bucket{}}
-	for l := range p.levels {
-		p.levels[l] = map[uint64]*cell{}
-	}
-	return p
+	return &points{ids: map[string]int32{}, extra: map[int32][]int32{}, bkts: map[bucketKey]*bucket{}, root: &node{}}
 }
 
 // Len is the number of points.
@@ -244,8 +256,6 @@ func cellY(y float64, level int) uint64 {
 	}
 	return uint64(v)
 }
-
-func key(gx, gy uint64) uint64 { return gy<<32 | gx }
 
 // cellBound is the extent of a cell in degrees.
 func cellBound(gx, gy uint64, level int) orb.Bound {
@@ -327,18 +337,7 @@ func (p *points) put(id string, pt orb.Point, k geo.Keys) {
 			p.extra[slot] = more
 		}
 	}
-	for l := 0; l <= LeafLevel; l++ {
-		kk := key(cellX(q.x, l), cellY(q.y, l))
-		c := p.levels[l][kk]
-		if c == nil {
-			c = &cell{}
-			p.levels[l][kk] = c
-		}
-		c.add(typ, q.x, q.y, 1)
-		if l == LeafLevel {
-			q.leaf, q.leafPos = kk, c.push(slot, &q)
-		}
-	}
+	p.tally(slot, &q, 1)
 	q.bkt = spanKey(q.t0, q.t1)
 	b := p.bkts[q.bkt]
 	if b == nil {
@@ -352,6 +351,125 @@ func (p *points) put(id string, pt orb.Point, k geo.Keys) {
 	p.pts[slot] = q
 	p.names[slot] = id
 	p.ids[id] = slot
+	if !p.bulk {
+		p.insert(slot)
+	}
+}
+
+// build makes the tree of every point at once, after a bulk load: it
+// sorts the points into cells level by level and sums the counts from the
+// unsplit cells up.
+func (p *points) build() {
+	p.bulk = false
+	slots := make([]int32, 0, len(p.ids))
+	for _, slot := range p.ids {
+		slots = append(slots, slot)
+	}
+	slices.Sort(slots)
+	gx := make([]uint32, len(p.pts))
+	gy := make([]uint32, len(p.pts))
+	for _, slot := range slots {
+		q := &p.pts[slot]
+		gx[slot], gy[slot] = uint32(cellX(q.x, MaxDepth)), uint32(cellY(q.y, MaxDepth))
+	}
+	p.root = &node{}
+	p.grow(p.root, 0, slots, make([]int32, len(slots)), gx, gy)
+}
+
+// grow fills n, a cell of level l, with the points in slots: it lists
+// them if they are few, or else sorts them into its children (through
+// tmp, as long as slots) and adds up their counts.
+func (p *points) grow(n *node, l int, slots, tmp []int32, gx, gy []uint32) {
+	if len(slots) <= splitAt || l == MaxDepth {
+		for _, slot := range slots {
+			q := &p.pts[slot]
+			n.add(q.typ, q.x, q.y, 1)
+			q.node, q.pos = n, n.push(slot, q)
+		}
+		return
+	}
+	n.split = true
+	s := MaxDepth - (l + 1)
+	var cnt [5]int
+	for _, slot := range slots {
+		cnt[kid(uint64(gx[slot]>>s), uint64(gy[slot]>>s))+1]++
+	}
+	for k := 1; k < 5; k++ {
+		cnt[k] += cnt[k-1]
+	}
+	at := cnt
+	for _, slot := range slots {
+		k := kid(uint64(gx[slot]>>s), uint64(gy[slot]>>s))
+		tmp[at[k]] = slot
+		at[k]++
+	}
+	copy(slots, tmp)
+	for k := range 4 {
+		part := slots[cnt[k]:cnt[k+1]]
+		if len(part) == 0 {
+			continue
+		}
+		c := &node{}
+		n.kids[k] = c
+		p.grow(c, l+1, part, tmp[cnt[k]:cnt[k+1]], gx, gy)
+		for t := range nTypes {
+			n.n[t] += c.n[t]
+			n.sx[t] += c.sx[t]
+			n.sy[t] += c.sy[t]
+		}
+	}
+}
+
+// insert puts the point in slot into the tree: it adds it to the counts
+// of every cell that holds it and lists it in the unsplit one, which
+// splits if it grows too long.
+func (p *points) insert(slot int32) {
+	q := &p.pts[slot]
+	gx, gy := cellX(q.x, MaxDepth), cellY(q.y, MaxDepth)
+	n := p.root
+	for l := 0; ; l++ {
+		n.add(q.typ, q.x, q.y, 1)
+		if !n.split {
+			q.node, q.pos = n, n.push(slot, q)
+			if n.len() > splitAt && l < MaxDepth {
+				p.splitNode(n, l)
+			}
+			return
+		}
+		s := MaxDepth - (l + 1)
+		k := kid(gx>>s, gy>>s)
+		if n.kids[k] == nil {
+			n.kids[k] = &node{}
+		}
+		n = n.kids[k]
+	}
+}
+
+// splitNode moves the points of the unsplit cell n of level l into its
+// children, splitting those in turn that hold too many.
+func (p *points) splitNode(n *node, l int) {
+	r := n.run
+	n.run = run{}
+	n.split = true
+	s := MaxDepth - (l + 1)
+	for _, slot := range r.slots {
+		q := &p.pts[slot]
+		k := kid(cellX(q.x, MaxDepth)>>s, cellY(q.y, MaxDepth)>>s)
+		c := n.kids[k]
+		if c == nil {
+			c = &node{}
+			n.kids[k] = c
+		}
+		c.add(q.typ, q.x, q.y, 1)
+		q.node, q.pos = c, c.push(slot, q)
+	}
+	if l+1 < MaxDepth {
+		for _, c := range n.kids {
+			if c != nil && c.len() > splitAt {
+				p.splitNode(c, l+1)
+			}
+		}
+	}
 }
 
 // remove takes the incident id out; it is a no-op for an unknown id.
@@ -361,20 +479,11 @@ func (p *points) remove(id string) {
 		return
 	}
 	delete(p.ids, id)
-	delete(p.extra, slot)
 	q := &p.pts[slot]
-	for l := 0; l <= LeafLevel; l++ {
-		kk := key(cellX(q.x, l), cellY(q.y, l))
-		c := p.levels[l][kk]
-		c.add(q.typ, q.x, q.y, -1)
-		if l == LeafLevel {
-			if moved := c.del(q.leafPos); moved >= 0 {
-				p.pts[moved].leafPos = q.leafPos
-			}
-		}
-		if c.empty() {
-			delete(p.levels[l], kk)
-		}
+	p.tally(slot, q, -1)
+	delete(p.extra, slot)
+	if !p.bulk {
+		p.unlink(q)
 	}
 	b := p.bkts[q.bkt]
 	if moved := b.del(q.bktPos); moved >= 0 {
@@ -386,6 +495,72 @@ func (p *points) remove(id string) {
 	*q = point{}
 	p.names[slot] = ""
 	p.free = append(p.free, slot)
+}
+
+// tally adds sign to the counts of the point's country and actors.
+func (p *points) tally(slot int32, q *point, sign int64) {
+	if c := q.country; c >= 0 {
+		p.byCountry = grown(p.byCountry, len(p.cntry.names))
+		p.byCountry[c] += sign
+	}
+	if q.actor >= 0 {
+		p.byActor = grown(p.byActor, len(p.actors.names))
+		var seen [8]int32
+		for _, a := range p.actorsOf(q.actor, p.extra[slot], seen[:0]) {
+			p.byActor[a] += sign
+		}
+	}
+}
+
+// grown is s lengthened with zeros to at least n.
+func grown(s []int64, n int) []int64 {
+	if len(s) < n {
+		s = append(s, make([]int64, n-len(s))...)
+	}
+	return s
+}
+
+// actorsOf appends to seen the actors a point counts for: its first, and
+// those after it that are not the same name (geo.SameKey) as one before.
+func (p *points) actorsOf(first int32, more []int32, seen []int32) []int32 {
+	seen = append(seen, first)
+	for _, a := range more {
+		dup := false
+		for _, b := range seen {
+			if a == b || geo.SameKey(p.actors.names[a], p.actors.names[b]) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			seen = append(seen, a)
+		}
+	}
+	return seen
+}
+
+// unlink takes the point out of the tree: out of the counts of every cell
+// that holds it and the list of its unsplit cell; cells left empty go.
+func (p *points) unlink(q *point) {
+	gx, gy := cellX(q.x, MaxDepth), cellY(q.y, MaxDepth)
+	var path [MaxDepth + 1]*node
+	n, l := p.root, 0
+	for ; ; l++ {
+		path[l] = n
+		n.add(q.typ, q.x, q.y, -1)
+		if !n.split {
+			break
+		}
+		s := MaxDepth - (l + 1)
+		n = n.kids[kid(gx>>s, gy>>s)]
+	}
+	if moved := n.del(q.pos); moved >= 0 {
+		p.pts[moved].pos = q.pos
+	}
+	for ; l > 0 && path[l].empty(); l-- {
+		s := MaxDepth - l
+		path[l-1].kids[kid(gx>>s, gy>>s)] = nil
+	}
 }
 
 // query is a filter compiled against the index's tables.
@@ -509,49 +684,62 @@ func (p *points) eachDated(q *query, fn func(r *run, i int)) {
 
 // eachInBox calls fn with every point in the query's box and the index of
 // the part of the box it is in (a box across the antimeridian has two
-// parts, which never share a point). It reads the leaf cells that meet
-// the box and tests only the points of those on its edges.
+// parts, which never share a point). It walks the cells of the tree that
+// meet the box and tests only the points of those on its edges.
 func (p *points) eachInBox(q *query, fn func(part int, r *run, i int)) {
-	leaves := p.levels[LeafLevel]
 	if q.bounds == nil {
-		for _, c := range leaves {
-			for i := range c.slots {
-				fn(0, &c.run, i)
+		p.root.leaves(func(r *run) {
+			for i := range r.slots {
+				fn(0, r, i)
 			}
-		}
+		})
 		return
 	}
 	for k, b := range q.bounds {
-		scan := func(gx, gy uint64, c *cell) {
-			r := &c.run
-			if inside(cellBound(gx, gy, LeafLevel), b) {
+		var walk func(n *node, l int, gx, gy uint64)
+		walk = func(n *node, l int, gx, gy uint64) {
+			cb := cellBound(gx, gy, l)
+			if !cb.Intersects(b) {
+				return
+			}
+			if inside(cb, b) {
+				n.leaves(func(r *run) {
+					for i := range r.slots {
+						fn(k, r, i)
+					}
+				})
+				return
+			}
+			if !n.split {
+				r := &n.run
 				for i := range r.slots {
-					fn(k, r, i)
+					if within(r.xs[i], r.ys[i], b) {
+						fn(k, r, i)
+					}
 				}
 				return
 			}
-			for i := range r.slots {
-				if within(r.xs[i], r.ys[i], b) {
-					fn(k, r, i)
+			for j, c := range n.kids {
+				if c != nil {
+					walk(c, l+1, 2*gx+uint64(j&1), 2*gy+uint64(j>>1))
 				}
 			}
 		}
-		x0, x1 := cellX(b.Min[0], LeafLevel), cellX(b.Max[0], LeafLevel)
-		y0, y1 := cellY(b.Min[1], LeafLevel), cellY(b.Max[1], LeafLevel)
-		if (x1-x0+1)*(y1-y0+1) > uint64(len(leaves)) {
-			for kk, c := range leaves {
-				if gx, gy := kk&0xffffffff, kk>>32; gx >= x0 && gx <= x1 && gy >= y0 && gy <= y1 {
-					scan(gx, gy, c)
-				}
-			}
-			continue
+		walk(p.root, 0, 0, 0)
+	}
+}
+
+// leaves calls fn with the points of every unsplit cell under n.
+func (n *node) leaves(fn func(r *run)) {
+	if !n.split {
+		if n.len() > 0 {
+			fn(&n.run)
 		}
-		for gy := y0; gy <= y1; gy++ {
-			for gx := x0; gx <= x1; gx++ {
-				if c := leaves[key(gx, gy)]; c != nil {
-					scan(gx, gy, c)
-				}
-			}
+		return
+	}
+	for _, c := range n.kids {
+		if c != nil {
+			c.leaves(fn)
 		}
 	}
 }

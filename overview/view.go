@@ -125,30 +125,31 @@ func (a *acc) addAgg(c *agg, q *query) {
 	}
 }
 
+// everything says the query matches every point.
+func (q *query) everything() bool {
+	return q.bounds == nil && q.allTypes && q.cellsOnly()
+}
+
 // cellsOnly says the query can be answered from the cells' counts: no
 // date, no country, no actor.
 func (q *query) cellsOnly() bool {
 	return !q.dated && q.countries == nil && q.actors == nil
 }
 
-// collect adds to a the points of the cell (l, gx, gy) that lie in b and
-// match the query's types: whole cells where they lie inside b, their
-// children along its edges, the points themselves in edge leaves.
-func (p *points) collect(q *query, l int, gx, gy uint64, b orb.Bound, a *acc) {
-	c := p.levels[l][key(gx, gy)]
-	if c == nil {
-		return
-	}
+// collect adds to a the points under n, the cell (l, gx, gy), that lie in
+// b and match the query's types: whole cells where they lie inside b, the
+// points themselves in unsplit cells on its edges.
+func (p *points) collect(q *query, n *node, l int, gx, gy uint64, b orb.Bound, a *acc) {
 	cb := cellBound(gx, gy, l)
 	if !cb.Intersects(b) {
 		return
 	}
 	if inside(cb, b) {
-		a.addAgg(&c.agg, q)
+		a.addAgg(&n.agg, q)
 		return
 	}
-	if l == LeafLevel {
-		r := &c.run
+	if !n.split {
+		r := &n.run
 		for i, t := range r.typs {
 			if q.types[t] && within(r.xs[i], r.ys[i], b) {
 				a.addPoint(t, r.xs[i], r.ys[i])
@@ -156,24 +157,50 @@ func (p *points) collect(q *query, l int, gx, gy uint64, b orb.Bound, a *acc) {
 		}
 		return
 	}
-	ylast := min(2*gy+1, rows(l+1)-1)
-	for cy := 2 * gy; cy <= ylast; cy++ {
-		for cx := 2 * gx; cx <= 2*gx+1; cx++ {
-			p.collect(q, l+1, cx, cy, b, a)
+	for j, c := range n.kids {
+		if c != nil {
+			p.collect(q, c, l+1, 2*gx+uint64(j&1), 2*gy+uint64(j>>1), b, a)
+		}
+	}
+}
+
+// gridWalk adds to the grid's accumulators of part k the points under n,
+// the cell (l, gx, gy), that match the query's types: a whole cell where
+// it lies inside the box and inside one cell of the grid, the points
+// themselves in unsplit cells that do not.
+func (p *points) gridWalk(q *query, g *grid, k int, n *node, l int, gx, gy uint64) {
+	pt := &g.parts[k]
+	cb := cellBound(gx, gy, l)
+	if !cb.Intersects(pt.b) {
+		return
+	}
+	if l >= g.level && inside(cb, pt.b) {
+		s := l - g.level
+		cx, cy := gx>>s-pt.x0, gy>>s-pt.y0
+		g.accs[pt.off+int(cy*pt.w+cx)].addAgg(&n.agg, q)
+		return
+	}
+	if !n.split {
+		r := &n.run
+		for i, t := range r.typs {
+			if x, y := r.xs[i], r.ys[i]; q.types[t] && within(x, y, pt.b) {
+				g.at(k, x, y).addPoint(t, x, y)
+			}
+		}
+		return
+	}
+	for j, c := range n.kids {
+		if c != nil {
+			p.gridWalk(q, g, k, c, l+1, 2*gx+uint64(j&1), 2*gy+uint64(j>>1))
 		}
 	}
 }
 
 // view fills the grid with the points matching the query.
 func (p *points) view(q *query, g *grid) {
-	if q.cellsOnly() && g.level <= LeafLevel {
-		for i := range g.parts {
-			pt := &g.parts[i]
-			for dy := range pt.h {
-				for dx := range pt.w {
-					p.collect(q, g.level, pt.x0+dx, pt.y0+dy, pt.b, &g.accs[pt.off+int(dy*pt.w+dx)])
-				}
-			}
+	if q.cellsOnly() {
+		for k := range g.parts {
+			p.gridWalk(q, g, k, p.root, 0, 0, 0)
 		}
 		return
 	}
@@ -223,7 +250,7 @@ func (p *points) count(q *query) int64 {
 		}
 		var a acc
 		for _, b := range boundsOf(q) {
-			p.collect(q, 0, 0, 0, b, &a)
+			p.collect(q, p.root, 0, 0, 0, b, &a)
 		}
 		var n int64
 		for t := range nTypes {
@@ -264,7 +291,7 @@ func (p *points) stats(q *query, by string) []Count {
 		var a acc
 		if q.cellsOnly() {
 			for _, b := range boundsOf(q) {
-				p.collect(q, 0, 0, 0, b, &a)
+				p.collect(q, p.root, 0, 0, 0, b, &a)
 			}
 		} else {
 			p.each(q, func(r *run, i int) { a.n[r.typs[i]]++ })
@@ -276,7 +303,7 @@ func (p *points) stats(q *query, by string) []Count {
 		}
 	case "month":
 		byMonth := map[int32]int64{}
-		if q.bounds == nil && q.allTypes && q.cellsOnly() {
+		if q.everything() {
 			for k, b := range p.bkts {
 				if b.lo0 > minMonthTime {
 					byMonth[k.m0] += int64(b.len())
@@ -295,42 +322,37 @@ func (p *points) stats(q *query, by string) []Count {
 		sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 		return out
 	case "country":
-		n := make([]int64, len(p.cntry.names))
-		p.each(q, func(r *run, i int) {
-			if c := r.cntry[i]; c >= 0 {
-				n[c]++
-			}
-		})
+		n := p.byCountry
+		if !q.everything() {
+			n = make([]int64, len(p.cntry.names))
+			p.each(q, func(r *run, i int) {
+				if c := r.cntry[i]; c >= 0 {
+					n[c]++
+				}
+			})
+		}
 		out = fold(p.cntry.names, n)
 	case "actor":
-		n := make([]int64, len(p.actors.names))
-		var seen []int32
-		p.each(q, func(r *run, i int) {
-			first := r.actor[i]
-			if first < 0 {
-				return
-			}
-			n[first]++
-			if len(p.extra) == 0 {
-				return
-			}
-			if more := p.extra[r.slots[i]]; len(more) > 0 {
-				seen = append(seen[:0], first)
-				for _, a := range more {
-					dup := false
-					for _, b := range seen {
-						if a == b || geo.SameKey(p.actors.names[a], p.actors.names[b]) {
-							dup = true
-							break
-						}
-					}
-					if !dup {
-						n[a]++
-						seen = append(seen, a)
-					}
+		n := p.byActor
+		if !q.everything() {
+			n = make([]int64, len(p.actors.names))
+			var seen []int32
+			p.each(q, func(r *run, i int) {
+				first := r.actor[i]
+				if first < 0 {
+					return
 				}
-			}
-		})
+				more := p.extra[r.slots[i]]
+				if len(more) == 0 {
+					n[first]++
+					return
+				}
+				seen = p.actorsOf(first, more, seen[:0])
+				for _, a := range seen {
+					n[a]++
+				}
+			})
+		}
 		out = fold(p.actors.names, n)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
