@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"nexus/geo"
 	"nexus/geocode"
 	"nexus/ingest"
+	"nexus/limit"
 	"nexus/overview"
 	"nexus/store"
 )
@@ -129,6 +131,15 @@ type Config struct {
 	// 503 with Retry-After, so that exports never hold every database
 	// connection. 0 means DefaultMaxExports.
 	MaxExports int
+
+	// Limits are the rate limits per caller; the zero value limits
+	// nothing (the server's flags set DefaultWriteRate and
+	// DefaultReadRate).
+	Limits Limits
+	// TrustedProxies are the peers whose X-Forwarded-For header names the
+	// client; from anyone else the header is ignored. The client's address
+	// is what rate limits count by and what the log shows.
+	TrustedProxies []netip.Prefix
 }
 
 // Defaults of the budgets in Config.
@@ -147,6 +158,8 @@ type Server struct {
 	files   *staticFiles
 	basemap *basemap
 	exports chan struct{} // one slot per export streaming
+	writes  *limit.Rates  // Limits.Writes per caller
+	reads   *limit.Rates  // Limits.Reads per caller
 }
 
 // New returns the server for cfg.
@@ -166,7 +179,8 @@ func New(cfg Config) *Server {
 	if cfg.MaxExports <= 0 {
 		cfg.MaxExports = DefaultMaxExports
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), exports: make(chan struct{}, cfg.MaxExports)}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), exports: make(chan struct{}, cfg.MaxExports),
+		writes: limit.NewRates(cfg.Limits.Writes), reads: limit.NewRates(cfg.Limits.Reads)}
 	s.metrics = newMetrics(cfg)
 	s.basemap = newBasemap(geocode.BasemapGeoJSON())
 	s.routes()
@@ -277,6 +291,9 @@ func (s *Server) handle(pattern string, need access, h handler) {
 			rw.actor = p.Name
 		}
 		if err == nil {
+			err = s.checkRate(r, pattern, p)
+		}
+		if err == nil {
 			err = h(w, r, p)
 		}
 		if err == nil {
@@ -305,6 +322,7 @@ func (s *Server) handle(pattern string, need access, h handler) {
 // that accept gzip, around the routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	r = s.withClientAddr(r)
 	gz := newGzipWriter(w, r)
 	rw := &responseWriter{ResponseWriter: gz, s: s, r: r}
 	// Every request starts with deadlines of its own (a kept-alive
@@ -369,7 +387,7 @@ func (s *Server) finish(rw *responseWriter, r *http.Request, start time.Time) {
 		slog.Int("status", st),
 		slog.Duration("duration", d),
 		slog.Int64("bytes", rw.bytes),
-		slog.String("remote", r.RemoteAddr),
+		slog.String("remote", ClientAddr(r)),
 	}, rw.attrs...)
 	if rw.actor != "" {
 		attrs = append(attrs, slog.String("actor", rw.actor))

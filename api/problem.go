@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"nexus/geo"
+	"nexus/limit"
 )
 
 // Codes the HTTP layer adds to those of geo. They become statuses in
@@ -62,6 +63,8 @@ func status(code string) int {
 		return http.StatusInsufficientStorage
 	case eSlowBody:
 		return http.StatusRequestTimeout
+	case eTooMany:
+		return http.StatusTooManyRequests
 	case eUnavailable, eTimeout, eBusy:
 		return http.StatusServiceUnavailable
 	}
@@ -121,6 +124,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.Set("WWW-Authenticate", `Bearer realm="nexus"`)
 	case http.StatusServiceUnavailable:
 		h.Set("Retry-After", "5")
+	case http.StatusTooManyRequests:
+		var l *limited
+		if errors.As(err, &l) {
+			h.Set("Retry-After", strconv.Itoa(limit.RetryAfter(l.retry)))
+		}
 	}
 	for _, k := range []string{"ETag", "Last-Modified", "Content-Encoding", "Content-Disposition", "Content-Length"} {
 		h.Del(k)

@@ -2,7 +2,9 @@ package live
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"nexus/geo"
+	"nexus/limit"
 )
 
 // frame is one change frame, prepared once and shared by every recipient.
@@ -59,7 +62,9 @@ type queued struct {
 type client struct {
 	h      *Hub
 	conn   *websocket.Conn
-	remote string
+	remote string // the client's address
+	addr   string // its key in the hub's connection counts
+	caller string // its key in the hub's subscribe budgets
 
 	queue   chan queued                     // live frames from the hub; full means slow consumer
 	owner   string                          // the user, for alerts; "" for none
@@ -182,17 +187,29 @@ func (c *client) readLoop() {
 				c.close(websocket.ClosePolicyViolation, "too many malformed frames")
 				continue
 			}
-			msg := errorFrame(err.Error())
-			c.signal(func(ct *control) {
-				if len(ct.errs) < 4 { // a client that floods us misses some
-					ct.errs = append(ct.errs, msg)
-				}
-			})
+			c.errorFrame(errorFrame(err.Error()))
 			continue
 		}
 		abuse = 0
+		if ok, retry := c.h.subscribes.Allow(c.caller); !ok {
+			// The view stays as it was; the client may send it again
+			// after retry_after.
+			r := c.h.subscribes.Rate()
+			c.errorFrame(limitedFrame(fmt.Sprintf("too many subscribes from this caller (the limit is %s a second, %d at once); the view is unchanged: send it again in %d s",
+				strconv.FormatFloat(r.PerSecond, 'f', -1, 64), r.Burst, limit.RetryAfter(retry)), limit.RetryAfter(retry)))
+			continue
+		}
 		c.signal(func(ct *control) { ct.sub = req }) // only the latest counts
 	}
+}
+
+// errorFrame queues an error frame for the writer.
+func (c *client) errorFrame(msg []byte) {
+	c.signal(func(ct *control) {
+		if len(ct.errs) < 4 { // a client that floods us misses some
+			ct.errs = append(ct.errs, msg)
+		}
+	})
 }
 
 // parseOffStack parses a client frame on a short-lived goroutine:

@@ -20,7 +20,8 @@
 //	server: {"type":"change","matches":false,"seq":…,"op":"upsert",…}  the record leaves the view
 //	server: {"type":"reset","seq":N}                      since cannot be served: reload
 //	server: {"type":"alert","seq":…,"watch":…,"event":…,…}  to the watch's owner, whatever the view
-//	server: {"type":"error","message":"…"}                a frame the server cannot use
+//	server: {"type":"error","status":400,"detail":"…"}    a frame the server cannot use
+//	server: {"type":"error","status":429,"detail":"…","retry_after":S}  a subscribe over the rate limit
 //
 // The filter of a subscribe has the names, values and rules of the query
 // parameters of the HTTP API (geo decides what matches for both). A change
@@ -50,6 +51,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -61,6 +63,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"nexus/geo"
+	"nexus/limit"
 )
 
 // Log is what the hub needs of the store: the change log and its commit
@@ -96,6 +99,17 @@ type Options struct {
 	// replays to others leave out the content of records deleted since.
 	// nil treats every connection as a reader.
 	Editor func(r *http.Request) bool
+	// Remote names the client's address (behind a trusted proxy, the one
+	// the proxy names); nil reads the peer's from r.RemoteAddr.
+	Remote func(r *http.Request) string
+	// MaxPerAddress bounds the connections open at once from one address
+	// (an IPv6 /64); more are refused with 429. 0 is no bound.
+	MaxPerAddress int
+	// Subscribes is how often one caller (its token, or its address
+	// without one) may subscribe. Past it a subscribe is answered with an
+	// error frame of status 429 and retry_after (seconds), and the view
+	// stays as it was. The zero Rate is no limit.
+	Subscribes limit.Rate
 }
 
 // Defaults and fixed limits.
@@ -137,6 +151,9 @@ type Hub struct {
 	clients []*client // index = client.idx
 	recent  recent    // the newest changes, for replays
 	closed  bool
+
+	conns      *limit.Counts // connections per address
+	subscribes *limit.Rates  // subscribes per caller
 }
 
 // NewHub returns a hub over the log. It registers for commit
@@ -165,6 +182,9 @@ func NewHub(log Log, opt Options) *Hub {
 		wake:    make(chan struct{}, 1),
 		ready:   make(chan struct{}),
 		recent:  recent{max: opt.RecentBytes},
+
+		conns:      &limit.Counts{Max: opt.MaxPerAddress},
+		subscribes: limit.NewRates(opt.Subscribes),
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	for _, o := range opt.Origins {
@@ -343,16 +363,28 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusServiceUnavailable, "the server is shutting down")
 		return
 	}
+	remote := remoteOf(r)
+	if h.opt.Remote != nil {
+		remote = h.opt.Remote(r)
+	}
+	addr := limit.Address(remote)
+	if !h.conns.Acquire(addr) {
+		h.logger.Info("refuse websocket", "remote", remote, "err", "too many connections from this address")
+		problem(w, http.StatusTooManyRequests, "too many live connections from this address (the limit is "+strconv.Itoa(h.opt.MaxPerAddress)+" at once); close some and try again")
+		return
+	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// The upgrader has answered with the status already.
-		h.logger.Info("refuse websocket", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
+		h.conns.Release(addr)
+		h.logger.Info("refuse websocket", "remote", remote, "origin", r.Header.Get("Origin"), "err", err)
 		return
 	}
 	c := &client{
 		h:      h,
 		conn:   conn,
-		remote: r.RemoteAddr,
+		remote: remote,
+		addr:   addr,
 		queue:  make(chan queued, h.opt.SendQueue),
 		kick:   make(chan struct{}, 1),
 	}
@@ -364,9 +396,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.alerts = make(chan *websocket.PreparedMessage, alertQueue)
 		}
 	}
+	c.caller = limit.Caller(c.owner, remote)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
+		h.conns.Release(addr)
 		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
 		conn.Close()
 		return
@@ -442,8 +476,11 @@ func problem(w http.ResponseWriter, status int, detail string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
-	if status == http.StatusServiceUnavailable {
+	switch status {
+	case http.StatusServiceUnavailable:
 		h.Set("Retry-After", "5")
+	case http.StatusTooManyRequests:
+		h.Set("Retry-After", "10")
 	}
 	w.WriteHeader(status)
 	w.Write(append(body, '\n'))
@@ -485,6 +522,16 @@ func (h *Hub) remove(c *client) {
 	h.clients[len(h.clients)-1] = nil
 	h.clients = h.clients[:len(h.clients)-1]
 	c.idx, c.live = -1, false
+	h.conns.Release(c.addr)
+}
+
+// remoteOf is the peer's address of a request, without the port.
+func remoteOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // Clients returns the number of connected clients.

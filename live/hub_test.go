@@ -144,7 +144,7 @@ func (c *conn) subscribe(bbox string, since int64) {
 func (c *conn) sync() {
 	c.t.Helper()
 	c.send(`{"type":"sync"}`)
-	if m := c.read(); m.Type != "error" || !strings.Contains(m.Message, "unknown type") {
+	if m := c.read(); m.Type != "error" || !strings.Contains(m.Detail, "unknown type") {
 		c.t.Fatalf("sync: got %+v, want the error answering it", m)
 	}
 }
@@ -580,14 +580,14 @@ func TestMalformedFramesGetErrors(t *testing.T) {
 			continue
 		}
 		m := c.read()
-		if m.Type != "error" || !strings.Contains(m.Message, tc.want) {
+		if m.Type != "error" || !strings.Contains(m.Detail, tc.want) {
 			t.Errorf("frame %.60s: got %+v, want error with %q", tc.frame, m, tc.want)
 		}
 	}
 	if err := c.ws.WriteMessage(websocket.BinaryMessage, []byte{1, 2, 3}); err != nil {
 		t.Fatal(err)
 	}
-	if m := c.read(); m.Type != "error" || !strings.Contains(m.Message, "binary") {
+	if m := c.read(); m.Type != "error" || !strings.Contains(m.Detail, "binary") {
 		t.Errorf("binary frame: got %+v", m)
 	}
 	// The connection is still usable. The new view replaces the previous

@@ -105,7 +105,7 @@ func TestSubscriptionToACorridor(t *testing.T) {
 	c.send(fmt.Sprintf(`{"type":"subscribe","filter":{"near_route":%q,"km":100},"since":%d}`, rs.ID, seq))
 	c.sync()
 	c.send(`{"type":"subscribe","filter":{"near_route":"nope","km":100}}`)
-	if m := c.read(); m.Type != "error" || !strings.Contains(m.Message, "no route") {
+	if m := c.read(); m.Type != "error" || !strings.Contains(m.Detail, "no route") {
 		t.Fatalf("unknown route: %+v", m)
 	}
 	near := e.create(179.9, -10.2, "on the antimeridian")

@@ -133,17 +133,19 @@ func ChangeSeq(frame []byte) (seq int64, ok bool) {
 	return seq, err == nil
 }
 
-// Frame is a server frame as a client reads it: hello, change, reset or
-// error.
+// Frame is a server frame as a client reads it: hello, change, reset,
+// alert or error.
 type Frame struct {
 	Type       string          `json:"type"`
 	Seq        int64           `json:"seq"`
 	Op         string          `json:"op"` // change: upsert or delete
 	Collection string          `json:"collection"`
 	ID         string          `json:"id"`
-	Feature    json.RawMessage `json:"feature"` // change: the record after an upsert
-	Matches    *bool           `json:"matches"` // change: false when the record leaves the view
-	Message    string          `json:"message"` // error
+	Feature    json.RawMessage `json:"feature"`     // change: the record after an upsert
+	Matches    *bool           `json:"matches"`     // change: false when the record leaves the view
+	Status     int             `json:"status"`      // error: 400 a frame the server cannot use, 429 a subscribe over the limit
+	Detail     string          `json:"detail"`      // error: what is wrong, for a human
+	RetryAfter int             `json:"retry_after"` // error 429: seconds to wait before subscribing again
 }
 
 // ParseFrame reads a server frame.
@@ -161,9 +163,19 @@ func seqFrame(typ string, seq int64) []byte {
 	return append(b, '}')
 }
 
-// errorFrame encodes an error frame with a human message.
+// errorFrame encodes the error frame of a client frame the server cannot
+// use, with a human message.
 func errorFrame(msg string) []byte {
-	b := append([]byte(`{"type":"error","message":`), appendString(nil, msg)...)
+	b := append([]byte(`{"type":"error","status":400,"detail":`), appendString(nil, msg)...)
+	return append(b, '}')
+}
+
+// limitedFrame encodes the error frame of a subscribe over the rate
+// limit: status 429 and the seconds to wait.
+func limitedFrame(msg string, retryAfter int) []byte {
+	b := append([]byte(`{"type":"error","status":429,"detail":`), appendString(nil, msg)...)
+	b = append(b, `,"retry_after":`...)
+	b = strconv.AppendInt(b, int64(retryAfter), 10)
 	return append(b, '}')
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"nexus/data"
 	"nexus/geocode"
 	"nexus/ingest"
+	"nexus/limit"
 	"nexus/live"
 	"nexus/overview"
 	"nexus/static"
@@ -54,6 +56,18 @@ type Main struct {
 	IdleTimeout    time.Duration
 	MaxExports     int
 
+	// Rate limits per caller (a token, or an address without one), in
+	// events a second; bursts are twice as many. 0 turns a limit off.
+	WriteRate     float64 // requests that change something
+	ReadRate      float64 // exports, views, statistics, histories
+	SubscribeRate float64 // websocket subscribes
+	// MaxLivePerAddress bounds the websockets open at once from one
+	// address; 0 is no bound.
+	MaxLivePerAddress int
+	// TrustedProxy lists the CIDR prefixes of proxies whose
+	// X-Forwarded-For names the client.
+	TrustedProxy string
+
 	Stdout, Stderr io.Writer
 	Logger         *slog.Logger
 
@@ -73,6 +87,12 @@ type Main struct {
 	done         chan error
 }
 
+// Default rate limits of the command line, per caller.
+const (
+	DefaultSubscribeRate     = 50  // subscribes a second: the time slider's Play sends up to 10
+	DefaultMaxLivePerAddress = 500 // websockets at once from one address
+)
+
 // Connection limits of the HTTP server.
 const (
 	ReadHeaderTimeout  = 10 * time.Second // to send a request's headers
@@ -83,7 +103,9 @@ const (
 // NewMain returns a Main with the defaults of the command line.
 func NewMain(stdout, stderr io.Writer) *Main {
 	return &Main{Addr: ":8080", DB: "nexus.db", Seed: true, Stdout: stdout, Stderr: stderr,
-		RequestTimeout: api.DefaultRequestTimeout, StreamIdle: api.DefaultStreamIdle, IdleTimeout: DefaultIdleTimeout, MaxExports: api.DefaultMaxExports}
+		RequestTimeout: api.DefaultRequestTimeout, StreamIdle: api.DefaultStreamIdle, IdleTimeout: DefaultIdleTimeout, MaxExports: api.DefaultMaxExports,
+		WriteRate: api.DefaultWriteRate.PerSecond, ReadRate: api.DefaultReadRate.PerSecond, SubscribeRate: DefaultSubscribeRate,
+		MaxLivePerAddress: DefaultMaxLivePerAddress}
 }
 
 // ParseFlags reads the serve flags (and NEXUS_* variables).
@@ -100,6 +122,11 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.StreamIdle, "stream-idle", m.StreamIdle, "longest an export or an import upload may move no data")
 	fs.DurationVar(&m.IdleTimeout, "idle-timeout", m.IdleTimeout, "how long a kept-alive connection may wait for its next request")
 	fs.IntVar(&m.MaxExports, "max-exports", m.MaxExports, "exports streaming at once; more are answered 503")
+	fs.Float64Var(&m.WriteRate, "write-rate", m.WriteRate, "writes a second per caller (a token, or an address without one), twice as many at once; more are answered 429; 0 is no limit")
+	fs.Float64Var(&m.ReadRate, "read-rate", m.ReadRate, "exports, views, statistics and histories a second per caller, twice as many at once; 0 is no limit")
+	fs.Float64Var(&m.SubscribeRate, "subscribe-rate", m.SubscribeRate, "websocket subscribes a second per caller, twice as many at once; 0 is no limit")
+	fs.IntVar(&m.MaxLivePerAddress, "max-live-per-address", m.MaxLivePerAddress, "websockets open at once from one address; 0 is no limit")
+	fs.StringVar(&m.TrustedProxy, "trusted-proxy", m.TrustedProxy, "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For names the client")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -107,7 +134,20 @@ func (m *Main) ParseFlags(args []string) error {
 	if len(rest) > 0 {
 		return fmt.Errorf("unexpected argument %q", rest[0])
 	}
+	if _, err := api.ParseCIDRs(m.TrustedProxy); err != nil {
+		return fmt.Errorf("-trusted-proxy: %w", err)
+	}
+	for name, v := range map[string]float64{"-write-rate": m.WriteRate, "-read-rate": m.ReadRate, "-subscribe-rate": m.SubscribeRate} {
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("%s must be 0 (no limit) or more, got %v", name, v)
+		}
+	}
 	return nil
+}
+
+// rate is the budget of a -…-rate flag: a burst of two seconds' worth.
+func rate(perSecond float64) limit.Rate {
+	return limit.Rate{PerSecond: perSecond, Burst: max(1, int(math.Ceil(2*perSecond)))}
 }
 
 // Run opens the database, loads the sample data and the first token when
@@ -142,6 +182,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 
+	proxies, err := api.ParseCIDRs(m.TrustedProxy)
+	if err != nil {
+		m.db.Close()
+		return fmt.Errorf("-trusted-proxy: %w", err)
+	}
 	var origins []string
 	for _, o := range strings.Split(m.Origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -154,6 +199,10 @@ func (m *Main) Run(ctx context.Context) error {
 		Resolve: m.db.Resolve,
 		Owner:   func(r *http.Request) string { return ownerOf(r) },
 		Editor:  func(r *http.Request) bool { return api.PrincipalOf(r.Context()).Editor() },
+		Remote:  api.ClientAddr,
+
+		MaxPerAddress: m.MaxLivePerAddress,
+		Subscribes:    rate(m.SubscribeRate),
 	})
 	dopt := m.Deliver
 	dopt.AllowPrivate, dopt.Logger = m.PrivateWebhooks, log
@@ -185,6 +234,8 @@ func (m *Main) Run(ctx context.Context) error {
 		RequestTimeout:  m.RequestTimeout,
 		StreamIdle:      m.StreamIdle,
 		MaxExports:      m.MaxExports,
+		Limits:          api.Limits{Writes: rate(m.WriteRate), Reads: rate(m.ReadRate)},
+		TrustedProxies:  proxies,
 	})
 
 	ln, err := net.Listen("tcp", m.Addr)

@@ -138,6 +138,16 @@ export class Live {
     } else if (msg.type === 'reset') {
       this.lastSeq = this.helloSeq;
       this.onReset();
+    } else if (msg.type === 'error') {
+      if (msg.status === 429) {
+        // Too many subscribes: the server kept the previous view. Send the
+        // current one again when it says.
+        clearTimeout(this.resend);
+        const wait = Number.isFinite(msg.retry_after) ? msg.retry_after : 1;
+        this.resend = setTimeout(() => this.sendSubscribe(), wait * 1000);
+      } else {
+        console.warn('live:', msg.detail);
+      }
     }
   }
 
