@@ -266,3 +266,6 @@ func translate(err error) error {
 
 // Pool is the connection pool, for tests and tools that read the tables.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// URL is the database's connection URL.
+func (db *DB) URL() string { return db.url }
