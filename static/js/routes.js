@@ -17,6 +17,13 @@ const PAGE_LIMIT = 10000;
 const MAX_PAGES = 10;
 /** How long a changed route stays highlighted, in milliseconds. */
 const FLASH_MS = 2500;
+/**
+ * Above this many routes, each is drawn as one line on a shared canvas:
+ * no arrows, no waypoint markers, no wide hit line (the canvas's own
+ * tolerance makes lines easy to hit). Thousands of SVG paths with their
+ * decorations take the browser seconds to lay out.
+ */
+export const LIGHT_ROUTES = 1000;
 
 /** Leaflet [lat, lng] parts moved by offset degrees of longitude. */
 function shifted(parts, offset) {
@@ -40,6 +47,9 @@ export class RouteLayer {
     this.layer = L.featureGroup();
     /** Routes matching the filters, as the server counted them. */
     this.numberMatched = 0;
+    /** Whether routes are drawn light (see LIGHT_ROUTES). */
+    this.light = false;
+    this.canvas = null;
   }
 
   /**
@@ -63,6 +73,11 @@ export class RouteLayer {
 
   /** Draws exactly these routes, keeping the layers of unchanged ones. */
   setAll(features) {
+    const light = features.length > LIGHT_ROUTES;
+    if (light !== this.light) {
+      this.light = light;
+      for (const id of [...this.routes.keys()]) this.remove(id);
+    }
     const seen = new Set();
     for (const f of features) {
       if (!f || f.id === undefined || f.id === null) continue;
@@ -102,6 +117,7 @@ export class RouteLayer {
     const parts = [...main, ...shifted(main, -360), ...shifted(main, 360)];
     const colour = commodityColour(p.commodity);
     const dashArray = CONFIDENCE_DASH[p.confidence] ?? null;
+    if (this.light) return this.lightGroup(feature, main, parts, colour, dashArray);
 
     // A wide transparent line under the visible one makes routes easy to hit.
     const hit = L.polyline(parts, { weight: 14, opacity: 0, className: 'nx-route-hit' });
@@ -159,6 +175,20 @@ export class RouteLayer {
     }
 
     const group = L.featureGroup([hit, line, arrows, ...vertices]);
+    return this.finish(group, feature, main);
+  }
+
+  /** One route as a single canvas line, with its popup. */
+  lightGroup(feature, main, parts, colour, dashArray) {
+    this.canvas ??= L.canvas({ padding: 0.5, tolerance: 6 });
+    const line = L.polyline(parts, {
+      renderer: this.canvas, color: colour, weight: 2, opacity: 0.75, dashArray, className: 'nx-route',
+    });
+    return this.finish(L.featureGroup([line]), feature, main);
+  }
+
+  /** Gives a route's group its feature, bounds, middle and popup. */
+  finish(group, feature, main) {
     group.feature = feature;
     /** The bounds of the route itself, without its copies 360° away. */
     group.routeBounds = L.latLngBounds(routeBounds(feature.geometry));
