@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -67,6 +68,9 @@ type Main struct {
 	// TrustedProxy lists the CIDR prefixes of proxies whose
 	// X-Forwarded-For names the client.
 	TrustedProxy string
+	// TLSCert and TLSKey are PEM files of a certificate (its chain) and
+	// its key: with both the server speaks HTTPS, and its websocket wss.
+	TLSCert, TLSKey string
 
 	Stdout, Stderr io.Writer
 	Logger         *slog.Logger
@@ -126,6 +130,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Float64Var(&m.ReadRate, "read-rate", m.ReadRate, "exports, views, statistics and histories a second per caller, twice as many at once; 0 is no limit")
 	fs.Float64Var(&m.SubscribeRate, "subscribe-rate", m.SubscribeRate, "websocket subscribes a second per caller, twice as many at once; 0 is no limit")
 	fs.IntVar(&m.MaxLivePerAddress, "max-live-per-address", m.MaxLivePerAddress, "websockets open at once from one address; 0 is no limit")
+	fs.StringVar(&m.TLSCert, "tls-cert", m.TLSCert, "PEM file of the TLS certificate (and its chain): serve HTTPS; needs -tls-key")
+	fs.StringVar(&m.TLSKey, "tls-key", m.TLSKey, "PEM file of the TLS certificate's private key")
 	fs.StringVar(&m.TrustedProxy, "trusted-proxy", m.TrustedProxy, "comma-separated CIDR prefixes of reverse proxies whose X-Forwarded-For names the client")
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -133,6 +139,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if len(rest) > 0 {
 		return fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	if (m.TLSCert == "") != (m.TLSKey == "") {
+		return errors.New("-tls-cert and -tls-key go together: give both to serve HTTPS, or neither")
 	}
 	if _, err := api.ParseCIDRs(m.TrustedProxy); err != nil {
 		return fmt.Errorf("-trusted-proxy: %w", err)
@@ -186,6 +195,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		m.db.Close()
 		return fmt.Errorf("-trusted-proxy: %w", err)
+	}
+	tlsConfig, err := m.tlsConfig()
+	if err != nil {
+		m.db.Close()
+		return err
 	}
 	var origins []string
 	for _, o := range strings.Split(m.Origins, ",") {
@@ -244,6 +258,10 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.URL = "http://" + displayAddr(ln.Addr())
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+		m.URL = "https://" + displayAddr(ln.Addr())
+	}
 	m.server = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: ReadHeaderTimeout,
@@ -278,11 +296,32 @@ func (m *Main) Run(ctx context.Context) error {
 			m.done <- err
 		}
 	}()
-	log.Info("serving", "url", m.URL, "db", m.DB, "private", m.Private)
+	log.Info("serving", "url", m.URL, "db", m.DB, "private", m.Private, "tls", tlsConfig != nil)
 	if first != "" {
 		fmt.Fprintf(m.Stdout, "Nexus is ready. Open this link to sign in as admin (shown once):\n\n    %s/#token=%s\n\n", m.URL, first)
 	}
 	return nil
+}
+
+// tlsConfig loads the certificate of -tls-cert and -tls-key; nil without
+// them. The server speaks HTTP/1.1 over TLS, as it does without: the
+// websocket and the per-request deadlines work on its connections.
+func (m *Main) tlsConfig() (*tls.Config, error) {
+	if m.TLSCert == "" && m.TLSKey == "" {
+		return nil, nil
+	}
+	if m.TLSCert == "" || m.TLSKey == "" {
+		return nil, errors.New("-tls-cert and -tls-key go together: give both to serve HTTPS, or neither")
+	}
+	cert, err := tls.LoadX509KeyPair(m.TLSCert, m.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("-tls-cert %s, -tls-key %s: %w", m.TLSCert, m.TLSKey, err)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"http/1.1"},
+	}, nil
 }
 
 // Wait blocks until ctx is done or the server fails.
