@@ -14,7 +14,7 @@ import (
 )
 
 // magic opens geocode.bin; Encoder writes it first (encode.go).
-const magic = "nexus-geocode/5\n"
+const magic = "nexus-geocode/7\n"
 
 // reader reads the primitives of the geocode.bin format, remembering the
 // first error.
@@ -172,6 +172,11 @@ func decode(gz []byte) (*Gazetteer, error) {
 		for j := range a.forms {
 			a.forms[j] = r.str()
 		}
+		a.level = uint8(r.uvarint())
+		a.parent = int(r.uvarint()) - 1
+		if a.parent >= na {
+			r.fail("admin parent")
+		}
 		if _, code, ok := strings.Cut(a.code, "."); ok {
 			a.hint = geo.Fold(code)
 		}
@@ -218,6 +223,11 @@ func decode(gz []byte) (*Gazetteer, error) {
 	c = r.column()
 	for i := range np {
 		g.placeFlags[i] = c.byte()
+	}
+	g.placeLabel = make([]uint8, np)
+	c = r.column()
+	for i := range np {
+		g.placeLabel[i] = c.byte()
 	}
 
 	// Name index: front-coded keys, in columns.

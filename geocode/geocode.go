@@ -63,6 +63,14 @@ type Place struct {
 	Point      [2]float64 `json:"point"`             // [lon, lat], WGS84 degrees
 	Population int64      `json:"population"`        // people, 0 when unknown
 	Precision  string     `json:"precision"`         // PrecisionPlace, PrecisionAdmin or PrecisionCountry
+	// Kind tells what the candidate is: KindCapital, KindCity, KindTown,
+	// KindVillage, KindNeighbourhood, KindDistrict, KindRegion or
+	// KindCountry.
+	Kind string `json:"kind"`
+	// Fallback is set when a "place, context" query found no such place
+	// in or near the context, and this candidate is the context itself:
+	// it says so in a sentence.
+	Fallback string `json:"fallback,omitempty"`
 }
 
 // Reverse is what a point is in.
@@ -135,6 +143,9 @@ type Gazetteer struct {
 
 	shapes shapeIndex
 
+	placeLabel []uint8     // the zoom from which the basemap labels it, 255 never
+	labelIdx   *labelIndex // built on first use, under labelsMu
+
 	// LoadTime is how long Load took, for the start-up log.
 	LoadTime time.Duration
 }
@@ -157,11 +168,22 @@ type adminRec struct {
 	rankPop    int64
 	forms      []string // folded name forms, for hints
 	hint       string   // folded code suffix ("nj" of "US.NJ"), for hints
+	level      uint8    // adminLevel1, adminLevel2 or adminRegion
+	parent     int      // the first-level area of a second-level one, or -1
 }
+
+// Levels of an admin area.
+const (
+	adminLevel1 = 1 // first-level division
+	adminLevel2 = 2 // second-level division: a district
+	adminRegion = 3 // a well-known region, possibly across borders
+)
 
 const (
 	flagCapital = 1 << iota // capital of a country
 	flagSeat                // seat of a first- or second-level division
+
+	flagSection = 1 << 4 // a section of a city (GeoNames PPLX); bits 2–3 hold the k-d axis
 )
 
 var (
@@ -242,14 +264,21 @@ func (g *Gazetteer) Forward(q string, limit int) ([]Place, error) {
 			hints = append(hints, h)
 		}
 	}
-	return g.places(g.resolve(name, hints, limit)), nil
+	ms, ctx := g.resolve(name, hints, limit)
+	out := g.places(ms)
+	if ctx != "" && len(out) > 0 {
+		out[0].Fallback = fmt.Sprintf("No place called %q was found in or near %s: this is %s itself.",
+			strings.TrimSpace(parts[0]), out[0].Name, out[0].Name)
+	}
+	return out, nil
 }
 
 // resolve tries the readings of the hints in turn and returns the matches
-// of the first that finds any.
-func (g *Gazetteer) resolve(name string, hints []string, limit int) []match {
+// of the first that finds any; fellBack is the context hint when nothing
+// of that name was found and the match is the context itself.
+func (g *Gazetteer) resolve(name string, hints []string, limit int) (ms []match, fellBack string) {
 	if len(hints) == 0 {
-		return g.search(name, filter{}, limit)
+		return g.search(name, filter{}, limit), ""
 	}
 	last := hints[len(hints)-1]
 	// The last hint is a country ("Tumaco, CO"), the one before it, if
@@ -260,17 +289,17 @@ func (g *Gazetteer) resolve(name string, hints []string, limit int) []match {
 			f.admin = hints[len(hints)-2]
 		}
 		if m := g.search(name, f, limit); len(m) > 0 {
-			return m
+			return m, ""
 		}
 		if f.admin != "" {
-			if m := g.near(name, f.admin, f.countries, limit); len(m) > 0 {
-				return m
+			if m, fb := g.near(name, f.admin, f.countries, limit); len(m) > 0 {
+				return m, fb
 			}
 		}
 	}
 	// The last hint is an admin area, by name or code ("Springfield, IL").
 	if m := g.search(name, filter{admin: last}, limit); len(m) > 0 {
-		return m
+		return m, ""
 	}
 	// The last hint is a place to look near.
 	return g.near(name, last, nil, limit)
@@ -278,17 +307,18 @@ func (g *Gazetteer) resolve(name string, hints []string, limit int) []match {
 
 // near returns the matches of name within nearKm of the best match of
 // context (in one of countries, when given), or that match itself when
-// there are none: "Zona Rosa, Bogotá" gives at least Bogotá.
-func (g *Gazetteer) near(name, context string, countries []uint16, limit int) []match {
+// there are none ("Zona Rosa, Bogotá" gives at least Bogotá), with
+// fellBack set to the context.
+func (g *Gazetteer) near(name, context string, countries []uint16, limit int) (ms []match, fellBack string) {
 	ctx := g.search(context, filter{countries: countries}, 1)
 	if len(ctx) == 0 {
-		return nil
+		return nil, ""
 	}
 	lon, lat := g.point(ctx[0].entity)
 	if m := g.search(name, filter{near: true, lon: lon, lat: lat, countries: countries}, limit); len(m) > 0 {
-		return m
+		return m, ""
 	}
-	return ctx
+	return ctx, context
 }
 
 // withDeps returns the country and the countries that depend on it (France
@@ -416,6 +446,7 @@ func (g *Gazetteer) place(i int) Place {
 		Point:      [2]float64{float64(g.placeLon[i]) / 1e5, float64(g.placeLat[i]) / 1e5},
 		Population: int64(g.placePop[i]),
 		Precision:  PrecisionPlace,
+		Kind:       g.placeKind(i),
 	}
 	if a := g.placeAdmin[i]; a > 0 {
 		p.Admin1 = g.admins[a-1].name
@@ -432,12 +463,22 @@ func (g *Gazetteer) entityPlace(e int) Place {
 		return g.place(e)
 	case e < np+na:
 		a := &g.admins[e-np]
-		return Place{Name: a.name, Admin1: a.name, Country: g.countries[a.country].code,
-			Point: [2]float64{a.lon, a.lat}, Population: a.pop, Precision: PrecisionAdmin}
+		p := Place{Name: a.name, Admin1: a.name, Country: g.countries[a.country].code,
+			Point: [2]float64{a.lon, a.lat}, Population: a.pop, Precision: PrecisionAdmin, Kind: KindRegion}
+		switch a.level {
+		case adminLevel2:
+			p.Kind, p.Admin1 = KindDistrict, ""
+			if a.parent >= 0 {
+				p.Admin1 = g.admins[a.parent].name
+			}
+		case adminRegion:
+			p.Admin1 = ""
+		}
+		return p
 	default:
 		c := &g.countries[e-np-na]
 		return Place{Name: c.name, Country: c.code, Point: [2]float64{c.lon, c.lat},
-			Population: c.pop, Precision: PrecisionCountry}
+			Population: c.pop, Precision: PrecisionCountry, Kind: KindCountry}
 	}
 }
 

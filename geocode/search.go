@@ -149,6 +149,10 @@ func (g *Gazetteer) allows(e int, f filter) bool {
 	case e < np+na:
 		cc = g.admins[e-np].country
 		admin = e - np
+		if a := &g.admins[admin]; a.level == adminLevel2 && a.parent >= 0 && f.admin != "" &&
+			a.hint != f.admin && !slices.Contains(a.forms, f.admin) {
+			admin = a.parent // a district is in its first-level area
+		}
 	default:
 		if f.admin != "" || f.near {
 			return false

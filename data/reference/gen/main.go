@@ -56,8 +56,11 @@ type country struct {
 }
 
 type admin struct {
-	code    string // "CO.20"
+	code    string // "CO.20", "CO.34.11001"; "" for a region
 	name    string
+	level   int      // levelADM1, levelADM2 or levelRegion
+	parent  int      // the ADM1 area of an ADM2 one, or -1
+	alts    []string // other names (regions)
 	country int
 	lon     float64
 	lat     float64
@@ -66,12 +69,20 @@ type admin struct {
 	places  []int
 }
 
+// Levels of an admin entry.
+const (
+	levelADM1   = 1 // first-level division (GeoNames ADM1)
+	levelADM2   = 2 // second-level division (GeoNames ADM2): a district, municipality
+	levelRegion = 3 // a well-known region, possibly across borders (see regions.go)
+)
+
 type place struct {
 	name     string
 	ascii    string
 	alts     []string
 	country  int
 	admin    int // -1 when unknown
+	admin2   int // the ADM2 area in admins, -1 when unknown
 	lon, lat float64
 	pop      int64
 	flags    uint8
@@ -80,6 +91,8 @@ type place struct {
 const (
 	flagCapital = 1 << iota // GeoNames PPLC
 	flagSeat                // PPLA or PPLA2: seat of a first- or second-level division
+
+	flagSection = 1 << 4 // PPLX: a section of a city; bits 2–3 hold the k-d axis
 )
 
 type entry struct {
@@ -104,13 +117,20 @@ func run(npm, out string) error {
 	if err != nil {
 		return err
 	}
-	places, err := loadPlaces(npm, cs, adminIdx)
+	admins, admin2Idx, err := loadAdmins2(npm, cs, admins, adminIdx)
+	if err != nil {
+		return err
+	}
+	places, err := loadPlaces(npm, cs, adminIdx, admin2Idx)
 	if err != nil {
 		return err
 	}
 	cs.dependents(places, shapes)
 	cs.points(places, shapes)
 	finishAdmins(admins, places)
+	if admins, err = addRegions(admins, places, cs); err != nil {
+		return err
+	}
 	order := kdOrder(places)
 	entries := nameIndex(cs, admins, places, order)
 

@@ -110,6 +110,9 @@ func nameIndex(cs *countries, admins []*admin, places []place, order []int) []en
 		for j, f := range adminForms(a.name) {
 			add(base+i, f, j > 0)
 		}
+		for _, n := range a.alts {
+			add(base+i, n, true)
+		}
 	}
 	base += len(admins)
 	for i, c := range cs.list {

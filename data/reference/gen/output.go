@@ -55,6 +55,8 @@ func writeData(w *geocode.Encoder, cs *countries, admins []*admin, places []plac
 		for _, f := range forms {
 			w.Str(f)
 		}
+		w.Uvarint(uint64(a.level))
+		w.Uvarint(uint64(a.parent + 1))
 	}
 
 	// Places, in k-d order, column by column; positions delta-coded (the
@@ -92,6 +94,12 @@ func writeData(w *geocode.Encoder, cs *countries, admins []*admin, places []plac
 	w.Column(func(c *geocode.Encoder) {
 		for _, i := range order {
 			c.Byte(places[i].flags)
+		}
+	})
+	zooms := labelZooms(places)
+	w.Column(func(c *geocode.Encoder) {
+		for _, i := range order {
+			c.Byte(zooms[i])
 		}
 	})
 

