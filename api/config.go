@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	tiles "nexus/basemap"
 	"nexus/geo"
 	"nexus/geocode"
 	"nexus/store"
@@ -20,7 +21,7 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request, p store.Principa
 		"tiles":       s.cfg.Tiles,
 		"private":     s.cfg.Private,
 		"role":        role,
-		"attribution": geocode.Attribution,
+		"attribution": geocode.Attribution + " " + tiles.Attribution,
 		"sample":      s.cfg.Sample,
 	})
 }

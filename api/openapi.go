@@ -25,6 +25,8 @@ func openAPIDoc(server string) obj {
 	}
 	collectionID := pathParam("collectionId", "incidents, routes or links", obj{"type": "string", "enum": []string{string(geo.Incidents), string(geo.Routes), string(geo.Links)}})
 	featureID := pathParam("featureId", "the id of a record, chosen by the server", str)
+	integer := obj{"type": "integer", "minimum": 0}
+	tileParams := []obj{pathParam("z", "zoom", integer), pathParam("x", "column, from the west", integer), pathParam("y", "row, from the north", integer)}
 	list := func(name, desc string) obj {
 		return param(name, "query", desc+" (comma-separated, any of)", obj{"type": "array", "items": str}, false)
 	}
@@ -157,6 +159,10 @@ func openAPIDoc(server string) obj {
 		"/config":          obj{"get": op("config", "What the map needs to know", nil, merge(obj{"200": jsonResponse("tiles, private, role, attribution", typeJSON)}, errs("401")))},
 		"/vocabulary":      obj{"get": op("vocabulary", "The values of the data model's enumerations, and the dimensions of stats", nil, obj{"200": jsonResponse("type, commodity, mode, confidence, precision, stats_by: lists of strings", typeJSON)})},
 		"/basemap.geojson": obj{"get": op("basemap", "Natural Earth country shapes", nil, merge(obj{"200": jsonResponse("a FeatureCollection", typeGeoJSON)}, errs("401")))},
+		"/basemap/tiles/{z}/{x}/{y}.bin": obj{"get": op("basemapTile", "Land, coasts and borders of the offline basemap, one binary vector tile (zooms 0, 2, 4, 6, 8)", tileParams,
+			merge(obj{"200": jsonResponse("a tile (see basemap/README.md)", "application/octet-stream")}, errs("400", "404")))},
+		"/basemap/labels/{z}/{x}/{y}.json": obj{"get": op("basemapLabels", "Place names labelled at zoom z in a tile, best ranked first", tileParams,
+			merge(obj{"200": jsonResponse("name, kind, point, population, zoom of each", typeJSON)}, errs("400", "404")))},
 	}
 	return obj{
 		"openapi": "3.0.3",

@@ -313,7 +313,7 @@ func TestLegendAndAbout(t *testing.T) {
 		t.Errorf("%d linked sources, want %d", n, len(sample.Sources))
 	}
 	credits := eval[string](p, `document.getElementById('about-credits').textContent`)
-	for _, w := range []string{"Natural Earth", "GeoNames", "CC BY 4.0"} {
+	for _, w := range []string{"OpenStreetMap contributors (ODbL)", "Natural Earth", "GeoNames", "CC BY 4.0"} {
 		if !strings.Contains(credits, w) {
 			t.Errorf("the credits %q do not name %s", credits, w)
 		}

@@ -27,8 +27,13 @@ export async function reverse(lon, lat) {
 /** Places of at least this many people are called cities, smaller ones towns. */
 const CITY_POPULATION = 100000;
 
-/** What kind of place a candidate is: city, town, region or country. */
+/**
+ * What kind of place a candidate is, as the server names it (capital,
+ * city, town, village, neighbourhood, district, region, country), or from
+ * its precision and population for a server that does not.
+ */
 export function candidateKind(c) {
+  if (typeof c.kind === 'string' && c.kind) return c.kind;
   if (c.precision === 'country') return 'country';
   if (c.precision === 'admin') return 'region';
   return Number(c.population) >= CITY_POPULATION ? 'city' : 'town';
@@ -67,7 +72,8 @@ export function setupPlaceSearch({ input, button, results, status }, onPick) {
     status.textContent = 'Searching…';
     try {
       const found = await geocode(q, 5);
-      status.textContent = found.length ? `${found.length} places found.` : 'No place found by that name.';
+      const fellBack = found.find((c) => c.fallback)?.fallback;
+      status.textContent = fellBack || (found.length ? `${found.length} places found.` : 'No place found by that name.');
       for (const c of found) {
         results.append(el('li', {}, el('button', {
           type: 'button',

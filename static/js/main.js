@@ -16,7 +16,7 @@ import {
 import { setupAbout } from './about.js';
 import { ActorPanel } from './actors.js';
 import { drawMonthly, loadMonthly } from './chart.js';
-import { createBasemap, createTileLayer } from './basemap.js';
+import { createBasemap, createOfflineBasemap, createTileLayer } from './basemap.js';
 import { CountryShading } from './countries.js';
 import { DensityLayer } from './density.js';
 import { byId, debounce } from './dom.js';
@@ -149,8 +149,11 @@ async function main() {
   };
 
   // Layers.
+  // The offline map (land, coasts, borders, place names) is drawn; the
+  // Natural Earth shapes are loaded for the country shading.
+  const offline = createOfflineBasemap().addTo(map);
+  nexus.basemap = offline;
   const basemap = createBasemap();
-  basemap.layer.addTo(map);
   const loadFailed = (what, err) => {
     if (isAbort(err)) return;
     if (err?.status === 401) notify('This map needs a token: use "Sign in".', 'error');
@@ -166,7 +169,7 @@ async function main() {
   // Country shading: off by default (the legend tells how to show it).
   const countries = new CountryShading(map, basemap, filters);
   nexus.countries = countries;
-  const bases = { 'Natural Earth (offline)': basemap.layer };
+  const bases = { 'Offline map': offline };
   const tiles = createTileLayer(config);
   if (tiles) bases['Online tiles'] = tiles;
   // Density: a heat map of the same view, off by default.
@@ -376,7 +379,10 @@ async function main() {
   for (const sel of Object.values(timeSelects)) sel.addEventListener('change', () => saveURL());
   window.addEventListener('hashchange', () => {
     if (location.hash === written) return;
+    // A #token= link opened in this tab signs in at once, as the dialog does.
+    const before = getToken();
     initToken();
+    if (getToken() !== before) signedIn();
     const next = parseHash();
     if (next.view) map.setView([next.view.lat, next.view.lng], next.view.zoom);
     filters.set(next.filters, 'url');
@@ -477,7 +483,13 @@ async function main() {
     onSaved: (feature) => {
       if (incidents.upsert(feature, { flash: true }) === false) reloadViewSoon();
       showCounts();
-      incidents.show(feature.id);
+      if (incidents.show(feature.id)) return;
+      // Grouped at this zoom: zoom in on it and open it once it is drawn.
+      const ll = pointLatLng(feature.geometry);
+      if (ll) {
+        pendingOpen = String(feature.id);
+        map.flyTo(ll, Math.max(map.getZoom(), 9));
+      }
     },
     onDeleted: (id) => {
       incidents.remove(id);
@@ -506,9 +518,8 @@ async function main() {
   nexus.reload = reloadAll;
   /** Shows a record (out of its cluster) and opens its popup; false when not drawn. */
   nexus.show = (id, collection = 'incidents') => (collection === 'routes' ? routes : incidents).show(id);
-  setupSignIn({
-    button: signIn, dialog: byId('token-dialog'), input: byId('token-input'), forget: byId('token-forget'),
-  }, async () => {
+  /** After the token changed: the role, the edit controls, the data again. */
+  async function signedIn() {
     await loadConfig();
     if (refused) signIn.click();
     else notify(getToken() ? `Signed in${config.role ? ` as ${config.role}` : ''}.` : 'Signed out.');
@@ -520,7 +531,10 @@ async function main() {
     basemap.reload().catch((err) => loadFailed('the basemap', err));
     timeline.init();
     filters.loadSuggestions();
-  });
+  }
+  setupSignIn({
+    button: signIn, dialog: byId('token-dialog'), input: byId('token-input'), forget: byId('token-forget'),
+  }, signedIn);
   updateEditUI();
   if (refused || (config.private && !getToken())) signIn.click();
 

@@ -14,7 +14,7 @@ const { normaliseField } = await import('../js/forms.js');
 const { datetimeParam, normalise } = await import('../js/filters.js');
 const { setVocabulary, INCIDENT_TYPES, COMMODITIES } = await import('../js/vocab.js');
 const { qs } = await import('../js/api.js');
-const { unwrapRing } = await import('../js/basemap.js');
+const { unwrapRing, sourceTile, decodeTile, tilesCovering } = await import('../js/basemap.js');
 const geo = await import('../js/geo.js');
 
 test('export path names the format, GeoJSON when unknown', () => {
@@ -93,6 +93,36 @@ test('basemap rings stitched across the antimeridian are made continuous', () =>
   assert.equal(unwrapRing(plain), plain);
 });
 
+test('offline tiles: deeper zooms draw a part of a stored tile, x wraps', () => {
+  assert.deepEqual(sourceTile(4, 3, 5), { z: 4, x: 3, y: 5, extent: 4096, scale: 1 / 16, dx: 0, dy: 0 });
+  // Zoom 5 is drawn from zoom 4: tile 7/11 is the lower right quarter of 3/5.
+  assert.deepEqual(sourceTile(5, 7, 11), { z: 4, x: 3, y: 5, extent: 4096, scale: 1 / 8, dx: 2048, dy: 2048 });
+  // Zoom 12 from zoom 8 (16384 across), a sixteenth of the tile across.
+  const s = sourceTile(12, 16 * 10 + 3, 16 * 20 + 15);
+  assert.deepEqual([s.z, s.x, s.y, s.extent, s.dx, s.dy, s.scale], [8, 10, 20, 16384, 3072, 15360, 0.25]);
+  assert.deepEqual(sourceTile(2, -1, 0), sourceTile(2, 3, 0));
+  assert.equal(sourceTile(2, 0, 4), null);
+});
+
+test('offline tiles decode: kinds, polygons of rings, border lines', () => {
+  assert.deepEqual(decodeTile(Uint8Array.of(0)), { fill: 'sea' });
+  assert.deepEqual(decodeTile(Uint8Array.of(1)), { fill: 'land' });
+  // One polygon of one ring (0,0) (10,0) (10,-5): zigzag 0,0 20,0 0,9;
+  // one line of 2 positions (200,1) (199,1): zigzag 144 3 (200 = 0x190),
+  // 2 0 then 1 0.
+  const t = decodeTile(Uint8Array.of(2, 1, 1, 3, 0, 0, 20, 0, 0, 9, 1, 2, 0x90, 3, 2, 1, 0));
+  assert.deepEqual(t.p.map((poly) => poly.map((r) => [...r])), [[[0, 0, 10, 0, 10, -5]]]);
+  assert.deepEqual(t.b.map((l) => [...l]), [[200, 1, 199, 1]]);
+  assert.throws(() => decodeTile(Uint8Array.of(2, 1, 1, 3, 0)));
+});
+
+test('label tiles cover a view, across the antimeridian too', () => {
+  const t = tilesCovering({ west: -80, east: -70, south: 0, north: 10 }, 3);
+  assert.deepEqual(t.map((c) => [c.x, c.y, c.wrap]), [[2, 3], [2, 4]].map(([x, y]) => [x, y, 0]));
+  const w = tilesCovering({ west: 170, east: 190, south: -20, north: -10 }, 2);
+  assert.deepEqual(w.map((c) => [c.x, c.wrap]), [[3, 0], [4, 1]]);
+});
+
 test('great circles keep their ends and bend poleward', () => {
   const line = geo.greatCircle([-74, 4.6], [-0.1, 51.5], 5);
   assert.deepEqual(line[0], [-74, 4.6]);
@@ -155,6 +185,8 @@ test('typed coordinates are lat, lon in range; candidates say their kind', async
   assert.equal(candidateKind({ precision: 'place', population: 900 }), 'town');
   assert.equal(candidateKind({ precision: 'admin', population: 400000 }), 'region');
   assert.equal(candidateKind({ precision: 'country' }), 'country');
+  assert.equal(candidateKind({ precision: 'admin', kind: 'district', population: 400000 }), 'district');
+  assert.equal(candidateKind({ precision: 'place', kind: 'neighbourhood', population: 30000 }), 'neighbourhood');
 });
 
 test('the histogram counts a month by the records overlapping it; imprecise apart', async () => {
