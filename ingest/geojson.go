@@ -286,31 +286,54 @@ type decoded struct {
 	err           error  // a rejection by DecodeFeature
 }
 
+// geojsonSource labels the source hashes of GeoJSON features.
+const geojsonSource = "nexus geojson 1"
+
 // decodeRaws decodes and validates the queued features, on every core,
-// then queues their records (or rejections) in input order.
+// then queues their records (or rejections) in input order. A feature
+// whose bytes the store holds a record of, as they are, is counted
+// unchanged without being decoded.
 func (im *importer) decodeRaws() error {
 	raws := im.raws
 	out := make([]decoded, len(raws))
-	const chunk = 64
-	workers := min(runtime.GOMAXPROCS(0), (len(raws)+chunk-1)/chunk)
-	var next atomic.Int64
-	work := func() {
-		for {
-			i := int(next.Add(chunk)) - chunk
-			if i >= len(raws) {
-				return
+	hashes := make([]uint64, len(raws))
+	skip := make([]bool, len(raws))
+	parallel(len(raws), func(k int) { hashes[k] = sourceHash(geojsonSource, raws[k].raw) })
+	known, err := im.known(hashes)
+	if err != nil {
+		return err
+	}
+	decode := func(k int) {
+		if out[k] = decodeFeature(raws[k].raw); out[k].rec != nil {
+			out[k].rec.Base().Source = hashes[k]
+		}
+	}
+	if len(known) > 0 {
+		for k, h := range hashes {
+			_, skip[k] = known[h]
+		}
+	}
+	parallel(len(raws), func(k int) {
+		if !skip[k] {
+			decode(k)
+		}
+	})
+	if len(known) > 0 {
+		// A feature of this batch that changes the record of a skipped
+		// one: both are written, in their order.
+		exts := map[string]bool{}
+		for _, d := range out {
+			if d.rec != nil {
+				exts[externalID(d.rec)] = true
 			}
-			for k := i; k < min(i+chunk, len(raws)); k++ {
-				out[k] = decodeFeature(raws[k].raw)
+		}
+		for k := range raws {
+			if skip[k] && exts[known[hashes[k]]] {
+				skip[k] = false
+				decode(k)
 			}
 		}
 	}
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
 	defer func() { // let the bytes go; the slice is used again
 		clear(raws)
 		im.raws = raws[:0]
@@ -318,6 +341,8 @@ func (im *importer) decodeRaws() error {
 	for i, d := range out {
 		line := raws[i].line
 		switch {
+		case skip[i]:
+			im.unchanged()
 		case d.field != "":
 			im.reject(line, d.field, d.reason)
 		case d.err != nil:
@@ -329,6 +354,30 @@ func (im *importer) decodeRaws() error {
 		}
 	}
 	return nil
+}
+
+// parallel calls f(0) … f(n-1) on every core, in chunks.
+func parallel(n int, f func(int)) {
+	const chunk = 64
+	workers := min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk)
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(chunk)) - chunk
+			if i >= n {
+				return
+			}
+			for k := i; k < min(i+chunk, n); k++ {
+				f(k)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
 }
 
 // decodeFeature decodes one feature into the record of its collection

@@ -14,6 +14,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +33,14 @@ import (
 // Batcher is what an import needs of the store.
 type Batcher interface {
 	ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]store.ImportResult, error)
+}
+
+// SourceKeeper is what a store may offer an import besides Batcher: which
+// source hashes (geo.Meta.Source) its records with an external_id were
+// last written from, with that external_id. With it, an unchanged
+// re-import reads and hashes its input, and decodes and writes nothing.
+type SourceKeeper interface {
+	KnownSources(ctx context.Context, srcs []uint64) (map[uint64]string, error)
 }
 
 // Options tune one import.
@@ -131,6 +141,10 @@ type importer struct {
 	writes chan []pending // batches to write; nil until the first
 	done   chan struct{}  // closed when the writer has ended
 	werr   error          // the first error of the writer
+	// inflight counts the external_ids of the records queued and not
+	// yet written (guarded by mu): bytes the store knows are skipped
+	// only when no record in flight may change the same record first.
+	inflight map[string]int
 }
 
 // pending is a valid record waiting for its batch to be written.
@@ -300,6 +314,14 @@ func (im *importer) queue(line int64, r geo.Record, geocoded bool, invalid error
 		return nil
 	}
 	im.pending = append(im.pending, pending{rec: r, line: line, geocoded: geocoded})
+	if ext := externalID(r); ext != "" {
+		im.mu.Lock()
+		if im.inflight == nil {
+			im.inflight = map[string]int{}
+		}
+		im.inflight[ext]++
+		im.mu.Unlock()
+	}
 	if len(im.pending) >= im.opt.BatchSize {
 		return im.flush()
 	}
@@ -353,7 +375,9 @@ func (im *importer) writer() {
 		if im.writeErr() != nil {
 			continue
 		}
-		if err := im.write(batch); err != nil {
+		err := im.write(batch)
+		im.landed(batch)
+		if err != nil {
 			im.mu.Lock()
 			im.werr = err
 			im.mu.Unlock()
@@ -366,6 +390,81 @@ func (im *importer) writer() {
 			im.opt.Written(rows)
 		}
 	}
+}
+
+// landed takes the records of a batch written (or failed) out of flight.
+func (im *importer) landed(batch []pending) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	for _, p := range batch {
+		if ext := externalID(p.rec); ext != "" {
+			if im.inflight[ext]--; im.inflight[ext] <= 0 {
+				delete(im.inflight, ext)
+			}
+		}
+	}
+}
+
+// externalID is a record's external_id, "" without one.
+func externalID(r geo.Record) string {
+	switch r := r.(type) {
+	case *geo.Incident:
+		return r.ExternalID
+	case *geo.Route:
+		return r.ExternalID
+	case *geo.Link:
+		return r.ExternalID
+	}
+	return ""
+}
+
+// unchanged counts a row or feature the store holds as it is.
+func (im *importer) unchanged() {
+	im.attempted++
+	im.mu.Lock()
+	im.rep.Unchanged++
+	im.mu.Unlock()
+}
+
+// sourceHash is what Meta.Source keeps of the bytes a record is read from:
+// the first 64 bits of their SHA-256, after a label of the format and of
+// how it is read (never 0).
+func sourceHash(label string, b []byte) uint64 {
+	h := sha256.New()
+	h.Write([]byte(label))
+	h.Write([]byte{0})
+	h.Write(b)
+	var sum [sha256.Size]byte
+	return max(binary.BigEndian.Uint64(h.Sum(sum[:0])), 1)
+}
+
+// known returns which of the hashes the store holds records of, each with
+// its external_id, leaving out those whose external_id is in flight: the
+// batches before may change their records first. Nil when the store
+// cannot tell.
+func (im *importer) known(hashes []uint64) (map[uint64]string, error) {
+	sk, ok := im.dst.(SourceKeeper)
+	if !ok {
+		return nil, nil
+	}
+	// The external_ids in flight are noted before the store is asked: a
+	// batch that lands meanwhile is already in what it answers.
+	im.mu.Lock()
+	busy := make(map[string]bool, len(im.inflight))
+	for ext := range im.inflight {
+		busy[ext] = true
+	}
+	im.mu.Unlock()
+	known, err := sk.KnownSources(im.ctx, hashes)
+	if err != nil {
+		return nil, err
+	}
+	for h, ext := range known {
+		if busy[ext] {
+			delete(known, h)
+		}
+	}
+	return known, nil
 }
 
 // write writes one batch in one transaction. Should the store refuse the

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"database/sql"
 	"strings"
 	"time"
 
@@ -81,80 +80,150 @@ func pairsOf(actors []string) [][2]string {
 	return out
 }
 
-// unsummarize takes back what summarize counted for the record rid, before
-// its keys are removed. When the record held an actor's earliest or latest
-// date, that date is read again from the actor's other records.
-func (tx *writeTx) unsummarize(rid int64) error {
-	var coll string
-	var t0, t1 int64
-	if err := tx.QueryRow("SELECT collection, t0, t1 FROM records WHERE rid = ?", rid).Scan(&coll, &t0, &t1); err != nil {
-		if err == sql.ErrNoRows {
-			return nil
+// unsummarize takes back what summarize counted for the records rids,
+// before their keys are removed: the counts of the whole batch are
+// gathered in memory and taken back with one statement per actor,
+// country, month and pair. When a record held an actor's earliest start
+// or latest end, the date is read again once, at the end of the
+// transaction (recheck), when every write of it is done.
+func (tx *writeTx) unsummarize(rids ...int64) error {
+	var s summary
+	type gone struct {
+		coll              geo.Collection
+		span              geo.Span
+		actors, countries []string
+	}
+	for len(rids) > 0 {
+		chunk := rids[:min(lookupChunk, len(rids))]
+		rids = rids[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, rid := range chunk {
+			args[i] = rid
 		}
-		return err
-	}
-	s, err := tx.stmt("SELECT key, value FROM record_keys WHERE rid = ?")
-	if err != nil {
-		return err
-	}
-	rows, err := s.Query(rid)
-	if err != nil {
-		return err
-	}
-	var actors, countries []string
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			rows.Close()
+		rows, err := tx.Tx.Query("SELECT r.rid, r.collection, r.t0, r.t1, k.key, k.value FROM records r JOIN record_keys k ON k.rid = r.rid WHERE r.rid IN ("+
+			placeholders(len(chunk))+") ORDER BY r.rid", args...)
+		if err != nil {
 			return err
 		}
-		switch k {
-		case "actor":
-			actors = append(actors, v)
-		case "country":
-			countries = append(countries, v)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, a := range actors {
-		if _, err := tx.Exec(`UPDATE actor_summary SET n = n - 1,
-			t0 = CASE WHEN t0 = ? THEN (SELECT min(CASE WHEN r.t0 > ? THEN r.t0 END) FROM record_keys k JOIN records r ON r.rid = k.rid
-				WHERE k.key = 'actor' AND k.value = actor_summary.actor AND r.collection = actor_summary.collection AND k.rid != ?) ELSE t0 END,
-			t1 = CASE WHEN t1 = ? THEN (SELECT max(CASE WHEN r.t1 < ? THEN r.t1 END) FROM record_keys k JOIN records r ON r.rid = k.rid
-				WHERE k.key = 'actor' AND k.value = actor_summary.actor AND r.collection = actor_summary.collection AND k.rid != ?) ELSE t1 END
-			WHERE actor = ? AND collection = ?`, t0, geo.MinTime, rid, t1, geo.MaxTime, rid, a, coll); err != nil {
-			return err
-		}
-		if _, err := tx.Exec("DELETE FROM actor_summary WHERE actor = ? AND collection = ? AND n <= 0", a, coll); err != nil {
-			return err
-		}
-		for _, cc := range countries {
-			if _, err := tx.Exec("UPDATE actor_countries SET n = n - 1 WHERE actor = ? AND country = ?", a, cc); err != nil {
-				return err
-			}
-			if _, err := tx.Exec("DELETE FROM actor_countries WHERE actor = ? AND country = ? AND n <= 0", a, cc); err != nil {
-				return err
+		var g *gone
+		last := int64(-1)
+		flush := func() {
+			if g != nil {
+				s.add(g.coll, g.actors, g.countries, g.span)
 			}
 		}
-		if m := monthOf(geo.Collection(coll), geo.Span{Start: t0, End: t1}); m != "" {
-			if _, err := tx.Exec("UPDATE actor_months SET n = n - 1 WHERE actor = ? AND month = ?", a, m); err != nil {
+		for rows.Next() {
+			var rid int64
+			var coll, k, v string
+			var span geo.Span
+			if err := rows.Scan(&rid, &coll, &span.Start, &span.End, &k, &v); err != nil {
+				rows.Close()
 				return err
 			}
-			if _, err := tx.Exec("DELETE FROM actor_months WHERE actor = ? AND month = ? AND n <= 0", a, m); err != nil {
-				return err
+			if rid != last {
+				flush()
+				g, last = &gone{coll: geo.Collection(coll), span: span}, rid
+			}
+			switch k {
+			case "actor":
+				g.actors = append(g.actors, v)
+			case "country":
+				g.countries = append(g.countries, v)
 			}
 		}
-	}
-	for _, p := range pairsOf(actors) {
-		if _, err := tx.Exec("UPDATE actor_pairs SET n = n - 1 WHERE a = ? AND b = ? AND collection = ?", p[0], p[1], coll); err != nil {
+		if err := rows.Close(); err != nil {
 			return err
 		}
-		if _, err := tx.Exec("DELETE FROM actor_pairs WHERE a = ? AND b = ? AND collection = ? AND n <= 0", p[0], p[1], coll); err != nil {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		flush()
+	}
+	return s.subtract(tx)
+}
+
+// subtract takes the counts of s back from the summary tables, drops the
+// rows that reach zero, and notes the actors whose earliest or latest
+// date may have gone with the records, for recheck.
+func (s *summary) subtract(tx *writeTx) error {
+	for k, x := range s.actors {
+		if _, err := tx.Exec("UPDATE actor_summary SET n = n - ? WHERE actor = ? AND collection = ?", x.n, k[0], k[1]); err != nil {
+			return err
+		}
+		if _, err := tx.Exec("DELETE FROM actor_summary WHERE actor = ? AND collection = ? AND n <= 0", k[0], k[1]); err != nil {
+			return err
+		}
+		if x.t0 == nil && x.t1 == nil {
+			continue
+		}
+		if tx.recheck == nil {
+			tx.recheck = map[[2]string]*actorSpan{}
+		}
+		r := tx.recheck[k]
+		if r == nil {
+			r = &actorSpan{}
+			tx.recheck[k] = r
+		}
+		r.widen(x.t0, x.t1)
+	}
+	for k, n := range s.countries {
+		if _, err := tx.Exec("UPDATE actor_countries SET n = n - ? WHERE actor = ? AND country = ?", n, k[0], k[1]); err != nil {
+			return err
+		}
+		if _, err := tx.Exec("DELETE FROM actor_countries WHERE actor = ? AND country = ? AND n <= 0", k[0], k[1]); err != nil {
 			return err
 		}
 	}
+	for k, n := range s.months {
+		if _, err := tx.Exec("UPDATE actor_months SET n = n - ? WHERE actor = ? AND month = ?", n, k[0], k[1]); err != nil {
+			return err
+		}
+		if _, err := tx.Exec("DELETE FROM actor_months WHERE actor = ? AND month = ? AND n <= 0", k[0], k[1]); err != nil {
+			return err
+		}
+	}
+	for k, n := range s.pairs {
+		if _, err := tx.Exec("UPDATE actor_pairs SET n = n - ? WHERE a = ? AND b = ? AND collection = ?", n, k[0], k[1], k[2]); err != nil {
+			return err
+		}
+		if _, err := tx.Exec("DELETE FROM actor_pairs WHERE a = ? AND b = ? AND collection = ? AND n <= 0", k[0], k[1], k[2]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// widen takes the earlier start and the later end of x and (t0, t1); nil
+// is an open end, which counts for nothing.
+func (x *actorSpan) widen(t0, t1 any) {
+	if t0 != nil && (x.t0 == nil || t0.(int64) < x.t0.(int64)) {
+		x.t0 = t0
+	}
+	if t1 != nil && (x.t1 == nil || t1.(int64) > x.t1.(int64)) {
+		x.t1 = t1
+	}
+}
+
+// recheckSummary reads again the earliest start and latest end of the
+// actors whose records holding them were removed or replaced in this
+// transaction. A date still held by another record stands, which is
+// found at the first such record; only an actor's last record of that
+// date costs a pass over the actor's records.
+func (tx *writeTx) recheckSummary() error {
+	for k, x := range tx.recheck {
+		if _, err := tx.Exec(`UPDATE actor_summary SET
+			t0 = CASE WHEN t0 = ?1 AND NOT EXISTS (SELECT 1 FROM record_keys k JOIN records r ON r.rid = k.rid
+					WHERE k.key = 'actor' AND k.value = actor_summary.actor AND r.collection = actor_summary.collection AND r.t0 = ?1)
+				THEN (SELECT min(CASE WHEN r.t0 > ?3 THEN r.t0 END) FROM record_keys k JOIN records r ON r.rid = k.rid
+					WHERE k.key = 'actor' AND k.value = actor_summary.actor AND r.collection = actor_summary.collection) ELSE t0 END,
+			t1 = CASE WHEN t1 = ?2 AND NOT EXISTS (SELECT 1 FROM record_keys k JOIN records r ON r.rid = k.rid
+					WHERE k.key = 'actor' AND k.value = actor_summary.actor AND r.collection = actor_summary.collection AND r.t1 = ?2)
+				THEN (SELECT max(CASE WHEN r.t1 < ?4 THEN r.t1 END) FROM record_keys k JOIN records r ON r.rid = k.rid
+					WHERE k.key = 'actor' AND k.value = actor_summary.actor AND r.collection = actor_summary.collection) ELSE t1 END
+			WHERE actor = ?5 AND collection = ?6`, x.t0, x.t1, geo.MinTime, geo.MaxTime, k[0], k[1]); err != nil {
+			return err
+		}
+	}
+	clear(tx.recheck)
 	return nil
 }

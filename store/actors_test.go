@@ -62,6 +62,68 @@ func TestActorSummaryFollowsWrites(t *testing.T) {
 			ids = append(ids[:k], ids[k+1:]...)
 		}
 	}
+	checkActorSummary(t, db)
+}
+
+// The actor summary follows bulk imports that create, update (in batches
+// where every record held its actors' earliest and latest dates) and
+// leave records unchanged, and deletes after them.
+func TestActorSummaryFollowsImports(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(15, 16))
+	names := []string{"Hezbollah", "hezbollah", "Los Zetas", "FARC", "ISIS"}
+	rec := func(i int, date string) geo.Record {
+		actors := []string{names[i%len(names)]}
+		if i%3 == 0 {
+			actors = append(actors, names[(i+2)%len(names)])
+		}
+		return &geo.Incident{Point: [2]float64{rng.Float64()*40 - 80, rng.Float64() * 30}, Title: fmt.Sprint("i", i), Type: "attack",
+			Date: date, Country: []string{"CO", "MX", "LB"}[i%3], Actors: actors, ExternalID: fmt.Sprint("sum:", i)}
+	}
+	const n = 300
+	batch := func(pass int, date func(i int) string) []store.ImportResult {
+		recs := make([]geo.Record, n)
+		for i := range recs {
+			recs[i] = rec(i, date(i))
+		}
+		res, err := db.ImportBatch(ctx, "t", recs)
+		if err != nil {
+			t.Fatalf("pass %d: %v", pass, err)
+		}
+		return res
+	}
+	// One date for all: every record holds its actors' first and last.
+	batch(0, func(int) string { return "2020-05-01" })
+	checkActorSummary(t, db)
+	// Every other record moves later, some of the rest earlier.
+	batch(1, func(i int) string {
+		switch {
+		case i%2 == 0:
+			return "2021-01"
+		case i%7 == 0:
+			return "2019-03-02"
+		}
+		return "2020-05-01"
+	})
+	checkActorSummary(t, db)
+	// All move to one later year: the earliest dates go entirely.
+	res := batch(2, func(int) string { return "2022" })
+	checkActorSummary(t, db)
+	for i := 0; i < n; i += 4 {
+		if err := db.Delete(ctx, "t", geo.Incidents, res[i].ID, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkActorSummary(t, db)
+}
+
+// checkActorSummary compares the actor list, timelines and neighbours,
+// which read the summary the writes keep, with the same counted afresh
+// from the records.
+func checkActorSummary(t *testing.T, db *store.DB) {
+	t.Helper()
+	ctx := context.Background()
 	got, err := db.Actors(ctx)
 	if err != nil {
 		t.Fatal(err)

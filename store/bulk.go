@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"runtime"
 	"slices"
 	"strings"
@@ -32,9 +31,10 @@ type ImportResult struct {
 
 // ImportBatch writes a batch of records in one transaction: a record whose
 // external_id is known updates that record (or leaves it unchanged, when
-// its content hash is the stored one), any other is created. An invalid
+// it says what the stored one says), any other is created. An invalid
 // record fails the whole batch with its error; the caller may retry the
-// records one by one.
+// records one by one. A record's Meta.Source is kept with it (see
+// KnownSources).
 //
 // The batch is written the bulk way: the known records are looked up in a
 // few queries, the rows and their index entries go in multi-row
@@ -83,11 +83,10 @@ func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) 
 type prepared struct {
 	keys geo.Keys
 	ext  string // collection and external_id, "" without one
-	hash []byte
 }
 
-// prepareAll validates the records and works out their keys and content
-// hashes side by side. The first invalid record's error is returned.
+// prepareAll validates the records and works out their keys side by side.
+// The first invalid record's error is returned.
 func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 	pre := make([]prepared, len(recs))
 	errs := make([]error, len(recs))
@@ -109,7 +108,6 @@ func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 				if p.keys.ExternalID != "" {
 					p.ext = string(r.Collection()) + "\x00" + p.keys.ExternalID
 				}
-				p.hash, errs[k] = contentHash(r)
 			}
 		}
 	}
@@ -125,22 +123,6 @@ func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 		}
 	}
 	return pre, nil
-}
-
-// contentHash hashes what a record says, leaving out the fields the server
-// sets (id, version, times): equal hashes mean an import has nothing to
-// change.
-func contentHash(r geo.Record) ([]byte, error) {
-	m := r.Base()
-	saved := *m
-	*m = geo.Meta{}
-	b, err := geo.EncodeFeature(r)
-	*m = saved
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(b)
-	return sum[:16], nil
 }
 
 // bulk is the state of one ImportBatch transaction.
@@ -160,7 +142,7 @@ type known struct {
 	rid     int64
 	id      string
 	version int64
-	hash    []byte
+	src     int64 // Meta.Source's 64 bits, 0 for none
 }
 
 // indexed is a record row whose index entries are to be written.
@@ -184,7 +166,7 @@ func (b *bulk) lookup(from, to int) (map[string]known, error) {
 		for len(exts) > 0 {
 			chunk := exts[:min(lookupChunk, len(exts))]
 			exts = exts[len(chunk):]
-			rows, err := b.tx.Tx.Query("SELECT external_id, rid, id, version, hash FROM records WHERE collection = ? AND external_id IN ("+placeholders(len(chunk))+")",
+			rows, err := b.tx.Tx.Query("SELECT external_id, rid, id, version, coalesce(src, 0) FROM records WHERE collection = ? AND external_id IN ("+placeholders(len(chunk))+")",
 				append([]any{string(c)}, chunk...)...)
 			if err != nil {
 				return nil, err
@@ -192,7 +174,7 @@ func (b *bulk) lookup(from, to int) (map[string]known, error) {
 			for rows.Next() {
 				var ext string
 				var k known
-				if err := rows.Scan(&ext, &k.rid, &k.id, &k.version, &k.hash); err != nil {
+				if err := rows.Scan(&ext, &k.rid, &k.id, &k.version, &k.src); err != nil {
 					rows.Close()
 					return nil, err
 				}
@@ -221,16 +203,15 @@ func (b *bulk) write(from, to int, results []ImportResult) error {
 		return err
 	}
 	var inserts []any
+	var updates [][]any
 	var index []indexed
 	var unindex []int64
+	var sources []any // src, rid of unchanged records read from new bytes
 	for i := from; i < to; i++ {
-		r, keys, hash := b.recs[i], b.pre[i].keys, b.pre[i].hash
-		k, ok := stored[b.pre[i].ext]
-		if ok && k.hash != nil && string(k.hash) == string(hash) {
-			results[i] = ImportResult{ID: k.id, Outcome: Unchanged}
-			continue
-		}
+		r, keys := b.recs[i], b.pre[i].keys
 		m := r.Base()
+		src := m.Source
+		k, ok := stored[b.pre[i].ext]
 		if !ok {
 			b.lastRid++
 			m.ID, m.Version, m.Created, m.Updated = newID(), 1, tx.now, tx.now
@@ -238,7 +219,7 @@ func (b *bulk) write(from, to int, results []ImportResult) error {
 			if err != nil {
 				return err
 			}
-			row, err := recordRow(r, keys, feature, hash)
+			row, err := recordRow(r, keys, feature)
 			if err != nil {
 				return err
 			}
@@ -250,7 +231,7 @@ func (b *bulk) write(from, to int, results []ImportResult) error {
 			results[i] = ImportResult{ID: m.ID, Outcome: Created}
 			continue
 		}
-		// Known, and changed (or stored before hashes were kept).
+		// Known: compared with the stored Feature, encoded with its meta.
 		cur, err := tx.current(r.Collection(), k.id)
 		if err != nil {
 			return err
@@ -260,32 +241,28 @@ func (b *bulk) write(from, to int, results []ImportResult) error {
 			return err
 		}
 		*m = *old.Base()
-		if k.hash == nil {
-			same, err := geo.EncodeFeature(r)
-			if err != nil {
-				return err
+		m.Source = src
+		same, err := geo.EncodeFeature(r)
+		if err != nil {
+			return err
+		}
+		if string(same) == string(cur.feature) {
+			results[i] = ImportResult{ID: k.id, Outcome: Unchanged}
+			if src != 0 && int64(src) != k.src {
+				sources = append(sources, int64(src), cur.rid)
 			}
-			if string(same) == string(cur.feature) {
-				results[i] = ImportResult{ID: k.id, Outcome: Unchanged}
-				continue
-			}
+			continue
 		}
 		m.Version, m.Updated = cur.version+1, tx.now
 		feature, err := geo.EncodeFeature(r)
 		if err != nil {
 			return err
 		}
-		row, err := recordRow(r, keys, feature, hash)
+		row, err := recordRow(r, keys, feature)
 		if err != nil {
 			return err
 		}
-		if err := tx.unsummarize(cur.rid); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(`UPDATE records SET external_id = ?, kind = ?, t0 = ?, t1 = ?, x = ?, y = ?, version = ?, geom = ?, feature = ?, hash = ? WHERE rid = ?`,
-			append(row, cur.rid)...); err != nil {
-			return err
-		}
+		updates = append(updates, append(row, cur.rid))
 		unindex = append(unindex, cur.rid)
 		index = append(index, indexed{cur.rid, r.Collection(), keys})
 		if err := b.logChange(r.Collection(), k.id, geo.OpUpdate, m.Version, cur.feature, feature); err != nil {
@@ -293,7 +270,23 @@ func (b *bulk) write(from, to int, results []ImportResult) error {
 		}
 		results[i] = ImportResult{ID: k.id, Outcome: Updated}
 	}
-	if _, err := tx.insertRows("INSERT INTO records (rid, collection, id, external_id, kind, t0, t1, x, y, version, geom, feature, hash)", 13, inserts); err != nil {
+	for i := 0; i < len(sources); i += 2 {
+		if _, err := tx.Exec("UPDATE records SET src = ? WHERE rid = ?", sources[i], sources[i+1]); err != nil {
+			return err
+		}
+	}
+	// The summary counts of the records replaced go before their rows
+	// change: they are read from them.
+	if err := tx.unsummarize(unindex...); err != nil {
+		return err
+	}
+	for _, row := range updates {
+		if _, err := tx.Exec(`UPDATE records SET external_id = ?, kind = ?, t0 = ?, t1 = ?, x = ?, y = ?, version = ?, geom = ?, feature = ?, src = ? WHERE rid = ?`,
+			row...); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.insertRows("INSERT INTO records (rid, collection, id, external_id, kind, t0, t1, x, y, version, geom, feature, src)", 13, inserts); err != nil {
 		return err
 	}
 	if err := tx.unindexAll(unindex); err != nil {
@@ -305,9 +298,10 @@ func (b *bulk) write(from, to int, results []ImportResult) error {
 	return nil
 }
 
-// recordRow returns the values of a record row from external_id to hash,
-// in the order of the UPDATE and INSERT statements.
-func recordRow(r geo.Record, k geo.Keys, feature, hash []byte) ([]any, error) {
+// recordRow returns the values of a record row from external_id to src,
+// in the order of the UPDATE and INSERT statements. The source hash is
+// kept only with an external_id, which a re-import finds the record by.
+func recordRow(r geo.Record, k geo.Keys, feature []byte) ([]any, error) {
 	m := r.Base()
 	g := []byte{} // a link has no geometry
 	if r.Geometry() != nil {
@@ -320,11 +314,14 @@ func recordRow(r geo.Record, k geo.Keys, feature, hash []byte) ([]any, error) {
 	if p, ok := r.Geometry().(orb.Point); ok {
 		x, y = p[0], p[1]
 	}
-	var ext any
+	var ext, src any
 	if k.ExternalID != "" {
 		ext = k.ExternalID
+		if m.Source != 0 {
+			src = int64(m.Source) // the same 64 bits
+		}
 	}
-	return []any{ext, k.Kind, k.Span.Start, k.Span.End, x, y, m.Version, g, feature, hash}, nil
+	return []any{ext, k.Kind, k.Span.Start, k.Span.End, x, y, m.Version, g, feature, src}, nil
 }
 
 // changeColumnsBulk is how many values one compact change-log row takes.
@@ -578,4 +575,41 @@ func spread(v uint64) uint64 {
 	v = (v | v<<2) & 0x3333333333333333
 	v = (v | v<<1) & 0x5555555555555555
 	return v
+}
+
+// KnownSources returns, of the source hashes given (Meta.Source of
+// records an import read), those a stored record with an external_id was
+// last written from, each with that external_id: importing the same bytes
+// again would change nothing. The records are read as committed; a write
+// after that is no concern of the caller's, which reads its input before.
+func (db *DB) KnownSources(ctx context.Context, srcs []uint64) (map[uint64]string, error) {
+	out := map[uint64]string{}
+	for len(srcs) > 0 {
+		chunk := srcs[:min(lookupChunk, len(srcs))]
+		srcs = srcs[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, h := range chunk {
+			args[i] = int64(h)
+		}
+		rows, err := db.read.QueryContext(ctx, "SELECT src, external_id FROM records WHERE src IN ("+placeholders(len(chunk))+") AND external_id IS NOT NULL", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var h int64
+			var ext string
+			if err := rows.Scan(&h, &ext); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[uint64(h)] = ext
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

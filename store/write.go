@@ -114,6 +114,10 @@ type writeTx struct {
 	now     time.Time
 	lastSeq int64
 	stmts   map[string]*sql.Stmt
+	// recheck holds the actors (and collections) whose earliest start or
+	// latest end went with a removed or replaced record: the widest span
+	// removed, read again before the commit.
+	recheck map[[2]string]*actorSpan
 }
 
 // stmt returns the statement prepared once for this transaction. An import
@@ -164,7 +168,11 @@ func (db *DB) inTx(ctx context.Context, f func(*writeTx) error) (err error) {
 		return translate(err)
 	}
 	tx := &writeTx{Tx: sqlTx, db: db, now: db.Now().UTC().Truncate(time.Millisecond)}
-	if err := f(tx); err != nil {
+	err = f(tx)
+	if err == nil {
+		err = tx.recheckSummary()
+	}
+	if err != nil {
 		sqlTx.Rollback()
 		return translate(err)
 	}
@@ -232,16 +240,12 @@ func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (Stored, 
 // write inserts (rid 0) or replaces the record row and its index entries.
 func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 	k := r.Keys()
-	hash, err := contentHash(r)
-	if err != nil {
-		return err
-	}
-	row, err := recordRow(r, k, feature, hash)
+	row, err := recordRow(r, k, feature)
 	if err != nil {
 		return err
 	}
 	if rid == 0 {
-		res, err := tx.Exec(`INSERT INTO records (collection, id, external_id, kind, t0, t1, x, y, version, geom, feature, hash)
+		res, err := tx.Exec(`INSERT INTO records (collection, id, external_id, kind, t0, t1, x, y, version, geom, feature, src)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, append([]any{string(r.Collection()), r.Base().ID}, row...)...)
 		if err != nil {
 			return err
@@ -249,7 +253,7 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 		if rid, err = res.LastInsertId(); err != nil {
 			return err
 		}
-	} else if _, err := tx.Exec(`UPDATE records SET external_id = ?, kind = ?, t0 = ?, t1 = ?, x = ?, y = ?, version = ?, geom = ?, feature = ?, hash = ? WHERE rid = ?`,
+	} else if _, err := tx.Exec(`UPDATE records SET external_id = ?, kind = ?, t0 = ?, t1 = ?, x = ?, y = ?, version = ?, geom = ?, feature = ?, src = ? WHERE rid = ?`,
 		append(row, rid)...); err != nil {
 		return err
 	}
