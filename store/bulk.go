@@ -591,7 +591,9 @@ func (db *DB) KnownSources(ctx context.Context, srcs []uint64) (map[uint64]strin
 		for i, h := range chunk {
 			args[i] = int64(h)
 		}
-		rows, err := db.read.QueryContext(ctx, "SELECT src, external_id FROM records WHERE src IN ("+placeholders(len(chunk))+") AND external_id IS NOT NULL", args...)
+		// The rows are read in rid order, mostly the order of the
+		// file, where the hashes would find them in random order.
+		rows, err := db.read.QueryContext(ctx, "SELECT src, external_id FROM records WHERE rid IN (SELECT rid FROM records WHERE src IN ("+placeholders(len(chunk))+")) AND external_id IS NOT NULL", args...)
 		if err != nil {
 			return nil, err
 		}
