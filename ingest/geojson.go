@@ -384,6 +384,11 @@ func parallel(n int, f func(int)) {
 // and validates it. It touches no state of the import, so features are
 // decoded side by side.
 func decodeFeature(raw []byte) decoded {
+	// Most features are incidents: one pass decides, when it succeeds.
+	// Anything else is read again the long way, which names what is wrong.
+	if rec, err := geo.DecodeFeature(geo.Incidents, raw); err == nil {
+		return decoded{rec: rec, invalid: ready(rec)}
+	}
 	var head struct {
 		Geometry json.RawMessage `json:"geometry"`
 	}

@@ -15,10 +15,15 @@ import (
 	"nexus/geo"
 )
 
-// rowsPerStatement is how many rows one multi-row INSERT carries: one
-// statement step instead of a hundred, well under SQLite's limit on
-// parameters.
-const rowsPerStatement = 100
+// rowsPerStatement is how many rows one multi-row INSERT carries at most
+// (fewer when SQLite's limit on parameters says so). Few large statements
+// cost less than many small ones: each statement that writes many rows
+// keeps a journal of the pages it changes, in case it fails half way,
+// and has the full-text index write out what it holds.
+const rowsPerStatement = 4096
+
+// maxVariables is SQLite's limit on the parameters of one statement.
+const maxVariables = 32766
 
 // lookupChunk is how many external ids one lookup asks for at once.
 const lookupChunk = 500
@@ -133,7 +138,8 @@ type bulk struct {
 	actor   string
 	lastRid int64
 
-	log     []any // columns of change-log rows waiting for their payload
+	log     []any // columns of change-log rows waiting to be written
+	logged  int   // how many values of log have their payload id
 	payload payloadWriter
 }
 
@@ -328,19 +334,20 @@ func recordRow(r geo.Record, k geo.Keys, feature []byte) ([]any, error) {
 const changeColumnsBulk = 8
 
 // logChange queues a change-log entry whose Features go into the shared
-// payload; a full payload is written at once.
+// payload; a full payload is written at once, the entries at the end of
+// the batch (flushLog).
 func (b *bulk) logChange(c geo.Collection, id, op string, version int64, before, after []byte) error {
 	part := b.payload.add(before, after)
 	b.log = append(b.log, string(c), id, op, version, b.actor, b.tx.now.Format(time.RFC3339Nano), nil, part)
 	if b.payload.parts == payloadParts {
-		return b.flushLog()
+		return b.flushPayload()
 	}
 	return nil
 }
 
-// flushLog writes the queued change-log entries and their payload. The
-// entries take their seqs in the order they were queued.
-func (b *bulk) flushLog() error {
+// flushPayload writes the payload being filled and gives its id to the
+// queued entries that have none yet.
+func (b *bulk) flushPayload() error {
 	if b.payload.parts == 0 {
 		return nil
 	}
@@ -356,8 +363,22 @@ func (b *bulk) flushLog() error {
 	if err != nil {
 		return err
 	}
-	for i := 6; i < len(b.log); i += changeColumnsBulk {
+	for i := b.logged + 6; i < len(b.log); i += changeColumnsBulk {
 		b.log[i] = id
+	}
+	b.logged = len(b.log)
+	return nil
+}
+
+// flushLog writes the last payload and the queued change-log entries, in
+// a few large statements. The entries take their seqs in the order they
+// were queued.
+func (b *bulk) flushLog() error {
+	if err := b.flushPayload(); err != nil {
+		return err
+	}
+	if len(b.log) == 0 {
+		return nil
 	}
 	last, err := b.tx.insertRows("INSERT INTO changes (collection, id, op, version, actor, time, payload, part)", changeColumnsBulk, b.log)
 	if err != nil {
@@ -365,7 +386,7 @@ func (b *bulk) flushLog() error {
 	}
 	b.tx.lastSeq = last
 	clear(b.log)
-	b.log = b.log[:0]
+	b.log, b.logged = b.log[:0], 0
 	return nil
 }
 
@@ -375,7 +396,7 @@ func (b *bulk) flushLog() error {
 func (tx *writeTx) insertRows(head string, cols int, args []any) (int64, error) {
 	var last int64
 	for len(args) > 0 {
-		n := min(rowsPerStatement, len(args)/cols)
+		n := min(rowsPerStatement, maxVariables/cols, len(args)/cols)
 		row := "(" + placeholders(cols) + ")"
 		q := head + " VALUES " + strings.TrimSuffix(strings.Repeat(row+",", n), ",")
 		res, err := tx.Exec(q, args[:n*cols]...)
