@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -91,13 +92,15 @@ func (im *importer) readCSV(r io.Reader, head []byte) error {
 		return geo.Errorf(geo.EUNSUPPORTED, "the input is neither JSON nor CSV with a known header: GTD has eventid and iyear columns, ACLED event_id_cnty and event_date, a plain CSV of incidents lon, lat, title, type and date")
 	}
 	fields := make([]string, len(header))
+	rows := &csvRows{im: im, convert: toIncident, col: col,
+		label: "nexus csv 1\x00" + im.rep.Format + "\x00" + strings.Join(header, "\x00")}
 	for {
 		if err := im.ctx.Err(); err != nil {
 			return err
 		}
 		rec, err := cr.Read()
 		if err == io.EOF {
-			return nil
+			return rows.flush()
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -124,15 +127,96 @@ func (im *importer) readCSV(r io.Reader, head []byte) error {
 			}
 			fields[i] = f
 		}
-		inc, geocoded, rerr := toIncident(im, row{fields, col})
-		if rerr != nil {
-			im.reject(int64(line), rerr.field, rerr.reason)
-			continue
-		}
-		if err := im.add(int64(line), inc, geocoded); err != nil {
+		if err := rows.add(int64(line), fields); err != nil {
 			return err
 		}
 	}
+}
+
+// csvRows holds the rows read and not yet converted: a batch of them is
+// hashed first, and the rows the store holds as they are are counted
+// unchanged without being converted (see SourceKeeper).
+type csvRows struct {
+	im      *importer
+	convert layout
+	col     map[string]int
+	label   string // labels the source hashes: the format and the header
+	lines   []int64
+	fields  [][]string
+}
+
+// add queues a row (its fields are copied); a full batch is converted.
+func (c *csvRows) add(line int64, fields []string) error {
+	c.lines = append(c.lines, line)
+	c.fields = append(c.fields, slices.Clone(fields))
+	if len(c.lines) >= c.im.opt.BatchSize {
+		return c.flush()
+	}
+	return nil
+}
+
+// flush converts the queued rows the store does not hold as they are,
+// and queues their incidents in input order.
+func (c *csvRows) flush() error {
+	im := c.im
+	defer func() {
+		clear(c.fields)
+		c.lines, c.fields = c.lines[:0], c.fields[:0]
+	}()
+	hashes := make([]uint64, len(c.lines))
+	var buf []byte
+	for k, fields := range c.fields {
+		buf = buf[:0]
+		for _, f := range fields {
+			buf = append(append(buf, f...), 0)
+		}
+		hashes[k] = sourceHash(c.label, buf)
+	}
+	known, err := im.known(hashes)
+	if err != nil {
+		return err
+	}
+	type converted struct {
+		inc      *geo.Incident
+		geocoded bool
+		err      *rowError
+		done     bool
+	}
+	out := make([]converted, len(c.lines))
+	convert := func(k int) {
+		inc, geocoded, rerr := c.convert(im, row{c.fields[k], c.col})
+		out[k] = converted{inc, geocoded, rerr, true}
+	}
+	exts := map[string]bool{}
+	for k, h := range hashes {
+		if _, ok := known[h]; !ok {
+			if convert(k); out[k].inc != nil {
+				exts[out[k].inc.ExternalID] = true
+			}
+		}
+	}
+	// A row of this batch that changes the record of a skipped one: both
+	// are written, in their order.
+	for k, h := range hashes {
+		if ext, ok := known[h]; ok && exts[ext] {
+			convert(k)
+		}
+	}
+	for k, o := range out {
+		switch {
+		case !o.done:
+			im.unchanged()
+		case o.err != nil:
+			im.reject(c.lines[k], o.err.field, o.err.reason)
+		default:
+			invalid := ready(o.inc)
+			o.inc.Source = hashes[k]
+			if err := im.queue(c.lines[k], o.inc, o.geocoded, invalid); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // sniffDelimiter picks the delimiter of the header line: a comma unless

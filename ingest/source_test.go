@@ -102,3 +102,43 @@ func TestReimportKnownBytes(t *testing.T) {
 		}
 	}
 }
+
+// The rows of an unchanged GTD or ACLED file are known by their bytes and
+// header: a re-import converts none of them and hands the store nothing.
+// The same rows under another header are not the same source.
+func TestReimportKnownRows(t *testing.T) {
+	for _, name := range []string{"gtd.csv", "acled.csv"} {
+		t.Run(name, func(t *testing.T) {
+			db := openDB(t)
+			h := &handCounter{DB: db}
+			data := readFile(t, name)
+			first, err := Import(context.Background(), h, bytes.NewReader(data), Options{Actor: "t", Geocode: bogota})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first.Created == 0 || h.handed != int(first.Created) {
+				t.Fatalf("first import: %+v, %d handed", first, h.handed)
+			}
+			h.handed = 0
+			again, err := Import(context.Background(), h, bytes.NewReader(data), Options{Actor: "t", Geocode: bogota})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Unchanged != first.Created || again.Created+again.Updated != 0 || again.RejectedCount != first.RejectedCount || h.handed != 0 {
+				t.Fatalf("re-import: %+v (first %+v), %d handed to the store", again, first, h.handed)
+			}
+			// A header spelled in capitals reads the same: the rows are
+			// converted again and found unchanged by content.
+			header, rest, _ := bytes.Cut(data, []byte("\n"))
+			upper := append(append(bytes.ToUpper(header), '\n'), rest...)
+			h.handed = 0
+			third, err := Import(context.Background(), h, bytes.NewReader(upper), Options{Actor: "t", Geocode: bogota})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if third.Unchanged != first.Created || h.handed != int(first.Created) {
+				t.Fatalf("re-import under another header: %+v, %d handed", third, h.handed)
+			}
+		})
+	}
+}
