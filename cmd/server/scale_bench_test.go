@@ -256,7 +256,7 @@ func startProgram(b *testing.B, dir, dbPath string) (*program, time.Duration) {
 	addr := ln.Addr().String()
 	ln.Close()
 	p := &program{url: "http://" + addr, stderr: &syncBuffer{}}
-	p.cmd = exec.Command(bin, "-addr", addr, "-db", dbPath, "-seed=false")
+	p.cmd = exec.Command(bin, "-addr", addr, "-db", dbPath, "-seed=false", "-read-rate=0")
 	p.cmd.Stdout = io.Discard
 	p.cmd.Stderr = p.stderr
 	start := time.Now()
@@ -515,6 +515,19 @@ func browserScale(b *testing.B, base string) {
 	p.open("/#map=2/15.0000/-40.0000")
 	first := time.Duration(eval[float64](p, `window.nexus.readyAt`) * float64(time.Millisecond))
 	report("browser: first full render %.2f s with the %d routes drawn (goal %.1f s: %s)", first.Seconds(), scaleRoutes, goalScaleFirstRender.Seconds(), verdict(first <= goalScaleFirstRender))
+	// Where the first render's time went: the page itself, and each
+	// request it waited for (from asking to the last byte).
+	report("browser: of it, page loaded at %s", eval[string](p, `(() => {
+		const nav = performance.getEntriesByType('navigation')[0];
+		const parts = ['DOMContentLoaded ' + Math.round(nav.domContentLoadedEventEnd) + ' ms'];
+		for (const r of performance.getEntriesByType('resource')) {
+			const m = r.name.match(/\/api\/(view|collections\/routes\/items|basemap\.geojson|live)/);
+			if (m && r.startTime < window.nexus.readyAt) {
+				parts.push(m[1] + ' ' + Math.round(r.startTime) + '–' + Math.round(r.responseEnd) + ' ms (' + Math.round(r.transferSize / 1024) + ' KB)');
+			}
+		}
+		return parts.join(', ');
+	})()`))
 
 	eval[bool](p, `(window.nexus.viewTimes.length = 0, true)`)
 	bogota := hotspots[0]
