@@ -40,9 +40,16 @@ func (s *Server) view(w http.ResponseWriter, r *http.Request, _ store.Principal)
 	if ov := s.cfg.Overview; ov != nil && overview.Handles(f) {
 		return s.overviewView(w, r, ov, f, zoom)
 	}
-	matched, err := s.cfg.Store.Count(ctx, geo.Incidents, f)
+	// One pass over the matches: the clusters, whose counts add up to
+	// the number matched; the incidents themselves when few match.
+	cell := clusterCell(f.BBox, zoom)
+	clusters, err := s.cfg.Store.Clusters(ctx, f, cell)
 	if err != nil {
 		return err
+	}
+	var matched int64
+	for _, c := range clusters {
+		matched += c.Count
 	}
 	var features [][]byte
 	h := viewHead{Type: "FeatureCollection", NumberMatched: matched}
@@ -52,13 +59,10 @@ func (s *Server) view(w http.ResponseWriter, r *http.Request, _ store.Principal)
 			return err
 		}
 		features = page.Features
+		h.NumberMatched = int64(len(features))
 	} else {
 		h.Clustered = true
-		h.Cell = clusterCell(f.BBox, zoom)
-		clusters, err := s.cfg.Store.Clusters(ctx, f, h.Cell)
-		if err != nil {
-			return err
-		}
+		h.Cell = cell
 		if len(clusters) > MaxViewFeatures {
 			// Cannot happen with the cell clusterCell chose; never send more.
 			clusters = clusters[:MaxViewFeatures]
