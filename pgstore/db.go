@@ -269,3 +269,23 @@ func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
 // URL is the database's connection URL.
 func (db *DB) URL() string { return db.url }
+
+// lockStart is the advisory lock of Exclusive.
+const lockStart int64 = 0x6e657875_00000003
+
+// Exclusive runs f while holding a session advisory lock that every
+// server of the database takes for the same purpose: servers that start
+// together seed the sample data and make the first token one after the
+// other, and the later ones find it done.
+func (db *DB) Exclusive(ctx context.Context, f func() error) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return translate(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockStart); err != nil {
+		return translate(err)
+	}
+	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", lockStart)
+	return f()
+}

@@ -26,6 +26,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"nexus/internal/pgtest"
 )
 
 // chromiumPath is Debian's Chromium, installed by `make deps`.
@@ -199,6 +201,7 @@ var browsers struct {
 // TestMain runs the tests, then stops the shared browser.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	pgtest.Close()
 	if browsers.stop != nil {
 		browsers.stop()
 	}

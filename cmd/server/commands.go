@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -23,6 +22,7 @@ import (
 	"nexus/geo"
 	"nexus/geocode"
 	"nexus/ingest"
+	"nexus/pgstore"
 	"nexus/store"
 )
 
@@ -54,28 +54,9 @@ func Exec(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 }
 
 // openDB opens the database for a command, with countries derived from points.
-func openDB(path string) (*store.DB, error) {
-	db, err := store.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	if gaz, err := geocode.Default(); err == nil {
-		db.CountryOf = gaz.CountryOf
-	}
-	return db, nil
-}
-
-// openExisting opens a database that must exist already: a mistyped -db
-// for a command that reads or extends one is an error, not a new empty
-// database.
-func openExisting(path string) (*store.DB, error) {
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no database at %s (check -db)", path)
-		}
-		return nil, err
-	}
-	return store.Open(path)
+func openDB(ctx context.Context, dsn string) (database, error) {
+	gaz, _ := geocode.Default()
+	return openDatabase(ctx, dsn, gaz)
 }
 
 // isTerminal reports whether w is a terminal, where progress bars belong.
@@ -90,7 +71,7 @@ const importMemoryLimit = 128 << 20
 
 func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("server import", stderr)
-	dbPath := fs.String("db", "nexus.db", "SQLite database file")
+	dbPath := fs.String("db", "nexus.db", "SQLite database file, or PostgreSQL URL (postgres://…)")
 	actor := fs.String("actor", "cli", "name recorded in the change log")
 	files, err := parse(fs, args)
 	if err != nil {
@@ -106,7 +87,7 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		// resident memory under 300 MB.
 		debug.SetMemoryLimit(importMemoryLimit)
 	}
-	db, err := openDB(*dbPath)
+	db, err := openDB(ctx, *dbPath)
 	if err != nil {
 		return err
 	}
@@ -158,7 +139,7 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 
 func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("server export", stderr)
-	dbPath := fs.String("db", "nexus.db", "SQLite database file")
+	dbPath := fs.String("db", "nexus.db", "SQLite database file, or PostgreSQL URL (postgres://…)")
 	bbox := fs.String("bbox", "", "w,s,e,n (w > e crosses the antimeridian)")
 	datetime := fs.String("datetime", "", "an instant or an interval a/b, ../b, a/..")
 	collections := fs.String("collections", "incidents,routes", "collections to export (a CSV holds one)")
@@ -213,7 +194,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if cols, err = fm.Collections(cols); err != nil {
 		return fmt.Errorf("export: %s", geo.ErrorMessage(err))
 	}
-	db, err := openExisting(*dbPath)
+	db, err := openExisting(ctx, *dbPath)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -259,7 +240,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const usage = "usage: server token create NAME -role viewer|editor|admin [-expires 720h] | list | revoke NAME [-db nexus.db]"
 	fs := newFlagSet("server token create NAME -role viewer|editor|admin | list | revoke NAME", stderr)
-	dbPath := fs.String("db", "nexus.db", "SQLite database file")
+	dbPath := fs.String("db", "nexus.db", "SQLite database file, or PostgreSQL URL (postgres://…)")
 	role := fs.String("role", "viewer", "viewer, editor or admin")
 	expires := fs.Duration("expires", 0, "the token expires after this long, e.g. 720h; 0 never")
 	rest, err := parse(fs, args)
@@ -272,7 +253,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	default:
 		return errors.New(usage)
 	}
-	db, err := openExisting(*dbPath)
+	db, err := openExisting(ctx, *dbPath)
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
@@ -319,7 +300,7 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("server backup OUT.db", stderr)
-	dbPath := fs.String("db", "nexus.db", "SQLite database file")
+	dbPath := fs.String("db", "nexus.db", "SQLite database file, or PostgreSQL URL (postgres://…)")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -327,10 +308,16 @@ func backupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(rest) != 1 {
 		return errors.New("usage: server backup [-db nexus.db] OUT.db")
 	}
+	if pgstore.IsURL(*dbPath) {
+		return errors.New("backup: a PostgreSQL database is backed up with its own tools, while the servers run: pg_dump -Fc -f nexus.dump '" + *dbPath + "' (restore with pg_restore)")
+	}
 	if _, err := os.Stat(rest[0]); err == nil {
 		return fmt.Errorf("backup: %s exists already", rest[0])
 	}
-	db, err := openExisting(*dbPath)
+	if _, err := os.Stat(*dbPath); err != nil {
+		return fmt.Errorf("backup: no database at %s (check -db)", *dbPath)
+	}
+	db, err := store.Open(*dbPath)
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}

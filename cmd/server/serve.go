@@ -78,7 +78,7 @@ type Main struct {
 	// URL is the base URL the server listens on, set by Run.
 	URL string
 
-	db   *store.DB
+	db   database
 	hub  *live.Hub
 	eval *watch.Evaluator
 	// overview answers views and statistics from memory; it follows the
@@ -174,18 +174,19 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sample data: %w", err)
 	}
-	if m.db, err = store.Open(m.DB); err != nil {
+	if m.db, err = openDatabase(ctx, m.DB, gaz); err != nil {
 		return err
 	}
-	m.db.CountryOf = gaz.CountryOf
-	m.db.Countries = gaz
-	if m.Seed {
-		if err := seed(ctx, m.db, log); err != nil {
-			m.db.Close()
-			return err
+	var first string
+	err = startOnce(ctx, m.db, func() error {
+		if m.Seed {
+			if err := seed(ctx, m.db, log); err != nil {
+				return err
+			}
 		}
-	}
-	first, err := firstToken(ctx, m.db)
+		first, err = firstToken(ctx, m.db)
+		return err
+	})
 	if err != nil {
 		m.db.Close()
 		return err
@@ -373,7 +374,7 @@ func displayAddr(a net.Addr) string {
 }
 
 // seed loads the sample data into a database that has never held a record.
-func seed(ctx context.Context, db *store.DB, log *slog.Logger) error {
+func seed(ctx context.Context, db database, log *slog.Logger) error {
 	seq, err := db.LastSeq(ctx)
 	if err != nil || seq > 0 {
 		return err
@@ -397,7 +398,7 @@ func seed(ctx context.Context, db *store.DB, log *slog.Logger) error {
 }
 
 // seedAliases loads the sample's actor aliases.
-func seedAliases(ctx context.Context, db *store.DB, log *slog.Logger) error {
+func seedAliases(ctx context.Context, db database, log *slog.Logger) error {
 	aliases, err := data.SampleAliases()
 	if err != nil {
 		return err
@@ -413,7 +414,7 @@ func seedAliases(ctx context.Context, db *store.DB, log *slog.Logger) error {
 
 // firstToken creates the admin token on the first start of a database
 // without tokens and returns it; "" when tokens exist.
-func firstToken(ctx context.Context, db *store.DB) (string, error) {
+func firstToken(ctx context.Context, db database) (string, error) {
 	n, err := db.TokenCount(ctx)
 	if err != nil || n > 0 {
 		return "", err

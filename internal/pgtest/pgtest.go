@@ -238,7 +238,11 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-var shared *Cluster
+var shared struct {
+	sync.Mutex
+	c   *Cluster
+	err error
+}
 
 // Main runs a test binary's tests with one cluster for all of them: call
 // it from TestMain as os.Exit(pgtest.Main(m)).
@@ -248,21 +252,39 @@ func Main(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "pgtest:", err)
 		return 1
 	}
-	shared = c
+	shared.c = c
 	code := m.Run()
-	if err := c.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "pgtest:", err)
-	}
+	Close()
 	return code
 }
 
-// Shared is the test binary's cluster that Main started.
+// Close stops the test binary's cluster, if one was started: a TestMain
+// whose tests use PostgreSQL now and then (through Shared, which starts
+// the cluster at its first call) calls it after m.Run.
+func Close() {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.c != nil {
+		if err := shared.c.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest:", err)
+		}
+		shared.c = nil
+	}
+}
+
+// Shared is the test binary's cluster, started at the first call when
+// Main did not start it.
 func Shared(t testing.TB) *Cluster {
 	t.Helper()
-	if shared == nil {
-		t.Fatal("pgtest: no cluster; TestMain must call pgtest.Main")
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.c == nil && shared.err == nil {
+		shared.c, shared.err = Start()
 	}
-	return shared
+	if shared.err != nil {
+		t.Fatalf("pgtest: %v", shared.err)
+	}
+	return shared.c
 }
 
 // DB returns the URL of a new empty database (PostGIS and unaccent

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"nexus/data"
+	"nexus/internal/pgtest"
+	"nexus/live"
+)
+
+// TestServersOnPostgres runs two servers on one PostgreSQL database, as
+// behind a load balancer. They start together: the sample data is loaded
+// once and one of them prints the first admin token. A record written
+// through A reaches a websocket subscriber on B. A token revoked through
+// A stops working on B.
+func TestServersOnPostgres(t *testing.T) {
+	url := pgtest.DB(t)
+	servers := make([]*Main, 2)
+	outs := make([]*syncBuffer, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range servers {
+		wg.Go(func() {
+			outs[i] = &syncBuffer{}
+			m := NewMain(outs[i], io.Discard)
+			if errs[i] = m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-db", url}); errs[i] != nil {
+				return
+			}
+			if errs[i] = m.Run(context.Background()); errs[i] == nil {
+				servers[i] = m
+				t.Cleanup(func() { m.Close() })
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := servers[0], servers[1]
+	linkRE := regexp.MustCompile(`#token=(nx_[A-Za-z0-9_-]+)`)
+	la, lb := linkRE.FindStringSubmatch(outs[0].String()), linkRE.FindStringSubmatch(outs[1].String())
+	if (la == nil) == (lb == nil) {
+		t.Fatalf("the first token was printed by %v and %v, want exactly one server:\n%s\n%s", la != nil, lb != nil, outs[0], outs[1])
+	}
+	admin := la
+	if admin == nil {
+		admin = lb
+	}
+	token := admin[1]
+
+	f, err := data.Sample.Open("sample/incidents.geojson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sample struct{ Features []json.RawMessage }
+	err = json.NewDecoder(f).Decode(&sample)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range servers {
+		var items struct {
+			NumberMatched int `json:"numberMatched"`
+		}
+		getJSON(t, m.URL+"/api/collections/incidents/items?limit=1", &items)
+		if items.NumberMatched != len(sample.Features) {
+			t.Fatalf("%d incidents, the sample has %d: seeded %s", items.NumberMatched, len(sample.Features), map[bool]string{true: "twice", false: "wrong"}[items.NumberMatched > len(sample.Features)])
+		}
+	}
+
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(b.URL, "http")+"/api/live", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	read := func() live.Frame {
+		t.Helper()
+		ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr, err := live.ParseFrame(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fr
+	}
+	hello := read()
+	if hello.Type != "hello" {
+		t.Fatalf("first frame %+v", hello)
+	}
+	ws.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `{"type":"subscribe","since":%d}`, hello.Seq))
+	post := func(m *Main, tok string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", m.URL+"/api/collections/incidents/items", strings.NewReader(
+			`{"type":"Feature","geometry":{"type":"Point","coordinates":[-78.79,1.81]},"properties":{"title":"Seizure at Tumaco","type":"seizure","date":"2024-05"}}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/geo+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var created struct{ ID string }
+		json.NewDecoder(resp.Body).Decode(&created)
+		return resp.StatusCode, created.ID
+	}
+	status, id := post(a, token)
+	if status != 201 {
+		t.Fatalf("POST through A: %d", status)
+	}
+	if fr := read(); fr.Type != "change" || fr.ID != id {
+		t.Fatalf("B's subscriber got %+v, want the record %s written through A", fr, id)
+	}
+
+	eve, err := a.db.CreateToken(context.Background(), "eve", "editor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := post(b, eve); status != 201 {
+		t.Fatalf("a token made on A writes through B: %d", status)
+	}
+	req, _ := http.NewRequest("DELETE", a.URL+"/api/tokens/eve", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 {
+		t.Fatalf("revoke through A: %d", resp.StatusCode)
+	}
+	if status, _ := post(b, eve); status != 401 {
+		t.Fatalf("a token revoked through A writes through B: %d", status)
+	}
+}
+
+// TestCommandsOnPostgres: the token command works on a PostgreSQL URL;
+// backup says to use pg_dump.
+func TestCommandsOnPostgres(t *testing.T) {
+	url := pgtest.DB(t)
+	run := func(args ...string) (string, error) {
+		var out, errOut strings.Builder
+		err := Exec(context.Background(), args, strings.NewReader(""), &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	out, err := run("token", "-db", url, "-role", "viewer", "create", "vic")
+	if err != nil || !strings.Contains(out, "nx_") {
+		t.Fatalf("token create: %v\n%s", err, out)
+	}
+	out, err = run("token", "-db", url, "list")
+	if err != nil || !strings.Contains(out, "vic") {
+		t.Fatalf("token list: %v\n%s", err, out)
+	}
+	_, err = run("backup", "-db", url, t.TempDir()+"/copy.db")
+	if err == nil || !strings.Contains(err.Error(), "pg_dump") {
+		t.Fatalf("backup of a PostgreSQL database: %v, want a pointer to pg_dump", err)
+	}
+}
