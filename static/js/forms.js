@@ -17,6 +17,22 @@ export class FormPanel {
     this.heading = heading;
     this.current = null;
     this.returnFocus = null;
+    // On a phone the panel is a sheet over the map: "Show map" folds it
+    // down to its heading (to draw on the map), "Show form" brings it back.
+    this.foldButton = panel.querySelector('#form-fold');
+    this.foldButton?.addEventListener('click', () => this.fold(!this.folded));
+  }
+
+  get folded() {
+    return this.panel.classList.contains('folded');
+  }
+
+  /** Folds the sheet down to its heading (true) or opens it again. */
+  fold(on) {
+    this.panel.classList.toggle('folded', on);
+    if (!this.foldButton) return;
+    this.foldButton.textContent = on ? 'Show form' : 'Show map';
+    this.foldButton.setAttribute('aria-expanded', String(!on));
   }
 
   /** Shows form with a heading; closes any other form first. */
@@ -26,6 +42,7 @@ export class FormPanel {
     this.current = form;
     for (const f of this.panel.querySelectorAll('form')) f.hidden = f !== form;
     this.heading.textContent = title;
+    this.fold(false);
     this.panel.hidden = false;
     document.body.classList.add('form-open');
     const first = form.querySelector('input:not([type=hidden]), select, textarea');

@@ -205,6 +205,7 @@ async function main() {
   };
 
   let pendingOpen = null;
+  let pendingAt = null; // where the incident pendingOpen is, when known
   let viewCtl = null;
   const loadView = async () => {
     viewCtl?.abort();
@@ -220,8 +221,17 @@ async function main() {
       density.setData(fc);
       showCounts();
       nexus.viewTimes.push(performance.now() - asked);
-      if (pendingOpen && incidents.get(pendingOpen)) incidents.show(pendingOpen);
-      pendingOpen = null;
+      if (pendingOpen && incidents.get(pendingOpen)) {
+        incidents.show(pendingOpen);
+        pendingOpen = null;
+      } else if (pendingOpen && pendingAt && map.getZoom() < map.getMaxZoom()
+        && (incidents.clustered || !map.getBounds().contains(pendingAt))) {
+        // Still in a cluster of the server's, or not in view yet: closer,
+        // until it is drawn.
+        map.flyTo(pendingAt, Math.min(map.getMaxZoom(), map.getZoom() + (incidents.clustered ? 2 : 0)));
+      } else {
+        pendingOpen = null;
+      }
     } catch (err) {
       loadFailed('incidents', err);
     } finally {
@@ -282,6 +292,7 @@ async function main() {
       const ll = pointLatLng(feature?.geometry);
       if (ll) {
         pendingOpen = id;
+        pendingAt = ll;
         map.flyTo(ll, Math.max(map.getZoom(), 9));
       }
     },
@@ -434,6 +445,7 @@ async function main() {
         const ll = collection === 'incidents' ? pointLatLng(f?.geometry) : null;
         if (ll) {
           pendingOpen = id;
+          pendingAt = ll;
           map.flyTo(ll, Math.max(map.getZoom(), 7));
         } else if (collection === 'routes') {
           const b = routeBounds(f?.geometry);
@@ -488,6 +500,7 @@ async function main() {
       const ll = pointLatLng(feature.geometry);
       if (ll) {
         pendingOpen = String(feature.id);
+        pendingAt = ll;
         map.flyTo(ll, Math.max(map.getZoom(), 9));
       }
     },

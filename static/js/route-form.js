@@ -283,7 +283,7 @@ export class RouteForm {
         i < this.vertices.length - 1 ? el('button', {
           type: 'button',
           class: 'link',
-          'aria-label': `Insert a waypoint between ${i + 1} and ${i + 2}`,
+          'aria-label': `Insert after waypoint ${i + 1} (before ${i + 2})`,
           text: 'Insert after',
           onclick: () => this.insertAfter(i),
         }) : null,
