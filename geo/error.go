@@ -90,3 +90,8 @@ func (v *invalid) err() error {
 	}
 	return &Error{Code: EINVALID, Message: "invalid record", Fields: v.fields}
 }
+
+// EUNAVAILABLE says that the database (or another service a request
+// needs) does not answer now, as while PostgreSQL restarts: nothing of the
+// request was done, and it may be tried again. HTTP answers it 503.
+const EUNAVAILABLE = "unavailable"

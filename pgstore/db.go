@@ -10,12 +10,15 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -243,10 +246,14 @@ func (db *DB) Size(ctx context.Context) (int64, error) {
 	return n, translate(err)
 }
 
-// translate maps driver errors to domain codes by their SQLSTATE.
+// translate maps driver errors to domain codes by their SQLSTATE; a
+// database that cannot be reached is EUNAVAILABLE.
 func translate(err error) error {
 	if err == nil {
 		return nil
+	}
+	if unreachable(err) {
+		return &geo.Error{Code: geo.EUNAVAILABLE, Message: "the database does not answer; nothing was done, try again shortly"}
 	}
 	var e *pgconn.PgError
 	if errors.As(err, &e) {
@@ -262,6 +269,27 @@ func translate(err error) error {
 		}
 	}
 	return err
+}
+
+// unreachable reports whether err says the database cannot be reached or
+// went away: refused or broken connections, and the SQLSTATEs of a server
+// shutting down or starting (57P01-57P03) and of lost connections (08).
+func unreachable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return strings.HasPrefix(e.Code, "08") || strings.HasPrefix(e.Code, "57P")
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) {
+		return true
+	}
+	var ne net.Error
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.As(err, &ne)
 }
 
 // Pool is the connection pool, for tests and tools that read the tables.

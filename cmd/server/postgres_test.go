@@ -171,3 +171,128 @@ func TestCommandsOnPostgres(t *testing.T) {
 		t.Fatalf("backup of a PostgreSQL database: %v, want a pointer to pg_dump", err)
 	}
 }
+
+// TestPostgresRestart stops PostgreSQL as a crash would, under a running
+// server: requests answer 503 problem+json while it is down, the server
+// reconnects by itself once it is back, what was committed is kept, and a
+// live client goes on with the next change, nothing lost or repeated.
+func TestPostgresRestart(t *testing.T) {
+	c, err := pgtest.StartDurable() // a cluster of its own: it is stopped
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	url, err := c.NewDB(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	m := NewMain(&out, io.Discard)
+	if err := m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-db", url, "-seed=false"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	link := regexp.MustCompile(`#token=(nx_[A-Za-z0-9_-]+)`).FindStringSubmatch(out.String())
+	if link == nil {
+		t.Fatalf("no token printed:\n%s", out.String())
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(m.URL, "http")+"/api/live", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	read := func() live.Frame {
+		t.Helper()
+		ws.SetReadDeadline(time.Now().Add(60 * time.Second))
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr, err := live.ParseFrame(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fr
+	}
+	if fr := read(); fr.Type != "hello" {
+		t.Fatalf("first frame %+v", fr)
+	}
+	ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe"}`))
+	post := func(title string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", m.URL+"/api/collections/incidents/items", strings.NewReader(
+			`{"type":"Feature","geometry":{"type":"Point","coordinates":[-78.79,1.81]},"properties":{"title":"`+title+`","type":"seizure","date":"2024-05"}}`))
+		req.Header.Set("Authorization", "Bearer "+link[1])
+		req.Header.Set("Content-Type", "application/geo+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var created struct{ ID string }
+		json.NewDecoder(resp.Body).Decode(&created)
+		return resp, created.ID
+	}
+	resp, before := post("before the crash")
+	if resp.StatusCode != 201 {
+		t.Fatalf("POST: %d", resp.StatusCode)
+	}
+	first := read()
+	if first.ID != before {
+		t.Fatalf("live: %+v, want %s", first, before)
+	}
+
+	if err := c.Stop("immediate"); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/api/collections/incidents/items", "/api/collections/incidents/items/" + before, "/healthz"} {
+		resp, err := http.Get(m.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
+			t.Fatalf("GET %s while PostgreSQL is down: %d %s %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	}
+	if resp, _ := post("while down"); resp.StatusCode != 503 {
+		t.Fatalf("POST while PostgreSQL is down: %d", resp.StatusCode)
+	}
+
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The server's pool finds its connections dead and opens new ones.
+	for i := 0; ; i++ {
+		resp, err := http.Get(m.URL + "/api/collections/incidents/items/" + before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			break
+		}
+		if resp.StatusCode != 503 || i == 300 {
+			t.Fatalf("after the restart: %d", resp.StatusCode)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resp, after := post("after the restart")
+	if resp.StatusCode != 201 {
+		t.Fatalf("POST after the restart: %d", resp.StatusCode)
+	}
+	if fr := read(); fr.Type != "change" || fr.ID != after || fr.Seq <= first.Seq {
+		t.Fatalf("live after the restart: %+v, want the change of %s after seq %d", fr, after, first.Seq)
+	}
+	var items struct {
+		NumberMatched int `json:"numberMatched"`
+	}
+	getJSON(t, m.URL+"/api/collections/incidents/items", &items)
+	if items.NumberMatched != 2 {
+		t.Fatalf("%d incidents, want the two written while PostgreSQL was up", items.NumberMatched)
+	}
+}

@@ -35,8 +35,9 @@ type Cluster struct {
 	Dir  string // the temporary directory: data/, the socket, the log
 	Port int
 
-	bin  string
-	cred *syscall.Credential // the postgres user's, when run as root
+	bin     string
+	cred    *syscall.Credential // the postgres user's, when run as root
+	durable bool                // synchronous_commit on
 
 	mu   sync.Mutex
 	proc *exec.Cmd
@@ -65,7 +66,15 @@ func BinDir() (string, error) {
 }
 
 // Start makes a new cluster in a new temporary directory and starts it.
-func Start() (*Cluster, error) {
+// Its commits are acknowledged before they reach the log on disk (quick,
+// and what tests of a running server need).
+func Start() (*Cluster, error) { return start(false) }
+
+// StartDurable is Start for a cluster whose acknowledged commits survive
+// a crash of the server (Stop "immediate"), for tests of faults.
+func StartDurable() (*Cluster, error) { return start(true) }
+
+func start(durable bool) (*Cluster, error) {
 	bin, err := BinDir()
 	if err != nil {
 		return nil, err
@@ -74,7 +83,7 @@ func Start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Dir: dir, bin: bin}
+	c := &Cluster{Dir: dir, bin: bin, durable: durable}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -137,11 +146,16 @@ func (c *Cluster) Start() error {
 	if err != nil {
 		return err
 	}
-	// Durability is not what tests check: without fsync the cluster is
-	// quick on a shared machine.
+	// Without fsync the cluster is quick on a shared machine; it still
+	// survives its own crash (the kernel keeps what was written), and a
+	// durable cluster writes each commit's log before acknowledging it.
+	sync := "off"
+	if c.durable {
+		sync = "on"
+	}
 	cmd := c.command("postgres", "-D", c.data(), "-p", strconv.Itoa(c.Port),
 		"-k", c.Dir, "-c", "listen_addresses=127.0.0.1",
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "fsync=off", "-c", "synchronous_commit="+sync, "-c", "full_page_writes=off",
 		"-c", "max_connections=300", "-c", "shared_buffers=64MB")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
