@@ -13,7 +13,7 @@ import (
 )
 
 // Attribution credits the shapes, as the ODbL asks.
-const Attribution = "Coasts and borders © OpenStreetMap contributors (ODbL), via geo-maps."
+const Attribution = "Coasts and borders © OpenStreetMap contributors (ODbL), via geo-maps; first-level divisions: Natural Earth (public domain)."
 
 // Tile grid: tiles exist at every ZoomStep-th zoom from 0 to MaxZoom, in
 // the Web Mercator scheme of slippy maps (x from west, y from north); a
@@ -26,6 +26,10 @@ const (
 	Extent    = 4096
 	MaxExtent = 16384
 )
+
+// AdminZoom is the first zoom whose tiles hold the lines between
+// first-level divisions.
+const AdminZoom = 4
 
 // ExtentAt is the extent of the tiles of zoom z.
 func ExtentAt(z int) int {
@@ -43,7 +47,7 @@ const (
 )
 
 // Magic starts tiles.bin.
-const Magic = "NXBM3\n"
+const Magic = "NXBM4\n"
 
 //go:embed tiles.bin
 var tilesBin []byte
@@ -146,7 +150,9 @@ var (
 // its number of positions and their x and y in tile units (0..ExtentAt(z)
 // across the tile; the margin round it, where shapes were cut, outside),
 // zigzag-coded, the first absolute, the next ones relative to the one
-// before. Coasts are the polygons' edges but those along the margin.
+// before; then the number of lines between first-level divisions (none
+// below AdminZoom) and the lines. Coasts are the polygons' edges but those
+// along the margin.
 func (s *Set) Tile(z, x, y int) (body []byte, gz, ok bool) {
 	if z < 0 || z > MaxZoom || z%ZoomStep != 0 || x < 0 || y < 0 || x >= 1<<z || y >= 1<<z {
 		return nil, false, false

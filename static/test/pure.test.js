@@ -108,11 +108,13 @@ test('offline tiles decode: kinds, polygons of rings, border lines', () => {
   assert.deepEqual(decodeTile(Uint8Array.of(0)), { fill: 'sea' });
   assert.deepEqual(decodeTile(Uint8Array.of(1)), { fill: 'land' });
   // One polygon of one ring (0,0) (10,0) (10,-5): zigzag 0,0 20,0 0,9;
-  // one line of 2 positions (200,1) (199,1): zigzag 144 3 (200 = 0x190),
-  // 2 0 then 1 0.
-  const t = decodeTile(Uint8Array.of(2, 1, 1, 3, 0, 0, 20, 0, 0, 9, 1, 2, 0x90, 3, 2, 1, 0));
+  // one border of 2 positions (200,1) (199,1): zigzag 0x190 (bytes 0x90 3),
+  // 2, then 1 0.
+  // Then one line between divisions: (1,1) (2,3).
+  const t = decodeTile(Uint8Array.of(2, 1, 1, 3, 0, 0, 20, 0, 0, 9, 1, 2, 0x90, 3, 2, 1, 0, 1, 2, 2, 2, 2, 4));
   assert.deepEqual(t.p.map((poly) => poly.map((r) => [...r])), [[[0, 0, 10, 0, 10, -5]]]);
   assert.deepEqual(t.b.map((l) => [...l]), [[200, 1, 199, 1]]);
+  assert.deepEqual(t.a.map((l) => [...l]), [[1, 1, 2, 3]]);
   assert.throws(() => decodeTile(Uint8Array.of(2, 1, 1, 3, 0)));
 });
 
