@@ -20,7 +20,7 @@ import (
 // cost less than many small ones: each statement that writes many rows
 // keeps a journal of the pages it changes, in case it fails half way,
 // and has the full-text index write out what it holds.
-const rowsPerStatement = 4096
+const rowsPerStatement = 500
 
 // maxVariables is SQLite's limit on the parameters of one statement.
 const maxVariables = 32766
