@@ -460,6 +460,7 @@ const LABEL_FONTS = {
 export function createLabelLayer() {
   const cache = promiseCache(512);
   const Labels = L.Layer.extend({
+    initialize(options) { L.setOptions(this, options); },
     onAdd(map) {
       this.canvas = L.DomUtil.create('canvas', 'nx-labels');
       this.canvas.setAttribute('aria-hidden', 'true');
