@@ -39,6 +39,9 @@ type Store interface {
 	Create(ctx context.Context, actor string, r geo.Record) (store.Stored, error)
 	Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (store.Stored, store.Outcome, error)
 	Delete(ctx context.Context, actor string, c geo.Collection, id string, expect int64) error
+	// Restore stores r, the content of an earlier version of the record,
+	// as Replace does, and its change names that version.
+	Restore(ctx context.Context, actor, id string, expect, version int64, r geo.Record) (store.Stored, store.Outcome, error)
 	History(ctx context.Context, c geo.Collection, id string, before int64, limit int) (store.HistoryPage, error)
 	Export(ctx context.Context, w io.Writer, cols []geo.Collection, f geo.Filter) (int64, error)
 	export.Source
@@ -220,6 +223,7 @@ func (s *Server) routes() {
 	s.handle("PATCH /api/collections/{c}/items/{id}", write, s.patchItem)
 	s.handle("DELETE /api/collections/{c}/items/{id}", write, s.deleteItem)
 	s.handle("GET /api/collections/{c}/items/{id}/history", read, s.history)
+	s.handle("POST /api/collections/{c}/items/{id}/restore", write, s.restore)
 	for _, f := range export.Formats {
 		s.handle("GET /api/export."+string(f), read, s.export)
 	}

@@ -426,6 +426,7 @@ type historyEntry struct {
 	Time       time.Time       `json:"time"`
 	Before     json.RawMessage `json:"before,omitempty"`
 	After      json.RawMessage `json:"after,omitempty"`
+	Restored   int64           `json:"restored,omitempty"` // the earlier version this change restored
 }
 
 // history answers GET .../history: the changes of the record, newest
@@ -460,7 +461,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, p store.Princip
 	}
 	entries := make([]historyEntry, len(page.Changes))
 	for i, ch := range page.Changes {
-		entries[i] = historyEntry{ch.Seq, ch.Collection, ch.ID, ch.Op, ch.Version, ch.Actor, ch.Time, ch.Before, ch.After}
+		entries[i] = historyEntry{ch.Seq, ch.Collection, ch.ID, ch.Op, ch.Version, ch.Actor, ch.Time, ch.Before, ch.After, ch.Restored}
 		if !p.Editor() {
 			entries[i].Actor = ""
 		}
@@ -482,6 +483,68 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, p store.Princip
 		"history":        entries,
 		"links":          links,
 	})
+}
+
+// restore answers POST .../restore?version=N: a new version of the record
+// whose content is version N's (If-Match as for PUT, optional), and whose
+// history entry says it restored N.
+func (s *Server) restore(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	c, id, expect, err := writeTarget(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	if err := checkParams(q, []string{"version"}); err != nil {
+		return err
+	}
+	vs := q["version"]
+	if len(vs) != 1 {
+		return errorf(geo.EMALFORMED, "restore needs one version=N, the version to restore (the record's history lists them)")
+	}
+	version, err := strconv.ParseInt(vs[0], 10, 64)
+	if err != nil || version < 1 {
+		return errorf(geo.EMALFORMED, "version must be a version number of the record (1, 2, …), got %q", clip(vs[0]))
+	}
+	rec, err := s.versionOf(r, c, id, version)
+	if err != nil {
+		return err
+	}
+	st, outcome, err := s.cfg.Store.Restore(r.Context(), p.Name, id, expect, version, rec)
+	if err != nil {
+		if geo.ErrorCode(err) == geo.ENOTFOUND {
+			return errorf(geo.ENOTFOUND, "the %s %q was deleted; create it again from its version %d instead", strings.TrimSuffix(string(c), "s"), id, version)
+		}
+		return s.classifyConflict(r, c, id, expect, rec, err)
+	}
+	logAttrs(w, slog.String("outcome", string(outcome)), slog.Int64("restored", version))
+	return writeFeature(w, r, http.StatusOK, st)
+}
+
+// versionOf reads version N of a record from its history.
+func (s *Server) versionOf(r *http.Request, c geo.Collection, id string, version int64) (geo.Record, error) {
+	noun := strings.TrimSuffix(string(c), "s")
+	var before int64
+	for {
+		page, err := s.cfg.Store.History(r.Context(), c, id, before, MaxHistoryLimit)
+		if err != nil {
+			return nil, err
+		}
+		for _, ch := range page.Changes {
+			switch {
+			case ch.Version > version:
+				continue
+			case ch.Version < version:
+				return nil, errorf(geo.ENOTFOUND, "the %s %q has no version %d; its history lists the versions", noun, id, version)
+			case len(ch.After) == 0:
+				return nil, errorf(geo.EINVALID, "version %d of the %s %q is its deletion; restore a version before it", version, noun, id)
+			}
+			return geo.DecodeFeature(c, ch.After)
+		}
+		if page.Next == 0 {
+			return nil, errorf(geo.ENOTFOUND, "the %s %q has no version %d; its history lists the versions", noun, id, version)
+		}
+		before = page.Next
+	}
 }
 
 // writeTarget reads what PUT, PATCH and DELETE address: the collection, the

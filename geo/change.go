@@ -24,6 +24,9 @@ type Change struct {
 	Time       time.Time       `json:"time"`
 	Before     json.RawMessage `json:"before,omitempty"`
 	After      json.RawMessage `json:"after,omitempty"`
+	// Restored is the earlier version an update restored; 0 for any
+	// other change.
+	Restored int64 `json:"restored,omitempty"`
 }
 
 // Records decodes the record before and after the change (nil where absent).

@@ -235,7 +235,7 @@ func eachRow(ctx context.Context, tx pgx.Tx, query string, a args, fn func([]byt
 	return rows.Err()
 }
 
-const changeColumns = "seq, collection, id, op, version, actor, time, before, after"
+const changeColumns = "seq, collection, id, op, version, actor, time, before, after, coalesce(restored, 0)"
 
 // scanChanges reads change-log rows.
 func scanChanges(rows pgx.Rows) ([]geo.Change, error) {
@@ -244,7 +244,7 @@ func scanChanges(rows pgx.Rows) ([]geo.Change, error) {
 	for rows.Next() {
 		var c geo.Change
 		var before, after []byte
-		if err := rows.Scan(&c.Seq, &c.Collection, &c.ID, &c.Op, &c.Version, &c.Actor, &c.Time, &before, &after); err != nil {
+		if err := rows.Scan(&c.Seq, &c.Collection, &c.ID, &c.Op, &c.Version, &c.Actor, &c.Time, &before, &after, &c.Restored); err != nil {
 			return nil, err
 		}
 		c.Time = c.Time.UTC()

@@ -192,7 +192,7 @@ func (db *DB) Each(ctx context.Context, c geo.Collection, f geo.Filter, fn func(
 	return rows.Err()
 }
 
-const changeColumns = "seq, collection, id, op, version, actor, time, before, after, payload, part"
+const changeColumns = "seq, collection, id, op, version, actor, time, before, after, payload, part, restored"
 
 // queryer is what reading a change payload needs: the read pool or a
 // transaction.
@@ -215,10 +215,11 @@ func (db *DB) scanChanges(ctx context.Context, q queryer, rows *sql.Rows) ([]geo
 		var c geo.Change
 		var t string
 		var before, after []byte
-		var payload, part sql.NullInt64
-		if err := rows.Scan(&c.Seq, &c.Collection, &c.ID, &c.Op, &c.Version, &c.Actor, &t, &before, &after, &payload, &part); err != nil {
+		var payload, part, restored sql.NullInt64
+		if err := rows.Scan(&c.Seq, &c.Collection, &c.ID, &c.Op, &c.Version, &c.Actor, &t, &before, &after, &payload, &part, &restored); err != nil {
 			return nil, err
 		}
+		c.Restored = restored.Int64
 		c.Before, c.After = before, after
 		c.Time, _ = time.Parse(time.RFC3339Nano, t)
 		if payload.Valid {

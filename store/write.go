@@ -87,6 +87,33 @@ func (db *DB) Replace(ctx context.Context, actor, id string, expect int64, r geo
 	return out, outcome, err
 }
 
+// Restore stores r, the content of the record's earlier version, as its
+// new state, as Replace does, and the change log names that version: the
+// history says the new version restored it. A record whose content is
+// that version's already writes nothing.
+func (db *DB) Restore(ctx context.Context, actor, id string, expect, version int64, r geo.Record) (Stored, Outcome, error) {
+	if err := db.prepare(r); err != nil {
+		return Stored{}, "", err
+	}
+	var out Stored
+	var outcome Outcome
+	err := db.inTx(ctx, func(tx *writeTx) error {
+		cur, err := tx.current(r.Collection(), id)
+		if err != nil {
+			return err
+		}
+		if expect > 0 && cur.version != expect {
+			return geo.Errorf(geo.ECONFLICT, "version %d of %s is not the latest (%d)", expect, id, cur.version)
+		}
+		if out, outcome, err = tx.update(actor, id, cur, r); err != nil || outcome != Updated {
+			return err
+		}
+		_, err = tx.Exec("UPDATE changes SET restored = ? WHERE seq = ?", version, tx.lastSeq)
+		return err
+	})
+	return out, outcome, err
+}
+
 // Delete removes the record id, keeping its last state in the change log.
 func (db *DB) Delete(ctx context.Context, actor string, c geo.Collection, id string, expect int64) error {
 	return db.inTx(ctx, func(tx *writeTx) error {

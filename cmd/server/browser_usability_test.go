@@ -675,12 +675,38 @@ func TestHistoryInPopup(t *testing.T) {
 	p.wait("the popup, faded in", popupShown, waitLong)
 	p.do(waitLong, chromedp.Click(chromedp.CSS(`.leaflet-popup .nx-history-button`)))
 	p.wait("the history", `document.querySelectorAll('.leaflet-popup .nx-history-list li').length === 2`, waitLong)
-	lines := eval[[]string](p, `[...document.querySelectorAll('.leaflet-popup .nx-history-list li')].map((li) => li.textContent)`)
+	lines := eval[[]string](p, `[...document.querySelectorAll('.leaflet-popup .nx-history-list .nx-history-text')].map((s) => s.textContent)`)
 	if !strings.HasPrefix(lines[0], "v2 · ") || !strings.HasSuffix(lines[0], "by admin · changed title") {
 		t.Errorf("newest line %q, want v2 by admin, title changed", lines[0])
 	}
 	if !strings.HasPrefix(lines[1], "v1 · ") || !strings.HasSuffix(lines[1], "by admin · created") {
 		t.Errorf("oldest line %q, want v1 by admin, created", lines[1])
 	}
+	// Each older version has a Restore button; the current one has none.
+	if got := eval[[]string](p, `[...document.querySelectorAll('.leaflet-popup .nx-restore')].map((b) => b.dataset.version)`); len(got) != 1 || got[0] != "1" {
+		t.Fatalf("restore buttons for versions %v, want [1]", got)
+	}
 	p.axe("desktop, history open in a popup")
+
+	// Restoring version 1 makes version 3 with its content, and the
+	// history, shown again, says so.
+	p.do(waitLong, chromedp.Click(chromedp.CSS(`.leaflet-popup .nx-restore[data-version="1"]`)))
+	p.wait("the history after the restore", `document.querySelectorAll('.leaflet-popup .nx-history-list li').length === 3`, waitLong)
+	lines = eval[[]string](p, `[...document.querySelectorAll('.leaflet-popup .nx-history-list .nx-history-text')].map((s) => s.textContent)`)
+	if !strings.HasPrefix(lines[0], "v3 · ") || !strings.HasSuffix(lines[0], "by admin · restored v1") {
+		t.Errorf("newest line after the restore %q, want v3 by admin, restored v1", lines[0])
+	}
+	status, body = srv.call(t, "GET", "/api/collections/incidents/items/"+id, nil)
+	var f struct {
+		Properties struct {
+			Title   string
+			Version int
+		}
+	}
+	if status != 200 || json.Unmarshal(body, &f) != nil || f.Properties.Title != "History test" || f.Properties.Version != 3 {
+		t.Fatalf("after the restore: %d %s", status, body)
+	}
+	if errs, _, _ := p.seen(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
 }

@@ -231,6 +231,7 @@ test('a history line says who changed what, when', async () => {
   assert.match(describeChange({ version: 2, actor: 'alice', op: 'upsert', before: v1, after: v2 }), /^v2 · by alice · changed geometry, summary, title$/);
   assert.match(describeChange({ version: 1, actor: 'bob', op: 'upsert', after: v1 }), /created$/);
   assert.match(describeChange({ version: 3, op: 'delete', before: v2 }), /deleted$/);
+  assert.match(describeChange({ version: 4, actor: 'carol', op: 'update', before: v2, after: v1, restored: 1 }), /^v4 · by carol · restored v1$/);
 });
 
 test('a corridor filter needs both the route and a distance, and rides in the URL', async () => {
