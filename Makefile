@@ -4,7 +4,7 @@ GO ?= go
 ADDR ?= :8080
 DB ?= nexus.db
 
-.PHONY: run build test deps web ref basemap lint bench fuzz clean
+.PHONY: run build test deps web ref basemap lint bench soak fuzz clean
 
 run: build
 	./bin/server -addr $(ADDR) -db $(DB)
@@ -62,6 +62,12 @@ bench: deps web ref
 	cd bench/supercluster && npm ci --no-audit --no-fund
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 0 ./api ./cmd/server ./ingest ./live ./store ./watch
 	$(GO) test -run '^$$' -bench . -cpu 1 ./geocode ./geo
+
+# A minute of attack and normal use at once on 200 000 incidents: /healthz,
+# the p99 of items?limit=100 and the peak RSS beside their goals (also run
+# by make bench).
+soak: deps web ref
+	$(GO) test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 0 ./cmd/server
 
 clean:
 	rm -rf bin static/vendor
