@@ -197,6 +197,16 @@ func (c *client) readLoop() {
 			r := c.h.subscribes.Rate()
 			c.errorFrame(limitedFrame(fmt.Sprintf("too many subscribes from this caller (the limit is %s a second, %d at once); the view is unchanged: send it again in %d s",
 				strconv.FormatFloat(r.PerSecond, 'f', -1, 64), r.Burst, limit.RetryAfter(retry)), limit.RetryAfter(retry)))
+			// Read nothing more until the budget allows another: a flood
+			// waits in its own socket's buffers, not in our CPU.
+			t := time.NewTimer(retry)
+			select {
+			case <-t.C:
+			case <-c.h.ctx.Done():
+				t.Stop()
+				return
+			}
+			c.conn.SetReadDeadline(time.Now().Add(pongWait))
 			continue
 		}
 		c.signal(func(ct *control) { ct.sub = req }) // only the latest counts
