@@ -739,25 +739,39 @@ func (p *cqlParser) value() (Value, error) {
 
 // spatial reads S_INTERSECTS(property, geometry).
 func (p *cqlParser) spatial() (Expr, error) {
-	p.next()
-	if _, err := p.expect(tLParen, "'('"); err != nil {
-		return nil, err
-	}
-	prop, err := p.property()
+	var g orb.Geometry
+	prop, err := p.call(func() (err error) {
+		g, err = p.geometry()
+		return err
+	})
 	if err != nil {
-		return nil, err
-	}
-	if _, err := p.expect(tComma, "','"); err != nil {
-		return nil, err
-	}
-	g, err := p.geometry()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := p.expect(tRParen, "')'"); err != nil {
 		return nil, err
 	}
 	return SIntersects{Prop: prop, Geom: g}, nil
+}
+
+// call reads the arguments of a spatial or temporal predicate, after its
+// name: (property, literal), the literal read by literal. It returns the
+// property.
+func (p *cqlParser) call(literal func() error) (string, error) {
+	p.next()
+	if _, err := p.expect(tLParen, "'('"); err != nil {
+		return "", err
+	}
+	prop, err := p.property()
+	if err != nil {
+		return "", err
+	}
+	if _, err := p.expect(tComma, "','"); err != nil {
+		return "", err
+	}
+	if err := literal(); err != nil {
+		return "", err
+	}
+	if _, err := p.expect(tRParen, "')'"); err != nil {
+		return "", err
+	}
+	return prop, nil
 }
 
 // geometry reads BBOX(w, s, e, n) (ENVELOPE of older drafts, as w, e, n,
@@ -835,7 +849,7 @@ func (p *cqlParser) geometry() (orb.Geometry, error) {
 			return nil, p.errorf(t, "not a valid %s: %v", t.up, err)
 		}
 		var bad error
-		eachPoint(g, func(q orb.Point) {
+		EachVertex(g, func(q orb.Point) {
 			if _, fe := CheckPoint(q, "geometry"); fe != nil && bad == nil {
 				bad = p.errorf(t, "%s", fe.Message)
 			}
@@ -851,61 +865,21 @@ func (p *cqlParser) geometry() (orb.Geometry, error) {
 	return nil, p.errorf(t, "expected a geometry: BBOX(w, s, e, n) or WKT such as POLYGON((…))")
 }
 
-func eachPoint(g orb.Geometry, f func(orb.Point)) {
-	switch g := g.(type) {
-	case orb.Point:
-		f(g)
-	case orb.MultiPoint:
-		for _, q := range g {
-			f(q)
-		}
-	case orb.LineString:
-		for _, q := range g {
-			f(q)
-		}
-	case orb.MultiLineString:
-		for _, l := range g {
-			eachPoint(l, f)
-		}
-	case orb.Ring:
-		for _, q := range g {
-			f(q)
-		}
-	case orb.Polygon:
-		for _, r := range g {
-			eachPoint(r, f)
-		}
-	case orb.MultiPolygon:
-		for _, q := range g {
-			eachPoint(q, f)
-		}
-	}
-}
-
 func isEmpty(g orb.Geometry) bool {
 	n := 0
-	eachPoint(g, func(orb.Point) { n++ })
+	EachVertex(g, func(orb.Point) { n++ })
 	return n == 0
 }
 
 // temporal reads T_INTERSECTS(property, temporal literal).
 func (p *cqlParser) temporal() (Expr, error) {
-	p.next()
-	if _, err := p.expect(tLParen, "'('"); err != nil {
-		return nil, err
-	}
-	prop, err := p.property()
+	var text string
+	var span Span
+	prop, err := p.call(func() (err error) {
+		text, span, err = p.temporalLiteral()
+		return err
+	})
 	if err != nil {
-		return nil, err
-	}
-	if _, err := p.expect(tComma, "','"); err != nil {
-		return nil, err
-	}
-	text, span, err := p.temporalLiteral()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := p.expect(tRParen, "')'"); err != nil {
 		return nil, err
 	}
 	return TIntersects{Prop: prop, Span: span, Text: text}, nil

@@ -136,8 +136,9 @@ func EncodeFeature(r Record) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// AppendGeometry appends the GeoJSON form of a point or line to b. Numbers
-// are written in their shortest form that reads back as the same float64.
+// AppendGeometry appends the GeoJSON form of a point, line or polygon to
+// b (null for anything else). Numbers are written in their shortest form
+// that reads back as the same float64.
 func AppendGeometry(b []byte, g orb.Geometry) []byte {
 	switch g := g.(type) {
 	case orb.Point:
@@ -147,18 +148,34 @@ func AppendGeometry(b []byte, g orb.Geometry) []byte {
 		b = append(b, `{"type":"LineString","coordinates":`...)
 		b = appendLine(b, g)
 	case orb.MultiLineString:
-		b = append(b, `{"type":"MultiLineString","coordinates":[`...)
-		for i, l := range g {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendLine(b, l)
-		}
-		b = append(b, ']')
+		b = append(b, `{"type":"MultiLineString","coordinates":`...)
+		b = appendEach(b, g, appendLine)
+	case orb.Polygon:
+		b = append(b, `{"type":"Polygon","coordinates":`...)
+		b = appendPolygon(b, g)
+	case orb.MultiPolygon:
+		b = append(b, `{"type":"MultiPolygon","coordinates":`...)
+		b = appendEach(b, g, appendPolygon)
 	default:
 		return append(b, "null"...)
 	}
 	return append(b, '}')
+}
+
+// appendEach appends a JSON array of the items, each written by appendOne.
+func appendEach[T any](b []byte, items []T, appendOne func([]byte, T) []byte) []byte {
+	b = append(b, '[')
+	for i, x := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendOne(b, x)
+	}
+	return append(b, ']')
+}
+
+func appendPolygon(b []byte, p orb.Polygon) []byte {
+	return appendEach(b, p, func(b []byte, r orb.Ring) []byte { return appendLine(b, orb.LineString(r)) })
 }
 
 func appendLine(b []byte, l orb.LineString) []byte {

@@ -329,3 +329,46 @@ func checkLines(v *invalid, g orb.Geometry) {
 		v.add("geometry", "has %d positions, more than the limit of %d", total, MaxVertices)
 	}
 }
+
+// EachVertex calls f with every vertex of a geometry, in order.
+func EachVertex(g orb.Geometry, f func(orb.Point)) {
+	eachRun(g, func(ps []orb.Point) {
+		for _, p := range ps {
+			f(p)
+		}
+	})
+}
+
+// eachRun calls f with each run of positions of a geometry, in order: a
+// point's one, a line's, each ring of a polygon, each part of a
+// multi-geometry, the outline of a bound.
+func eachRun(g orb.Geometry, f func([]orb.Point)) {
+	switch g := g.(type) {
+	case orb.Point:
+		f([]orb.Point{g})
+	case orb.MultiPoint:
+		for _, p := range g {
+			f([]orb.Point{p})
+		}
+	case orb.LineString:
+		f(g)
+	case orb.Ring:
+		f(g)
+	case orb.MultiLineString:
+		for _, l := range g {
+			f(l)
+		}
+	case orb.Polygon:
+		for _, r := range g {
+			f(r)
+		}
+	case orb.MultiPolygon:
+		for _, p := range g {
+			for _, r := range p {
+				f(r)
+			}
+		}
+	case orb.Bound:
+		f(g.ToPolygon()[0])
+	}
+}

@@ -273,32 +273,7 @@ func segmentsOf(g orb.Geometry) [][2]orb.Point {
 			out = append(out, [2]orb.Point{ps[i-1], ps[i]})
 		}
 	}
-	switch g := g.(type) {
-	case orb.Point:
-		line([]orb.Point{g})
-	case orb.MultiPoint:
-		for _, p := range g {
-			line([]orb.Point{p})
-		}
-	case orb.LineString:
-		line(g)
-	case orb.MultiLineString:
-		for _, l := range g {
-			line(l)
-		}
-	case orb.Polygon:
-		for _, r := range g {
-			line(r)
-		}
-	case orb.MultiPolygon:
-		for _, p := range g {
-			for _, r := range p {
-				line(r)
-			}
-		}
-	case orb.Bound:
-		line(g.ToPolygon()[0])
-	}
+	eachRun(g, line)
 	return out
 }
 

@@ -383,24 +383,6 @@ func (r *Route) Normalize(countryOf func(lon, lat float64) string) {
 	r.Countries = nonNil(r.Countries)
 }
 
-// EachVertex calls f with every vertex of a point, line or lines, in order.
-func EachVertex(g orb.Geometry, f func(orb.Point)) {
-	switch g := g.(type) {
-	case orb.Point:
-		f(g)
-	case orb.LineString:
-		for _, p := range g {
-			f(p)
-		}
-	case orb.MultiLineString:
-		for _, l := range g {
-			for _, p := range l {
-				f(p)
-			}
-		}
-	}
-}
-
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}

@@ -187,42 +187,10 @@ func EncodeWatch(w *Watch) ([]byte, error) {
 	b = append(b, `{"type":"Feature","id":`...)
 	b = append(b, id...)
 	b = append(b, `,"geometry":`...)
-	b = appendArea(b, w.Area)
+	b = AppendGeometry(b, w.Area)
 	b = append(b, `,"properties":`...)
 	b = append(b, p...)
 	return append(b, '}'), nil
-}
-
-// appendArea appends the GeoJSON of a point or (multi)polygon.
-func appendArea(b []byte, g orb.Geometry) []byte {
-	switch g := g.(type) {
-	case orb.Polygon:
-		b = append(b, `{"type":"Polygon","coordinates":`...)
-		b = appendPolygon(b, g)
-	case orb.MultiPolygon:
-		b = append(b, `{"type":"MultiPolygon","coordinates":[`...)
-		for i, p := range g {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendPolygon(b, p)
-		}
-		b = append(b, ']')
-	default:
-		return AppendGeometry(b, g)
-	}
-	return append(b, '}')
-}
-
-func appendPolygon(b []byte, p orb.Polygon) []byte {
-	b = append(b, '[')
-	for i, r := range p {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendLine(b, orb.LineString(r))
-	}
-	return append(b, ']')
 }
 
 // decodeArea reads the geometry of a watch: a Point, a Polygon or a

@@ -15,7 +15,7 @@ import (
 func TestConcurrentCreatesShareTransactions(t *testing.T) {
 	db := openDB(t)
 	ctx := context.Background()
-	if _, err := db.Create(ctx, "first", decode(t, geo.Incidents, fmt.Sprintf(`{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"title":"Taken","type":"plot","date":"2018","external_id":"dup:1"}}`))); err != nil {
+	if _, err := db.Create(ctx, "first", decode(t, geo.Incidents, `{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"title":"Taken","type":"plot","date":"2018","external_id":"dup:1"}}`)); err != nil {
 		t.Fatal(err)
 	}
 	const writers, each = 16, 40
