@@ -99,7 +99,6 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, 
 // records, a page then stops after reading about limit/share of them,
 // whereas the index lists every match for every page.
 func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, scan bool) (Page, error) {
-	p := Page{Matched: -1}
 	var box string
 	var boxArgs []any
 	if scan && c == geo.Incidents && f.BBox != nil {
@@ -116,24 +115,13 @@ func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, afte
 	// "+" keeps records_kind out of an ordered read (see Query).
 	rows, err := db.read.QueryContext(ctx, "SELECT r.rid, r.feature FROM records r WHERE +"+strings.TrimPrefix(cond, "+")+box+" AND r.rid > ? ORDER BY r.rid LIMIT ?", args...)
 	if err != nil {
-		return p, translate(err)
+		return Page{}, translate(err)
 	}
-	defer rows.Close()
-	var rid int64
-	for rows.Next() {
-		if len(p.Features) == limit {
-			p.Next = rid
-			break
-		}
-		var feature []byte
-		if err := rows.Scan(&rid, &feature); err != nil {
-			return p, err
-		}
-		p.Features = append(p.Features, feature)
+	p, err := scanPage(rows, limit)
+	if err != nil {
+		return p, err
 	}
-	if err := rows.Err(); err != nil {
-		return p, translate(err)
-	}
+	p.Matched = -1
 	if after == 0 && p.Next == 0 {
 		p.Matched = int64(len(p.Features))
 	}

@@ -122,36 +122,22 @@ type Page struct {
 // in storage order, with the number matched in all. The count and the page
 // are read from one snapshot.
 func (db *DB) Query(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (Page, error) {
-	var p Page
 	cond, args := where(c, f)
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return p, err
+		return Page{}, err
 	}
 	defer tx.Rollback()
 	// "+" keeps records_kind out of an ordered read: through it SQLite would
 	// sort every match in a temporary b-tree to return one page.
 	rows, err := tx.QueryContext(ctx, "SELECT r.rid, r.feature FROM records r WHERE +"+strings.TrimPrefix(cond, "+")+" AND r.rid > ? ORDER BY r.rid LIMIT ?", append(args[:len(args):len(args)], after, limit+1)...)
 	if err != nil {
-		return p, translate(err)
+		return Page{}, translate(err)
 	}
-	defer rows.Close()
-	var rid int64
-	for rows.Next() {
-		if len(p.Features) == limit {
-			p.Next = rid
-			break
-		}
-		var feature []byte
-		if err := rows.Scan(&rid, &feature); err != nil {
-			return p, err
-		}
-		p.Features = append(p.Features, feature)
+	p, err := scanPage(rows, limit)
+	if err != nil {
+		return p, err
 	}
-	if err := rows.Err(); err != nil {
-		return p, translate(err)
-	}
-	rows.Close()
 	if after == 0 && p.Next == 0 {
 		// The first page holds every match: no need to count them again.
 		p.Matched = int64(len(p.Features))
@@ -360,4 +346,28 @@ func (db *DB) FirstSeq(ctx context.Context) (int64, error) {
 	var seq sql.NullInt64
 	err := db.read.QueryRowContext(ctx, "SELECT min(seq) FROM changes").Scan(&seq)
 	return seq.Int64, err
+}
+
+// scanPage reads the rows of a query for (rid, feature) in rid order,
+// limited to one more than a page of limit, into a page: its features and,
+// when there are more, the rid to read on after (Next).
+func scanPage(rows *sql.Rows, limit int) (Page, error) {
+	var p Page
+	defer rows.Close()
+	var rid int64
+	for rows.Next() {
+		if len(p.Features) == limit {
+			p.Next = rid
+			break
+		}
+		var feature []byte
+		if err := rows.Scan(&rid, &feature); err != nil {
+			return p, err
+		}
+		p.Features = append(p.Features, feature)
+	}
+	if err := rows.Err(); err != nil {
+		return p, translate(err)
+	}
+	return p, rows.Close()
 }
