@@ -83,7 +83,9 @@ func (db *DB) actorPrefixes(ctx context.Context, f *geo.Filter, aliases *geo.Ali
 	if len(keys) == 0 {
 		return nil
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT DISTINCT value FROM record_keys WHERE key = 'actor'")
+	// The names records use, from the actor summary the writes keep (a row
+	// per name and collection), not from every record's keys.
+	rows, err := db.read.QueryContext(ctx, "SELECT DISTINCT actor FROM actor_summary")
 	if err != nil {
 		return translate(err)
 	}
