@@ -385,8 +385,18 @@ func (p *tab) wait(what, cond string, timeout time.Duration) {
 	p.tb.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, timeout+5*time.Second)
 	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](cond,
-		chromedp.WithPollingInterval(pollInterval), chromedp.WithPollingTimeout(timeout)))
+	deadline := time.Now().Add(timeout)
+	var err error
+	for {
+		_, err = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](cond,
+			chromedp.WithPollingInterval(pollInterval), chromedp.WithPollingTimeout(time.Until(deadline))))
+		// Right after a navigation, the browser may drop the document's
+		// execution context while the poll looks it up; the poll then
+		// starts again in the new document, within the same deadline.
+		if err == nil || !strings.Contains(err.Error(), "Cannot find context with specified id") || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		p.tb.Fatalf("waiting for %s (%s): %v\npage: %s", what, cond, err, p.state())
 	}
