@@ -32,7 +32,7 @@ func TestPhoneRouteDrawing(t *testing.T) {
 	p.open("/#map=6/10/-20")
 	p.wait("the map at rest", settled, waitLong)
 	p.do(waitLong, chromedp.Click(chromedp.ID("add-route")))
-	p.wait("drawing", `!document.getElementById('route-form').hidden && document.getElementById('map').classList.contains('drawing-route')`, waitLong)
+	p.wait("drawing", `!document.getElementById('record-form').hidden && document.getElementById('record-form').dataset.collection === 'routes' && document.getElementById('map').classList.contains('drawing-route')`, waitLong)
 	if share := eval[float64](p, uncovered); share < 0.55 {
 		t.Errorf("drawing a route, the sheet leaves %.0f%% of the map", 100*share)
 	}
@@ -66,7 +66,7 @@ func TestPhoneRouteDrawing(t *testing.T) {
 	shot("phone-route-folded.png")
 	p.do(waitLong, chromedp.Click(chromedp.ID("form-fold")))
 	p.wait("the form back", `!document.getElementById('form-panel').classList.contains('folded') && document.getElementById('form-fold').textContent === 'Show map'`, waitLong)
-	if n := eval[int](p, `document.querySelectorAll('#r-waypoints input').length`); n < 3 {
+	if n := eval[int](p, `document.querySelectorAll('#rec-waypoints input').length`); n < 3 {
 		t.Errorf("%d waypoint fields after three taps", n)
 	}
 }
@@ -101,7 +101,7 @@ func TestAddIncidentOpensPopup(t *testing.T) {
 		p.wait("the view in clusters", `document.body.dataset.clustered === '1'`, waitLong)
 		title := "Added on the " + c.name
 		p.do(waitLong, chromedp.Click(chromedp.ID("add-incident")))
-		p.wait("the form", `!document.getElementById('incident-form').hidden`, waitLong)
+		p.wait("the form", `!document.getElementById('record-form').hidden && document.getElementById('record-form').dataset.collection === 'incidents'`, waitLong)
 		p.do(waitLong, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
 			const set = (id, v) => {
 				const e = document.getElementById(id);
@@ -109,13 +109,13 @@ func TestAddIncidentOpensPopup(t *testing.T) {
 				e.dispatchEvent(new Event('input', { bubbles: true }));
 				e.dispatchEvent(new Event('change', { bubbles: true }));
 			};
-			set('i-lon', '-15.58');
-			set('i-lat', '11.87');
-			set('i-title', %s);
-			set('i-type', 'seizure');
-			set('i-date', '2024-05-02');
+			set('rec-lon', '-15.58');
+			set('rec-lat', '11.87');
+			set('rec-title', %s);
+			set('rec-type', 'seizure');
+			set('rec-date', '2024-05-02');
 		})()`, js(title))))
-		p.do(waitLong, chromedp.Evaluate[chromedp.Void](`document.querySelector('#incident-form button[type=submit]').click()`))
+		p.do(waitLong, chromedp.Evaluate[chromedp.Void](`document.querySelector('#record-form button[type=submit]').click()`))
 		p.wait("the new incident's popup", fmt.Sprintf(`(document.querySelector('.leaflet-popup-content')?.textContent || '').includes(%s)`, js(title)), waitLong)
 		if !eval[bool](p, `document.getElementById('form-panel').hidden`) {
 			t.Errorf("%s: the form is still open over the popup", c.name)

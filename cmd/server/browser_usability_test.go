@@ -105,7 +105,7 @@ func TestAccessibility(t *testing.T) {
 		p.wait("the popup, faded in", popupShown, waitLong)
 		p.axe(c.name + ", popup open")
 		p.do(waitLong, chromedp.Evaluate[chromedp.Void](`document.querySelector('.leaflet-popup-content .nx-edit').click()`))
-		p.wait("the form, the popup gone", `!document.getElementById('form-panel').hidden && !document.getElementById('incident-form').hidden && document.querySelector('.leaflet-popup') === null`, waitLong)
+		p.wait("the form, the popup gone", `!document.getElementById('form-panel').hidden && !document.getElementById('record-form').hidden && document.getElementById('record-form').dataset.collection === 'incidents' && document.querySelector('.leaflet-popup') === null`, waitLong)
 		p.axe(c.name + ", form open")
 		p.screenshot(filepath.Join("/tmp/i14", c.name+"-form.png"))
 	}
@@ -258,7 +258,7 @@ func TestKeyboard(t *testing.T) {
 		t.Fatalf("20 Tabs from the popup's heading never reached Edit; focus on %s", eval[string](p, `document.activeElement.outerHTML.slice(0, 120)`))
 	}
 	p.do(waitLong, chromedp.KeyEvent("\r"))
-	p.wait("the form open", `!document.getElementById('form-panel').hidden && !document.getElementById('incident-form').hidden && document.getElementById('form-panel').contains(document.activeElement)`, waitLong)
+	p.wait("the form open", `!document.getElementById('form-panel').hidden && !document.getElementById('record-form').hidden && document.getElementById('record-form').dataset.collection === 'incidents' && document.getElementById('form-panel').contains(document.activeElement)`, waitLong)
 	p.do(waitLong, chromedp.KeyEvent(kb.Escape))
 	p.wait("the form closed", `document.getElementById('form-panel').hidden`, waitLong)
 
@@ -406,26 +406,26 @@ func TestFiltersForgiveInTheMap(t *testing.T) {
 func (p *tab) pickCandidate(name, country string) {
 	p.tb.Helper()
 	p.do(waitLong,
-		chromedp.Focus(chromedp.ID("r-wp-search")),
-		chromedp.SendKeys(chromedp.ID("r-wp-search"), name+"\r"),
+		chromedp.Focus(chromedp.ID("rec-wp-search")),
+		chromedp.SendKeys(chromedp.ID("rec-wp-search"), name+"\r"),
 	)
-	p.wait("candidates for "+name, `document.querySelector('#r-wp-results button') !== null`, waitLong)
+	p.wait("candidates for "+name, `document.querySelector('#rec-wp-results button') !== null`, waitLong)
 	if !eval[bool](p, fmt.Sprintf(`(() => {
-		const b = [...document.querySelectorAll('#r-wp-results button')].find((b) => b.textContent.includes(%s));
+		const b = [...document.querySelectorAll('#rec-wp-results button')].find((b) => b.textContent.includes(%s));
 		if (!b) return false;
 		b.dataset.pick = '1';
 		return true;
 	})()`, js(country))) {
-		p.tb.Fatalf("no candidate for %s in %s: %s", name, country, eval[string](p, `document.getElementById('r-wp-results').textContent`))
+		p.tb.Fatalf("no candidate for %s in %s: %s", name, country, eval[string](p, `document.getElementById('rec-wp-results').textContent`))
 	}
-	p.do(waitLong, chromedp.Click(chromedp.CSS(`#r-wp-results button[data-pick]`)))
+	p.do(waitLong, chromedp.Click(chromedp.CSS(`#rec-wp-results button[data-pick]`)))
 }
 
 // waypoints is the route form's waypoints as [lon, lat, name] rows.
 func (p *tab) waypoints() [][3]any {
 	p.tb.Helper()
 	var out [][3]any
-	raw := eval[string](p, `JSON.stringify([...document.querySelectorAll('#r-waypoints li')].map((li) => {
+	raw := eval[string](p, `JSON.stringify([...document.querySelectorAll('#rec-waypoints li')].map((li) => {
 		const [lat, lon] = li.querySelector('label').textContent.replace(/^\d+\.\s*/, '').split(',').map(Number);
 		return [lon, lat, li.querySelector('input').value];
 	}))`)
@@ -446,7 +446,7 @@ func TestRouteByName(t *testing.T) {
 	p.wait("signed in", `document.body.dataset.canEdit === '1'`, waitLong)
 	p.wait("the map at rest", settled, waitLong)
 	p.do(waitLong, chromedp.Click(chromedp.ID("add-route")))
-	p.wait("the route form", `!document.getElementById('route-form').hidden`, waitLong)
+	p.wait("the route form", `!document.getElementById('record-form').hidden && document.getElementById('record-form').dataset.collection === 'routes'`, waitLong)
 
 	// A click on an incident marker or cluster adds a waypoint there.
 	xy := eval[[]float64](p, `(() => {
@@ -460,29 +460,29 @@ func TestRouteByName(t *testing.T) {
 	}
 	zoom := eval[float64](p, `window.nexus.map.getZoom()`)
 	p.do(waitLong, chromedp.MouseClickXY(xy[0], xy[1]))
-	p.wait("a waypoint from the click", `document.querySelectorAll('#r-waypoints li').length === 1`, waitLong)
+	p.wait("a waypoint from the click", `document.querySelectorAll('#rec-waypoints li').length === 1`, waitLong)
 	if z := eval[float64](p, `window.nexus.map.getZoom()`); z != zoom {
 		t.Errorf("the click zoomed the map from %v to %v", zoom, z)
 	}
 	if eval[bool](p, `document.querySelector('.leaflet-popup') !== null`) {
 		t.Error("the click opened a popup")
 	}
-	p.do(waitLong, chromedp.Click(chromedp.CSS(`#r-waypoints li button[aria-label^="Remove"]`)))
-	p.wait("no waypoint", `document.querySelectorAll('#r-waypoints li').length === 0`, waitLong)
+	p.do(waitLong, chromedp.Click(chromedp.CSS(`#rec-waypoints li button[aria-label^="Remove"]`)))
+	p.wait("no waypoint", `document.querySelectorAll('#rec-waypoints li').length === 0`, waitLong)
 
 	p.pickCandidate("Santa Marta", "Colombia")
 	p.pickCandidate("Bissau", "Guinea-Bissau")
 	p.pickCandidate("Lisbon", "Portugal")
-	p.wait("three waypoints", `document.querySelectorAll('#r-waypoints li').length === 3`, waitLong)
+	p.wait("three waypoints", `document.querySelectorAll('#rec-waypoints li').length === 3`, waitLong)
 
 	// Typed coordinates, then insert, drag and remove.
-	p.do(waitLong, chromedp.SendKeys(chromedp.ID("r-wp-search"), "30.5, -20.25\r"))
-	p.wait("four waypoints", `document.querySelectorAll('#r-waypoints li').length === 4`, waitLong)
+	p.do(waitLong, chromedp.SendKeys(chromedp.ID("rec-wp-search"), "30.5, -20.25\r"))
+	p.wait("four waypoints", `document.querySelectorAll('#rec-waypoints li').length === 4`, waitLong)
 	if w := p.waypoints()[3]; w[0].(float64) != -20.25 || w[1].(float64) != 30.5 {
 		t.Errorf("typed waypoint at %v, want lon -20.25, lat 30.5", w)
 	}
-	p.do(waitLong, chromedp.Click(chromedp.CSS(`#r-waypoints li:nth-child(3) button[aria-label^="Insert"]`)))
-	p.wait("five waypoints", `document.querySelectorAll('#r-waypoints li').length === 5`, waitLong)
+	p.do(waitLong, chromedp.Click(chromedp.CSS(`#rec-waypoints li:nth-child(3) button[aria-label^="Insert"]`)))
+	p.wait("five waypoints", `document.querySelectorAll('#rec-waypoints li').length === 5`, waitLong)
 	ws := p.waypoints()
 	if lat := ws[3][1].(float64); lat <= min(ws[2][1].(float64), ws[4][1].(float64)) || lat >= max(ws[2][1].(float64), ws[4][1].(float64)) {
 		t.Errorf("the inserted waypoint (lat %v) is not between Lisbon (%v) and the typed one (%v)", lat, ws[2][1], ws[4][1])
@@ -493,24 +493,24 @@ func TestRouteByName(t *testing.T) {
 		return [r.left + r.width / 2, r.top + r.height / 2];
 	})()`)
 	p.drag(handle[0], handle[1], handle[0]-60, handle[1]+40)
-	p.wait("the dragged waypoint moved", fmt.Sprintf(`!document.querySelectorAll('#r-waypoints li')[3].querySelector('label').textContent.includes(%s)`,
+	p.wait("the dragged waypoint moved", fmt.Sprintf(`!document.querySelectorAll('#rec-waypoints li')[3].querySelector('label').textContent.includes(%s)`,
 		js(fmt.Sprintf("%.4f, %.4f", before[1], before[0]))), waitLong)
 	if after := p.waypoints()[3]; after[0].(float64) >= before[0].(float64) || after[1].(float64) >= before[1].(float64) {
 		t.Errorf("dragged west and south, the waypoint went from %v to %v", before, after)
 	}
 	for range 2 {
-		p.do(waitLong, chromedp.Click(chromedp.CSS(`#r-waypoints li:nth-child(4) button[aria-label^="Remove"]`)))
+		p.do(waitLong, chromedp.Click(chromedp.CSS(`#rec-waypoints li:nth-child(4) button[aria-label^="Remove"]`)))
 	}
-	p.wait("three waypoints again", `document.querySelectorAll('#r-waypoints li').length === 3`, waitLong)
+	p.wait("three waypoints again", `document.querySelectorAll('#rec-waypoints li').length === 3`, waitLong)
 
 	// Save; the map fits the new route once.
-	p.do(waitLong, chromedp.SendKeys(chromedp.ID("r-name"), "Santa Marta to Lisbon through Bissau"))
+	p.do(waitLong, chromedp.SendKeys(chromedp.ID("rec-name"), "Santa Marta to Lisbon through Bissau"))
 	p.do(waitLong, chromedp.Evaluate[chromedp.Void](`(() => {
 		const m = window.nexus.map;
 		window.__fit = null;
 		m.once('moveend', () => { window.__fit = m.getBounds(); });
 	})()`))
-	p.do(waitLong, chromedp.Click(chromedp.ID("r-save")))
+	p.do(waitLong, chromedp.Click(chromedp.ID("rec-save")))
 	p.wait("the route saved, shown and fitted", `document.getElementById('form-panel').hidden && window.__fit !== null &&
 		[...window.nexus.routes.values()].some((g) => g.feature.properties.name === 'Santa Marta to Lisbon through Bissau')`, waitLong)
 	raw := eval[string](p, `JSON.stringify([...window.nexus.routes.values()].find((g) => g.feature.properties.name === 'Santa Marta to Lisbon through Bissau').feature)`)

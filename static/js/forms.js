@@ -1,4 +1,4 @@
-// What the incident and route forms share: the side panel that holds them,
+// What the record form and its geometry editors use: the side panel,
 // the map-click picker, field errors from a 422 problem shown beside the
 // matching fields, and the editor of a record's sources.
 
@@ -45,7 +45,7 @@ export class FormPanel {
     this.fold(false);
     this.panel.hidden = false;
     document.body.classList.add('form-open');
-    const first = form.querySelector('input:not([type=hidden]), select, textarea');
+    const first = [...form.querySelectorAll('input:not([type=hidden]), select, textarea')].find((n) => !n.closest('[hidden]'));
     first?.focus({ preventScroll: false });
   }
 

@@ -26,7 +26,7 @@ import { Feed } from './feed.js';
 import { Filters } from './filters.js';
 import { FormPanel, installMapPicker } from './forms.js';
 import { pointLatLng, routeBounds, viewBbox } from './geo.js';
-import { IncidentForm } from './incident-form.js';
+import { RecordForm } from './record-form.js';
 import { IncidentLayer } from './incidents.js';
 import { addLegend } from './legend.js';
 import { Live } from './live.js';
@@ -35,7 +35,6 @@ import {
 } from './map.js';
 import { notify } from './notice.js';
 import { installPopupFocus } from './popup.js';
-import { RouteForm } from './route-form.js';
 import { RouteLayer } from './routes.js';
 import { setupSignIn, showRole } from './signin.js';
 import { Timeline } from './timeline.js';
@@ -129,17 +128,16 @@ async function main() {
   // Forms, declared before the layers so that popups can reach them.
   const formPanel = new FormPanel(byId('form-panel'), byId('form-title'));
   byId('form-close').addEventListener('click', () => formPanel.close());
-  let incidentForm;
-  let routeForm;
+  let recordForm;
   const ctx = {
     canEdit,
     onEdit: (collection, id) => {
       map.closePopup();
-      (collection === 'routes' ? routeForm : incidentForm).openEdit(id);
+      recordForm.openEdit(collection, id);
     },
     onDelete: (collection, feature) => {
       map.closePopup();
-      (collection === 'routes' ? routeForm : incidentForm).remove(feature);
+      recordForm.remove(collection, feature);
     },
     // "Show them": the incidents within km of a route, as the filter.
     onCorridor: (id, km) => {
@@ -488,14 +486,16 @@ async function main() {
     body.dataset.canEdit = yes ? '1' : '0';
     showRole(signIn, configKnown ? config.role : null);
   };
-  incidentForm = new IncidentForm({
-    form: byId('incident-form'),
+  const layers = { incidents, routes };
+  recordForm = new RecordForm({
+    form: byId('record-form'),
     panel: formPanel,
     map,
-    onSaved: (feature) => {
-      if (incidents.upsert(feature, { flash: true }) === false) reloadViewSoon();
+    onSaved: (collection, feature) => {
+      const clustered = layers[collection].upsert(feature, { flash: true }) === false;
+      if (clustered && collection === 'incidents') reloadViewSoon();
       showCounts();
-      if (incidents.show(feature.id)) return;
+      if (layers[collection].show(feature.id) || collection !== 'incidents') return;
       // Grouped at this zoom: zoom in on it and open it once it is drawn.
       const ll = pointLatLng(feature.geometry);
       if (ll) {
@@ -504,28 +504,14 @@ async function main() {
         map.flyTo(ll, Math.max(map.getZoom(), 9));
       }
     },
-    onDeleted: (id) => {
-      incidents.remove(id);
-      if (incidents.clustered) reloadViewSoon();
+    onDeleted: (collection, id) => {
+      layers[collection].remove(id);
+      if (collection === 'incidents' && incidents.clustered) reloadViewSoon();
       showCounts();
     },
   });
-  routeForm = new RouteForm({
-    form: byId('route-form'),
-    panel: formPanel,
-    map,
-    onSaved: (feature) => {
-      routes.upsert(feature, { flash: true });
-      showCounts();
-      routes.show(feature.id);
-    },
-    onDeleted: (id) => {
-      routes.remove(id);
-      showCounts();
-    },
-  });
-  addIncident.addEventListener('click', () => { closeDrawerOnPhone(); incidentForm.openNew(); });
-  addRoute.addEventListener('click', () => { closeDrawerOnPhone(); routeForm.openNew(); });
+  addIncident.addEventListener('click', () => { closeDrawerOnPhone(); recordForm.openNew('incidents'); });
+  addRoute.addEventListener('click', () => { closeDrawerOnPhone(); recordForm.openNew('routes'); });
 
   const reloadAll = () => Promise.allSettled([loadView(), loadRoutes(), loadCounts(), countries.refresh()]);
   nexus.reload = reloadAll;

@@ -1,53 +1,40 @@
-// The form to add or edit a route: add waypoints in the direction of travel
-// by clicking the map (markers and routes let the clicks through while
-// drawing), by place name or by typed coordinates; drag them, insert
-// between, remove; fill in name, commodity, mode and confidence, and save
-// (POST, or PUT with If-Match).
+// The geometry part of the record form for a route: waypoints in the
+// direction of travel, added by clicking the map (markers and routes let the
+// clicks through while drawing), by place name or by typed coordinates;
+// dragged, inserted between, removed. A MultiLineString being edited is
+// kept as it is unless it is drawn again.
 
-import { describeError, getJSON, request } from './api.js';
+import { describeError } from './api.js';
 import { clear, el } from './dom.js';
-import {
-  SourcesEditor, clearErrors, deleteItem, etagOf, fitUncovered, listValue, setMapPicker, setValue, showErrors,
-  value,
-} from './forms.js';
+import { fitUncovered, setMapPicker, value } from './forms.js';
 import { candidateLabel, geocode, parseLatLon } from './geocode.js';
 import { routeParts } from './geo.js';
-import { notify } from './notice.js';
 import { commodityColour } from './vocab.js';
 
 const { L } = window;
 
-const ITEMS = '/api/collections/routes/items';
-
-/** The route form (#route-form) in the form panel. */
-export class RouteForm {
-  /** opts: {form, panel (FormPanel), map, onSaved(feature), onDeleted(id)}. */
-  constructor({ form, panel, map, onSaved, onDeleted }) {
+/** The waypoints of a route in the record form (#record-form). */
+export class RouteDrawing {
+  constructor(form, map) {
     this.form = form;
-    this.panel = panel;
     this.map = map;
-    this.onSaved = onSaved;
-    this.onDeleted = onDeleted;
-    this.editing = null;
-    this.etag = null;
     /** Waypoints: [{lon, lat, name}], in the direction of travel. */
     this.vertices = [];
     /** A MultiLineString being edited is kept as it is unless redrawn. */
     this.keptGeometry = null;
     this.drawing = false;
     this.preview = L.layerGroup();
-    this.list = form.querySelector('#r-waypoints');
-    this.finishButton = form.querySelector('#r-finish');
-    this.status = form.querySelector('#r-draw-status');
-    this.sources = new SourcesEditor(form.querySelector('#r-sources'), form.querySelector('#r-add-source'));
+    this.list = form.querySelector('#rec-waypoints');
+    this.finishButton = form.querySelector('#rec-finish');
+    this.status = form.querySelector('#rec-draw-status');
     if (!map.getPane('drawing')) map.createPane('drawing').style.zIndex = 660;
 
     this.search = {
-      input: form.querySelector('#r-wp-search'),
-      status: form.querySelector('#r-wp-status'),
-      results: form.querySelector('#r-wp-results'),
+      input: form.querySelector('#rec-wp-search'),
+      status: form.querySelector('#rec-wp-status'),
+      results: form.querySelector('#rec-wp-results'),
     };
-    form.querySelector('#r-wp-add').addEventListener('click', () => this.findWaypoint());
+    form.querySelector('#rec-wp-add').addEventListener('click', () => this.findWaypoint());
     this.search.input.addEventListener('keydown', (e) => {
       if (e.key === 'Enter') {
         e.preventDefault();
@@ -56,75 +43,33 @@ export class RouteForm {
     });
 
     this.finishButton.addEventListener('click', () => this.setDrawing(!this.drawing));
-    form.querySelector('#r-undo').addEventListener('click', () => {
+    form.querySelector('#rec-undo').addEventListener('click', () => {
       this.vertices.pop();
       this.redraw();
     });
-    form.querySelector('#r-clear').addEventListener('click', () => {
+    form.querySelector('#rec-clear').addEventListener('click', () => {
       this.vertices = [];
       this.keptGeometry = null;
       this.setDrawing(true);
       this.redraw();
     });
-    form.querySelector('#r-commodity').addEventListener('change', () => this.redraw());
-    form.addEventListener('submit', (e) => {
-      e.preventDefault();
-      this.submit();
-    });
-    form.querySelector('.cancel').addEventListener('click', () => this.panel.close());
-    form.addEventListener('nexus-close', () => this.teardown());
+    form.querySelector('#rec-commodity').addEventListener('change', () => this.redraw());
   }
 
-  /** Opens an empty form in drawing mode. */
-  openNew() {
-    this.reset();
-    this.editing = null;
-    this.etag = null;
-    this.panel.open(this.form, 'Add route');
-    this.form.querySelector('button[type=submit]').textContent = 'Add route';
+  /** Shows the waypoints on the map; a new route starts in drawing mode. */
+  start({ editing }) {
     this.preview.addTo(this.map);
-    this.setDrawing(true);
-    this.redraw();
-  }
-
-  /** Loads the latest version of a route and opens it for editing. */
-  async openEdit(id) {
-    let res;
-    try {
-      res = await request(`${ITEMS}/${encodeURIComponent(id)}`);
-    } catch (err) {
-      notify(`Cannot load the route: ${describeError(err)}`, 'error');
-      return;
-    }
-    const feature = res.data;
-    this.reset();
-    this.editing = feature;
-    this.etag = etagOf(res.headers, feature);
-    this.fill(feature);
-    this.panel.open(this.form, 'Edit route');
-    this.form.querySelector('button[type=submit]').textContent = 'Save changes';
-    this.preview.addTo(this.map);
-    this.setDrawing(false);
+    this.setDrawing(!editing);
     this.redraw();
   }
 
   reset() {
-    this.form.reset();
-    clearErrors(this.form);
-    this.sources.set([]);
     this.vertices = [];
     this.keptGeometry = null;
   }
 
   fill(feature) {
     const p = feature.properties || {};
-    const f = this.form;
-    for (const key of ['name', 'commodity', 'mode', 'confidence', 'active_from', 'active_to', 'summary', 'external_id']) {
-      setValue(f, key, p[key] ?? '');
-    }
-    setValue(f, 'actors', (p.actors || []).join(', '));
-    setValue(f, 'tags', (p.tags || []).join(', '));
-    this.sources.set(p.sources || []);
     const names = Array.isArray(p.waypoints) ? p.waypoints : [];
     const g = feature.geometry;
     if (g?.type === 'LineString') {
@@ -259,7 +204,7 @@ export class RouteForm {
 
     clear(this.list);
     this.vertices.forEach((v, i) => {
-      const id = `r-wp-${i}`;
+      const id = `rec-wp-${i}`;
       this.list.append(el('li', {},
         el('label', { for: id, text: `${i + 1}. ${v.lat.toFixed(4)}, ${v.lon.toFixed(4)}` }),
         el('input', {
@@ -302,84 +247,25 @@ export class RouteForm {
     this.map.removeLayer(this.preview);
   }
 
-  /** The Feature the form describes. */
-  collect() {
-    const f = this.form;
-    const props = {
-      name: value(f, 'name'),
-      commodity: value(f, 'commodity'),
-      actors: listValue(f, 'actors'),
-      tags: listValue(f, 'tags'),
-      sources: this.sources.get(),
-    };
-    for (const key of ['mode', 'confidence', 'active_from', 'active_to', 'summary', 'external_id']) {
-      const v = value(f, key);
-      if (v) props[key] = v;
-    }
-    let geometry;
-    if (this.keptGeometry) {
-      geometry = this.keptGeometry;
-      const old = this.editing?.properties?.waypoints;
-      if (Array.isArray(old)) props.waypoints = old;
-    } else {
-      geometry = { type: 'LineString', coordinates: this.vertices.map((v) => [v.lon, v.lat]) };
-      const names = this.vertices.map((v) => v.name.trim());
-      if (names.some(Boolean)) props.waypoints = names;
-    }
-    const feature = { type: 'Feature', geometry, properties: props };
-    if (this.editing) feature.id = this.editing.id;
-    return feature;
-  }
-
-  async submit() {
+  /** Why the record cannot be saved yet, or "" (then drawing stops). */
+  missing() {
     if (!this.keptGeometry && this.vertices.length < 2) {
-      showErrors(this.form, [{ field: 'geometry', message: 'A route needs at least 2 waypoints: click the map to add them.' }]);
       this.setDrawing(true);
-      return;
+      return 'A route needs at least 2 waypoints: click the map to add them.';
     }
     this.setDrawing(false);
-    const feature = this.collect();
-    const button = this.form.querySelector('button[type=submit]');
-    button.disabled = true;
-    try {
-      const editing = this.editing;
-      const res = editing
-        ? await request(`${ITEMS}/${encodeURIComponent(editing.id)}`, {
-          method: 'PUT', body: feature, ifMatch: this.etag, contentType: 'application/geo+json',
-        })
-        : await request(ITEMS, { method: 'POST', body: feature, contentType: 'application/geo+json' });
-      let saved = res.data && typeof res.data === 'object' ? res.data : null;
-      if (!saved) {
-        const location = res.headers.get('Location');
-        saved = location ? await getJSON(location) : null;
-      }
-      this.panel.close();
-      notify(editing ? 'Route saved.' : 'Route added.');
-      if (saved) this.onSaved(saved);
-    } catch (err) {
-      if (err?.status === 412) {
-        showErrors(this.form, [], 'Someone else changed this route since you opened it. Close the form and open it again to see their version, then re-apply your edits.');
-      } else if (err?.status === 401 || err?.status === 403) {
-        showErrors(this.form, [], `${describeError(err)}. Adding and editing needs an editor token (use "Sign in").`);
-      } else {
-        showErrors(this.form, err?.errors || [], err?.errors?.length ? '' : describeError(err));
-      }
-    } finally {
-      button.disabled = false;
-    }
+    return '';
   }
 
-  /** Asks, then deletes a route. */
-  async remove(feature) {
-    const name = feature?.properties?.name || feature?.id;
-    // eslint-disable-next-line no-alert
-    if (!window.confirm(`Delete the route “${name}”? It is kept in the history but leaves the map.`)) return;
-    try {
-      await deleteItem(`${ITEMS}/${encodeURIComponent(feature.id)}`, feature);
-      notify('Route deleted.');
-      this.onDeleted(String(feature.id));
-    } catch (err) {
-      notify(`Delete failed: ${describeError(err)}`, 'error');
+  /** The geometry drawn; sets props.waypoints to the waypoint names. */
+  collect(props, editing) {
+    if (this.keptGeometry) {
+      const old = editing?.properties?.waypoints;
+      if (Array.isArray(old)) props.waypoints = old;
+      return this.keptGeometry;
     }
+    const names = this.vertices.map((v) => v.name.trim());
+    if (names.some(Boolean)) props.waypoints = names;
+    return { type: 'LineString', coordinates: this.vertices.map((v) => [v.lon, v.lat]) };
   }
 }
