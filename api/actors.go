@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 
 	"nexus/geo"
@@ -74,25 +73,6 @@ func (s *Server) aliasDelete(w http.ResponseWriter, r *http.Request, _ store.Pri
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
-}
-
-// mergeActors adds up counts by actor under their canonical names, so
-// one actor is one bucket whatever the spellings of its records.
-func mergeActors(a *geo.Aliases, counts []store.Count) []store.Count {
-	idx := map[string]int{}
-	out := []store.Count{}
-	for _, c := range counts {
-		name := a.Canonical(c.Key)
-		k := geo.ActorKey(name)
-		if i, ok := idx[k]; ok {
-			out[i].Count += c.Count
-			continue
-		}
-		idx[k] = len(out)
-		out = append(out, store.Count{Key: name, Count: c.Count})
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Count > out[j].Count })
-	return out
 }
 
 // actorsParams are the query parameters of /api/actors.

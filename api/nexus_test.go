@@ -130,6 +130,49 @@ func TestAliasSpellingsFindTheSameActor(t *testing.T) {
 	}
 }
 
+// TestActorCountsCountARecordOnce: an incident that lists two spellings of
+// one actor counts once for it in the statistics by actor, from the
+// overview index and from the store alike, in a box and over everything.
+func TestActorCountsCountARecordOnce(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts []envOption
+	}{{"overview", nil}, {"store", []envOption{withoutOverview}}} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newSampleEnv(t, c.opts...)
+			for _, actors := range []string{`"Hezbollah","Hizballah","Los Zetas"`, `"Hizbullah","Zetas","Hizballah"`} {
+				e.create("incidents", `{"type":"Feature","geometry":{"type":"Point","coordinates":[170.5,-45.5]},"properties":{"title":"Two spellings (test)","type":"financing","date":"2012","actors":[`+actors+`]}}`)
+			}
+			counts := func(query string) map[string]int64 {
+				var st struct {
+					Counts []struct {
+						Key   string `json:"key"`
+						Count int64  `json:"count"`
+					} `json:"counts"`
+				}
+				e.get("/api/stats?by=actor"+query, "").want(t, http.StatusOK).json(t, &st)
+				out := map[string]int64{}
+				for _, c := range st.Counts {
+					if _, dup := out[c.Key]; dup {
+						t.Errorf("%s: two buckets %q", query, c.Key)
+					}
+					out[c.Key] = c.Count
+				}
+				return out
+			}
+			if got := counts("&bbox=170,-46,171,-45"); len(got) != 2 || got["Hezbollah"] != 2 || got["Los Zetas"] != 2 {
+				t.Errorf("two incidents, each naming Hezbollah and Los Zetas in two spellings: counts %v", got)
+			}
+			all := counts("")
+			for _, name := range []string{"Hezbollah", "Los Zetas"} {
+				if want := int64(len(e.ids("incidents", "actor="+url.QueryEscape(name)))); all[name] != want {
+					t.Errorf("stats by actor: %s %d, items find %d", name, all[name], want)
+				}
+			}
+		})
+	}
+}
+
 // Editors maintain the table; a new alias applies at once.
 func TestAliasAPI(t *testing.T) {
 	e := newSampleEnv(t)

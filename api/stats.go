@@ -35,12 +35,5 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, _ store.Principal
 	if err != nil {
 		return err
 	}
-	if by == "actor" {
-		a, err := s.cfg.Store.Aliases(r.Context())
-		if err != nil {
-			return err
-		}
-		counts = mergeActors(a, counts)
-	}
 	return writeJSON(w, http.StatusOK, typeJSON, map[string]any{"by": by, "collection": c, "counts": counts})
 }

@@ -119,7 +119,9 @@ func (a *Aliases) Expand(names []string) []string {
 }
 
 // ResolveActors makes the filter find every spelling of the actors it
-// names, so that actor=Hizballah finds what actor=Hezbollah finds.
+// names, so that actor=Hizballah finds what actor=Hezbollah finds, and
+// keeps the table for counts by actor.
 func (f *Filter) ResolveActors(a *Aliases) {
 	f.Actors = a.Expand(f.Actors)
+	f.Aliases = a
 }

@@ -196,6 +196,10 @@ type Filter struct {
 	// CQL is a filter expression of OGC API – Features Part 3, compiled by
 	// the store; nil selects everything. Live subscriptions do not take one.
 	CQL Expr `json:"-"`
+	// Aliases is the alias table the actors were resolved with
+	// (ResolveActors): counts by actor group spellings under its
+	// canonical names. nil: every name is its own.
+	Aliases *Aliases `json:"-"`
 }
 
 // NewFilter returns a filter that selects everything.

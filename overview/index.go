@@ -565,7 +565,8 @@ func (p *points) unlink(q *point) {
 
 // query is a filter compiled against the index's tables.
 type query struct {
-	bounds    []orb.Bound // nil: everywhere
+	aliases   *geo.Aliases // by-actor counts group spellings by it
+	bounds    []orb.Bound  // nil: everywhere
 	types     [maxTypes]bool
 	allTypes  bool
 	span      geo.Span
@@ -580,7 +581,7 @@ type query struct {
 func Handles(f geo.Filter) bool { return f.Q == "" && f.Near == nil && f.CQL == nil }
 
 func (p *points) compile(f geo.Filter) query {
-	q := query{span: f.Span}
+	q := query{span: f.Span, aliases: f.Aliases}
 	if f.BBox != nil {
 		q.bounds = f.BBox.Bounds()
 	}

@@ -2,6 +2,7 @@ package overview
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/paulmach/orb"
@@ -333,10 +334,21 @@ func (p *points) stats(q *query, by string) []Count {
 		}
 		out = fold(p.cntry.names, n)
 	case "actor":
+		// Each incident counts once per actor (names that are one under
+		// the filter's alias table), however many spellings it lists. The
+		// running tallies count spellings apart (case aside): they serve
+		// while the alias table merges no names that differ otherwise.
+		group, groups, merged := p.actorGroups(q.aliases)
 		n := p.byActor
-		if !q.everything() {
+		if !q.everything() || merged {
 			n = make([]int64, len(p.actors.names))
 			var seen []int32
+			once := func(a int32) {
+				if g := group[a]; !slices.Contains(seen, g) {
+					n[a]++
+					seen = append(seen, g)
+				}
+			}
 			p.each(q, func(r *run, i int) {
 				first := r.actor[i]
 				if first < 0 {
@@ -347,13 +359,26 @@ func (p *points) stats(q *query, by string) []Count {
 					n[first]++
 					return
 				}
-				seen = p.actorsOf(first, more, seen[:0])
-				for _, a := range seen {
-					n[a]++
+				seen = append(seen[:0], group[first])
+				n[first]++
+				for _, a := range more {
+					once(a)
 				}
 			})
 		}
-		out = fold(p.actors.names, n)
+		// Under the canonical name of the first spelling counted.
+		at := make([]int, groups)
+		for id, c := range n {
+			if c == 0 {
+				continue
+			}
+			if g := group[id]; at[g] > 0 {
+				out[at[g]-1].Count += c
+			} else {
+				out = append(out, Count{q.aliases.Canonical(p.actors.names[id]), c})
+				at[g] = len(out)
+			}
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {
@@ -362,6 +387,29 @@ func (p *points) stats(q *query, by string) []Count {
 		return out[i].Key < out[j].Key
 	})
 	return out
+}
+
+// actorGroups maps each interned actor to its group, the actors that are
+// one under the alias table (geo.ActorKey of the canonical name), and
+// returns how many groups there are and whether a group holds names that
+// differ other than in the case of ASCII letters (geo.SameKey).
+func (p *points) actorGroups(a *geo.Aliases) (group []int32, groups int, merged bool) {
+	group = make([]int32, len(p.actors.names))
+	at := map[string]int32{}
+	first := []string{}
+	for id, name := range p.actors.names {
+		k := geo.ActorKey(a.Canonical(name))
+		g, ok := at[k]
+		if !ok {
+			g = int32(len(first))
+			at[k] = g
+			first = append(first, name)
+		} else if !geo.SameKey(first[g], name) {
+			merged = true
+		}
+		group[id] = g
+	}
+	return group, len(first), merged
 }
 
 // fold merges the counts of names that differ only in the case of ASCII

@@ -19,7 +19,8 @@ type Count struct {
 const secondsPerDay = 86400
 
 // Stats counts the records of the collection matching the filter by
-// country, type (for routes: commodity), actor, month (of the start) or
+// country, type (for routes: commodity), actor (each record once per actor
+// under its canonical name, whatever spellings it lists), month (of the start) or
 // period, largest first (months and periods in time order). A period is
 // what an incident's date names at its precision: "year:2018" for a
 // record dated 2018, "month:2018-02" for one dated 2018-02, "day:2018-02"
@@ -60,6 +61,15 @@ func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by stri
 		}
 		out = append(out, c)
 	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if by == "actor" {
+		if out, err = db.actorCounts(ctx, out, f, cond, args[1:]); err != nil {
+			return nil, err
+		}
+	}
 	if by == "period" {
 		// By the period's start, then the widest first.
 		sort.Slice(out, func(i, j int) bool {
@@ -76,7 +86,50 @@ func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by stri
 			return out[i].Key < out[j].Key
 		})
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+// actorCounts merges counts by spelling into counts by canonical actor
+// (the filter's alias table; the database's when it has none). A record
+// that lists two spellings of one actor is counted once: for each actor
+// with several spellings among the counts, the records that list more
+// than one are read again (cond and args select the matching records).
+func (db *DB) actorCounts(ctx context.Context, bySpelling []Count, f geo.Filter, cond string, args []any) ([]Count, error) {
+	a := f.Aliases
+	if a == nil {
+		var err error
+		if a, err = db.Aliases(ctx); err != nil {
+			return nil, err
+		}
+	}
+	out := []Count{}
+	at := map[string]int{}
+	var spellings [][]any
+	for _, c := range bySpelling {
+		name := a.Canonical(c.Key)
+		k := geo.ActorKey(name)
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, Count{Key: name})
+			spellings = append(spellings, nil)
+		}
+		out[i].Count += c.Count
+		spellings[i] = append(spellings[i], c.Key)
+	}
+	for i, s := range spellings {
+		if len(s) < 2 {
+			continue
+		}
+		var twice int64
+		q := "SELECT count(*) - count(DISTINCT r.rid) FROM records r JOIN record_keys k ON k.rid = r.rid AND k.key = 'actor' AND k.value IN (" + placeholders(len(s)) + ") WHERE " + cond
+		if err := db.read.QueryRowContext(ctx, q, append(s, args...)...).Scan(&twice); err != nil {
+			return nil, translate(err)
+		}
+		out[i].Count -= twice
+	}
+	return out, nil
 }
 
 // Cluster is a group of incidents in one grid cell.
