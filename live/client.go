@@ -79,7 +79,8 @@ type client struct {
 	live bool          // the hub queues matching frames
 	sub  *subscription // the view while live
 
-	sent int64 // writer only: the last seq sent, or hello's
+	sent  int64                      // writer only: the last seq sent, or hello's
+	asked atomic.Pointer[geo.Filter] // the view's filter as sent, to resolve again; nil: none to resolve
 
 	editor bool             // may replay what was deleted since
 	hidden map[string]int64 // writer only, during a replay: records deleted later, by the seq of the delete
@@ -173,6 +174,8 @@ func (c *client) readLoop() {
 		default:
 			req, err = parseOffStack(data)
 			if err == nil && c.h.opt.Resolve != nil {
+				asked := unresolved(req.filter)
+				req.asked = &asked
 				if err = c.h.opt.Resolve(c.h.ctx, &req.filter); err != nil {
 					err = errors.New(geo.ErrorMessage(err))
 				}
@@ -337,6 +340,7 @@ func (c *client) writeClose(ct control) {
 // newer view, a close); the caller deals with them.
 func (c *client) subscribe(req *request) error {
 	h := c.h
+	c.asked.Store(req.asked)
 	h.pause(c)
 	for drained := false; !drained; {
 		select {

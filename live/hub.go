@@ -54,6 +54,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,6 +93,10 @@ type Options struct {
 	// Resolve prepares each subscription's filter as the HTTP API does
 	// (actor aliases, the path of near_route); nil leaves filters as sent.
 	Resolve func(ctx context.Context, f *geo.Filter) error
+	// Aliases returns the actor alias table Resolve reads; when it
+	// changes, every subscription is resolved again, so that it follows
+	// alias edits. nil: subscriptions keep the aliases they were resolved with.
+	Aliases func(ctx context.Context) (*geo.Aliases, error)
 	// Owner names the user a connection belongs to (the token's name),
 	// "" for none: alerts go to every connection of their watch's owner.
 	Owner func(r *http.Request) string
@@ -146,6 +151,8 @@ type Hub struct {
 	wg     sync.WaitGroup // client goroutines
 
 	seq atomic.Int64 // last seq fanned out; written under mu
+
+	aliases *geo.Aliases // the alias table subscriptions were resolved with; Run's only
 
 	mu      sync.Mutex
 	clients []*client // index = client.idx
@@ -246,6 +253,11 @@ func (h *Hub) Run(ctx context.Context) error {
 	h.mu.Lock()
 	h.seq.Store(last)
 	h.mu.Unlock()
+	if h.opt.Aliases != nil {
+		if h.aliases, err = h.opt.Aliases(ctx); err != nil {
+			return err
+		}
+	}
 	close(h.ready)
 	h.logger.Info("following the change log", "seq", last)
 
@@ -261,7 +273,9 @@ func (h *Hub) Run(ctx context.Context) error {
 			h.pingAll()
 			continue
 		case <-h.wake:
+			h.followAliases(ctx)
 		case <-poll.C:
+			h.followAliases(ctx)
 			last, err := h.log.LastSeq(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -276,6 +290,48 @@ func (h *Hub) Run(ctx context.Context) error {
 		if err := h.pump(ctx); err != nil && ctx.Err() == nil {
 			h.logger.Error("read change log", "err", err, "seq", h.seq.Load())
 		}
+	}
+}
+
+// followAliases resolves every subscription again when the alias table
+// has changed since they were resolved. Each client then switches to its
+// view resolved anew as it would to a new view of its own: it replays what
+// it has not yet been sent, so that nothing matched by the new aliases is
+// missed meanwhile.
+func (h *Hub) followAliases(ctx context.Context) {
+	if h.opt.Aliases == nil || h.opt.Resolve == nil {
+		return
+	}
+	a, err := h.opt.Aliases(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.logger.Error("read aliases", "err", err)
+		}
+		return
+	}
+	if a == h.aliases {
+		return
+	}
+	h.aliases = a
+	h.mu.Lock()
+	clients := slices.Clone(h.clients)
+	h.mu.Unlock()
+	for _, c := range clients {
+		asked := c.asked.Load()
+		if asked == nil {
+			continue
+		}
+		req := &request{filter: unresolved(*asked), asked: asked}
+		if err := h.opt.Resolve(ctx, &req.filter); err != nil {
+			// The view no longer resolves (its route is gone): it stays as it was.
+			h.logger.Debug("resolve again", "remote", c.remote, "err", err)
+			continue
+		}
+		c.signal(func(ct *control) {
+			if ct.sub == nil { // a newer view of the client's own comes first
+				ct.sub = req
+			}
+		})
 	}
 }
 

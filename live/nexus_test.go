@@ -113,3 +113,83 @@ func TestSubscriptionToACorridor(t *testing.T) {
 	near2 := e.create(-171, -9.5, "east end")
 	c.expect(near.ID, near2.ID)
 }
+
+// A subscription follows alias edits: once Hizballah is made an alias of
+// Hezbollah, a subscription to Hezbollah made before gets the incidents
+// spelled Hizballah, and once the alias is gone, no longer.
+func TestSubscriptionFollowsAliasEdits(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e := &env{t: t, db: db}
+	e.start(Options{Resolve: db.Resolve, Aliases: db.Aliases}, nil)
+	ctx := context.Background()
+	create := func(title, actor string) string {
+		t.Helper()
+		s, err := db.Create(ctx, "tester", actorIncident(t, title, actor))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.ID
+	}
+	c := e.dial(nil, nil)
+	c.send(`{"type":"subscribe","filter":{"actor":["Hezbollah"]}}`)
+	c.sync()
+	create("before the alias", "Hizballah")
+	c.expect(create("one spelling", "Hezbollah")) // and not the one before
+
+	if _, _, err := db.PutAlias(ctx, "tester", geo.Alias{Alias: "Hizballah", Name: "Hezbollah", Source: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(create("after the alias", "Hizballah"))
+
+	if err := db.DeleteAlias(ctx, "Hizballah"); err != nil {
+		t.Fatal(err)
+	}
+	create("after the alias went", "Hizballah")
+	c.expect(create("the name itself", "Hezbollah"))
+}
+
+// A subscription to a route's corridor follows the route when it moves:
+// the route leaves the old corridor, and the incidents after it are
+// matched against its new line.
+func TestCorridorFollowsItsRoute(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e := &env{t: t, db: db}
+	e.start(Options{Resolve: db.Resolve, Aliases: db.Aliases}, nil)
+	ctx := context.Background()
+	line := func(lat float64) geo.Record {
+		r, err := geo.DecodeFeature(geo.Routes, fmt.Appendf(nil, `{"type":"Feature","geometry":{"type":"LineString","coordinates":[[0,%v],[10,%v]]},"properties":{"name":"Moving","commodity":"cocaine"}}`, lat, lat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	rs, err := db.Create(ctx, "tester", line(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, err := db.LastSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.dial(nil, nil)
+	c.send(fmt.Sprintf(`{"type":"subscribe","filter":{"near_route":%q,"km":50},"since":%d}`, rs.ID, seq))
+	c.sync()
+	c.expect(e.create(5, 0.2, "by the old line").ID)
+
+	if _, _, err := db.Replace(ctx, "tester", rs.ID, 0, line(20)); err != nil {
+		t.Fatal(err)
+	}
+	if m := c.expect(rs.ID); m[0].Matches == nil || *m[0].Matches {
+		t.Errorf("the moved route's frame %+v: want it to leave the old corridor", m[0])
+	}
+	e.create(5, 0.2, "by the old line, after the move")
+	c.expect(e.create(5, 20.2, "by the new line").ID)
+}

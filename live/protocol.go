@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -187,10 +188,41 @@ func appendString(b []byte, s string) []byte {
 // subscription is a client's view, compiled by geo for cheap matching.
 type subscription struct {
 	m *geo.Matcher
+	f geo.Filter // as resolved
 }
 
 // compile turns a filter into a subscription.
-func compile(f geo.Filter) *subscription { return &subscription{m: f.Matcher()} }
+func compile(f geo.Filter) *subscription { return &subscription{m: f.Matcher(), f: f} }
+
+// follow moves a corridor along with its route: once a change to the route
+// of near_route is matched, the changes after it are matched against the
+// route's new line. A deleted route's corridor keeps its last line.
+func (s *subscription) follow(e *entry) {
+	n := s.f.Near
+	if n == nil || n.Route == "" || e.coll != geo.Routes || e.id != n.Route || e.after == nil {
+		return
+	}
+	f := s.f
+	f.Near = &geo.Near{Route: n.Route, Km: n.Km, Path: e.after.keys.Shape}
+	s.f, s.m = f, f.Matcher()
+}
+
+// unresolved copies a filter as a client sent it, so that resolving the
+// copy (which rewrites actors and fills in a route's line) leaves the
+// original as sent.
+func unresolved(f geo.Filter) geo.Filter {
+	out := f
+	for _, l := range []*[]string{&out.Types, &out.Commodities, &out.Actors, &out.Countries} {
+		*l = slices.Clone(*l)
+	}
+	if n := f.Near; n != nil {
+		out.Near = &geo.Near{Point: n.Point, Route: n.Route, Km: n.Km}
+		if n.Route == "" {
+			out.Near.Path = n.Path
+		}
+	}
+	return out
+}
 
 // verdict is what a subscription makes of a change.
 type verdict uint8
@@ -206,6 +238,12 @@ const (
 // does, so that a deleted record, or one that moves out of the view, is
 // still delivered and the client can remove it.
 func (s *subscription) match(e *entry) verdict {
+	v := s.verdict(e)
+	s.follow(e)
+	return v
+}
+
+func (s *subscription) verdict(e *entry) verdict {
 	if e.after != nil && s.m.Match(e.coll, &e.after.keys, e.after.folded) {
 		return send
 	}
@@ -222,7 +260,8 @@ func (s *subscription) match(e *entry) verdict {
 type request struct {
 	filter geo.Filter
 	since  int64
-	resume bool // since was given
+	resume bool        // since was given
+	asked  *geo.Filter // the filter as the client sent it, before resolving, to resolve again
 }
 
 // clientFrame is what a client sends.

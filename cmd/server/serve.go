@@ -212,6 +212,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Origins: origins,
 		Logger:  log, // the hub names itself component=live
 		Resolve: m.db.Resolve,
+		Aliases: m.db.Aliases,
 		Owner:   func(r *http.Request) string { return ownerOf(r) },
 		Editor:  func(r *http.Request) bool { return api.PrincipalOf(r.Context()).Editor() },
 		Remote:  api.ClientAddr,
