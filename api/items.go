@@ -298,15 +298,7 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, p store.Princ
 	if err != nil {
 		return err
 	}
-	if err := checkMediaType(r, typePatch, typeJSON); err != nil {
-		w.Header().Set("Accept-Patch", typePatch)
-		return err
-	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		return err
-	}
-	patch, err := decodeJSON(body)
+	patch, err := s.readPatch(w, r)
 	if err != nil {
 		return err
 	}
@@ -321,11 +313,7 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, p store.Princ
 		if expect > 0 && cur.Version != expect {
 			return errorf(geo.ECONFLICT, "the record is at version %d, not %d: someone changed it since you read it; read it again and re-apply your change", cur.Version, expect)
 		}
-		doc, err := decodeJSON(cur.Feature)
-		if err != nil {
-			return err
-		}
-		merged, err := json.Marshal(mergePatch(doc, patch))
+		merged, err := applyPatch(cur.Feature, patch)
 		if err != nil {
 			return err
 		}
@@ -370,6 +358,28 @@ func decodeJSON(b []byte) (any, error) {
 		return nil, errorf(geo.EMALFORMED, "malformed JSON: unexpected data after the JSON value")
 	}
 	return v, nil
+}
+
+// readPatch reads the body of a PATCH: a JSON merge patch (RFC 7396).
+func (s *Server) readPatch(w http.ResponseWriter, r *http.Request) (any, error) {
+	if err := checkMediaType(r, typePatch, typeJSON); err != nil {
+		w.Header().Set("Accept-Patch", typePatch)
+		return nil, err
+	}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return decodeJSON(body)
+}
+
+// applyPatch returns the stored JSON document with the merge patch applied.
+func applyPatch(stored []byte, patch any) ([]byte, error) {
+	doc, err := decodeJSON(stored)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(mergePatch(doc, patch))
 }
 
 // mergePatch applies an RFC 7396 JSON merge patch to target: members of

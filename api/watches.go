@@ -243,14 +243,35 @@ func checkWatchID(wt *geo.Watch, id string) error {
 	return nil
 }
 
-// replaceWatch answers PUT: the body replaces the watch; with If-Match,
-// only if it is still at that version.
-func (s *Server) replaceWatch(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+// watchTarget is the watch a write names, the caller's own, and the
+// version its If-Match expects (0: any).
+func (s *Server) watchTarget(r *http.Request, p store.Principal) (store.StoredWatch, int64, error) {
 	st, err := s.ownWatch(r, p)
+	if err != nil {
+		return st, 0, err
+	}
+	expect, err := parseIfMatch(r.Header.Get("If-Match"))
+	return st, expect, err
+}
+
+// putWatch stores wt as the next version of the watch st, expected at
+// version expect, and answers with it.
+func (s *Server) putWatch(w http.ResponseWriter, r *http.Request, p store.Principal, st store.StoredWatch, expect int64, wt *geo.Watch) error {
+	if err := checkWatchID(wt, st.ID); err != nil {
+		return err
+	}
+	out, outcome, err := s.cfg.Store.ReplaceWatch(r.Context(), p.Name, st.ID, expect, wt)
 	if err != nil {
 		return err
 	}
-	expect, err := parseIfMatch(r.Header.Get("If-Match"))
+	logAttrs(w, slog.String("outcome", string(outcome)))
+	return writeWatch(w, r, http.StatusOK, out)
+}
+
+// replaceWatch answers PUT: the body replaces the watch; with If-Match,
+// only if it is still at that version.
+func (s *Server) replaceWatch(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+	st, expect, err := s.watchTarget(r, p)
 	if err != nil {
 		return err
 	}
@@ -258,48 +279,24 @@ func (s *Server) replaceWatch(w http.ResponseWriter, r *http.Request, p store.Pr
 	if err != nil {
 		return err
 	}
-	if err := checkWatchID(wt, st.ID); err != nil {
-		return err
-	}
-	out, outcome, err := s.cfg.Store.ReplaceWatch(r.Context(), p.Name, st.ID, expect, wt)
-	if err != nil {
-		return err
-	}
-	logAttrs(w, slog.String("outcome", string(outcome)))
-	return writeWatch(w, r, http.StatusOK, out)
+	return s.putWatch(w, r, p, st, expect, wt)
 }
 
 // patchWatch answers PATCH: a JSON merge patch (RFC 7396) of the stored
 // watch, written only if nobody changed it meanwhile.
 func (s *Server) patchWatch(w http.ResponseWriter, r *http.Request, p store.Principal) error {
-	st, err := s.ownWatch(r, p)
+	st, expect, err := s.watchTarget(r, p)
 	if err != nil {
 		return err
 	}
-	expect, err := parseIfMatch(r.Header.Get("If-Match"))
-	if err != nil {
-		return err
-	}
-	if err := checkMediaType(r, typePatch, typeJSON); err != nil {
-		w.Header().Set("Accept-Patch", typePatch)
-		return err
-	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		return err
-	}
-	patch, err := decodeJSON(body)
+	patch, err := s.readPatch(w, r)
 	if err != nil {
 		return err
 	}
 	if expect > 0 && st.Version != expect {
 		return errorf(geo.ECONFLICT, "the watch is at version %d, not %d: someone changed it since you read it; read it again and re-apply your change", st.Version, expect)
 	}
-	doc, err := decodeJSON(st.Feature)
-	if err != nil {
-		return err
-	}
-	merged, err := json.Marshal(mergePatch(doc, patch))
+	merged, err := applyPatch(st.Feature, patch)
 	if err != nil {
 		return err
 	}
@@ -307,27 +304,15 @@ func (s *Server) patchWatch(w http.ResponseWriter, r *http.Request, p store.Prin
 	if err != nil {
 		return err
 	}
-	if err := checkWatchID(wt, st.ID); err != nil {
-		return err
-	}
 	if expect == 0 {
 		expect = st.Version
 	}
-	out, outcome, err := s.cfg.Store.ReplaceWatch(r.Context(), p.Name, st.ID, expect, wt)
-	if err != nil {
-		return err
-	}
-	logAttrs(w, slog.String("outcome", string(outcome)))
-	return writeWatch(w, r, http.StatusOK, out)
+	return s.putWatch(w, r, p, st, expect, wt)
 }
 
 // deleteWatch answers DELETE: 204; its alerts and deliveries go with it.
 func (s *Server) deleteWatch(w http.ResponseWriter, r *http.Request, p store.Principal) error {
-	st, err := s.ownWatch(r, p)
-	if err != nil {
-		return err
-	}
-	expect, err := parseIfMatch(r.Header.Get("If-Match"))
+	st, expect, err := s.watchTarget(r, p)
 	if err != nil {
 		return err
 	}
