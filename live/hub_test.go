@@ -36,13 +36,29 @@ type env struct {
 
 func newEnv(t testing.TB, opt Options) *env {
 	t.Helper()
+	e := openEnv(t)
+	e.start(opt, nil)
+	return e
+}
+
+// openEnv opens a new database for a hub that is not started yet.
+func openEnv(t testing.TB) *env {
+	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, db: db}
 	t.Cleanup(func() { db.Close() })
-	e.start(opt, nil)
+	return &env{t: t, db: db}
+}
+
+// newResolvingEnv runs a hub that resolves subscriptions with its
+// database as the server's does: aliases, also as they change, and the
+// line of near_route.
+func newResolvingEnv(t testing.TB) *env {
+	t.Helper()
+	e := openEnv(t)
+	e.start(Options{Resolve: e.db.Resolve, Aliases: e.db.Aliases}, nil)
 	return e
 }
 

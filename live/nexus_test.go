@@ -24,13 +24,7 @@ func actorIncident(t testing.TB, title, actor string) geo.Record {
 // A subscription to one spelling of an actor gets the records of every
 // spelling, with the alias table of the database.
 func TestSubscriptionFollowsAliases(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, db: db}
-	e.start(Options{Resolve: db.Resolve}, nil)
+	e := newResolvingEnv(t)
 	ctx := context.Background()
 	if _, _, err := e.db.PutAlias(ctx, "tester", geo.Alias{Alias: "Hizballah", Name: "Hezbollah", Source: "test"}); err != nil {
 		t.Fatal(err)
@@ -78,13 +72,8 @@ func TestLinksAreLive(t *testing.T) {
 // A subscription to a route's corridor gets the incidents along the
 // route's great-circle path, across the antimeridian.
 func TestSubscriptionToACorridor(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, db: db}
-	e.start(Options{Resolve: db.Resolve}, nil)
+	e := newResolvingEnv(t)
+	db := e.db
 	ctx := context.Background()
 	route, err := geo.DecodeFeature(geo.Routes, []byte(`{"type":"Feature","geometry":{"type":"LineString","coordinates":[[170,-10],[-170,-10]]},"properties":{"name":"Pacific","commodity":"cocaine"}}`))
 	if err != nil {
@@ -118,13 +107,8 @@ func TestSubscriptionToACorridor(t *testing.T) {
 // Hezbollah, a subscription to Hezbollah made before gets the incidents
 // spelled Hizballah, and once the alias is gone, no longer.
 func TestSubscriptionFollowsAliasEdits(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, db: db}
-	e.start(Options{Resolve: db.Resolve, Aliases: db.Aliases}, nil)
+	e := newResolvingEnv(t)
+	db := e.db
 	ctx := context.Background()
 	create := func(title, actor string) string {
 		t.Helper()
@@ -156,13 +140,8 @@ func TestSubscriptionFollowsAliasEdits(t *testing.T) {
 // the route leaves the old corridor, and the incidents after it are
 // matched against its new line.
 func TestCorridorFollowsItsRoute(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, db: db}
-	e.start(Options{Resolve: db.Resolve, Aliases: db.Aliases}, nil)
+	e := newResolvingEnv(t)
+	db := e.db
 	ctx := context.Background()
 	line := func(lat float64) geo.Record {
 		r, err := geo.DecodeFeature(geo.Routes, fmt.Appendf(nil, `{"type":"Feature","geometry":{"type":"LineString","coordinates":[[0,%v],[10,%v]]},"properties":{"name":"Moving","commodity":"cocaine"}}`, lat, lat))
