@@ -80,7 +80,7 @@ type client struct {
 	sub  *subscription // the view while live
 
 	sent  int64                      // writer only: the last seq sent, or hello's
-	asked atomic.Pointer[geo.Filter] // the view's filter as sent, to resolve again; nil: none to resolve
+	asked atomic.Pointer[geo.Filter] // the latest view's filter as sent, to resolve again; written under mu
 
 	editor bool             // may replay what was deleted since
 	hidden map[string]int64 // writer only, during a replay: records deleted later, by the seq of the delete
@@ -212,7 +212,10 @@ func (c *client) readLoop() {
 			c.conn.SetReadDeadline(time.Now().Add(pongWait))
 			continue
 		}
-		c.signal(func(ct *control) { ct.sub = req }) // only the latest counts
+		c.signal(func(ct *control) { // only the latest counts
+			ct.sub = req
+			c.asked.Store(req.asked)
+		})
 	}
 }
 
@@ -340,7 +343,6 @@ func (c *client) writeClose(ct control) {
 // newer view, a close); the caller deals with them.
 func (c *client) subscribe(req *request) error {
 	h := c.h
-	c.asked.Store(req.asked)
 	h.pause(c)
 	for drained := false; !drained; {
 		select {

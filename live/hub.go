@@ -328,7 +328,8 @@ func (h *Hub) followAliases(ctx context.Context) {
 			continue
 		}
 		c.signal(func(ct *control) {
-			if ct.sub == nil { // a newer view of the client's own comes first
+			// A newer view of the client's own comes first.
+			if ct.sub == nil && c.asked.Load() == asked {
 				ct.sub = req
 			}
 		})

@@ -3,12 +3,10 @@ package live
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 func actorIncident(t testing.TB, title, actor string) geo.Record {
