@@ -178,16 +178,7 @@ func appendPolygon(b []byte, p orb.Polygon) []byte {
 	return appendEach(b, p, func(b []byte, r orb.Ring) []byte { return appendLine(b, orb.LineString(r)) })
 }
 
-func appendLine(b []byte, l orb.LineString) []byte {
-	b = append(b, '[')
-	for i, p := range l {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendPosition(b, p)
-	}
-	return append(b, ']')
-}
+func appendLine(b []byte, l orb.LineString) []byte { return appendEach(b, l, appendPosition) }
 
 func appendPosition(b []byte, p orb.Point) []byte {
 	b = append(b, '[')

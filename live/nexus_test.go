@@ -71,26 +71,7 @@ func TestLinksAreLive(t *testing.T) {
 // route's great-circle path, across the antimeridian.
 func TestSubscriptionToACorridor(t *testing.T) {
 	e := newResolvingEnv(t)
-	db := e.db
-	ctx := context.Background()
-	route, err := geo.DecodeFeature(geo.Routes, []byte(`{"type":"Feature","geometry":{"type":"LineString","coordinates":[[170,-10],[-170,-10]]},"properties":{"name":"Pacific","commodity":"cocaine"}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := db.Create(ctx, "tester", route)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Resume after the route's own change, so that the next frames are the
-	// incidents': the route lies in its own corridor, and the hello may
-	// come before the hub has seen the route.
-	seq, err := db.LastSeq(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := e.dial(nil, nil)
-	c.send(fmt.Sprintf(`{"type":"subscribe","filter":{"near_route":%q,"km":100},"since":%d}`, rs.ID, seq))
-	c.sync()
+	c, _ := e.corridor(route(t, "[[170,-10],[-170,-10]]"), 100)
 	c.send(`{"type":"subscribe","filter":{"near_route":"nope","km":100}}`)
 	if m := c.read(); m.Type != "error" || !strings.Contains(m.Detail, "no route") {
 		t.Fatalf("unknown route: %+v", m)
@@ -139,34 +120,47 @@ func TestSubscriptionFollowsAliasEdits(t *testing.T) {
 // matched against its new line.
 func TestCorridorFollowsItsRoute(t *testing.T) {
 	e := newResolvingEnv(t)
-	db := e.db
-	ctx := context.Background()
-	line := func(lat float64) geo.Record {
-		r, err := geo.DecodeFeature(geo.Routes, fmt.Appendf(nil, `{"type":"Feature","geometry":{"type":"LineString","coordinates":[[0,%v],[10,%v]]},"properties":{"name":"Moving","commodity":"cocaine"}}`, lat, lat))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	rs, err := db.Create(ctx, "tester", line(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seq, err := db.LastSeq(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := e.dial(nil, nil)
-	c.send(fmt.Sprintf(`{"type":"subscribe","filter":{"near_route":%q,"km":50},"since":%d}`, rs.ID, seq))
-	c.sync()
+	c, id := e.corridor(route(t, "[[0,0],[10,0]]"), 50)
 	c.expect(e.create(5, 0.2, "by the old line").ID)
 
-	if _, _, err := db.Replace(ctx, "tester", rs.ID, 0, line(20)); err != nil {
+	if _, _, err := e.db.Replace(context.Background(), "tester", id, 0, route(t, "[[0,20],[10,20]]")); err != nil {
 		t.Fatal(err)
 	}
-	if m := c.expect(rs.ID); m[0].Matches == nil || *m[0].Matches {
+	if m := c.expect(id); m[0].Matches == nil || *m[0].Matches {
 		t.Errorf("the moved route's frame %+v: want it to leave the old corridor", m[0])
 	}
 	e.create(5, 0.2, "by the old line, after the move")
 	c.expect(e.create(5, 20.2, "by the new line").ID)
+}
+
+// route decodes a route along the line of these coordinates.
+func route(t testing.TB, coordinates string) geo.Record {
+	t.Helper()
+	r, err := geo.DecodeFeature(geo.Routes, []byte(`{"type":"Feature","geometry":{"type":"LineString","coordinates":`+coordinates+`},"properties":{"name":"Test route","commodity":"cocaine"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// corridor stores the route and subscribes a new connection to its
+// corridor of km, resuming after the route's own change so that the next
+// frames are the incidents' (the route lies in its own corridor, and the
+// hello may come before the hub has seen the route). It returns the
+// connection and the route's id.
+func (e *env) corridor(r geo.Record, km float64) (*conn, string) {
+	e.t.Helper()
+	ctx := context.Background()
+	rs, err := e.db.Create(ctx, "tester", r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	seq, err := e.db.LastSeq(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c := e.dial(nil, nil)
+	c.send(fmt.Sprintf(`{"type":"subscribe","filter":{"near_route":%q,"km":%v},"since":%d}`, rs.ID, km, seq))
+	c.sync()
+	return c, rs.ID
 }
