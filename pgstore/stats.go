@@ -70,6 +70,12 @@ func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by stri
 	if err := rows.Err(); err != nil {
 		return nil, translate(err)
 	}
+	rows.Close()
+	if by == "actor" {
+		if out, err = db.actorCounts(ctx, c, f, out); err != nil {
+			return nil, err
+		}
+	}
 	switch by {
 	case "period":
 		sort.Slice(out, func(i, j int) bool { return periodKey(out[i].Key) < periodKey(out[j].Key) })
@@ -84,6 +90,29 @@ func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by stri
 		})
 	}
 	return out, nil
+}
+
+// actorCounts merges counts by spelling into counts by canonical actor,
+// each record once (store.MergeActorCounts).
+func (db *DB) actorCounts(ctx context.Context, c geo.Collection, f geo.Filter, bySpelling []store.Count) ([]store.Count, error) {
+	al := f.Aliases
+	if al == nil {
+		var err error
+		if al, err = db.Aliases(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return store.MergeActorCounts(al, bySpelling, func(spellings []string) (int64, error) {
+		var a args
+		in := a.add(lowered(spellings))
+		cond, err := where(c, f, &a)
+		if err != nil {
+			return 0, err
+		}
+		var twice int64
+		err = db.pool.QueryRow(ctx, "SELECT count(*) - count(DISTINCT r.rid) FROM records r JOIN record_keys k ON k.rid = r.rid AND k.key = 'actor' AND k.lvalue = ANY("+in+") WHERE "+cond, a...).Scan(&twice)
+		return twice, translate(err)
+	})
 }
 
 // periodKey orders periods by their start, the widest first: "year:2018"

@@ -89,11 +89,9 @@ func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by stri
 	return out, nil
 }
 
-// actorCounts merges counts by spelling into counts by canonical actor
-// (the filter's alias table; the database's when it has none). A record
-// that lists two spellings of one actor is counted once: for each actor
-// with several spellings among the counts, the records that list more
-// than one are read again (cond and args select the matching records).
+// actorCounts merges counts by spelling into counts by canonical actor,
+// each record once (MergeActorCounts); cond and args select the matching
+// records.
 func (db *DB) actorCounts(ctx context.Context, bySpelling []Count, f geo.Filter, cond string, args []any) ([]Count, error) {
 	a := f.Aliases
 	if a == nil {
@@ -102,9 +100,28 @@ func (db *DB) actorCounts(ctx context.Context, bySpelling []Count, f geo.Filter,
 			return nil, err
 		}
 	}
+	return MergeActorCounts(a, bySpelling, func(spellings []string) (int64, error) {
+		q := "SELECT count(*) - count(DISTINCT r.rid) FROM records r JOIN record_keys k ON k.rid = r.rid AND k.key = 'actor' AND k.value IN (" + placeholders(len(spellings)) + ") WHERE " + cond
+		in := make([]any, 0, len(spellings)+len(args))
+		for _, s := range spellings {
+			in = append(in, s)
+		}
+		var twice int64
+		err := db.read.QueryRowContext(ctx, q, append(in, args...)...).Scan(&twice)
+		return twice, translate(err)
+	})
+}
+
+// MergeActorCounts turns counts by spelling (case aside) into counts by
+// actor under the canonical names of the alias table, so that a record
+// counts once per actor whatever spellings of it it lists: for each actor
+// with several spellings among the counts, twice tells how many more times
+// the matching records list those spellings than there are such records.
+// Every engine's Stats by actor answers through it.
+func MergeActorCounts(a *geo.Aliases, bySpelling []Count, twice func(spellings []string) (int64, error)) ([]Count, error) {
 	out := []Count{}
 	at := map[string]int{}
-	var spellings [][]any
+	var spellings [][]string
 	for _, c := range bySpelling {
 		name := a.Canonical(c.Key)
 		k := geo.ActorKey(name)
@@ -122,12 +139,11 @@ func (db *DB) actorCounts(ctx context.Context, bySpelling []Count, f geo.Filter,
 		if len(s) < 2 {
 			continue
 		}
-		var twice int64
-		q := "SELECT count(*) - count(DISTINCT r.rid) FROM records r JOIN record_keys k ON k.rid = r.rid AND k.key = 'actor' AND k.value IN (" + placeholders(len(s)) + ") WHERE " + cond
-		if err := db.read.QueryRowContext(ctx, q, append(s, args...)...).Scan(&twice); err != nil {
-			return nil, translate(err)
+		n, err := twice(s)
+		if err != nil {
+			return nil, err
 		}
-		out[i].Count -= twice
+		out[i].Count -= n
 	}
 	return out, nil
 }
