@@ -156,21 +156,21 @@ func TestPlaceSearchSaysWhat(t *testing.T) {
 	p.do(waitLong, chromedp.Click(chromedp.ID("add-incident")))
 	search := func(q string) {
 		t.Helper()
-		p.do(waitLong, chromedp.SetValue(chromedp.ID("i-geocode"), q), chromedp.Click(chromedp.ID("i-geocode-go")))
-		p.wait("candidates for "+q, `document.querySelectorAll('#i-geocode-results button').length > 0`, waitLong)
+		p.do(waitLong, chromedp.SetValue(chromedp.ID("rec-geocode"), q), chromedp.Click(chromedp.ID("rec-geocode-go")))
+		p.wait("candidates for "+q, `document.querySelectorAll('#rec-geocode-results button').length > 0`, waitLong)
 	}
 	search("Zona Rosa, Bogotá")
-	if got := eval[string](p, `document.getElementById('i-geocode-status').textContent`); !strings.Contains(got, `No place called "Zona Rosa"`) {
+	if got := eval[string](p, `document.getElementById('rec-geocode-status').textContent`); !strings.Contains(got, `No place called "Zona Rosa"`) {
 		t.Errorf("Zona Rosa, Bogotá: the status says %q", got)
 	}
-	if got := eval[string](p, `document.querySelector('#i-geocode-results button').textContent`); !strings.HasPrefix(got, "Bogotá (capital)") {
+	if got := eval[string](p, `document.querySelector('#rec-geocode-results button').textContent`); !strings.HasPrefix(got, "Bogotá (capital)") {
 		t.Errorf("Zona Rosa, Bogotá: the candidate reads %q", got)
 	}
 	search("Triple Frontera")
-	if got := eval[string](p, `document.querySelector('#i-geocode-results button').textContent`); !strings.HasPrefix(got, "Triple Frontera (region)") {
+	if got := eval[string](p, `document.querySelector('#rec-geocode-results button').textContent`); !strings.HasPrefix(got, "Triple Frontera (region)") {
 		t.Errorf("Triple Frontera: the candidate reads %q", got)
 	}
-	if got := eval[string](p, `document.getElementById('i-geocode-status').textContent`); strings.Contains(got, "No place called") {
+	if got := eval[string](p, `document.getElementById('rec-geocode-status').textContent`); strings.Contains(got, "No place called") {
 		t.Errorf("Triple Frontera: the status says %q", got)
 	}
 }
