@@ -171,3 +171,19 @@ export function pointLatLng(geometry) {
   if (!Array.isArray(c) || !Number.isFinite(c[0]) || !Number.isFinite(c[1])) return null;
   return [c[1], c[0]];
 }
+
+/** The version a Feature's properties carry, or 0 when it has none. */
+export function versionOf(feature) {
+  const v = Number(feature?.properties?.version);
+  return Number.isFinite(v) ? v : 0;
+}
+
+/**
+ * Whether incoming should replace drawn: a newer version does, the same or
+ * an older one does not (a saved form and its own live echo carry the same
+ * version). Features without a version always do.
+ */
+export function newer(incoming, drawn) {
+  const v = versionOf(incoming);
+  return v === 0 || v > versionOf(drawn);
+}

@@ -5,7 +5,7 @@
 // for tests (window.nexus.incidents).
 
 import { el } from './dom.js';
-import { pointLatLng } from './geo.js';
+import { newer, pointLatLng, versionOf } from './geo.js';
 import { POPUP_PAD_TOP_LEFT, incidentPopup } from './popup.js';
 import { TYPE_COLOURS, typeColour } from './vocab.js';
 
@@ -13,6 +13,8 @@ const { L } = window;
 
 /** How long the ring that marks a live change stays, in milliseconds. */
 const FLASH_MS = 2500;
+/** How long show() keeps trying to open a popup while the map zooms and draws. */
+const OPEN_WITHIN_MS = 5000;
 
 /** 1234 → "1.2k", 2500000 → "2.5M". */
 export function formatCount(n) {
@@ -132,11 +134,6 @@ export function clusterIcon(count, types, largest = count) {
   });
 }
 
-function versionOf(feature) {
-  const v = Number(feature?.properties?.version);
-  return Number.isFinite(v) ? v : 0;
-}
-
 /** The incident layers and their registry. */
 export class IncidentLayer {
   /**
@@ -155,6 +152,7 @@ export class IncidentLayer {
     this.clusterCount = 0;
     this.cluster = L.markerClusterGroup({
       chunkedLoading: true,
+      chunkProgress: (done, total) => { if (done === total) this.openShown(); },
       showCoverageOnHover: false,
       maxClusterRadius: 45,
       spiderfyOnMaxZoom: true,
@@ -171,6 +169,11 @@ export class IncidentLayer {
     /** The overlay to add to the map and the layers control. */
     this.layer = L.layerGroup([this.cluster, this.summaries]);
     this.flashes = L.layerGroup().addTo(map);
+    /** The incident show() is opening: { id, until }, or null. */
+    this.opening = null;
+    const retry = () => this.openShown();
+    this.cluster.on('animationend', retry);
+    map.on('moveend', retry);
   }
 
   /**
@@ -224,6 +227,7 @@ export class IncidentLayer {
     }
     if (remove.length) this.cluster.removeLayers(remove);
     if (add.length) this.cluster.addLayers(add);
+    this.openShown();
     return this.markers.size;
   }
 
@@ -279,15 +283,19 @@ export class IncidentLayer {
   }
 
   /**
-   * Adds or replaces one incident (a live change or a saved form). Ignores a
-   * version older than the one drawn. Returns false when the view is
+   * Adds or replaces one incident (a live change or a saved form). Keeps the
+   * marker drawn when its version is the same or newer, so a popup being
+   * opened on it (the form's save and its own live echo race) stays open. Returns false when the view is
    * server-clustered and the caller should reload it instead.
    */
   upsert(feature, { flash = false } = {}) {
     if (this.clustered) return false;
     const id = String(feature.id);
     const old = this.markers.get(id);
-    if (old && versionOf(old.feature) > versionOf(feature)) return true;
+    if (old && !newer(feature, old.feature)) {
+      if (flash) this.flash(old.getLatLng());
+      return true;
+    }
     const wasOpen = old?.isPopupOpen?.();
     if (old) this.cluster.removeLayer(old);
     const marker = this.createMarker(feature);
@@ -320,12 +328,30 @@ export class IncidentLayer {
     setTimeout(() => this.flashes.removeLayer(ring), FLASH_MS);
   }
 
-  /** Zooms until the incident is visible (out of its cluster) and opens its popup. */
+  /**
+   * Zooms until the incident is visible (out of its cluster) and opens its
+   * popup. Markers are added in chunks and may be redrawn while the map
+   * zooms, so the popup opens on whichever marker for id is drawn first,
+   * within OPEN_WITHIN_MS.
+   */
   show(id) {
     const marker = this.markers.get(String(id));
     if (!marker) return false;
     if (!this.map.hasLayer(this.layer)) this.map.addLayer(this.layer);
-    this.cluster.zoomToShowLayer(marker, () => marker.openPopup());
+    this.opening = { id: String(id), until: Date.now() + OPEN_WITHIN_MS };
+    this.cluster.zoomToShowLayer(marker, () => this.openShown());
     return true;
+  }
+
+  /** Opens the popup of the incident show() asked for, once it is drawn. */
+  openShown() {
+    if (!this.opening) return;
+    const marker = this.markers.get(this.opening.id);
+    if (!marker || Date.now() > this.opening.until) {
+      this.opening = null;
+    } else if (this.map.hasLayer(marker) && marker.getElement()) {
+      this.opening = null;
+      marker.openPopup();
+    }
   }
 }

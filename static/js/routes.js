@@ -5,7 +5,7 @@
 
 import { getJSON, withQuery } from './api.js';
 import { el } from './dom.js';
-import { linesOf, routeBounds, routeParts } from './geo.js';
+import { linesOf, newer, routeBounds, routeParts, versionOf } from './geo.js';
 import { POPUP_PAD_TOP_LEFT, routePopup } from './popup.js';
 import { CONFIDENCE_DASH, commodityColour } from './vocab.js';
 
@@ -28,11 +28,6 @@ export const LIGHT_ROUTES = 1000;
 /** Leaflet [lat, lng] parts moved by offset degrees of longitude. */
 function shifted(parts, offset) {
   return parts.map((part) => part.map(([lat, lng]) => [lat, lng + offset]));
-}
-
-function versionOf(feature) {
-  const v = Number(feature?.properties?.version);
-  return Number.isFinite(v) ? v : 0;
 }
 
 /** The route layers and their registry. */
@@ -227,7 +222,10 @@ export class RouteLayer {
   upsert(feature, { flash = false } = {}) {
     const id = String(feature.id);
     const old = this.routes.get(id);
-    if (old && versionOf(old.feature) > versionOf(feature)) return;
+    if (old && !newer(feature, old.feature)) {
+      if (flash) this.flash(old);
+      return;
+    }
     const group = this.put(id, feature);
     if (group && flash) this.flash(group);
   }

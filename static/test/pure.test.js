@@ -257,3 +257,12 @@ test('corridor counts read as English', async () => {
   assert.equal(typeCount('arrest', 1), '1 arrest');
   assert.equal(typeCount('financing', 2), '2 financing incidents');
 });
+
+test('a drawn feature is replaced by a newer version only; unversioned always', () => {
+  const v = (n) => ({ properties: n === undefined ? {} : { version: n } });
+  assert.equal(geo.newer(v(2), v(1)), true);
+  assert.equal(geo.newer(v(1), v(1)), false, 'a live echo of the saved version');
+  assert.equal(geo.newer(v(1), v(2)), false);
+  assert.equal(geo.newer(v(), v(3)), true);
+  assert.equal(geo.versionOf(v('x')), 0);
+});
