@@ -13,6 +13,10 @@ const { L } = window;
 
 /** How long the ring that marks a live change stays, in milliseconds. */
 const FLASH_MS = 2500;
+/** Options of an incident's popup. */
+const POPUP_OPTIONS = {
+  maxWidth: 380, minWidth: 240, autoPanPadding: [20, 20], autoPanPaddingTopLeft: POPUP_PAD_TOP_LEFT, className: 'nx-leaflet-popup',
+};
 /** How long show() keeps trying to open a popup while the map zooms and draws. */
 const OPEN_WITHIN_MS = 5000;
 
@@ -250,9 +254,7 @@ export class IncidentLayer {
       const node = marker.getElement();
       if (node) node.dataset.id = id;
     });
-    marker.bindPopup(() => incidentPopup(marker.feature, this.ctx), {
-      maxWidth: 380, minWidth: 240, autoPanPadding: [20, 20], autoPanPaddingTopLeft: POPUP_PAD_TOP_LEFT, className: 'nx-leaflet-popup',
-    });
+    marker.bindPopup(() => incidentPopup(marker.feature, this.ctx), POPUP_OPTIONS);
     return marker;
   }
 
@@ -352,6 +354,12 @@ export class IncidentLayer {
     } else if (this.map.hasLayer(marker) && marker.getElement()) {
       this.opening = null;
       marker.openPopup();
+    } else if (this.map.getZoom() >= this.map.getMaxZoom()) {
+      // Incidents at one place stay grouped at every zoom: the popup opens
+      // at the place, over the group.
+      this.opening = null;
+      L.popup(POPUP_OPTIONS, marker).setLatLng(marker.getLatLng())
+        .setContent(() => incidentPopup(marker.feature, this.ctx)).openOn(this.map);
     }
   }
 }
