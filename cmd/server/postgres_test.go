@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -294,5 +296,151 @@ func TestPostgresRestart(t *testing.T) {
 	getJSON(t, m.URL+"/api/collections/incidents/items", &items)
 	if items.NumberMatched != 2 {
 		t.Fatalf("%d incidents, want the two written while PostgreSQL was up", items.NumberMatched)
+	}
+}
+
+// TestConcurrentCreatesAcrossServers writes 2 × 5 000 records at once
+// through two servers on one PostgreSQL database. A websocket subscriber
+// on each server sees every one of the 10 000 exactly once, in seq order,
+// although the sequence numbers of concurrent transactions commit out of
+// order.
+func TestConcurrentCreatesAcrossServers(t *testing.T) {
+	const perServer, clients = 5000, 4
+	url := pgtest.DB(t)
+	servers := make([]*Main, 2)
+	var token string
+	for i := range servers {
+		var out syncBuffer
+		m := NewMain(&out, io.Discard)
+		m.Logger = slog.New(slog.DiscardHandler) // 10 000 request lines cost more than they tell
+		if err := m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-db", url, "-seed=false", "-write-rate", "0"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		servers[i] = m
+		if link := regexp.MustCompile(`#token=(nx_[A-Za-z0-9_-]+)`).FindStringSubmatch(out.String()); link != nil {
+			token = link[1]
+		}
+	}
+	if token == "" {
+		t.Fatal("no token printed")
+	}
+
+	type seen struct {
+		ids  map[string]int64
+		last int64
+		err  error
+	}
+	results := make([]seen, len(servers))
+	var subs sync.WaitGroup
+	for i, m := range servers {
+		ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(m.URL, "http")+"/api/live", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ws.Close()
+		ws.SetReadDeadline(time.Now().Add(5 * time.Minute))
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hello, err := live.ParseFrame(data); err != nil || hello.Type != "hello" {
+			t.Fatalf("first frame %s: %v", data, err)
+		}
+		ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe"}`))
+		subs.Go(func() {
+			r := &results[i]
+			r.ids = make(map[string]int64, 2*perServer)
+			for len(r.ids) < 2*perServer {
+				_, data, err := ws.ReadMessage()
+				if err != nil {
+					r.err = fmt.Errorf("after %d changes: %w", len(r.ids), err)
+					return
+				}
+				fr, err := live.ParseFrame(data)
+				if err != nil {
+					r.err = err
+					return
+				}
+				if fr.Type != "change" {
+					r.err = fmt.Errorf("after %d changes: frame %s", len(r.ids), data)
+					return
+				}
+				if fr.Seq <= r.last {
+					r.err = fmt.Errorf("seq %d after %d", fr.Seq, r.last)
+					return
+				}
+				if prev, dup := r.ids[fr.ID]; dup {
+					r.err = fmt.Errorf("%s seen twice, at seq %d and %d", fr.ID, prev, fr.Seq)
+					return
+				}
+				r.last = fr.Seq
+				r.ids[fr.ID] = fr.Seq
+			}
+		})
+	}
+
+	// One kept-alive connection per writer: no connection is opened per
+	// request.
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	defer client.CloseIdleConnections()
+	body := []byte(`{"type":"Feature","geometry":{"type":"Point","coordinates":[-78.79,1.81]},"properties":{"title":"Seizure","type":"seizure","date":"2024-05"}}`)
+	created := make(chan string, 2*perServer)
+	var writers sync.WaitGroup
+	var failed sync.Once
+	var failure error
+	for _, m := range servers {
+		for c := range clients {
+			writers.Go(func() {
+				for n := c; n < perServer; n += clients {
+					req, _ := http.NewRequest("POST", m.URL+"/api/collections/incidents/items", bytes.NewReader(body))
+					req.Header.Set("Authorization", "Bearer "+token)
+					req.Header.Set("Content-Type", "application/geo+json")
+					resp, err := client.Do(req)
+					if err == nil && resp.StatusCode != 201 {
+						err = fmt.Errorf("POST %s: %d", m.URL, resp.StatusCode)
+					}
+					if err != nil {
+						failed.Do(func() { failure = err })
+						return
+					}
+					var stored struct{ ID string }
+					err = json.NewDecoder(resp.Body).Decode(&stored)
+					io.Copy(io.Discard, resp.Body) // read to the end, so the connection is kept
+					resp.Body.Close()
+					if err != nil {
+						failed.Do(func() { failure = err })
+						return
+					}
+					created <- stored.ID
+				}
+			})
+		}
+	}
+	writers.Wait()
+	close(created)
+	if failure != nil {
+		t.Fatal(failure)
+	}
+	subs.Wait()
+	ids := make(map[string]bool, 2*perServer)
+	for id := range created {
+		ids[id] = true
+	}
+	if len(ids) != 2*perServer {
+		t.Fatalf("%d distinct records created, want %d", len(ids), 2*perServer)
+	}
+	for i, r := range results {
+		if r.err != nil {
+			t.Fatalf("subscriber on server %d: %v", i, r.err)
+		}
+		for id := range r.ids {
+			if !ids[id] {
+				t.Fatalf("subscriber on server %d saw %s, which no client created", i, id)
+			}
+		}
 	}
 }
