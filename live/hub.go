@@ -526,6 +526,22 @@ func (h *Hub) Revoke(name string) {
 	}
 }
 
+// Owners returns the names of the tokens that hold open connections,
+// each once.
+func (h *Hub) Owners() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range h.clients {
+		if c.owner != "" && !seen[c.owner] {
+			seen[c.owner] = true
+			out = append(out, c.owner)
+		}
+	}
+	return out
+}
+
 // problem answers a request that cannot become a websocket with an RFC
 // 9457 problem, as every other error of the API.
 func problem(w http.ResponseWriter, status int, detail string) {

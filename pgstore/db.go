@@ -36,6 +36,10 @@ var migrations embed.FS
 // its last change-log seq.
 const channel = "nexus_changes"
 
+// tokenChannel is the NOTIFY channel on which a revocation names the
+// token it deleted.
+const tokenChannel = "nexus_tokens"
+
 // Advisory lock keys (pg_advisory_lock): one for the migrations, one
 // serialising the change log's seqs (see DB.log).
 const (
@@ -63,6 +67,7 @@ type DB struct {
 
 	mu       sync.Mutex
 	onCommit []func(seq int64)
+	tokens   []tokenFollower
 	aliases  aliasCache
 
 	stop   context.CancelFunc
@@ -185,14 +190,46 @@ func (db *DB) committed(seq int64) {
 	}
 }
 
-// follow listens on the change channel until ctx ends, reconnecting when
-// the connection drops. After each (re)connection it reports the last seq,
-// so that followers catch up with what was committed while it was away.
+// ListenerName is the application_name of each server's listening
+// connection, as pg_stat_activity shows it.
+const ListenerName = "nexus listener"
+
+// tokenFollower is one FollowTokens registration.
+type tokenFollower struct {
+	revoked func(name string)
+	open    func() []string
+}
+
+// FollowTokens registers revoked to be called with the name of every
+// token revoked on the database: through this server, through another one
+// or by the token command. A revocation is heard through NOTIFY, which a
+// listener that is reconnecting can miss: after each reconnection the
+// names open returns (the tokens this server holds connections for) are
+// checked again, and revoked is called for each that no longer
+// authenticates. Neither function may block.
+func (db *DB) FollowTokens(revoked func(name string), open func() []string) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	db.tokens = append(db.tokens, tokenFollower{revoked, open})
+}
+
+func (db *DB) tokenFollowers() []tokenFollower {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.tokens
+}
+
+// follow listens on the change and token channels until ctx ends,
+// reconnecting when the connection drops. After each (re)connection it
+// reports the last seq, so that followers catch up with what was
+// committed while it was away, and after a reconnection it checks the
+// tokens of open connections again.
 func (db *DB) follow(ctx context.Context) {
 	defer db.listen.Done()
 	backoff := 100 * time.Millisecond
+	var connected bool
 	for ctx.Err() == nil {
-		err := db.listenOnce(ctx, func() { backoff = 100 * time.Millisecond })
+		err := db.listenOnce(ctx, connected, func() { backoff, connected = 100*time.Millisecond, true })
 		if ctx.Err() != nil {
 			return
 		}
@@ -206,13 +243,18 @@ func (db *DB) follow(ctx context.Context) {
 	}
 }
 
-func (db *DB) listenOnce(ctx context.Context, connected func()) error {
-	conn, err := pgx.Connect(ctx, db.url)
+func (db *DB) listenOnce(ctx context.Context, again bool, connected func()) error {
+	cfg, err := pgx.ParseConfig(db.url)
+	if err != nil {
+		return err
+	}
+	cfg.RuntimeParams["application_name"] = ListenerName
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+channel+"; LISTEN "+tokenChannel); err != nil {
 		return err
 	}
 	connected()
@@ -223,15 +265,51 @@ func (db *DB) listenOnce(ctx context.Context, connected func()) error {
 	if last > 0 {
 		db.committed(last)
 	}
+	if again {
+		if err := db.recheckTokens(ctx, conn); err != nil {
+			return err
+		}
+	}
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return err
 		}
-		if seq, err := strconv.ParseInt(n.Payload, 10, 64); err == nil {
-			db.committed(seq)
+		switch n.Channel {
+		case channel:
+			if seq, err := strconv.ParseInt(n.Payload, 10, 64); err == nil {
+				db.committed(seq)
+			}
+		case tokenChannel:
+			for _, f := range db.tokenFollowers() {
+				f.revoked(n.Payload)
+			}
 		}
 	}
+}
+
+// recheckTokens calls each token follower's revoked with the names among
+// its open ones that no longer authenticate: revoked, or expired.
+func (db *DB) recheckTokens(ctx context.Context, conn *pgx.Conn) error {
+	for _, f := range db.tokenFollowers() {
+		names := f.open()
+		if len(names) == 0 {
+			continue
+		}
+		rows, err := conn.Query(ctx, "SELECT n FROM unnest($1::text[]) AS u(n) WHERE NOT EXISTS (SELECT 1 FROM tokens WHERE name = u.n AND (expires IS NULL OR expires > $2))",
+			names, db.Now().UTC())
+		if err != nil {
+			return err
+		}
+		gone, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, name := range gone {
+			f.revoked(name)
+		}
+	}
+	return nil
 }
 
 // Ping checks that the database answers.

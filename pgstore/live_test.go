@@ -188,3 +188,72 @@ func TestLiveAcrossServers(t *testing.T) {
 		}
 	}
 }
+
+// A token revoked through one server is heard by the others at once. A
+// listener that lost its connection checks the tokens of its open
+// connections again when it is back: a revocation it could not hear is
+// not missed.
+func TestRevocationsReachEveryServer(t *testing.T) {
+	url := pgtest.DB(t)
+	a, b := openURL(t, url), openURL(t, url)
+	heard := make(chan string, 10)
+	b.FollowTokens(func(name string) { heard <- name }, func() []string { return []string{"gone", "kept"} })
+	next := func() string {
+		t.Helper()
+		select {
+		case name := <-heard:
+			return name
+		case <-time.After(time.Minute):
+			t.Fatal("no revocation heard")
+			return ""
+		}
+	}
+	ctx := context.Background()
+	waitListening(t, a, 2)
+	for _, name := range []string{"eve", "kept", "last"} {
+		if _, err := a.CreateToken(ctx, name, "viewer"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.RevokeToken(ctx, "eve"); err != nil {
+		t.Fatal(err)
+	}
+	if name := next(); name != "eve" {
+		t.Fatalf("heard %q, want eve", name)
+	}
+	wantCode(t, a.RevokeToken(ctx, "eve"), geo.ENOTFOUND)
+
+	// Both servers' listeners lose their connections.
+	if _, err := a.Pool().Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()", pgstore.ListenerName); err != nil {
+		t.Fatal(err)
+	}
+	if name := next(); name != "gone" {
+		t.Fatalf("after reconnecting heard %q, want gone, the open token that does not exist", name)
+	}
+	if err := a.RevokeToken(ctx, "last"); err != nil {
+		t.Fatal(err)
+	}
+	if name := next(); name != "last" {
+		t.Fatalf("heard %q, want last (kept is valid)", name)
+	}
+}
+
+// waitListening waits until n servers of db's database listen: their
+// listening connections have run more than LISTEN.
+func waitListening(t *testing.T, db *pgstore.DB, n int) {
+	t.Helper()
+	for i := 0; ; i++ {
+		var got int
+		err := db.Pool().QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database() AND query <> '' AND query NOT LIKE 'LISTEN%'", pgstore.ListenerName).Scan(&got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == n {
+			return
+		}
+		if i == 6000 {
+			t.Fatalf("%d servers listen, want %d", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -101,13 +101,19 @@ func (db *DB) Tokens(ctx context.Context) ([]store.TokenInfo, error) {
 }
 
 // RevokeToken deletes the token of that name: it no longer authenticates,
-// on any server. ENOTFOUND when there is none.
+// on any server, and the revocation is announced on the token channel at
+// the commit, so that every server closes the token's websockets
+// (FollowTokens). ENOTFOUND when there is none.
 func (db *DB) RevokeToken(ctx context.Context, name string) error {
-	tag, err := db.pool.Exec(ctx, "DELETE FROM tokens WHERE name = $1", name)
+	rows, err := db.pool.Query(ctx, "WITH d AS (DELETE FROM tokens WHERE name = $1 RETURNING name) SELECT pg_notify($2, name) FROM d", name, tokenChannel)
 	if err != nil {
 		return translate(err)
 	}
-	if tag.RowsAffected() == 0 {
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return translate(err)
+	}
+	if rows.CommandTag().RowsAffected() == 0 {
 		return geo.Errorf(geo.ENOTFOUND, "no token named %q", name)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,7 +26,7 @@ import (
 // behind a load balancer. They start together: the sample data is loaded
 // once and one of them prints the first admin token. A record written
 // through A reaches a websocket subscriber on B. A token revoked through
-// A stops working on B.
+// A stops working on both and its websockets on both close at once.
 func TestServersOnPostgres(t *testing.T) {
 	url := pgtest.DB(t)
 	servers := make([]*Main, 2)
@@ -129,6 +130,9 @@ func TestServersOnPostgres(t *testing.T) {
 		t.Fatalf("B's subscriber got %+v, want the record %s written through A", fr, id)
 	}
 
+	// A token revoked through A stops working on both servers, and its
+	// websockets close at once on both, with 4001; so does a token
+	// revoked by the token command, which no server sees.
 	eve, err := a.db.CreateToken(context.Background(), "eve", "editor")
 	if err != nil {
 		t.Fatal(err)
@@ -136,6 +140,10 @@ func TestServersOnPostgres(t *testing.T) {
 	if status, _ := post(b, eve); status != 201 {
 		t.Fatalf("a token made on A writes through B: %d", status)
 	}
+	if fr := read(); fr.Type != "change" {
+		t.Fatalf("B's subscriber got %+v, want the record written through B", fr)
+	}
+	eveA, eveB := wsDial(t, a.URL, eve), wsDial(t, b.URL, eve)
 	req, _ := http.NewRequest("DELETE", a.URL+"/api/tokens/eve", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
@@ -146,8 +154,49 @@ func TestServersOnPostgres(t *testing.T) {
 	if resp.StatusCode != 204 {
 		t.Fatalf("revoke through A: %d", resp.StatusCode)
 	}
-	if status, _ := post(b, eve); status != 401 {
-		t.Fatalf("a token revoked through A writes through B: %d", status)
+	wantRevoked(t, "eve's websocket on B, revoked through A", eveB)
+	wantRevoked(t, "eve's websocket on A, revoked through A", eveA)
+	for _, m := range servers {
+		if status, _ := post(m, eve); status != 401 {
+			t.Fatalf("a token revoked through A writes through %s: %d", m.URL, status)
+		}
+	}
+
+	vic, err := b.db.CreateToken(context.Background(), "vic", "viewer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vicB := wsDial(t, b.URL, vic)
+	var out strings.Builder
+	if err := Exec(context.Background(), []string{"token", "-db", url, "revoke", "vic"}, strings.NewReader(""), &out, &out); err != nil {
+		t.Fatalf("token revoke: %v\n%s", err, out.String())
+	}
+	wantRevoked(t, "vic's websocket on B, revoked by the token command", vicB)
+
+	// The anonymous subscriber on B is still served.
+	status, id = post(a, token)
+	if status != 201 {
+		t.Fatalf("POST through A: %d", status)
+	}
+	if fr := read(); fr.Type != "change" || fr.ID != id {
+		t.Fatalf("B's subscriber got %+v after the revocations, want the record %s", fr, id)
+	}
+}
+
+// wantRevoked reads ws until it closes, which must be with 4001.
+func wantRevoked(t *testing.T, what string, ws *websocket.Conn) {
+	t.Helper()
+	ws.SetReadDeadline(time.Now().Add(60 * time.Second))
+	for {
+		_, _, err := ws.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != live.CloseRevoked {
+			t.Fatalf("%s ended with %v, want close 4001", what, err)
+		}
+		return
 	}
 }
 

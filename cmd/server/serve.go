@@ -21,6 +21,7 @@ import (
 	"nexus/limit"
 	"nexus/live"
 	"nexus/overview"
+	"nexus/pgstore"
 	"nexus/static"
 	"nexus/store"
 	"nexus/watch"
@@ -220,6 +221,10 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxPerAddress: m.MaxLivePerAddress,
 		Subscribes:    rate(m.SubscribeRate),
 	})
+	if pg, ok := m.db.(*pgstore.DB); ok {
+		// A token revoked anywhere closes its websockets here too.
+		pg.FollowTokens(m.hub.Revoke, m.hub.Owners)
+	}
 	dopt := m.Deliver
 	dopt.AllowPrivate, dopt.Logger = m.PrivateWebhooks, log
 	deliverer := watch.NewDeliverer(m.db, dopt)
