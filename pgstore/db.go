@@ -350,7 +350,7 @@ func translate(err error) error {
 }
 
 // unreachable reports whether err says the database cannot be reached or
-// went away: refused or broken connections, and the SQLSTATEs of a server
+// went away: refused, broken or closed connections, and the SQLSTATEs of a server
 // shutting down or starting (57P01-57P03) and of lost connections (08).
 func unreachable(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -361,7 +361,7 @@ func unreachable(err error) bool {
 		return strings.HasPrefix(e.Code, "08") || strings.HasPrefix(e.Code, "57P")
 	}
 	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) || pgconn.SafeToRetry(err) {
+	if errors.As(err, &ce) || pgconn.SafeToRetry(err) || errors.Is(err, pgconn.ErrConnClosed) {
 		return true
 	}
 	var ne net.Error

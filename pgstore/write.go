@@ -121,6 +121,10 @@ func (db *DB) inTx(ctx context.Context, f func(*writeTx) error) error {
 		}
 	}
 	if err := ptx.Commit(ctx); err != nil {
+		if unreachable(err) {
+			// The commit may have reached the database before it went.
+			return &geo.Error{Code: geo.EUNAVAILABLE, Message: "the database went away during the commit: the write may have been kept; look for it before you try again"}
+		}
 		return translate(err)
 	}
 	if tx.lastSeq > 0 {
