@@ -52,7 +52,14 @@ func (l *Rates) Rate() Rate { return l.rate }
 // Allow takes one event from the caller's bucket. When the bucket is empty
 // it returns false and how long until the next event is allowed.
 func (l *Rates) Allow(caller string) (ok bool, retry time.Duration) {
-	if l == nil || l.rate.Off() {
+	return l.AllowN(caller, 1)
+}
+
+// AllowN is Allow for n events at once: it takes n from the caller's
+// bucket, or nothing and says how long until n are there. n over the burst
+// is never allowed: callers keep their n within it.
+func (l *Rates) AllowN(caller string, n int) (ok bool, retry time.Duration) {
+	if l == nil || l.rate.Off() || n <= 0 {
 		return true, 0
 	}
 	now := l.now()
@@ -66,10 +73,10 @@ func (l *Rates) Allow(caller string) (ok bool, retry time.Duration) {
 		lim = rate.NewLimiter(rate.Limit(l.rate.PerSecond), l.rate.Burst)
 		l.m[caller] = lim
 	}
-	if lim.AllowN(now, 1) {
+	if lim.AllowN(now, n) {
 		return true, 0
 	}
-	missing := 1 - lim.TokensAt(now)
+	missing := float64(n) - lim.TokensAt(now)
 	return false, time.Duration(math.Ceil(missing / l.rate.PerSecond * float64(time.Second)))
 }
 

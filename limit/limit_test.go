@@ -113,3 +113,25 @@ func TestRetryAfterWholeSeconds(t *testing.T) {
 		}
 	}
 }
+
+func TestRatesAllowNTakesAllOrNothing(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	l := NewRates(Rate{PerSecond: 100, Burst: 1000})
+	l.now = c.now
+	if ok, _ := l.AllowN("a", 800); !ok {
+		t.Fatal("800 of a burst of 1000 refused")
+	}
+	ok, retry := l.AllowN("a", 500)
+	if ok {
+		t.Fatal("500 more allowed with 200 left")
+	}
+	if retry != 3*time.Second {
+		t.Fatalf("retry = %v, want 3s (300 missing at 100/s)", retry)
+	}
+	if ok, _ := l.AllowN("a", 200); !ok {
+		t.Fatal("the 200 left were not taken whole after a refusal")
+	}
+	if ok, _ := l.AllowN("b", 1001); ok {
+		t.Fatal("more than the burst allowed")
+	}
+}

@@ -79,8 +79,9 @@ type client struct {
 	live bool          // the hub queues matching frames
 	sub  *subscription // the view while live
 
-	sent  int64                      // writer only: the last seq sent, or hello's
-	asked atomic.Pointer[geo.Filter] // the latest view's filter as sent, to resolve again; written under mu
+	sent    int64                      // writer only: the last seq sent, or hello's
+	asked   atomic.Pointer[geo.Filter] // the latest view's filter as sent, to resolve again; written under mu
+	applied *geo.Filter                // writer only: asked of the view in force
 
 	editor bool             // may replay what was deleted since
 	hidden map[string]int64 // writer only, during a replay: records deleted later, by the seq of the delete
@@ -343,6 +344,19 @@ func (c *client) writeClose(ct control) {
 // newer view, a close); the caller deals with them.
 func (c *client) subscribe(req *request) error {
 	h := c.h
+	pos := c.sent
+	if req.resume {
+		pos = req.since
+	}
+	reset, err := c.outOfReach(pos, req.resume)
+	if err != nil {
+		return c.logFailed(err)
+	}
+	if !reset && !req.again {
+		if ok, retry := c.allowReplay(pos); !ok {
+			return c.refuse(req, retry)
+		}
+	}
 	h.pause(c)
 	for drained := false; !drained; {
 		select {
@@ -351,26 +365,13 @@ func (c *client) subscribe(req *request) error {
 			drained = true
 		}
 	}
+	c.applied = req.asked
 	sub := compile(req.filter)
-	pos := c.sent
-	if req.resume {
-		pos = req.since
-		first, err := h.log.FirstSeq(h.ctx)
-		if err != nil {
-			return c.logFailed(err)
-		}
-		last, err := h.log.LastSeq(h.ctx)
-		if err != nil {
-			return c.logFailed(err)
-		}
-		last = max(last, h.Seq())
-		if pos > last || (first > 0 && pos < first-1) {
-			// The log cannot serve since: the client reloads and goes on
-			// from here.
-			pos = h.Seq()
-			if err := c.write(seqFrame("reset", pos)); err != nil {
-				return err
-			}
+	if reset {
+		// The client reloads and goes on from here.
+		pos = h.Seq()
+		if err := c.write(seqFrame("reset", pos)); err != nil {
+			return err
 		}
 	}
 	c.sent = pos
@@ -432,6 +433,53 @@ func (c *client) subscribe(req *request) error {
 			}
 		}
 	}
+}
+
+// outOfReach reports whether a replay from pos cannot be served: it is
+// more than MaxReplay changes behind the newest, or, for a since the
+// client gave (resume), before what the log keeps or after its end.
+func (c *client) outOfReach(pos int64, resume bool) (bool, error) {
+	h := c.h
+	if h.opt.MaxReplay >= 0 && h.Seq()-pos > int64(h.opt.MaxReplay) {
+		return true, nil
+	}
+	if !resume {
+		return false, nil
+	}
+	first, err := h.log.FirstSeq(h.ctx)
+	if err != nil {
+		return false, err
+	}
+	last, err := h.log.LastSeq(h.ctx)
+	if err != nil {
+		return false, err
+	}
+	last = max(last, h.Seq())
+	return pos > last || (first > 0 && pos < first-1), nil
+}
+
+// allowReplay takes from the caller's replay budget the changes after pos
+// that a replay would read from the log: those older than the hub keeps
+// in memory.
+func (c *client) allowReplay(pos int64) (ok bool, retry time.Duration) {
+	h := c.h
+	h.mu.Lock()
+	n := h.recent.missing(pos, h.seq.Load())
+	h.mu.Unlock()
+	return h.replays.AllowN(c.caller, int(n))
+}
+
+// refuse answers a subscribe over the replay budget with an error frame of
+// status 429; the view stays as it was.
+func (c *client) refuse(req *request, retry time.Duration) error {
+	c.mu.Lock()
+	if c.asked.Load() == req.asked {
+		c.asked.Store(c.applied)
+	}
+	c.mu.Unlock()
+	r := c.h.replays.Rate()
+	return c.write(limitedFrame(fmt.Sprintf("this view asks for more changes from the log than this caller may replay now (the limit is %s a second); the view is unchanged: send it again in %d s, or reload and subscribe without since",
+		strconv.FormatFloat(r.PerSecond, 'f', -1, 64), limit.RetryAfter(retry)), limit.RetryAfter(retry)))
 }
 
 // replayLog sends the changes after *pos up to target that match, read from

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"nexus/geo"
+	"nexus/limit"
 )
 
 // bigIncident is an incident of about 250 KB, most of it in its sources.
@@ -62,4 +63,76 @@ func TestRecentChangesBoundedByBytes(t *testing.T) {
 			t.Fatalf("replay frame %d: %s %s seq %d", v, m.Type, m.ID, m.Seq)
 		}
 	}
+}
+
+// A subscribe costs a bounded replay: a since more than MaxReplay changes
+// back is answered with reset, at no cost of reading, and the client goes
+// on live from there; one within reach replays every change after it.
+func TestReplayFurtherThanMaxReplayIsAReset(t *testing.T) {
+	e := newEnv(t, Options{MaxReplay: 3})
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, e.create(-74, 4, fmt.Sprint("incident ", i)).ID)
+	}
+	last, err := e.db.LastSeq(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for e.hub.Seq() < last {
+		time.Sleep(5 * time.Millisecond)
+	}
+	c := e.dial(nil, nil)
+	c.subscribe("", 0)
+	if m := c.read(); m.Type != "reset" || m.Seq != last {
+		t.Fatalf("since 0, 5 changes back with MaxReplay 3: got %s seq %d, want reset at %d", m.Type, m.Seq, last)
+	}
+	fresh := e.create(-74, 4, "after the reset").ID
+	c.expect(fresh)
+
+	d := e.dial(nil, nil)
+	d.subscribe("", e.hub.Seq()-3)
+	d.expect(ids[3:]...)
+	d.expect(fresh)
+}
+
+// Replays from the log cost their caller: a subscribe that would read more
+// changes from the log than the caller has left in its budget is answered
+// with 429 and retry_after, and the view stays as it was; a replay from
+// memory costs nothing.
+func TestLogReplaysAreBudgetedPerCaller(t *testing.T) {
+	e := openEnv(t)
+	e.ring = 1 // the hub holds only the newest change: the rest is read from the log
+	e.start(Options{Replays: limit.Rate{PerSecond: 0.001, Burst: 4}, MaxReplay: 4}, nil)
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, e.create(-74, 4, fmt.Sprint("incident ", i)).ID)
+	}
+	last, err := e.db.LastSeq(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for e.hub.Seq() < last {
+		time.Sleep(5 * time.Millisecond)
+	}
+	// 3 changes from the log, the last from memory: within the budget.
+	a := e.dial(nil, nil)
+	a.subscribe("", 0)
+	a.expect(ids...)
+
+	// The same caller (the same address, no token) has 1 left.
+	b := e.dial(nil, nil)
+	b.subscribe(boxEurope, -1)
+	b.sync()
+	b.subscribe("", 0)
+	m := b.read()
+	if m.Type != "error" || m.Status != 429 || m.RetryAfter < 1 {
+		t.Fatalf("a second replay of 3 changes from the log with 1 left: got %+v, want an error of status 429 with retry_after", m)
+	}
+	// The view is still Europe's.
+	e.create(-74, 4, "in Bogotá")
+	eu := e.create(2, 45, "in Europe").ID
+	b.expect(eu)
+	// From memory it costs nothing.
+	b.subscribe("", e.hub.Seq()-1)
+	b.expect(eu)
 }

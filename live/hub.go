@@ -21,7 +21,7 @@
 //	server: {"type":"reset","seq":N}                      since cannot be served: reload
 //	server: {"type":"alert","seq":…,"watch":…,"event":…,…}  to the watch's owner, whatever the view
 //	server: {"type":"error","status":400,"detail":"…"}    a frame the server cannot use
-//	server: {"type":"error","status":429,"detail":"…","retry_after":S}  a subscribe over the rate limit
+//	server: {"type":"error","status":429,"detail":"…","retry_after":S}  a subscribe over a budget
 //
 // The filter of a subscribe has the names, values and rules of the query
 // parameters of the HTTP API (geo decides what matches for both). A change
@@ -40,6 +40,11 @@
 // answer to any frame sent after it: once a client has the error frame
 // answering such a frame, every change it gets follows the new view. Until
 // then it may still get changes of the old one.
+//
+// A replay is bounded: a subscribe more than MaxReplay changes behind the
+// newest gets reset, and the changes a caller has replayed from the log
+// (not from memory) are counted against its Replays budget; past it the
+// subscribe gets the error frame of status 429 and the view is unchanged.
 //
 // A client whose queue is full (SendQueue frames) is closed with 4008 "slow
 // consumer"; it resumes with since. Ten malformed frames in a row close the
@@ -115,6 +120,18 @@ type Options struct {
 	// error frame of status 429 and retry_after (seconds), and the view
 	// stays as it was. The zero Rate is no limit.
 	Subscribes limit.Rate
+	// MaxReplay bounds the changes one subscribe replays: a since (or,
+	// without since, the last seq the connection was sent) more than
+	// MaxReplay changes behind the newest is answered with reset, as a
+	// since older than the log keeps, and the client reloads. 0 means
+	// DefaultMaxReplay; negative is no bound.
+	MaxReplay int
+	// Replays is how many changes a second one caller may have replayed
+	// from the log, besides those the hub still holds in memory (which
+	// cost no reading). A subscribe that would replay more than its caller
+	// has left is answered as one over Subscribes, and the view stays as
+	// it was. The burst is at least MaxReplay. The zero Rate is no limit.
+	Replays limit.Rate
 }
 
 // Defaults and fixed limits.
@@ -123,6 +140,7 @@ const (
 	DefaultPollInterval = 250 * time.Millisecond
 	DefaultSendQueue    = 256
 	DefaultRecentBytes  = 32 << 20
+	DefaultMaxReplay    = 10_000
 
 	writeWait   = 10 * time.Second // longest a write to one client may take
 	closeGrace  = 2 * time.Second  // how long to wait for the peer's close reply
@@ -161,6 +179,7 @@ type Hub struct {
 
 	conns      *limit.Counts // connections per address
 	subscribes *limit.Rates  // subscribes per caller
+	replays    *limit.Rates  // changes replayed from the log per caller
 }
 
 // NewHub returns a hub over the log. It registers for commit
@@ -178,6 +197,12 @@ func NewHub(log Log, opt Options) *Hub {
 	if opt.RecentBytes <= 0 {
 		opt.RecentBytes = DefaultRecentBytes
 	}
+	if opt.MaxReplay == 0 {
+		opt.MaxReplay = DefaultMaxReplay
+	}
+	if !opt.Replays.Off() && opt.Replays.Burst < opt.MaxReplay {
+		opt.Replays.Burst = opt.MaxReplay
+	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
@@ -192,6 +217,7 @@ func NewHub(log Log, opt Options) *Hub {
 
 		conns:      &limit.Counts{Max: opt.MaxPerAddress},
 		subscribes: limit.NewRates(opt.Subscribes),
+		replays:    limit.NewRates(opt.Replays),
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	for _, o := range opt.Origins {
@@ -321,7 +347,7 @@ func (h *Hub) followAliases(ctx context.Context) {
 		if asked == nil {
 			continue
 		}
-		req := &request{filter: unresolved(*asked), asked: asked}
+		req := &request{filter: unresolved(*asked), asked: asked, again: true}
 		if err := h.opt.Resolve(ctx, &req.filter); err != nil {
 			// The view no longer resolves (its route is gone): it stays as it was.
 			h.logger.Debug("resolve again", "remote", c.remote, "err", err)

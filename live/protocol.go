@@ -262,6 +262,7 @@ type request struct {
 	since  int64
 	resume bool        // since was given
 	asked  *geo.Filter // the filter as the client sent it, before resolving, to resolve again
+	again  bool        // the hub resolves the view again: it costs the client no budget
 }
 
 // clientFrame is what a client sends.

@@ -76,3 +76,13 @@ func (r *recent) after(pos int64, max int, out []cached) (_ []cached, ok bool) {
 	}
 	return out, true
 }
+
+// missing is how many of the changes after pos up to target the ring does
+// not hold: those a replay from pos reads from the log.
+func (r *recent) missing(pos, target int64) int64 {
+	end := target
+	if r.n > 0 {
+		end = min(end, r.at(0).seq-1)
+	}
+	return max(0, end-pos)
+}

@@ -63,6 +63,7 @@ type Main struct {
 	WriteRate     float64 // requests that change something
 	ReadRate      float64 // exports, views, statistics, histories
 	SubscribeRate float64 // websocket subscribes
+	ReplayRate    float64 // changes replayed from the change log to websockets
 	// MaxLivePerAddress bounds the websockets open at once from one
 	// address; 0 is no bound.
 	MaxLivePerAddress int
@@ -94,8 +95,9 @@ type Main struct {
 
 // Default rate limits of the command line, per caller.
 const (
-	DefaultSubscribeRate     = 50  // subscribes a second: the time slider's Play sends up to 10
-	DefaultMaxLivePerAddress = 500 // websockets at once from one address
+	DefaultSubscribeRate     = 50     // subscribes a second: the time slider's Play sends up to 10
+	DefaultReplayRate        = 10_000 // changes replayed from the log a second: a map resuming after a minute away takes far fewer
+	DefaultMaxLivePerAddress = 500    // websockets at once from one address
 )
 
 // Connection limits of the HTTP server.
@@ -109,7 +111,7 @@ const (
 func NewMain(stdout, stderr io.Writer) *Main {
 	return &Main{Addr: ":8080", DB: "nexus.db", Seed: true, Stdout: stdout, Stderr: stderr,
 		RequestTimeout: api.DefaultRequestTimeout, StreamIdle: api.DefaultStreamIdle, IdleTimeout: DefaultIdleTimeout, MaxExports: api.DefaultMaxExports,
-		WriteRate: api.DefaultWriteRate.PerSecond, ReadRate: api.DefaultReadRate.PerSecond, SubscribeRate: DefaultSubscribeRate,
+		WriteRate: api.DefaultWriteRate.PerSecond, ReadRate: api.DefaultReadRate.PerSecond, SubscribeRate: DefaultSubscribeRate, ReplayRate: DefaultReplayRate,
 		MaxLivePerAddress: DefaultMaxLivePerAddress}
 }
 
@@ -130,6 +132,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.Float64Var(&m.WriteRate, "write-rate", m.WriteRate, "writes a second per caller (a token, or an address without one), twice as many at once; more are answered 429; 0 is no limit")
 	fs.Float64Var(&m.ReadRate, "read-rate", m.ReadRate, "exports, views, statistics and histories a second per caller, twice as many at once; 0 is no limit")
 	fs.Float64Var(&m.SubscribeRate, "subscribe-rate", m.SubscribeRate, "websocket subscribes a second per caller, twice as many at once; 0 is no limit")
+	fs.Float64Var(&m.ReplayRate, "replay-rate", m.ReplayRate, "changes a second per caller replayed from the change log to websockets that resume with since, twice as many at once; 0 is no limit")
 	fs.IntVar(&m.MaxLivePerAddress, "max-live-per-address", m.MaxLivePerAddress, "websockets open at once from one address; 0 is no limit")
 	fs.StringVar(&m.TLSCert, "tls-cert", m.TLSCert, "PEM file of the TLS certificate (and its chain): serve HTTPS; needs -tls-key")
 	fs.StringVar(&m.TLSKey, "tls-key", m.TLSKey, "PEM file of the TLS certificate's private key")
@@ -147,7 +150,7 @@ func (m *Main) ParseFlags(args []string) error {
 	if _, err := api.ParseCIDRs(m.TrustedProxy); err != nil {
 		return fmt.Errorf("-trusted-proxy: %w", err)
 	}
-	for name, v := range map[string]float64{"-write-rate": m.WriteRate, "-read-rate": m.ReadRate, "-subscribe-rate": m.SubscribeRate} {
+	for name, v := range map[string]float64{"-write-rate": m.WriteRate, "-read-rate": m.ReadRate, "-subscribe-rate": m.SubscribeRate, "-replay-rate": m.ReplayRate} {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("%s must be 0 (no limit) or more, got %v", name, v)
 		}
@@ -220,6 +223,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 		MaxPerAddress: m.MaxLivePerAddress,
 		Subscribes:    rate(m.SubscribeRate),
+		Replays:       rate(m.ReplayRate),
 	})
 	if pg, ok := m.db.(*pgstore.DB); ok {
 		// A token revoked anywhere closes its websockets here too.
