@@ -82,6 +82,7 @@ type client struct {
 	sent    int64                      // writer only: the last seq sent, or hello's
 	asked   atomic.Pointer[geo.Filter] // the latest view's filter as sent, to resolve again; written under mu
 	applied *geo.Filter                // writer only: asked of the view in force
+	joined  int64                      // writer only: where the replay of the view in force ended; later frames only
 
 	editor bool             // may replay what was deleted since
 	hidden map[string]int64 // writer only, during a replay: records deleted later, by the seq of the delete
@@ -260,7 +261,7 @@ func (c *client) writeLoop() {
 		}
 		select {
 		case f := <-c.queue:
-			if f.seq > c.sent {
+			if f.seq > c.sent && f.seq > c.joined {
 				c.conn.SetWriteDeadline(time.Now().Add(writeWait))
 				if err = c.conn.WritePreparedMessage(f.msg); err == nil {
 					c.sent = f.seq
@@ -376,13 +377,22 @@ func (c *client) subscribe(req *request) error {
 	}
 	c.sent = pos
 	c.hidden = nil
-	if !c.editor && pos < h.seq.Load() {
-		if dl, ok := h.log.(deletedLog); ok {
+	// A reader's replay hides what was deleted since pos. It runs to the
+	// log's end (until), even where the hub has not fanned that out yet:
+	// the hub's later frames up to there are not sent again, so none of
+	// them carries a deleted record's content past the hiding.
+	var until int64
+	if dl, ok := h.log.(deletedLog); ok && !c.editor {
+		last, err := h.log.LastSeq(h.ctx)
+		if err != nil {
+			return c.logFailed(err)
+		}
+		if pos < max(last, h.seq.Load()) {
 			hidden, err := dl.DeletedAfter(h.ctx, pos)
 			if err != nil {
 				return c.logFailed(err)
 			}
-			c.hidden = hidden
+			c.hidden, until = hidden, last
 		}
 	}
 	defer func() { c.hidden = nil }()
@@ -390,7 +400,8 @@ func (c *client) subscribe(req *request) error {
 	for {
 		var ok, joined bool
 		var target int64
-		if mem, target, ok, joined = h.catchUp(c, sub, pos, mem[:0]); joined {
+		if mem, target, ok, joined = h.catchUp(c, sub, pos, until, mem[:0]); joined {
+			c.joined = pos
 			return nil
 		}
 		if ok {

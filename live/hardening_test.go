@@ -9,6 +9,7 @@ import (
 
 	"nexus/geo"
 	"nexus/limit"
+	"nexus/store"
 )
 
 // bigIncident is an incident of about 250 KB, most of it in its sources.
@@ -135,4 +136,54 @@ func TestLogReplaysAreBudgetedPerCaller(t *testing.T) {
 	// From memory it costs nothing.
 	b.subscribe("", e.hub.Seq()-1)
 	b.expect(eu)
+}
+
+// A reader's replay leaves out the content of records deleted since, also
+// while the hub has not yet fanned out what the log holds (here written by
+// another handle on the file, which the hub would only find at its next
+// poll): the replay runs to the log's end, not to the hub's.
+func TestReplayToAReaderHidesDeletedContentWhileTheHubLags(t *testing.T) {
+	e := openEnv(t)
+	e.start(Options{PollInterval: time.Hour}, nil)
+	<-e.hub.ready
+	other, err := store.Open(e.db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := context.Background()
+	s, err := other.Create(ctx, "tester", incident(t, -74, 4, "Informant met handler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Delete(ctx, "tester", geo.Incidents, s.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	c := e.dial(nil, nil)
+	c.subscribe("", 0)
+	// The answer to the second frame after the subscribe is written once
+	// the subscribe is done: its replay and its join.
+	c.send(`{"type":"sync"}`)
+	c.send(`{"type":"sync"}`)
+	var got []string
+	var last string
+	for synced, done := 0, false; !done; {
+		m := c.read()
+		switch {
+		case m.Type == "error" && strings.Contains(m.Detail, "unknown type"):
+			if synced++; synced == 2 {
+				// A write through the hub's own handle wakes it: it fans
+				// out the create, the delete and this one.
+				last = e.create(-74, 4, "Last").ID
+			}
+			continue
+		case strings.Contains(string(m.Feature), "Informant"):
+			t.Fatalf("a reader got the content of a deleted record: %s %s seq %d", m.Op, m.ID, m.Seq)
+		}
+		got = append(got, m.Op+" "+map[bool]string{true: "deleted", false: "last"}[m.ID == s.ID])
+		done = m.ID == last
+	}
+	if fmt.Sprint(got) != "[delete deleted upsert last]" {
+		t.Fatalf("reader's replay %v, want [delete deleted upsert last]", got)
+	}
 }

@@ -592,21 +592,22 @@ func (h *Hub) pause(c *client) {
 	c.live = false
 }
 
-// catchUp is one step of a client's replay from pos to the hub's seq
-// (target). When pos has reached it the client joins live delivery with
-// sub (joined). Otherwise mem holds, appended to out, up to replayChunk of
-// the newest changes after pos, as the hub prepared them; ok is false when
-// they are no longer in memory and must be read from the log.
-func (h *Hub) catchUp(c *client, sub *subscription, pos int64, out []cached) (mem []cached, target int64, ok, joined bool) {
+// catchUp is one step of a client's replay from pos to the hub's seq, or
+// to until when that is further (target). When pos has reached it the
+// client joins live delivery with sub (joined). Otherwise mem holds,
+// appended to out, up to replayChunk of the newest changes after pos, as
+// the hub prepared them; ok is false when they are not in memory (no
+// longer, or not yet) and must be read from the log.
+func (h *Hub) catchUp(c *client, sub *subscription, pos, until int64, out []cached) (mem []cached, target int64, ok, joined bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	target = h.seq.Load()
+	target = max(h.seq.Load(), until)
 	if pos >= target {
 		c.sub, c.live = sub, true
 		return out, target, false, true
 	}
 	mem, ok = h.recent.after(pos, replayChunk, out)
-	return mem, target, ok, false
+	return mem, target, ok && len(mem) > len(out), false
 }
 
 // remove drops a client from the set.
