@@ -262,13 +262,13 @@ func (c *client) writeLoop() {
 		select {
 		case f := <-c.queue:
 			if f.seq > c.sent && f.seq > c.joined {
-				c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+				c.conn.SetWriteDeadline(time.Now().Add(c.h.opt.WriteWait))
 				if err = c.conn.WritePreparedMessage(f.msg); err == nil {
 					c.sent = f.seq
 				}
 			}
 		case m := <-c.alerts:
-			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			c.conn.SetWriteDeadline(time.Now().Add(c.h.opt.WriteWait))
 			err = c.conn.WritePreparedMessage(m)
 		case <-c.kick:
 		}
@@ -296,7 +296,7 @@ func (c *client) serve(ct control) (stop bool, err error) {
 			}
 		}
 		if ct.ping {
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opt.WriteWait)); err != nil {
 				return false, err
 			}
 		}
@@ -315,7 +315,7 @@ func (c *client) serve(ct control) (stop bool, err error) {
 
 // write sends one text frame with the write deadline.
 func (c *client) write(data []byte) error {
-	c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	c.conn.SetWriteDeadline(time.Now().Add(c.h.opt.WriteWait))
 	return c.conn.WriteMessage(websocket.TextMessage, data)
 }
 
@@ -323,7 +323,7 @@ func (c *client) write(data []byte) error {
 // peer's reply so that the peer reads every frame before the socket goes.
 func (c *client) writeClose(ct control) {
 	msg := websocket.FormatCloseMessage(ct.closeCode, ct.closeText)
-	if c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeWait)) != nil {
+	if c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.h.opt.WriteWait)) != nil {
 		return
 	}
 	t := time.NewTimer(closeGrace)
@@ -415,7 +415,7 @@ func (c *client) subscribe(req *request) error {
 				if v == skip || c.hides(x.e.id, x.seq, x.e.del) {
 					continue
 				}
-				c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+				c.conn.SetWriteDeadline(time.Now().Add(c.h.opt.WriteWait))
 				if err := c.conn.WritePreparedMessage(x.f.pick(v)); err != nil {
 					return err
 				}
@@ -438,7 +438,7 @@ func (c *client) subscribe(req *request) error {
 				}
 			}
 			if ct.ping {
-				if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.opt.WriteWait)); err != nil {
 					return err
 				}
 			}

@@ -93,6 +93,7 @@ type Options struct {
 	PingInterval time.Duration // default 30 s; a peer silent for two intervals is dropped
 	PollInterval time.Duration // how often to look for changes written by other processes; default 250 ms
 	SendQueue    int           // frames queued per connection before it is a slow consumer; default 256
+	WriteWait    time.Duration // longest a write to one client may take before the connection is dropped; default 10 s
 	RecentBytes  int           // memory for the newest changes kept for replays, in bytes; default DefaultRecentBytes
 	Logger       *slog.Logger
 	// Resolve prepares each subscription's filter as the HTTP API does
@@ -141,12 +142,12 @@ const (
 	DefaultSendQueue    = 256
 	DefaultRecentBytes  = 32 << 20
 	DefaultMaxReplay    = 10_000
+	DefaultWriteWait    = 10 * time.Second
 
-	writeWait   = 10 * time.Second // longest a write to one client may take
-	closeGrace  = 2 * time.Second  // how long to wait for the peer's close reply
-	readBatch   = 1000             // changes read from the log at a time
-	replayChunk = 256              // changes copied from memory at a time
-	maxAbuse    = 10               // malformed frames in a row before closing with 1008
+	closeGrace  = 2 * time.Second // how long to wait for the peer's close reply
+	readBatch   = 1000            // changes read from the log at a time
+	replayChunk = 256             // changes copied from memory at a time
+	maxAbuse    = 10              // malformed frames in a row before closing with 1008
 
 	// Close codes besides the standard ones.
 	CloseSlowConsumer = 4008
@@ -193,6 +194,9 @@ func NewHub(log Log, opt Options) *Hub {
 	}
 	if opt.SendQueue <= 0 {
 		opt.SendQueue = DefaultSendQueue
+	}
+	if opt.WriteWait <= 0 {
+		opt.WriteWait = DefaultWriteWait
 	}
 	if opt.RecentBytes <= 0 {
 		opt.RecentBytes = DefaultRecentBytes

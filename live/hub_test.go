@@ -445,7 +445,11 @@ func TestSlowConsumerIsClosedOthersGetEverything(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	e := &env{t: t, db: db}
 	dialer, wrap := smallBuffers()
-	e.start(Options{SendQueue: 4}, wrap)
+	// The slow client reads nothing until every change is written: its
+	// writer stays blocked on the full socket all that while, which on a
+	// busy machine may be longer than the default write wait. The close
+	// frame asserted below can only follow a write that did not time out.
+	e.start(Options{SendQueue: 4, WriteWait: 10 * time.Minute}, wrap)
 
 	slow := e.dial(dialer, nil)
 	slow.subscribe("", -1)
