@@ -165,6 +165,17 @@ func (c *conn) sync() {
 	}
 }
 
+// joined waits until a subscribe sent before, with nothing to replay, has
+// joined the live stream, so that the hub queues every change from now
+// on: the writer may send the answer to a first frame before it applies a
+// subscribe it took at the same time, but it answers a frame sent after
+// that answer only once the subscribe is done.
+func (c *conn) joined() {
+	c.t.Helper()
+	c.sync()
+	c.sync()
+}
+
 func (c *conn) read() msg {
 	c.t.Helper()
 	m, err := c.tryRead()
@@ -453,8 +464,10 @@ func TestSlowConsumerIsClosedOthersGetEverything(t *testing.T) {
 
 	slow := e.dial(dialer, nil)
 	slow.subscribe("", -1)
+	slow.joined()
 	fast := e.dial(nil, nil)
 	fast.subscribe("", -1)
+	fast.joined()
 
 	// Large frames fill the slow client's socket quickly. The writer waits
 	// for the fast client to receive each change, so only the slow one
