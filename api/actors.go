@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // filter reads the filter parameters and resolves them against the
@@ -24,7 +23,7 @@ func (s *Server) filter(ctx context.Context, q url.Values) (geo.Filter, error) {
 }
 
 // aliasList answers GET /api/aliases: the table, by canonical name.
-func (s *Server) aliasList(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) aliasList(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	if err := checkParams(r.URL.Query(), []string{"f"}); err != nil {
 		return err
 	}
@@ -37,7 +36,7 @@ func (s *Server) aliasList(w http.ResponseWriter, r *http.Request, _ store.Princ
 
 // aliasPut answers POST /api/aliases with {"alias","name","source"}: 201
 // for a new alias, 200 when an existing one now points at the name.
-func (s *Server) aliasPut(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) aliasPut(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	if err := checkMediaType(r, typeJSON); err != nil {
 		return err
 	}
@@ -67,7 +66,7 @@ func (s *Server) aliasPut(w http.ResponseWriter, r *http.Request, p store.Princi
 }
 
 // aliasDelete answers DELETE /api/aliases/{alias}: 204.
-func (s *Server) aliasDelete(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) aliasDelete(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	if err := s.cfg.Store.DeleteAlias(r.Context(), r.PathValue("alias")); err != nil {
 		return err
 	}
@@ -83,7 +82,7 @@ var actorsParams = []string{"q", "limit", "f"}
 // and countries, most records first. q keeps the actors whose name, an
 // alias or a spelling of their records contains it (case and accents
 // aside); limit caps the list.
-func (s *Server) actors(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) actors(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	q := r.URL.Query()
 	if err := checkParams(q, actorsParams); err != nil {
 		return err
@@ -140,7 +139,7 @@ type profileRecords struct {
 // canonical name, its spellings, its incidents, routes and links, its
 // countries, a monthly timeline of its incidents, and its neighbours with
 // the records that connect them. Any spelling finds the profile.
-func (s *Server) actorProfile(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) actorProfile(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	if err := checkParams(r.URL.Query(), []string{"f"}); err != nil {
 		return err
 	}
@@ -162,7 +161,7 @@ func (s *Server) actorProfile(w http.ResponseWriter, r *http.Request, _ store.Pr
 	if err != nil {
 		return err
 	}
-	var sum *store.ActorSummary
+	var sum *geo.ActorSummary
 	for _, a := range list {
 		if geo.ActorKey(a.Name) == geo.ActorKey(name) {
 			sum = a

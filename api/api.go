@@ -23,47 +23,118 @@ import (
 	"nexus/ingest"
 	"nexus/limit"
 	"nexus/overview"
-	"nexus/store"
 )
 
-// Store is what the API needs of the database; *store.DB satisfies it.
+// Store is what the API needs of the database. It is written in the
+// vocabulary of geo alone, so that any engine can stand behind it: the
+// embedded SQLite store (nexus/store) or a shared PostgreSQL. Errors are
+// *geo.Error with the codes each method names; any other error is
+// internal (500).
+//
+// Every method may also return the context's error, and every write
+// EFULL when the storage has no room left (nothing of it kept).
 type Store interface {
+	// ImportBatch (ingest.Batcher) writes records in one transaction,
+	// matched by external_id: EINVALID for a record that breaks a rule,
+	// EDUPLICATE when two records would share a key; either fails the
+	// whole batch.
 	ingest.Batcher
+	// WatchStore is the watch areas and their alerts.
 	WatchStore
 
-	Get(ctx context.Context, c geo.Collection, id string) (store.Stored, error)
-	Query(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (store.Page, error)
+	// Get returns one record; ENOTFOUND when there is no such record.
+	Get(ctx context.Context, c geo.Collection, id string) (geo.Stored, error)
+	// Query returns a page of the records matching the filter after the
+	// cursor, in storage order, with the number matched; EMALFORMED for
+	// a filter the engine cannot answer (a near_route to no route).
+	Query(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (geo.Page, error)
+	// Count is how many records match; EMALFORMED as Query.
 	Count(ctx context.Context, c geo.Collection, f geo.Filter) (int64, error)
-	PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, scan bool) (store.Page, error)
+	// PageOnly is Query without the count (Matched is -1 unless this
+	// first page holds every match), testing a box while reading in
+	// storage order when scan is set; EMALFORMED as Query.
+	PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, scan bool) (geo.Page, error)
+	// Features returns the stored Features of the ids that exist, in no
+	// particular order; ids that do not exist are left out, no error.
 	Features(ctx context.Context, c geo.Collection, ids []string) ([][]byte, error)
-	Create(ctx context.Context, actor string, r geo.Record) (store.Stored, error)
-	Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (store.Stored, store.Outcome, error)
+	// Create stores a new record at version 1: EINVALID for a record that
+	// breaks a rule, EDUPLICATE when another record of the collection
+	// holds its external_id.
+	Create(ctx context.Context, actor string, r geo.Record) (geo.Stored, error)
+	// Replace stores r as the record's new state (Unchanged, writing
+	// nothing, when it is the stored one): ENOTFOUND, EINVALID, ECONFLICT
+	// when expect > 0 and the record is at another version (checked
+	// first), EDUPLICATE when another record holds r's external_id.
+	Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (geo.Stored, geo.Outcome, error)
+	// Delete removes a record, keeping its last state in the change log:
+	// ENOTFOUND, ECONFLICT when expect > 0 and the version moved on.
 	Delete(ctx context.Context, actor string, c geo.Collection, id string, expect int64) error
 	// Restore stores r, the content of an earlier version of the record,
-	// as Replace does, and its change names that version.
-	Restore(ctx context.Context, actor, id string, expect, version int64, r geo.Record) (store.Stored, store.Outcome, error)
-	History(ctx context.Context, c geo.Collection, id string, before int64, limit int) (store.HistoryPage, error)
+	// as Replace does, and its change names that version: the codes of
+	// Replace.
+	Restore(ctx context.Context, actor, id string, expect, version int64, r geo.Record) (geo.Stored, geo.Outcome, error)
+	// History pages a record's changes newest first, within
+	// geo.MaxHistoryBytes; ENOTFOUND only when the id never existed.
+	History(ctx context.Context, c geo.Collection, id string, before int64, limit int) (geo.HistoryPage, error)
+	// Export streams the matching records of the collections as one
+	// GeoJSON FeatureCollection from one snapshot, returning how many; no
+	// codes of its own.
 	Export(ctx context.Context, w io.Writer, cols []geo.Collection, f geo.Filter) (int64, error)
+	// Scan (export.Source) reads the counts and records of an export
+	// from one snapshot; no codes of its own.
 	export.Source
-	Extent(ctx context.Context, c geo.Collection) (store.Extent, error)
-	Stats(ctx context.Context, c geo.Collection, f geo.Filter, by string) ([]store.Count, error)
-	Clusters(ctx context.Context, f geo.Filter, cell float64) ([]store.Cluster, error)
-	Authenticate(ctx context.Context, token string) (store.Principal, error)
+	// Extent is the space and time a collection covers; no codes.
+	Extent(ctx context.Context, c geo.Collection) (geo.Extent, error)
+	// Stats counts the matching records by country, type, actor, year,
+	// month or period, largest first; EMALFORMED for another by, or
+	// period of routes.
+	Stats(ctx context.Context, c geo.Collection, f geo.Filter, by string) ([]geo.Count, error)
+	// Clusters groups the matching incidents in cells of cell degrees;
+	// EMALFORMED as Query.
+	Clusters(ctx context.Context, f geo.Filter, cell float64) ([]geo.Cluster, error)
+	// Authenticate returns who holds a token; EUNAUTHORIZED for one that
+	// is not known, was revoked or has expired.
+	Authenticate(ctx context.Context, token string) (geo.Principal, error)
+	// CreateTokenUntil makes a token (the zero time never expires) and
+	// returns its secret, stored hashed: EINVALID for a bad name, role or
+	// a past expiry, EDUPLICATE for a name in use.
 	CreateTokenUntil(ctx context.Context, name, role string, expires time.Time) (string, error)
-	Tokens(ctx context.Context) ([]store.TokenInfo, error)
+	// Tokens lists every token, without secrets; no codes.
+	Tokens(ctx context.Context) ([]geo.TokenInfo, error)
+	// RevokeToken forgets a token; ENOTFOUND when there is none by that
+	// name.
 	RevokeToken(ctx context.Context, name string) error
+	// Ping reports whether the database answers and takes writes; EFULL
+	// while writes fail for want of room.
 	Ping(ctx context.Context) error
+	// Size is the database's size in bytes; no codes.
 	Size(ctx context.Context) (int64, error)
+	// LastSeq is the newest change-log seq, 0 for none; no codes.
 	LastSeq(ctx context.Context) (int64, error)
 
-	// Resolve prepares a parsed filter: actor aliases are expanded.
+	// Resolve prepares a parsed filter: actor aliases and prefixes are
+	// expanded, country names become codes, a near_route gets its path;
+	// EMALFORMED for what cannot be resolved.
 	Resolve(ctx context.Context, f *geo.Filter) error
+	// Aliases is the alias table; no codes.
 	Aliases(ctx context.Context) (*geo.Aliases, error)
+	// PutAlias stores an alias (or points it at a new name), returning
+	// it and whether it is new; EINVALID for an alias of itself, or a
+	// name other aliases point at.
 	PutAlias(ctx context.Context, actor string, a geo.Alias) (geo.Alias, bool, error)
+	// DeleteAlias removes an alias; ENOTFOUND when there is none.
 	DeleteAlias(ctx context.Context, alias string) error
-	Actors(ctx context.Context) ([]*store.ActorSummary, error)
-	Neighbours(ctx context.Context, spellings []string, limit int) ([]*store.Neighbour, error)
-	ActorTimeline(ctx context.Context, spellings []string) ([]store.Count, error)
+	// Actors lists every actor under its canonical name, most records
+	// first; no codes.
+	Actors(ctx context.Context) ([]*geo.ActorSummary, error)
+	// Neighbours lists the actors sharing records with the actor of these
+	// spellings, the most connected first; no codes.
+	Neighbours(ctx context.Context, spellings []string, limit int) ([]*geo.Neighbour, error)
+	// ActorTimeline counts the actor's incidents by month of their
+	// start, in time order; no codes.
+	ActorTimeline(ctx context.Context, spellings []string) ([]geo.Count, error)
+	// ActorRecords returns up to limit Features of the collection that
+	// name the actor; no codes.
 	ActorRecords(ctx context.Context, c geo.Collection, spellings []string, limit int) ([][]byte, error)
 }
 
@@ -204,7 +275,7 @@ const (
 
 // handler is a route's function: it writes its answer, or returns an
 // error for fail to write.
-type handler func(w http.ResponseWriter, r *http.Request, p store.Principal) error
+type handler func(w http.ResponseWriter, r *http.Request, p geo.Principal) error
 
 // routes registers every endpoint.
 func (s *Server) routes() {
@@ -246,7 +317,7 @@ func (s *Server) routes() {
 	s.handle("GET /api/basemap/labels/{z}/{x}/{y}", open, s.basemapLabels)
 	s.watchRoutes()
 	if s.cfg.Live != nil {
-		s.handle("GET /api/live", live, func(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+		s.handle("GET /api/live", live, func(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 			s.cfg.Live.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 			return nil
 		})
@@ -264,7 +335,7 @@ func (s *Server) routes() {
 		metricsAccess = read
 	}
 	mh := s.metrics.handler()
-	s.handle("GET /metrics", metricsAccess, func(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	s.handle("GET /metrics", metricsAccess, func(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 		mh.ServeHTTP(w, r)
 		return nil
 	})
@@ -442,9 +513,8 @@ func routeOf(r *http.Request) string {
 	return r.Pattern
 }
 
-// The real database and gazetteer are what the interfaces describe.
+// The real gazetteer and overview are what the interfaces describe.
 var (
-	_ Store    = (*store.DB)(nil)
 	_ Geocoder = (*geocode.Gazetteer)(nil)
 	_ Overview = (*overview.Index)(nil)
 )

@@ -13,7 +13,6 @@ import (
 	tiles "nexus/basemap"
 	"nexus/geo"
 	"nexus/geocode"
-	"nexus/store"
 )
 
 // basemap holds the Natural Earth country shapes, gzip-compressed as the
@@ -34,7 +33,7 @@ func newBasemap(gz []byte) *basemap {
 // basemapGeoJSON answers GET /api/basemap.geojson: the compressed bytes as
 // they are to clients that accept gzip, decompressed for the others. It
 // changes only with the binary, so it is cached for a week.
-func (s *Server) basemapGeoJSON(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) basemapGeoJSON(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	if s.basemap == nil {
 		return errorf(geo.ENOTFOUND, "the basemap is not built into this binary: run data/reference/build.sh")
 	}
@@ -111,7 +110,7 @@ func tileCoords(r *http.Request, ext string, maxZoom int) (z, x, y int, err erro
 // and borders of one tile, in the binary form package basemap describes
 // (zooms 0, 2, 4 … basemap.MaxZoom). Tiles change only with the binary:
 // cached for a week.
-func (s *Server) basemapTile(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) basemapTile(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	set, err := tiles.Default()
 	if err != nil {
 		return errorf(eUnavailable, "the offline basemap is not available: %v", err)
@@ -150,7 +149,7 @@ func (s *Server) basemapTile(w http.ResponseWriter, r *http.Request, _ store.Pri
 // basemapLabels answers GET /api/basemap/labels/{z}/{x}/{y}.json: the places
 // labelled at zoom z in that tile, best ranked first (see
 // geocode.Gazetteer.Labels).
-func (s *Server) basemapLabels(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) basemapLabels(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	if s.cfg.Geocoder == nil {
 		return errorf(eUnavailable, "place labels are not available: this server was started without the gazetteer")
 	}

@@ -8,11 +8,10 @@ import (
 	tiles "nexus/basemap"
 	"nexus/geo"
 	"nexus/geocode"
-	"nexus/store"
 )
 
 // config answers GET /api/config: what the map needs to know.
-func (s *Server) config(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) config(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	var role any
 	if p.Role != "" {
 		role = p.Role
@@ -30,7 +29,7 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request, p store.Principa
 // of the data model and the dimensions of stats, from their one definition
 // in geo, so that the map's forms, filters and legend offer what the
 // server accepts.
-func (s *Server) vocabulary(w http.ResponseWriter, _ *http.Request, _ store.Principal) error {
+func (s *Server) vocabulary(w http.ResponseWriter, _ *http.Request, _ geo.Principal) error {
 	w.Header().Set("Cache-Control", "no-cache")
 	return writeJSON(w, http.StatusOK, typeJSON, map[string][]string{
 		"type":       geo.IncidentTypes,
@@ -43,7 +42,7 @@ func (s *Server) vocabulary(w http.ResponseWriter, _ *http.Request, _ store.Prin
 }
 
 // healthz answers 200 when the database answers, else 503.
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.cfg.Store.Ping(ctx); err != nil {

@@ -74,7 +74,7 @@ func TestErrorStatuses(t *testing.T) {
 		{name: "stale If-Match", req: req{method: "PUT", path: item, token: e.editor, ctype: "application/geo+json", body: validIncident, header: map[string]string{"If-Match": `"1"`}},
 			status: 412, detail: "version 2, not 1"},
 		{name: "stale If-Match on delete", req: req{method: "DELETE", path: item, token: e.editor, header: map[string]string{"If-Match": `"1"`}},
-			status: 412, detail: "not the latest"},
+			status: 412, detail: "version 2, not 1"},
 		{name: "body too large", req: req{method: "POST", path: "/api/collections/incidents/items", token: e.editor, ctype: "application/geo+json",
 			body: strings.Replace(validIncident, `"An ISIS cell planned an attack."`, `"`+strings.Repeat("x", 4000)+`"`, 1)},
 			status: 413, detail: "larger than the limit of 2048 bytes"},

@@ -14,14 +14,13 @@ import (
 
 	"nexus/export"
 	"nexus/geo"
-	"nexus/store"
 )
 
 // export answers GET /api/export.{geojson,gpkg,csv,kml} (or /api/export.geojson
 // with f=): every record of the collections that matches, streamed from one
 // snapshot of the database. The format names its collections: CSV one per
 // file, the others all that are asked for.
-func (s *Server) export(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) export(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	q := r.URL.Query()
 	format, err := export.ParseFormat(strings.TrimPrefix(r.URL.Path, "/api/export."))
 	if err != nil {

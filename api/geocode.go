@@ -7,12 +7,11 @@ import (
 
 	"nexus/geo"
 	"nexus/geocode"
-	"nexus/store"
 )
 
 // geocode answers GET /api/geocode?q=&limit=: candidate places, best first,
 // as a JSON array of {name, admin1, country, point, population, precision}.
-func (s *Server) geocode(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) geocode(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	q := r.URL.Query()
 	if err := checkParams(q, []string{"q", "limit", "f"}); err != nil {
 		return err
@@ -36,7 +35,7 @@ func (s *Server) geocode(w http.ResponseWriter, r *http.Request, _ store.Princip
 
 // reverse answers GET /api/reverse?lon=&lat=: the country (or territorial
 // sea) a point is in, and the nearest populated place.
-func (s *Server) reverse(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) reverse(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	q := r.URL.Query()
 	if err := checkParams(q, []string{"lon", "lat", "f"}); err != nil {
 		return err

@@ -11,7 +11,6 @@ import (
 
 	"nexus/api"
 	"nexus/geo"
-	"nexus/store"
 )
 
 // A query string that cannot be parsed is refused whole: url.Values would
@@ -90,7 +89,7 @@ func TestHistoryIsPagedAndBounded(t *testing.T) {
 	pages := 0
 	for next != "" {
 		r := e.get(strings.TrimPrefix(next, e.URL), "").want(t, http.StatusOK)
-		if len(r.body) > store.MaxHistoryBytes+64<<10 {
+		if len(r.body) > geo.MaxHistoryBytes+64<<10 {
 			t.Fatalf("a page of history is %d bytes", len(r.body))
 		}
 		var p page
@@ -161,7 +160,7 @@ func TestTokenLifeCycle(t *testing.T) {
 	e.do(req{method: "DELETE", path: "/api/tokens/field%20team", token: e.admin}).problem(t, http.StatusNotFound)
 
 	// An expired token is refused: the clock moves past its expiry.
-	tok, err := e.db.CreateTokenUntil(t.Context(), "short", store.RoleViewer, time.Now().Add(time.Hour))
+	tok, err := e.db.CreateTokenUntil(t.Context(), "short", geo.RoleViewer, time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

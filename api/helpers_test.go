@@ -67,17 +67,17 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	e := &env{t: t, db: db, logs: &syncLog{}}
 	ctx := context.Background()
-	for _, role := range []string{store.RoleAdmin, store.RoleEditor, store.RoleViewer} {
+	for _, role := range []string{geo.RoleAdmin, geo.RoleEditor, geo.RoleViewer} {
 		tok, err := db.CreateToken(ctx, role+"-token", role)
 		if err != nil {
 			t.Fatal(err)
 		}
 		switch role {
-		case store.RoleAdmin:
+		case geo.RoleAdmin:
 			e.admin = tok
-		case store.RoleEditor:
+		case geo.RoleEditor:
 			e.editor = tok
-		case store.RoleViewer:
+		case geo.RoleViewer:
 			e.viewer = tok
 		}
 	}

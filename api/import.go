@@ -16,7 +16,6 @@ import (
 
 	"nexus/geo"
 	"nexus/ingest"
-	"nexus/store"
 )
 
 // importTypes are the media types POST /api/import reads; the importer
@@ -26,7 +25,7 @@ var importTypes = []string{typeGeoJSON, typeJSON, "text/csv", typeGeoJSONs, "app
 // importData answers POST /api/import: the body (GeoJSON or CSV, of any
 // size) is streamed into the importer, and the report is the answer.
 // Records with an external_id already stored update it.
-func (s *Server) importData(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) importData(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	if err := checkParams(r.URL.Query(), nil); err != nil {
 		return err
 	}

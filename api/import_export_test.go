@@ -116,7 +116,7 @@ func TestExportHTTP(t *testing.T) {
 // brokenStore fails one query with an error the client must not see.
 type brokenStore struct{ *store.DB }
 
-func (brokenStore) Stats(context.Context, geo.Collection, geo.Filter, string) ([]store.Count, error) {
+func (brokenStore) Stats(context.Context, geo.Collection, geo.Filter, string) ([]geo.Count, error) {
 	return nil, errors.New("disk on fire at /var/lib/secret")
 }
 

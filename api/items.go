@@ -14,14 +14,13 @@ import (
 	"time"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // items answers GET /api/collections/{c}/items: one page of features, with
 // numberReturned, numberMatched when it is known cheaply (see itemsPage),
 // and a next link that repeats every query parameter with the cursor of
 // the next page.
-func (s *Server) items(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) items(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	c, err := geo.ParseCollection(r.PathValue("c"))
 	if err != nil {
 		return err
@@ -98,7 +97,7 @@ func itemURL(r *http.Request, c geo.Collection, id string) string {
 
 // writeFeature writes a stored record as a Feature with its links, and
 // its version as the ETag.
-func writeFeature(w http.ResponseWriter, r *http.Request, status int, st store.Stored) error {
+func writeFeature(w http.ResponseWriter, r *http.Request, status int, st geo.Stored) error {
 	self := itemURL(r, st.Collection, st.ID)
 	links, err := marshal([]Link{
 		{Href: self, Rel: "self", Type: typeGeoJSON, Title: "This record"},
@@ -129,7 +128,7 @@ func writeFeature(w http.ResponseWriter, r *http.Request, status int, st store.S
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
 
 // item answers GET of one record.
-func (s *Server) item(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) item(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	c, err := geo.ParseCollection(r.PathValue("c"))
 	if err != nil {
 		return err
@@ -210,7 +209,7 @@ func decodeFeature(c geo.Collection, body []byte) (geo.Record, error) {
 }
 
 // createItem answers POST: 201, Location and the stored Feature.
-func (s *Server) createItem(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) createItem(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	c, err := geo.ParseCollection(r.PathValue("c"))
 	if err != nil {
 		return err
@@ -220,12 +219,8 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request, p store.Prin
 		return err
 	}
 	st, err := s.cfg.Store.Create(r.Context(), p.Name, rec)
-	if geo.ErrorCode(err) == geo.ECONFLICT {
-		// A create has no version to conflict with: another record holds
-		// the same key (external_id).
-		return errorf(eDuplicate, "%s", duplicateMessage(rec))
-	} else if err != nil {
-		return err
+	if err != nil {
+		return duplicate(err, rec)
 	}
 	logAttrs(w, slog.String("id", st.ID))
 	w.Header().Set("Location", itemURL(r, c, st.ID))
@@ -239,25 +234,13 @@ func duplicateMessage(rec geo.Record) string {
 	return "another record has the same key"
 }
 
-// classifyConflict tells apart the two conflicts the store reports as
-// ECONFLICT on a replace or delete: a version that moved on (412, kept as
-// ECONFLICT) and a duplicate external_id (409). The store checks the
-// version first, in the transaction; so when the record is still at the
-// expected version, the conflict was the key.
-func (s *Server) classifyConflict(r *http.Request, c geo.Collection, id string, expect int64, rec geo.Record, err error) error {
-	if geo.ErrorCode(err) != geo.ECONFLICT {
-		return err
+// duplicate names the key of a write refused with EDUPLICATE: another
+// record holds its external_id. Other errors pass as they are.
+func duplicate(err error, rec geo.Record) error {
+	if geo.ErrorCode(err) == geo.EDUPLICATE {
+		return errorf(geo.EDUPLICATE, "%s", duplicateMessage(rec))
 	}
-	if expect > 0 {
-		cur, gerr := s.cfg.Store.Get(r.Context(), c, id)
-		if gerr != nil || cur.Version != expect {
-			if gerr == nil {
-				return errorf(geo.ECONFLICT, "the record is at version %d, not %d: someone changed it since you read it; read it again and re-apply your change", cur.Version, expect)
-			}
-			return err
-		}
-	}
-	return errorf(eDuplicate, "%s", duplicateMessage(rec))
+	return err
 }
 
 // checkID refuses a body whose id is not the one in the address.
@@ -270,7 +253,7 @@ func checkID(rec geo.Record, id string) error {
 
 // replaceItem answers PUT: the body replaces the record; with If-Match,
 // only if the record is still at that version.
-func (s *Server) replaceItem(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) replaceItem(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	c, id, expect, err := writeTarget(r)
 	if err != nil {
 		return err
@@ -284,7 +267,7 @@ func (s *Server) replaceItem(w http.ResponseWriter, r *http.Request, p store.Pri
 	}
 	st, outcome, err := s.cfg.Store.Replace(r.Context(), p.Name, id, expect, rec)
 	if err != nil {
-		return s.classifyConflict(r, c, id, expect, rec, err)
+		return duplicate(err, rec)
 	}
 	logAttrs(w, slog.String("outcome", string(outcome)))
 	return writeFeature(w, r, http.StatusOK, st)
@@ -293,7 +276,7 @@ func (s *Server) replaceItem(w http.ResponseWriter, r *http.Request, p store.Pri
 // patchItem answers PATCH: a JSON merge patch (RFC 7396) applied to the
 // stored Feature. The write expects the version read (or If-Match's), so a
 // change made by someone else in between is a 412, never lost.
-func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	c, id, expect, err := writeTarget(r)
 	if err != nil {
 		return err
@@ -337,7 +320,7 @@ func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, p store.Princ
 				return errorf(eBusy, "the record changed %d times while this patch was applied; try again", attempt)
 			}
 		}
-		return s.classifyConflict(r, c, id, cur.Version, rec, err)
+		return duplicate(err, rec)
 	}
 }
 
@@ -406,7 +389,7 @@ func mergePatch(target, patch any) any {
 
 // deleteItem answers DELETE: 204; with If-Match, only if the record is
 // still at that version.
-func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	c, id, expect, err := writeTarget(r)
 	if err != nil {
 		return err
@@ -444,7 +427,7 @@ type historyEntry struct {
 // the record before and after and, for editors, who. The history of a
 // deleted record is for editors only: to others it is not found, as the
 // record.
-func (s *Server) history(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) history(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	c, err := geo.ParseCollection(r.PathValue("c"))
 	if err != nil {
 		return err
@@ -498,7 +481,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, p store.Princip
 // restore answers POST .../restore?version=N: a new version of the record
 // whose content is version N's (If-Match as for PUT, optional), and whose
 // history entry says it restored N.
-func (s *Server) restore(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) restore(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	c, id, expect, err := writeTarget(r)
 	if err != nil {
 		return err
@@ -524,7 +507,7 @@ func (s *Server) restore(w http.ResponseWriter, r *http.Request, p store.Princip
 		if geo.ErrorCode(err) == geo.ENOTFOUND {
 			return errorf(geo.ENOTFOUND, "the %s %q was deleted; create it again from its version %d instead", strings.TrimSuffix(string(c), "s"), id, version)
 		}
-		return s.classifyConflict(r, c, id, expect, rec, err)
+		return duplicate(err, rec)
 	}
 	logAttrs(w, slog.String("outcome", string(outcome)), slog.Int64("restored", version))
 	return writeFeature(w, r, http.StatusOK, st)

@@ -12,7 +12,6 @@ import (
 
 	"nexus/geo"
 	"nexus/limit"
-	"nexus/store"
 )
 
 // Limits are the rate limits of one caller (a token, or an address
@@ -69,7 +68,7 @@ var expensive = map[string]bool{
 
 // checkRate takes one event of the request's kind from the caller's
 // budget, or refuses it.
-func (s *Server) checkRate(r *http.Request, pattern string, p store.Principal) error {
+func (s *Server) checkRate(r *http.Request, pattern string, p geo.Principal) error {
 	token := ""
 	if p.Role != "" {
 		token = p.Name

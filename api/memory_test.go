@@ -97,7 +97,7 @@ func loadFat(tb testing.TB, db *store.DB, from, n int) {
 			inc.Sources = append(inc.Sources, geo.Source{Title: fmt.Sprintf("%d %s", k, bulk)})
 		}
 		batch = append(batch, r)
-		if len(batch) == store.ImportBatchSize || i == from+n-1 {
+		if len(batch) == geo.ImportBatchSize || i == from+n-1 {
 			if _, err := db.ImportBatch(context.Background(), "synth", batch); err != nil {
 				tb.Fatal(err)
 			}

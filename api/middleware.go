@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // responseWriter records the status and size of an answer, and turns the
@@ -116,7 +115,7 @@ func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 func stack() string { return string(debug.Stack()) }
 
 // anonymous is the caller without a token.
-var anonymous = store.Principal{Name: "anonymous"}
+var anonymous = geo.Principal{Name: "anonymous"}
 
 // bearer returns the token of the request: the Authorization header's
 // Bearer credentials, or for the websocket only, ?token= (browsers cannot
@@ -140,7 +139,7 @@ func bearer(r *http.Request, need access) (token string, ok bool) {
 // authorize says who is calling and whether they may: 401 without a token
 // where one is needed or with one that is not known, 403 when the token's
 // role is too low.
-func (s *Server) authorize(r *http.Request, need access) (store.Principal, error) {
+func (s *Server) authorize(r *http.Request, need access) (geo.Principal, error) {
 	if need == open {
 		return anonymous, nil
 	}
@@ -166,14 +165,14 @@ func (s *Server) authorize(r *http.Request, need access) (store.Principal, error
 		}
 		return anonymous, err
 	}
-	want := store.RoleViewer
+	want := geo.RoleViewer
 	switch need {
 	case write:
-		want = store.RoleEditor
+		want = geo.RoleEditor
 	case manage:
-		want = store.RoleAdmin
+		want = geo.RoleAdmin
 	}
-	if store.RoleRank(p.Role) < store.RoleRank(want) {
+	if geo.RoleRank(p.Role) < geo.RoleRank(want) {
 		return p, errorf(geo.EFORBIDDEN, "the token %q has the role %s; this needs %s or higher", p.Name, p.Role, want)
 	}
 	return p, nil

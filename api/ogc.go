@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // Media types.
@@ -128,7 +127,7 @@ func writeJSON(w http.ResponseWriter, status int, mediaType string, v any) error
 	return nil
 }
 
-func (s *Server) landing(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) landing(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	base := baseURL(r) + "/api"
 	return writeJSON(w, http.StatusOK, typeJSON, map[string]any{
 		"title":       "Nexus",
@@ -144,7 +143,7 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request, _ store.Princip
 	})
 }
 
-func (s *Server) conformance(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) conformance(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	return writeJSON(w, http.StatusOK, typeJSON, map[string]any{"conformsTo": conformsTo})
 }
 
@@ -214,7 +213,7 @@ func (s *Server) describe(r *http.Request, c geo.Collection) (collectionInfo, er
 	return info, nil
 }
 
-func (s *Server) collections(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) collections(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	var list []collectionInfo
 	for _, c := range geo.Collections {
 		info, err := s.describe(r, c)
@@ -229,7 +228,7 @@ func (s *Server) collections(w http.ResponseWriter, r *http.Request, _ store.Pri
 	})
 }
 
-func (s *Server) collection(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) collection(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	c, err := geo.ParseCollection(r.PathValue("c"))
 	if err != nil {
 		return err
@@ -245,7 +244,7 @@ func (s *Server) collection(w http.ResponseWriter, r *http.Request, _ store.Prin
 // a filter may name, as the JSON Schema of OGC API – Features Part 3, with
 // the list {"queryables":[{"id":…}]} of its earlier drafts beside it, which
 // GDAL 3.6 reads before it pushes a -where down as cql-text.
-func (s *Server) queryables(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) queryables(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	c, err := geo.ParseCollection(r.PathValue("c"))
 	if err != nil {
 		return err

@@ -4,12 +4,11 @@ import (
 	"net/http"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // openapi serves the API definition, OpenAPI 3.0: minimal (schemas are
 // loose objects) but valid, with every path, parameter and status.
-func (s *Server) openapi(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	return writeJSON(w, http.StatusOK, typeOpenAPI, openAPIDoc(baseURL(r)+"/api"))
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"nexus/geo"
 	"nexus/overview"
-	"nexus/store"
 )
 
 // MaxViewRecords is the most incidents /api/view sends as they are, read
@@ -87,14 +86,14 @@ func overviewCluster(c overview.Cluster) []byte {
 }
 
 // overviewStats counts incidents through the overview index.
-func overviewStats(ctx context.Context, ov Overview, f geo.Filter, by string) ([]store.Count, error) {
+func overviewStats(ctx context.Context, ov Overview, f geo.Filter, by string) ([]geo.Count, error) {
 	counts, err := ov.Stats(ctx, f, by)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]store.Count, len(counts))
+	out := make([]geo.Count, len(counts))
 	for i, c := range counts {
-		out[i] = store.Count{Key: c.Key, Count: c.Count}
+		out[i] = geo.Count{Key: c.Key, Count: c.Count}
 	}
 	return out, nil
 }
@@ -110,7 +109,7 @@ const scanShare = 0.05
 // filter expressions; from the page itself when it holds every match; and
 // from the store for routes, a small collection. The overview's count also
 // says how to read a box.
-func (s *Server) itemsPage(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (store.Page, error) {
+func (s *Server) itemsPage(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (geo.Page, error) {
 	ov := s.cfg.Overview
 	switch {
 	case ov == nil || c == geo.Routes:
@@ -120,13 +119,13 @@ func (s *Server) itemsPage(ctx context.Context, c geo.Collection, f geo.Filter, 
 	}
 	matched, err := ov.Count(ctx, f)
 	if err != nil {
-		return store.Page{}, err
+		return geo.Page{}, err
 	}
 	scan := false
 	if f.BBox != nil {
 		var all int64
 		if all, err = ov.Count(ctx, geo.NewFilter()); err != nil {
-			return store.Page{}, err
+			return geo.Page{}, err
 		}
 		scan = float64(matched) >= scanShare*float64(all)
 	}

@@ -15,10 +15,6 @@ import (
 // Codes the HTTP layer adds to those of geo. They become statuses in
 // status, like every other code.
 const (
-	// eDuplicate is a conflict with another record (a duplicate
-	// external_id), as opposed to geo.ECONFLICT, which the API keeps for a
-	// version that moved on (412). See classifyConflict.
-	eDuplicate = "duplicate"
 	// eMethod is a method the resource does not allow.
 	eMethod = "method_not_allowed"
 	// eUnavailable is a service this server was started without (the
@@ -49,7 +45,7 @@ func status(code string) int {
 		return http.StatusNotFound
 	case eMethod:
 		return http.StatusMethodNotAllowed
-	case eDuplicate:
+	case geo.EDUPLICATE:
 		return http.StatusConflict
 	case geo.ECONFLICT:
 		return http.StatusPreconditionFailed

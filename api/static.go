@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // staticFiles serves the map: the page, its scripts and styles, and the
@@ -56,7 +55,7 @@ var staticTypes = map[string]string{
 // staticRoutes registers one route per top-level entry of the map's files,
 // so that any other path is a plain 404 problem.
 func (s *Server) staticRoutes() {
-	notBuilt := func(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+	notBuilt := func(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -94,7 +93,7 @@ func (s *Server) staticRoutes() {
 	}
 }
 
-func (sf *staticFiles) serve(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (sf *staticFiles) serve(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
 	if name == "" || strings.HasSuffix(r.URL.Path, "/") {
 		name = path.Join(name, "index.html")

@@ -5,11 +5,10 @@ import (
 
 	"nexus/geo"
 	"nexus/overview"
-	"nexus/store"
 )
 
 // stats answers GET /api/stats?by=: counts under the same filters as items.
-func (s *Server) stats(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) stats(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	q := r.URL.Query()
 	if err := checkParams(q, statsParams); err != nil {
 		return err
@@ -26,7 +25,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, _ store.Principal
 	if err != nil {
 		return err
 	}
-	var counts []store.Count
+	var counts []geo.Count
 	if ov := s.cfg.Overview; ov != nil && c == geo.Incidents && overview.Handles(f) && by != "period" {
 		counts, err = overviewStats(r.Context(), ov, f, by)
 	} else {

@@ -88,7 +88,7 @@ func synthRecords(tb testing.TB, seed uint64, n, m int) []geo.Record {
 func loadSynth(tb testing.TB, db *store.DB, seed uint64, n, m int) {
 	tb.Helper()
 	rng := rand.New(rand.NewPCG(seed, 1))
-	batch := make([]geo.Record, 0, store.ImportBatchSize)
+	batch := make([]geo.Record, 0, geo.ImportBatchSize)
 	flush := func() {
 		if len(batch) == 0 {
 			return

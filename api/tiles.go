@@ -14,7 +14,6 @@ import (
 
 	"nexus/geo"
 	"nexus/overview"
-	"nexus/store"
 )
 
 // Vector tiles (OGC API – Tiles, Mapbox Vector Tile 2.1) of incidents and
@@ -34,7 +33,7 @@ const (
 var tileParams = filterParams
 
 // tile answers GET /api/collections/{c}/tiles/WebMercatorQuad/{z}/{y}/{x}.
-func (s *Server) tile(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) tile(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	c, err := geo.ParseCollection(r.PathValue("c"))
 	if err != nil {
 		return err

@@ -8,12 +8,11 @@ import (
 	"time"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // tokens answers GET /api/tokens (admin): every token's name, role,
 // creation and expiry; never the secrets, which are not kept.
-func (s *Server) tokens(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) tokens(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	if err := checkParams(r.URL.Query(), nil); err != nil {
 		return err
 	}
@@ -36,7 +35,7 @@ type tokenRequest struct {
 
 // createToken answers POST /api/tokens (admin): 201 with the new token,
 // shown this once.
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	if err := checkMediaType(r, typeJSON); err != nil {
 		return err
 	}
@@ -55,9 +54,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, _ store.Pri
 		return err
 	}
 	token, err := s.cfg.Store.CreateTokenUntil(r.Context(), req.Name, req.Role, expires)
-	if geo.ErrorCode(err) == geo.ECONFLICT {
-		return errorf(eDuplicate, "%s", geo.ErrorMessage(err))
-	} else if err != nil {
+	if err != nil {
 		return err
 	}
 	out := map[string]any{"name": strings.TrimSpace(req.Name), "role": req.Role, "token": token, "expires": nil}
@@ -92,7 +89,7 @@ func parseExpiry(at, in string, now time.Time) (time.Time, error) {
 
 // revokeToken answers DELETE /api/tokens/{name} (admin): 204; the token no
 // longer authenticates, and its websockets are closed at once (4001).
-func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	name := r.PathValue("name")
 	if err := s.cfg.Store.RevokeToken(r.Context(), name); err != nil {
 		return err

@@ -10,7 +10,6 @@ import (
 
 	"nexus/geo"
 	"nexus/overview"
-	"nexus/store"
 )
 
 // MaxViewFeatures is the most features /api/view sends: incidents
@@ -23,7 +22,7 @@ const MaxViewFeatures = 5000
 // is about 64 pixels at the zoom ("clustered": true), each with its count
 // and its count by type. Either way numberMatched is the number of
 // incidents that match.
-func (s *Server) view(w http.ResponseWriter, r *http.Request, _ store.Principal) error {
+func (s *Server) view(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
 	q := r.URL.Query()
 	if err := checkParams(q, viewParams); err != nil {
 		return err
@@ -97,7 +96,7 @@ func clusterCell(b *geo.BBox, zoom float64) float64 {
 	return cell
 }
 
-func clusterFeature(c store.Cluster) ([]byte, error) {
+func clusterFeature(c geo.Cluster) ([]byte, error) {
 	types, err := json.Marshal(c.Types)
 	if err != nil {
 		return nil, err

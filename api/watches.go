@@ -12,22 +12,21 @@ import (
 	"strings"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // WatchStore is what the API needs of the database for watch areas and
 // their alerts; it is part of Store.
 type WatchStore interface {
-	CreateWatch(ctx context.Context, owner string, w *geo.Watch) (store.StoredWatch, error)
-	GetWatch(ctx context.Context, id string) (store.StoredWatch, error)
-	ListWatches(ctx context.Context, owner string) ([]store.StoredWatch, error)
-	ReplaceWatch(ctx context.Context, actor, id string, expect int64, w *geo.Watch) (store.StoredWatch, store.Outcome, error)
+	CreateWatch(ctx context.Context, owner string, w *geo.Watch) (geo.StoredWatch, error)
+	GetWatch(ctx context.Context, id string) (geo.StoredWatch, error)
+	ListWatches(ctx context.Context, owner string) ([]geo.StoredWatch, error)
+	ReplaceWatch(ctx context.Context, actor, id string, expect int64, w *geo.Watch) (geo.StoredWatch, geo.Outcome, error)
 	DeleteWatch(ctx context.Context, actor, id string, expect int64) error
 	WatchHistory(ctx context.Context, id string) ([]geo.Change, string, error)
-	Alerts(ctx context.Context, q store.AlertQuery) ([]store.Alert, int64, error)
+	Alerts(ctx context.Context, q geo.AlertQuery) ([]geo.Alert, int64, error)
 	UnreadAlerts(ctx context.Context, owner string) (map[string]int64, error)
 	MarkAlertsRead(ctx context.Context, watch string, seqs []int64) (int64, error)
-	Deliveries(ctx context.Context, watch string, limit int) ([]store.DeliveryLog, error)
+	Deliveries(ctx context.Context, watch string, limit int) ([]geo.DeliveryLog, error)
 }
 
 // watchRoutes registers the watch areas' endpoints. Every one needs a
@@ -52,15 +51,15 @@ type principalKey struct{}
 // PrincipalOf returns who made a request that the API authorised (the
 // websocket hub asks it for the owner of a connection); anonymous when
 // there was no token.
-func PrincipalOf(ctx context.Context) store.Principal {
-	if p, ok := ctx.Value(principalKey{}).(store.Principal); ok {
+func PrincipalOf(ctx context.Context) geo.Principal {
+	if p, ok := ctx.Value(principalKey{}).(geo.Principal); ok {
 		return p
 	}
 	return anonymous
 }
 
 // user refuses anonymous callers: watches belong to a token's user.
-func user(p store.Principal) error {
+func user(p geo.Principal) error {
 	if p.Name == anonymous.Name || p.Name == "" {
 		return errorf(geo.EUNAUTHORIZED, "watch areas belong to a user: send a token (Authorization: Bearer TOKEN)")
 	}
@@ -70,17 +69,17 @@ func user(p store.Principal) error {
 // ownWatch returns the watch id if the caller may see it: its owner or an
 // admin. Anyone else gets the same 404 as for a watch that does not
 // exist, so watches of others cannot be discovered.
-func (s *Server) ownWatch(r *http.Request, p store.Principal) (store.StoredWatch, error) {
+func (s *Server) ownWatch(r *http.Request, p geo.Principal) (geo.StoredWatch, error) {
 	if err := user(p); err != nil {
-		return store.StoredWatch{}, err
+		return geo.StoredWatch{}, err
 	}
 	id := r.PathValue("id")
 	st, err := s.cfg.Store.GetWatch(r.Context(), id)
 	if err != nil {
 		return st, err
 	}
-	if st.Owner != p.Name && p.Role != store.RoleAdmin {
-		return store.StoredWatch{}, errorf(geo.ENOTFOUND, "no watch with id %q", clip(id))
+	if st.Owner != p.Name && p.Role != geo.RoleAdmin {
+		return geo.StoredWatch{}, errorf(geo.ENOTFOUND, "no watch with id %q", clip(id))
 	}
 	return st, nil
 }
@@ -91,7 +90,7 @@ func watchURL(r *http.Request, id string) string {
 
 // writeWatch writes a stored watch as a Feature with its links and its
 // version as the ETag; a secret just made is added once, beside them.
-func writeWatch(w http.ResponseWriter, r *http.Request, status int, st store.StoredWatch) error {
+func writeWatch(w http.ResponseWriter, r *http.Request, status int, st geo.StoredWatch) error {
 	self := watchURL(r, st.ID)
 	links, err := marshal([]Link{
 		{Href: self, Rel: "self", Type: typeGeoJSON, Title: "This watch"},
@@ -124,7 +123,7 @@ func writeWatch(w http.ResponseWriter, r *http.Request, status int, st store.Sto
 
 // listWatches answers GET /api/watches: the caller's watches (an admin's:
 // every watch) as a FeatureCollection, with the unread alerts of each.
-func (s *Server) listWatches(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) listWatches(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	if err := user(p); err != nil {
 		return err
 	}
@@ -132,7 +131,7 @@ func (s *Server) listWatches(w http.ResponseWriter, r *http.Request, p store.Pri
 		return err
 	}
 	owner := p.Name
-	if p.Role == store.RoleAdmin {
+	if p.Role == geo.RoleAdmin {
 		owner = ""
 	}
 	list, err := s.cfg.Store.ListWatches(r.Context(), owner)
@@ -204,7 +203,7 @@ func (s *Server) decodeWatch(body []byte) (*geo.Watch, error) {
 
 // createWatch answers POST /api/watches: 201, Location and the stored
 // watch, with the webhook's secret this once.
-func (s *Server) createWatch(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) createWatch(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	if err := user(p); err != nil {
 		return err
 	}
@@ -222,7 +221,7 @@ func (s *Server) createWatch(w http.ResponseWriter, r *http.Request, p store.Pri
 }
 
 // getWatch answers GET of one watch.
-func (s *Server) getWatch(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) getWatch(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	st, err := s.ownWatch(r, p)
 	if err != nil {
 		return err
@@ -245,7 +244,7 @@ func checkWatchID(wt *geo.Watch, id string) error {
 
 // watchTarget is the watch a write names, the caller's own, and the
 // version its If-Match expects (0: any).
-func (s *Server) watchTarget(r *http.Request, p store.Principal) (store.StoredWatch, int64, error) {
+func (s *Server) watchTarget(r *http.Request, p geo.Principal) (geo.StoredWatch, int64, error) {
 	st, err := s.ownWatch(r, p)
 	if err != nil {
 		return st, 0, err
@@ -256,7 +255,7 @@ func (s *Server) watchTarget(r *http.Request, p store.Principal) (store.StoredWa
 
 // putWatch stores wt as the next version of the watch st, expected at
 // version expect, and answers with it.
-func (s *Server) putWatch(w http.ResponseWriter, r *http.Request, p store.Principal, st store.StoredWatch, expect int64, wt *geo.Watch) error {
+func (s *Server) putWatch(w http.ResponseWriter, r *http.Request, p geo.Principal, st geo.StoredWatch, expect int64, wt *geo.Watch) error {
 	if err := checkWatchID(wt, st.ID); err != nil {
 		return err
 	}
@@ -270,7 +269,7 @@ func (s *Server) putWatch(w http.ResponseWriter, r *http.Request, p store.Princi
 
 // replaceWatch answers PUT: the body replaces the watch; with If-Match,
 // only if it is still at that version.
-func (s *Server) replaceWatch(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) replaceWatch(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	st, expect, err := s.watchTarget(r, p)
 	if err != nil {
 		return err
@@ -284,7 +283,7 @@ func (s *Server) replaceWatch(w http.ResponseWriter, r *http.Request, p store.Pr
 
 // patchWatch answers PATCH: a JSON merge patch (RFC 7396) of the stored
 // watch, written only if nobody changed it meanwhile.
-func (s *Server) patchWatch(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) patchWatch(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	st, expect, err := s.watchTarget(r, p)
 	if err != nil {
 		return err
@@ -311,7 +310,7 @@ func (s *Server) patchWatch(w http.ResponseWriter, r *http.Request, p store.Prin
 }
 
 // deleteWatch answers DELETE: 204; its alerts and deliveries go with it.
-func (s *Server) deleteWatch(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) deleteWatch(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	st, expect, err := s.watchTarget(r, p)
 	if err != nil {
 		return err
@@ -325,7 +324,7 @@ func (s *Server) deleteWatch(w http.ResponseWriter, r *http.Request, p store.Pri
 
 // watchHistory answers GET .../history: every version of the watch,
 // newest first; for the owner and admins, deleted watches included.
-func (s *Server) watchHistory(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) watchHistory(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	if err := user(p); err != nil {
 		return err
 	}
@@ -334,7 +333,7 @@ func (s *Server) watchHistory(w http.ResponseWriter, r *http.Request, p store.Pr
 	if err != nil {
 		return err
 	}
-	if owner != p.Name && p.Role != store.RoleAdmin {
+	if owner != p.Name && p.Role != geo.RoleAdmin {
 		return errorf(geo.ENOTFOUND, "no watch with id %q", clip(id))
 	}
 	self := watchURL(r, id)
@@ -351,8 +350,8 @@ func (s *Server) watchHistory(w http.ResponseWriter, r *http.Request, p store.Pr
 
 // alertParams reads limit, before (a seq: the next page's cursor) and
 // unread=true|false.
-func alertParams(q url.Values) (store.AlertQuery, error) {
-	var aq store.AlertQuery
+func alertParams(q url.Values) (geo.AlertQuery, error) {
+	var aq geo.AlertQuery
 	if err := checkParams(q, []string{"limit", "before", "unread"}); err != nil {
 		return aq, err
 	}
@@ -383,7 +382,7 @@ func alertParams(q url.Values) (store.AlertQuery, error) {
 }
 
 // writeAlerts writes a page of alerts with a next link.
-func writeAlerts(w http.ResponseWriter, r *http.Request, base string, alerts []store.Alert, next int64, unread int64) error {
+func writeAlerts(w http.ResponseWriter, r *http.Request, base string, alerts []geo.Alert, next int64, unread int64) error {
 	links := []Link{{Href: base + encodeQuery(r.URL.Query()), Rel: "self", Type: typeJSON, Title: "This page"}}
 	if next > 0 {
 		q := cloneValues(r.URL.Query())
@@ -400,7 +399,7 @@ func writeAlerts(w http.ResponseWriter, r *http.Request, base string, alerts []s
 }
 
 // watchAlerts answers GET /api/watches/{id}/alerts: newest first.
-func (s *Server) watchAlerts(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) watchAlerts(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	st, err := s.ownWatch(r, p)
 	if err != nil {
 		return err
@@ -423,7 +422,7 @@ func (s *Server) watchAlerts(w http.ResponseWriter, r *http.Request, p store.Pri
 
 // allAlerts answers GET /api/alerts: the alerts of every watch of the
 // caller, newest first.
-func (s *Server) allAlerts(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) allAlerts(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	if err := user(p); err != nil {
 		return err
 	}
@@ -449,7 +448,7 @@ func (s *Server) allAlerts(w http.ResponseWriter, r *http.Request, p store.Princ
 
 // markAlertsRead answers POST .../alerts/read: the body {"seq":[…]} marks
 // those alerts read; {} or no body marks every alert of the watch.
-func (s *Server) markAlertsRead(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) markAlertsRead(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	st, err := s.ownWatch(r, p)
 	if err != nil {
 		return err
@@ -489,7 +488,7 @@ func (s *Server) markAlertsRead(w http.ResponseWriter, r *http.Request, p store.
 
 // watchDeliveries answers GET .../deliveries: the newest webhook
 // deliveries of the watch with every try.
-func (s *Server) watchDeliveries(w http.ResponseWriter, r *http.Request, p store.Principal) error {
+func (s *Server) watchDeliveries(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	st, err := s.ownWatch(r, p)
 	if err != nil {
 		return err

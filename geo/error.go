@@ -12,6 +12,7 @@ const (
 	EINVALID      = "invalid"      // parsed, but breaks a rule of the data model
 	ENOTFOUND     = "not_found"    // no such record
 	ECONFLICT     = "conflict"     // the expected version moved on
+	EDUPLICATE    = "duplicate"    // another record (or token) holds the same key: an external_id, a name
 	EUNAUTHORIZED = "unauthorized" // no token, or a token that is not known
 	EFORBIDDEN    = "forbidden"    // the token's role is too low
 	ETOOLARGE     = "too_large"    // the input exceeds a size limit

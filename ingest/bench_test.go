@@ -46,8 +46,8 @@ func benchACLED(tb testing.TB, n int) []byte {
 // discard is a Batcher that writes nothing: it measures decoding alone.
 type discard struct{}
 
-func (discard) ImportBatch(_ context.Context, _ string, recs []geo.Record) ([]store.ImportResult, error) {
-	return make([]store.ImportResult, len(recs)), nil
+func (discard) ImportBatch(_ context.Context, _ string, recs []geo.Record) ([]geo.ImportResult, error) {
+	return make([]geo.ImportResult, len(recs)), nil
 }
 
 func benchImport(b *testing.B, data []byte, intoStore bool) {

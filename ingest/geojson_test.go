@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // feature writes a one-line Feature of an incident with the properties
@@ -219,7 +218,7 @@ func TestLatin1GeoJSON(t *testing.T) {
 // the other records go in.
 func TestBatchRefused(t *testing.T) {
 	db := openDB(t)
-	b := batcherFunc(func(ctx context.Context, actor string, recs []geo.Record) ([]store.ImportResult, error) {
+	b := batcherFunc(func(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
 		for _, r := range recs {
 			if r.Keys().ExternalID == "b:2" {
 				return nil, &geo.Error{Code: geo.EINVALID, Message: "invalid record", Fields: []geo.FieldError{{Field: "external_id", Message: "is taken"}}}
@@ -239,7 +238,7 @@ func TestBatchRefused(t *testing.T) {
 
 	// Any other failure of the store stops the import.
 	failed := errors.New("disk full")
-	b = batcherFunc(func(context.Context, string, []geo.Record) ([]store.ImportResult, error) { return nil, failed })
+	b = batcherFunc(func(context.Context, string, []geo.Record) ([]geo.ImportResult, error) { return nil, failed })
 	if _, err := Import(context.Background(), b, strings.NewReader(in), Options{}); !errors.Is(err, failed) {
 		t.Errorf("error = %v", err)
 	}

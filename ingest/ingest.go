@@ -27,12 +27,11 @@ import (
 	"golang.org/x/text/encoding/charmap"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // Batcher is what an import needs of the store.
 type Batcher interface {
-	ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]store.ImportResult, error)
+	ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error)
 }
 
 // SourceKeeper is what a store may offer an import besides Batcher: which
@@ -49,7 +48,7 @@ type Options struct {
 	Geocode   func(place, country string) (lon, lat float64, precision string, ok bool) // fills a missing point; may be nil
 	Progress  func(bytesRead int64)                                                     // called now and then; may be nil
 	Written   func(rows int64)                                                          // after each batch: rows written, left unchanged or rejected so far; may be nil
-	BatchSize int                                                                       // default store.ImportBatchSize
+	BatchSize int                                                                       // default geo.ImportBatchSize
 	// MaxFeature bounds one GeoJSON feature, in bytes: a larger one stops
 	// the import with ETOOLARGE before it is held in memory. 0 means
 	// DefaultMaxFeature; negative, no limit.
@@ -156,7 +155,7 @@ type pending struct {
 
 func newImporter(ctx context.Context, dst Batcher, opt Options) *importer {
 	if opt.BatchSize <= 0 {
-		opt.BatchSize = store.ImportBatchSize
+		opt.BatchSize = geo.ImportBatchSize
 	}
 	if opt.MaxFeature == 0 {
 		opt.MaxFeature = DefaultMaxFeature
@@ -503,21 +502,21 @@ func (im *importer) write(batch []pending) error {
 // holds, rather than because the store or the context failed.
 func recordError(err error) bool {
 	code := geo.ErrorCode(err)
-	return code == geo.EINVALID || code == geo.ECONFLICT
+	return code == geo.EINVALID || code == geo.ECONFLICT || code == geo.EDUPLICATE
 }
 
-func (im *importer) count(ps []pending, res []store.ImportResult) {
+func (im *importer) count(ps []pending, res []geo.ImportResult) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	for i, p := range ps {
-		outcome := store.Created
+		outcome := geo.Created
 		if i < len(res) {
 			outcome = res[i].Outcome
 		}
 		switch outcome {
-		case store.Updated:
+		case geo.Updated:
 			im.rep.Updated++
-		case store.Unchanged:
+		case geo.Unchanged:
 			im.rep.Unchanged++
 		default:
 			im.rep.Created++

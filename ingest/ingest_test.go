@@ -416,7 +416,7 @@ func TestReimport(t *testing.T) {
 func TestBatches(t *testing.T) {
 	db := openDB(t)
 	var calls []int
-	b := batcherFunc(func(ctx context.Context, actor string, recs []geo.Record) ([]store.ImportResult, error) {
+	b := batcherFunc(func(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
 		calls = append(calls, len(recs))
 		return db.ImportBatch(ctx, actor, recs)
 	})
@@ -429,9 +429,9 @@ func TestBatches(t *testing.T) {
 	}
 }
 
-type batcherFunc func(ctx context.Context, actor string, recs []geo.Record) ([]store.ImportResult, error)
+type batcherFunc func(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error)
 
-func (f batcherFunc) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]store.ImportResult, error) {
+func (f batcherFunc) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
 	return f(ctx, actor, recs)
 }
 
@@ -502,7 +502,7 @@ func TestCancelled(t *testing.T) {
 	db := openDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
-	b := batcherFunc(func(bctx context.Context, actor string, recs []geo.Record) ([]store.ImportResult, error) {
+	b := batcherFunc(func(bctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
 		calls++
 		res, err := db.ImportBatch(bctx, actor, recs)
 		cancel() // stop after the first batch

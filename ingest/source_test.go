@@ -16,7 +16,7 @@ type handCounter struct {
 	handed int
 }
 
-func (h *handCounter) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]store.ImportResult, error) {
+func (h *handCounter) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
 	h.handed += len(recs)
 	return h.DB.ImportBatch(ctx, actor, recs)
 }

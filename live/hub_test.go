@@ -239,7 +239,7 @@ func incident(t testing.TB, lon, lat float64, title string) geo.Record {
 	return r
 }
 
-func (e *env) create(lon, lat float64, title string) store.Stored {
+func (e *env) create(lon, lat float64, title string) geo.Stored {
 	e.t.Helper()
 	s, err := e.db.Create(context.Background(), "tester", incident(e.t, lon, lat, title))
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // TestSubscriberDuringImport: a subscriber connected while records are
@@ -30,7 +29,7 @@ func TestSubscriberDuringImport(t *testing.T) {
 func BenchmarkSubscriberDuringImport200k(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		e := newEnv(b, Options{Logger: slog.New(slog.DiscardHandler)})
-		lag, reconnects := e.subscriberDuringImport(200000, store.ImportBatchSize)
+		lag, reconnects := e.subscriberDuringImport(200000, geo.ImportBatchSize)
 		b.Logf("a subscriber during an import of 200 000 records (then re-imported with 20 000 changed, 4 000 deleted) ends with the state of a fresh load: caught up %.2f s after the last commit, %d reconnects",
 			lag.Seconds(), reconnects)
 		b.ReportMetric(lag.Seconds(), "catch-up-s")

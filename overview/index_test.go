@@ -372,7 +372,7 @@ func TestCountAndStatsEqualStore(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !slices.EqualFunc(got, want, func(a Count, b store.Count) bool {
+				if !slices.EqualFunc(got, want, func(a Count, b geo.Count) bool {
 					return a.Count == b.Count && (a.Key == b.Key || by == "actor" && strings.EqualFold(a.Key, b.Key))
 				}) {
 					t.Fatalf("round %d: stats by %s of %+v:\nindex %v\nstore %v", round, by, f, got, want)

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // The actor queries count from record_keys as they are asked: PostgreSQL
@@ -28,20 +27,20 @@ func lowered(spellings []string) []string {
 // Actors lists every actor named by a record under its canonical name
 // (aliases merged), with its records by collection, the dates it was seen
 // and its records by country, the most records first.
-func (db *DB) Actors(ctx context.Context) ([]*store.ActorSummary, error) {
+func (db *DB) Actors(ctx context.Context) ([]*geo.ActorSummary, error) {
 	aliases, err := db.Aliases(ctx)
 	if err != nil {
 		return nil, err
 	}
-	byKey := map[string]*store.ActorSummary{}
+	byKey := map[string]*geo.ActorSummary{}
 	first := map[string]*int64{}
 	last := map[string]*int64{}
-	get := func(spelling string) (*store.ActorSummary, string) {
+	get := func(spelling string) (*geo.ActorSummary, string) {
 		name := aliases.Canonical(spelling)
 		k := geo.ActorKey(name)
 		a := byKey[k]
 		if a == nil {
-			a = &store.ActorSummary{Name: name, Countries: []store.Count{}}
+			a = &geo.ActorSummary{Name: name, Countries: []geo.Count{}}
 			byKey[k] = a
 		}
 		return a, k
@@ -106,7 +105,7 @@ func (db *DB) Actors(ctx context.Context) ([]*store.ActorSummary, error) {
 				}
 			}
 			if !found {
-				a.Countries = append(a.Countries, store.Count{Key: country, Count: n})
+				a.Countries = append(a.Countries, geo.Count{Key: country, Count: n})
 			}
 		}
 		return rows.Err()
@@ -114,7 +113,7 @@ func (db *DB) Actors(ctx context.Context) ([]*store.ActorSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*store.ActorSummary, 0, len(byKey))
+	out := make([]*geo.ActorSummary, 0, len(byKey))
 	for k, a := range byKey {
 		if a.Records() == 0 {
 			continue
@@ -137,7 +136,7 @@ func (db *DB) Actors(ctx context.Context) ([]*store.ActorSummary, error) {
 	return out, nil
 }
 
-func sortCounts(c []store.Count) {
+func sortCounts(c []geo.Count) {
 	sort.Slice(c, func(i, j int) bool {
 		if c[i].Count != c[j].Count {
 			return c[i].Count > c[j].Count
@@ -150,9 +149,9 @@ func sortCounts(c []store.Count) {
 // these spellings, under their canonical names, the most connected first
 // (a link counts twice); the first limit of them also list up to limit of
 // the records that connect them, links first.
-func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]*store.Neighbour, error) {
+func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]*geo.Neighbour, error) {
 	if len(spellings) == 0 {
-		return []*store.Neighbour{}, nil
+		return []*geo.Neighbour{}, nil
 	}
 	aliases, err := db.Aliases(ctx)
 	if err != nil {
@@ -160,7 +159,7 @@ func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]
 	}
 	self := geo.ActorKey(aliases.Canonical(spellings[0]))
 	mine := lowered(spellings)
-	var out []*store.Neighbour
+	var out []*geo.Neighbour
 	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT min(k2.value), r.collection, count(*) FROM record_keys k1
 			JOIN record_keys k2 ON k2.rid = k1.rid AND k2.key = 'actor' AND k2.lvalue <> k1.lvalue
@@ -169,7 +168,7 @@ func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]
 		if err != nil {
 			return err
 		}
-		byKey := map[string]*store.Neighbour{}
+		byKey := map[string]*geo.Neighbour{}
 		spellingsOf := map[string][]string{}
 		for rows.Next() {
 			var other, coll string
@@ -185,7 +184,7 @@ func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]
 			}
 			nb := byKey[k]
 			if nb == nil {
-				nb = &store.Neighbour{Name: name, Through: []store.Connection{}}
+				nb = &geo.Neighbour{Name: name, Through: []geo.Connection{}}
 				byKey[k] = nb
 			}
 			if geo.Collection(coll) == geo.Links {
@@ -199,7 +198,7 @@ func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		out = make([]*store.Neighbour, 0, len(byKey))
+		out = make([]*geo.Neighbour, 0, len(byKey))
 		for _, n := range byKey {
 			out = append(out, n)
 		}
@@ -234,7 +233,7 @@ func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]
 				}
 				for rows.Next() {
 					var rid int64
-					var c store.Connection
+					var c geo.Connection
 					if err := rows.Scan(&rid, &c.Collection, &c.ID, &c.Kind); err != nil {
 						rows.Close()
 						return err
@@ -255,8 +254,8 @@ func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]
 
 // ActorTimeline returns the incidents of the actor of these spellings per
 // month of their start, in time order.
-func (db *DB) ActorTimeline(ctx context.Context, spellings []string) ([]store.Count, error) {
-	out := []store.Count{}
+func (db *DB) ActorTimeline(ctx context.Context, spellings []string) ([]geo.Count, error) {
+	out := []geo.Count{}
 	if len(spellings) == 0 {
 		return out, nil
 	}
@@ -268,7 +267,7 @@ func (db *DB) ActorTimeline(ctx context.Context, spellings []string) ([]store.Co
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c store.Count
+		var c geo.Count
 		if err := rows.Scan(&c.Key, &c.Count); err != nil {
 			return nil, err
 		}

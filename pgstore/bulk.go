@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // prepared is what ImportBatch works out of a record before its
@@ -85,12 +84,12 @@ type pending struct {
 // The rows go in with COPY: the records into a temporary table, from which
 // one INSERT and one UPDATE move them into place; their boxes, keys and
 // change-log entries likewise.
-func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]store.ImportResult, error) {
+func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
 	pre, err := db.prepareAll(recs)
 	if err != nil {
 		return nil, err
 	}
-	results := make([]store.ImportResult, len(recs))
+	results := make([]geo.ImportResult, len(recs))
 	err = db.inTx(ctx, func(tx *writeTx) error {
 		known, err := tx.known(recs, pre)
 		if err != nil {
@@ -102,7 +101,7 @@ func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) 
 			p := pre[i]
 			st := known[p.ext]
 			if st != nil && string(st.hash) == string(p.hash) {
-				results[i] = store.ImportResult{ID: st.id, Outcome: store.Unchanged}
+				results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Unchanged}
 				continue
 			}
 			m := r.Base()
@@ -118,7 +117,7 @@ func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) 
 				}
 				order = append(order, st)
 				changes = append(changes, []any{string(st.coll), st.id, geo.OpCreate, int64(1), actor, tx.now, nil, feature})
-				results[i] = store.ImportResult{ID: st.id, Outcome: store.Created}
+				results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Created}
 				continue
 			}
 			old, err := geo.DecodeFeature(r.Collection(), st.feature)
@@ -136,7 +135,7 @@ func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) 
 			}
 			changes = append(changes, []any{string(st.coll), st.id, geo.OpUpdate, m.Version, actor, tx.now, st.feature, feature})
 			st.version, st.hash, st.feature, st.rec, st.keys = m.Version, p.hash, feature, r, p.keys
-			results[i] = store.ImportResult{ID: st.id, Outcome: store.Updated}
+			results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Updated}
 		}
 		if len(order) == 0 {
 			return nil

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 func rename(r geo.Record, name string) {
@@ -45,7 +44,7 @@ func TestImportBatch(t *testing.T) {
 	}
 	ids := make([]string, len(res))
 	for i, r := range res {
-		if r.Outcome != store.Created {
+		if r.Outcome != geo.Created {
 			t.Fatalf("record %d: %s", i, r.Outcome)
 		}
 		ids[i] = r.ID
@@ -97,12 +96,12 @@ func TestImportBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range res[:300] {
-		if r.Outcome != store.Unchanged || r.ID != ids[i] {
+		if r.Outcome != geo.Unchanged || r.ID != ids[i] {
 			t.Fatalf("re-import of record %d: %s %s", i, r.Outcome, r.ID)
 		}
 	}
 	for _, r := range res[300:] {
-		if r.Outcome != store.Created {
+		if r.Outcome != geo.Created {
 			t.Fatalf("a route without external_id: %s", r.Outcome)
 		}
 	}
@@ -123,7 +122,7 @@ func TestImportBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res[0].Outcome != store.Unchanged || res[2].Outcome != store.Updated || res[2].ID != ids[1] || res[len(res)-1].Outcome != store.Updated || res[len(res)-1].ID != ids[0] {
+	if res[0].Outcome != geo.Unchanged || res[2].Outcome != geo.Updated || res[2].ID != ids[1] || res[len(res)-1].Outcome != geo.Updated || res[len(res)-1].ID != ids[0] {
 		t.Fatalf("outcomes %+v %+v %+v", res[0], res[2], res[len(res)-1])
 	}
 	h, err := db.History(ctx, geo.Incidents, ids[0], 0, 10)

@@ -26,7 +26,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 //go:embed migrations/*.sql
@@ -63,7 +62,7 @@ type DB struct {
 
 	// Countries resolves country names in filters (Resolve); nil accepts
 	// only two-letter codes there. Set it before serving.
-	Countries store.CountryNames
+	Countries geo.CountryNames
 
 	mu       sync.Mutex
 	onCommit []func(seq int64)
@@ -337,7 +336,7 @@ func translate(err error) error {
 	if errors.As(err, &e) {
 		switch {
 		case e.Code == "23505":
-			return &geo.Error{Code: geo.ECONFLICT, Message: "a record with that key exists already"}
+			return &geo.Error{Code: geo.EDUPLICATE, Message: "a record with that key exists already"}
 		case e.Code == "53100":
 			return &geo.Error{Code: geo.EFULL, Message: "the database has no room left; nothing of this write was kept"}
 		case e.Code == "57014":

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // Export writes every record of the collections that matches the filter as
@@ -97,8 +96,8 @@ func (db *DB) Scan(ctx context.Context, cols []geo.Collection, f geo.Filter,
 }
 
 // Extent returns the space and time a collection's records cover.
-func (db *DB) Extent(ctx context.Context, c geo.Collection) (store.Extent, error) {
-	var e store.Extent
+func (db *DB) Extent(ctx context.Context, c geo.Collection) (geo.Extent, error) {
+	var e geo.Extent
 	var w, s, east, n *float64
 	var t0, t1 *int64
 	err := db.snapshot(ctx, func(tx pgx.Tx) error {

@@ -12,7 +12,6 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // args collects a statement's parameters and names them $1, $2, …
@@ -117,8 +116,8 @@ func tsQuery(q string) string {
 }
 
 // Get returns one record.
-func (db *DB) Get(ctx context.Context, c geo.Collection, id string) (store.Stored, error) {
-	s := store.Stored{Collection: c, ID: id}
+func (db *DB) Get(ctx context.Context, c geo.Collection, id string) (geo.Stored, error) {
+	s := geo.Stored{Collection: c, ID: id}
 	err := db.pool.QueryRow(ctx, "SELECT version, feature FROM records WHERE id = $1 AND collection = $2", id, string(c)).Scan(&s.Version, &s.Feature)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, geo.Errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
@@ -134,25 +133,25 @@ func (db *DB) snapshot(ctx context.Context, f func(pgx.Tx) error) error {
 // Query returns up to limit records matching the filter after the cursor,
 // in storage order, with the number matched in all. The count and the page
 // are read from one snapshot.
-func (db *DB) Query(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (store.Page, error) {
+func (db *DB) Query(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (geo.Page, error) {
 	return db.page(ctx, c, f, after, limit, true)
 }
 
 // PageOnly is Query without the count of all matches (Matched is what the
 // page holds).
-func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, scan bool) (store.Page, error) {
+func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, scan bool) (geo.Page, error) {
 	return db.page(ctx, c, f, after, limit, false)
 }
 
-func (db *DB) page(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, count bool) (store.Page, error) {
-	var p store.Page
+func (db *DB) page(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, count bool) (geo.Page, error) {
+	var p geo.Page
 	var a args
 	cond, err := where(c, f, &a)
 	if err != nil {
 		return p, err
 	}
 	err = db.snapshot(ctx, func(tx pgx.Tx) error {
-		p = store.Page{}
+		p = geo.Page{}
 		rows, err := tx.Query(ctx, "SELECT r.rid, r.feature FROM records r WHERE "+cond+" AND r.rid > "+a.add(after)+" ORDER BY r.rid LIMIT "+a.add(limit+1), a...)
 		if err != nil {
 			return err
@@ -255,13 +254,13 @@ func scanChanges(rows pgx.Rows) ([]geo.Change, error) {
 }
 
 // History returns up to limit changes of one record with seq below before
-// (0 starts at the newest), newest first, within store.MaxHistoryBytes. It
+// (0 starts at the newest), newest first, within geo.MaxHistoryBytes. It
 // answers for deleted records too, saying so; ENOTFOUND only when the id
 // never existed.
-func (db *DB) History(ctx context.Context, c geo.Collection, id string, before int64, limit int) (store.HistoryPage, error) {
-	var p store.HistoryPage
+func (db *DB) History(ctx context.Context, c geo.Collection, id string, before int64, limit int) (geo.HistoryPage, error) {
+	var p geo.HistoryPage
 	err := db.snapshot(ctx, func(tx pgx.Tx) error {
-		p = store.HistoryPage{}
+		p = geo.HistoryPage{}
 		var op string
 		err := tx.QueryRow(ctx, "SELECT op FROM changes WHERE id = $1 AND collection = $2 ORDER BY seq DESC LIMIT 1", id, string(c)).Scan(&op)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -289,7 +288,7 @@ func (db *DB) History(ctx context.Context, c geo.Collection, id string, before i
 			}
 			for _, ch := range chunk {
 				n := len(ch.Before) + len(ch.After)
-				if len(p.Changes) > 0 && size+n > store.MaxHistoryBytes {
+				if len(p.Changes) > 0 && size+n > geo.MaxHistoryBytes {
 					p.Next = before
 					return nil
 				}

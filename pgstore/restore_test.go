@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // TestRestore: a restore is a new version with the content of the one it
@@ -25,7 +24,7 @@ func TestRestore(t *testing.T) {
 	_, _, err = db.Restore(ctx, "carol", created.ID, 1, 1, decode(t, geo.Incidents, plotFeature))
 	wantCode(t, err, geo.ECONFLICT)
 	st, outcome, err := db.Restore(ctx, "carol", created.ID, 2, 1, decode(t, geo.Incidents, plotFeature))
-	if err != nil || outcome != store.Updated || st.Version != 3 {
+	if err != nil || outcome != geo.Updated || st.Version != 3 {
 		t.Fatalf("restore: %v %s %+v", err, outcome, st)
 	}
 	h, err := db.History(ctx, geo.Incidents, created.ID, 0, 10)

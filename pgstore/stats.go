@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // secondsPerDay is the length of a day in Unix seconds.
@@ -20,7 +19,7 @@ const yearOne = "-62135596800"
 // country, type (for routes: commodity), actor, month (of the start) or
 // period, largest first (months and periods in time order), as the SQLite
 // engine does.
-func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by string) ([]store.Count, error) {
+func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by string) ([]geo.Count, error) {
 	var a args
 	var q string
 	month := func(col string) string { return "to_char(to_timestamp(" + col + ") AT TIME ZONE 'UTC', 'YYYY-MM')" }
@@ -59,9 +58,9 @@ func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by stri
 		return nil, translate(err)
 	}
 	defer rows.Close()
-	out := []store.Count{}
+	out := []geo.Count{}
 	for rows.Next() {
-		var c store.Count
+		var c geo.Count
 		if err := rows.Scan(&c.Key, &c.Count); err != nil {
 			return nil, err
 		}
@@ -93,8 +92,8 @@ func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by stri
 }
 
 // actorCounts merges counts by spelling into counts by canonical actor,
-// each record once (store.MergeActorCounts).
-func (db *DB) actorCounts(ctx context.Context, c geo.Collection, f geo.Filter, bySpelling []store.Count) ([]store.Count, error) {
+// each record once (geo.MergeActorCounts).
+func (db *DB) actorCounts(ctx context.Context, c geo.Collection, f geo.Filter, bySpelling []geo.Count) ([]geo.Count, error) {
 	al := f.Aliases
 	if al == nil {
 		var err error
@@ -102,7 +101,7 @@ func (db *DB) actorCounts(ctx context.Context, c geo.Collection, f geo.Filter, b
 			return nil, err
 		}
 	}
-	return store.MergeActorCounts(al, bySpelling, func(spellings []string) (int64, error) {
+	return geo.MergeActorCounts(al, bySpelling, func(spellings []string) (int64, error) {
 		var a args
 		in := a.add(lowered(spellings))
 		cond, err := where(c, f, &a)
@@ -130,7 +129,7 @@ func periodKey(k string) string {
 
 // Clusters groups the incidents matching the filter into grid cells of
 // cell degrees, for drawing a dense view without sending every point.
-func (db *DB) Clusters(ctx context.Context, f geo.Filter, cell float64) ([]store.Cluster, error) {
+func (db *DB) Clusters(ctx context.Context, f geo.Filter, cell float64) ([]geo.Cluster, error) {
 	var a args
 	cs := a.add(cell)
 	cond, err := where(geo.Incidents, f, &a)
@@ -146,7 +145,7 @@ func (db *DB) Clusters(ctx context.Context, f geo.Filter, cell float64) ([]store
 	defer rows.Close()
 	type cellKey struct{ x, y int64 }
 	type acc struct {
-		store.Cluster
+		geo.Cluster
 		sx, sy float64
 	}
 	cells := map[cellKey]*acc{}
@@ -161,7 +160,7 @@ func (db *DB) Clusters(ctx context.Context, f geo.Filter, cell float64) ([]store
 		}
 		c := cells[k]
 		if c == nil {
-			c = &acc{Cluster: store.Cluster{Types: map[string]int64{}}}
+			c = &acc{Cluster: geo.Cluster{Types: map[string]int64{}}}
 			cells[k] = c
 			order = append(order, k)
 		}
@@ -173,7 +172,7 @@ func (db *DB) Clusters(ctx context.Context, f geo.Filter, cell float64) ([]store
 	if err := rows.Err(); err != nil {
 		return nil, translate(err)
 	}
-	out := make([]store.Cluster, 0, len(order))
+	out := make([]geo.Cluster, 0, len(order))
 	for _, k := range order {
 		c := cells[k]
 		c.Lon, c.Lat = c.sx/float64(c.Count), c.sy/float64(c.Count)

@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 func hashToken(token string) []byte {
@@ -33,7 +32,7 @@ func (db *DB) CreateTokenUntil(ctx context.Context, name, role string, expires t
 	if name == "" || len(name) > 100 {
 		return "", geo.Errorf(geo.EINVALID, "a token needs a name of 1 to 100 characters")
 	}
-	if store.RoleRank(role) == 0 {
+	if geo.RoleRank(role) == 0 {
 		return "", geo.Errorf(geo.EINVALID, "role must be viewer, editor or admin; got %q", role)
 	}
 	var b [24]byte
@@ -49,8 +48,8 @@ func (db *DB) CreateTokenUntil(ctx context.Context, name, role string, expires t
 	}
 	_, err := db.pool.Exec(ctx, "INSERT INTO tokens (name, role, hash, created, expires) VALUES ($1, $2, $3, $4, $5)",
 		name, role, hashToken(token), db.Now().UTC().Truncate(time.Second), exp)
-	if geo.ErrorCode(translate(err)) == geo.ECONFLICT {
-		return "", geo.Errorf(geo.ECONFLICT, "a token named %q exists already", name)
+	if geo.ErrorCode(translate(err)) == geo.EDUPLICATE {
+		return "", geo.Errorf(geo.EDUPLICATE, "a token named %q exists already", name)
 	}
 	return token, translate(err)
 }
@@ -58,8 +57,8 @@ func (db *DB) CreateTokenUntil(ctx context.Context, name, role string, expires t
 // Authenticate returns who holds the token, or EUNAUTHORIZED for a token
 // that is not known, was revoked or has expired. Every server reads the
 // one table: a token revoked through one stops on all.
-func (db *DB) Authenticate(ctx context.Context, token string) (store.Principal, error) {
-	var p store.Principal
+func (db *DB) Authenticate(ctx context.Context, token string) (geo.Principal, error) {
+	var p geo.Principal
 	err := db.pool.QueryRow(ctx, "SELECT name, role FROM tokens WHERE hash = $1 AND (expires IS NULL OR expires > $2)",
 		hashToken(token), db.Now().UTC()).Scan(&p.Name, &p.Role)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -76,16 +75,16 @@ func (db *DB) TokenCount(ctx context.Context) (int, error) {
 }
 
 // Tokens lists every token by name.
-func (db *DB) Tokens(ctx context.Context) ([]store.TokenInfo, error) {
+func (db *DB) Tokens(ctx context.Context) ([]geo.TokenInfo, error) {
 	rows, err := db.pool.Query(ctx, "SELECT name, role, created, expires FROM tokens ORDER BY name")
 	if err != nil {
 		return nil, translate(err)
 	}
 	defer rows.Close()
 	now := db.Now()
-	out := []store.TokenInfo{}
+	out := []geo.TokenInfo{}
 	for rows.Next() {
-		var t store.TokenInfo
+		var t geo.TokenInfo
 		var expires *time.Time
 		if err := rows.Scan(&t.Name, &t.Role, &t.Created, &expires); err != nil {
 			return nil, err

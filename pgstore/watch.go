@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // watchChanges is the pseudo-collection of watches in their history.
@@ -34,11 +33,11 @@ func noWatch(id string) error {
 
 // CreateWatch stores a new watch owned by owner, as version 1. A watch
 // with a webhook gets a new signing secret, returned this once.
-func (db *DB) CreateWatch(ctx context.Context, owner string, w *geo.Watch) (store.StoredWatch, error) {
+func (db *DB) CreateWatch(ctx context.Context, owner string, w *geo.Watch) (geo.StoredWatch, error) {
 	if err := w.Validate(); err != nil {
-		return store.StoredWatch{}, err
+		return geo.StoredWatch{}, err
 	}
-	var out store.StoredWatch
+	var out geo.StoredWatch
 	err := db.inTx(ctx, func(tx *writeTx) error {
 		w.ID, w.Owner, w.Version, w.Created, w.Updated = newID(), owner, 1, tx.now, tx.now
 		feature, err := geo.EncodeWatch(w)
@@ -49,7 +48,7 @@ func (db *DB) CreateWatch(ctx context.Context, owner string, w *geo.Watch) (stor
 		if err := tx.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM changes").Scan(&since); err != nil {
 			return err
 		}
-		out = store.StoredWatch{ID: w.ID, Owner: owner, Version: 1, Since: since, Feature: feature}
+		out = geo.StoredWatch{ID: w.ID, Owner: owner, Version: 1, Since: since, Feature: feature}
 		var secret *string
 		if w.Webhook != "" {
 			out.Secret = newSecret()
@@ -97,12 +96,12 @@ func (tx *writeTx) currentWatch(id string, expect int64) (currentWatch, error) {
 // owner. With expect > 0 it fails with ECONFLICT unless the stored version
 // is expect. A new or changed webhook URL gets a new secret, returned
 // this once; a replacement that changes nothing writes nothing.
-func (db *DB) ReplaceWatch(ctx context.Context, actor, id string, expect int64, w *geo.Watch) (store.StoredWatch, store.Outcome, error) {
+func (db *DB) ReplaceWatch(ctx context.Context, actor, id string, expect int64, w *geo.Watch) (geo.StoredWatch, geo.Outcome, error) {
 	if err := w.Validate(); err != nil {
-		return store.StoredWatch{}, "", err
+		return geo.StoredWatch{}, "", err
 	}
-	var out store.StoredWatch
-	var outcome store.Outcome
+	var out geo.StoredWatch
+	var outcome geo.Outcome
 	err := db.inTx(ctx, func(tx *writeTx) error {
 		cur, err := tx.currentWatch(id, expect)
 		if err != nil {
@@ -117,9 +116,9 @@ func (db *DB) ReplaceWatch(ctx context.Context, actor, id string, expect int64, 
 		if err != nil {
 			return err
 		}
-		out = store.StoredWatch{ID: id, Owner: cur.owner, Version: cur.version, Since: cur.since, Feature: cur.feature}
+		out = geo.StoredWatch{ID: id, Owner: cur.owner, Version: cur.version, Since: cur.since, Feature: cur.feature}
 		if string(same) == string(cur.feature) {
-			outcome = store.Unchanged
+			outcome = geo.Unchanged
 			return nil
 		}
 		w.Version, w.Updated = cur.version+1, tx.now
@@ -138,7 +137,7 @@ func (db *DB) ReplaceWatch(ctx context.Context, actor, id string, expect int64, 
 		if _, err := tx.Exec(ctx, "UPDATE watches SET version = $1, feature = $2, secret = $3 WHERE id = $4", w.Version, feature, secret, id); err != nil {
 			return err
 		}
-		out.Version, out.Feature, outcome = w.Version, feature, store.Updated
+		out.Version, out.Feature, outcome = w.Version, feature, geo.Updated
 		return tx.logWatch(geo.Change{ID: id, Op: geo.OpUpdate, Version: w.Version, Actor: actor, Before: cur.feature, After: feature}, cur.owner)
 	})
 	return out, outcome, err
@@ -161,8 +160,8 @@ func (db *DB) DeleteWatch(ctx context.Context, actor, id string, expect int64) e
 }
 
 // GetWatch returns one watch (without its secret).
-func (db *DB) GetWatch(ctx context.Context, id string) (store.StoredWatch, error) {
-	s := store.StoredWatch{ID: id}
+func (db *DB) GetWatch(ctx context.Context, id string) (geo.StoredWatch, error) {
+	s := geo.StoredWatch{ID: id}
 	err := db.pool.QueryRow(ctx, "SELECT owner, version, since, feature FROM watches WHERE id = $1", id).Scan(&s.Owner, &s.Version, &s.Since, &s.Feature)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return s, noWatch(id)
@@ -172,15 +171,15 @@ func (db *DB) GetWatch(ctx context.Context, id string) (store.StoredWatch, error
 
 // ListWatches returns the watches of owner, or every watch for "", oldest
 // first.
-func (db *DB) ListWatches(ctx context.Context, owner string) ([]store.StoredWatch, error) {
+func (db *DB) ListWatches(ctx context.Context, owner string) ([]geo.StoredWatch, error) {
 	rows, err := db.pool.Query(ctx, "SELECT id, owner, version, since, feature FROM watches WHERE $1 = '' OR owner = $1 ORDER BY wid", owner)
 	if err != nil {
 		return nil, translate(err)
 	}
 	defer rows.Close()
-	out := []store.StoredWatch{}
+	out := []geo.StoredWatch{}
 	for rows.Next() {
-		var s store.StoredWatch
+		var s geo.StoredWatch
 		if err := rows.Scan(&s.ID, &s.Owner, &s.Version, &s.Since, &s.Feature); err != nil {
 			return nil, err
 		}
@@ -221,8 +220,8 @@ func (db *DB) WatchHistory(ctx context.Context, id string) ([]geo.Change, string
 // WatchesAfter returns the current state of every watch changed after the
 // watches' change-log seq after (with after 0: every watch), and the seq
 // they are current to. Deleted watches come with a nil Watch.
-func (db *DB) WatchesAfter(ctx context.Context, after int64) ([]store.WatchState, int64, error) {
-	var out []store.WatchState
+func (db *DB) WatchesAfter(ctx context.Context, after int64) ([]geo.WatchState, int64, error) {
+	var out []geo.WatchState
 	last := after
 	err := db.snapshot(ctx, func(tx pgx.Tx) error {
 		out = nil
@@ -246,7 +245,7 @@ func (db *DB) WatchesAfter(ctx context.Context, after int64) ([]store.WatchState
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var s store.WatchState
+			var s geo.WatchState
 			var feature []byte
 			if err := rows.Scan(&s.ID, &s.Owner, &s.Since, &feature); err != nil {
 				return err
@@ -278,7 +277,7 @@ func (db *DB) AlertCursor(ctx context.Context) (int64, error) {
 // another stored already (the cursor is at or past through, or past one
 // of its alerts) stores nothing and is told false: it goes on from the
 // cursor. So each alert and each delivery is stored once.
-func (db *DB) SaveAlerts(ctx context.Context, through int64, alerts []store.Alert, deliveries []store.Delivery) (bool, error) {
+func (db *DB) SaveAlerts(ctx context.Context, through int64, alerts []geo.Alert, deliveries []geo.Delivery) (bool, error) {
 	saved := false
 	err := db.inTx(ctx, func(tx *writeTx) error {
 		var cursor int64
@@ -319,7 +318,7 @@ func (db *DB) SaveAlerts(ctx context.Context, through int64, alerts []store.Aler
 
 // Alerts returns alerts newest first, and the cursor (a seq) of the next
 // page, 0 when there is none.
-func (db *DB) Alerts(ctx context.Context, q store.AlertQuery) ([]store.Alert, int64, error) {
+func (db *DB) Alerts(ctx context.Context, q geo.AlertQuery) ([]geo.Alert, int64, error) {
 	var a args
 	conds := []string{"true"}
 	if q.Watch != "" {
@@ -340,10 +339,10 @@ func (db *DB) Alerts(ctx context.Context, q store.AlertQuery) ([]store.Alert, in
 		return nil, 0, translate(err)
 	}
 	defer rows.Close()
-	out := []store.Alert{}
+	out := []geo.Alert{}
 	var next int64
 	for rows.Next() {
-		var al store.Alert
+		var al geo.Alert
 		var feature []byte
 		if err := rows.Scan(&al.Watch, &al.Seq, &al.Event, &al.Collection, &al.ID, &al.Time, &al.Read, &feature); err != nil {
 			return nil, 0, err
@@ -401,9 +400,9 @@ func (db *DB) MarkAlertsRead(ctx context.Context, watch string, seqs []int64) (i
 // moves their next try a lease ahead (rows another server is taking are
 // skipped), so that each is tried by one server: RecordAttempt then sets
 // the real state.
-func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error) {
+func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]geo.Delivery, error) {
 	const perWatch = 16
-	var out []store.Delivery
+	var out []geo.Delivery
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		out = nil
 		rows, err := tx.Query(ctx, `WITH due AS (
@@ -421,7 +420,7 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]st
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var d store.Delivery
+			var d geo.Delivery
 			if err := rows.Scan(&d.DID, &d.Watch, &d.Seq, &d.URL, &d.Body, &d.Secret, &d.Attempts); err != nil {
 				return err
 			}
@@ -434,7 +433,7 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]st
 
 // RecordAttempt logs a try of a delivery and sets its state; a pending
 // delivery is tried again at next.
-func (db *DB) RecordAttempt(ctx context.Context, did int64, a store.Attempt, state string, next time.Time) error {
+func (db *DB) RecordAttempt(ctx context.Context, did int64, a geo.Attempt, state string, next time.Time) error {
 	return translate(pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, "UPDATE deliveries SET attempts = $1, state = $2, next_at = $3 WHERE did = $4", a.Attempt, state, next.UnixMilli(), did)
 		if err != nil || tag.RowsAffected() == 0 {
@@ -448,7 +447,7 @@ func (db *DB) RecordAttempt(ctx context.Context, did int64, a store.Attempt, sta
 
 // Deliveries returns the newest deliveries of a watch, up to limit, each
 // with its tries in order.
-func (db *DB) Deliveries(ctx context.Context, watch string, limit int) ([]store.DeliveryLog, error) {
+func (db *DB) Deliveries(ctx context.Context, watch string, limit int) ([]geo.DeliveryLog, error) {
 	rows, err := db.pool.Query(ctx, `SELECT d.did, d.seq, d.url, d.state, d.created, a.attempt, a.time, a.status, a.error
 		FROM (SELECT * FROM deliveries WHERE watch = $1 ORDER BY seq DESC LIMIT $2) d
 		LEFT JOIN delivery_attempts a ON a.did = d.did ORDER BY d.seq DESC, a.attempt`, watch, limit)
@@ -456,11 +455,11 @@ func (db *DB) Deliveries(ctx context.Context, watch string, limit int) ([]store.
 		return nil, translate(err)
 	}
 	defer rows.Close()
-	out := []store.DeliveryLog{}
+	out := []geo.DeliveryLog{}
 	last := int64(-1)
 	for rows.Next() {
 		var did int64
-		var d store.DeliveryLog
+		var d geo.DeliveryLog
 		var attempt, status *int32
 		var at *time.Time
 		var msg *string
@@ -469,13 +468,13 @@ func (db *DB) Deliveries(ctx context.Context, watch string, limit int) ([]store.
 		}
 		if did != last {
 			d.Created = d.Created.UTC()
-			d.Attempts = []store.Attempt{}
+			d.Attempts = []geo.Attempt{}
 			out = append(out, d)
 			last = did
 		}
 		if attempt != nil {
 			cur := &out[len(out)-1]
-			cur.Attempts = append(cur.Attempts, store.Attempt{Attempt: int(*attempt), Time: at.UTC(), Status: int(*status), Error: *msg})
+			cur.Attempts = append(cur.Attempts, geo.Attempt{Attempt: int(*attempt), Time: at.UTC(), Status: int(*status), Error: *msg})
 		}
 	}
 	return out, translate(rows.Err())

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // TestAlertsAndDeliveriesOnce: two servers' evaluators save the alerts of
@@ -30,15 +29,15 @@ func TestAlertsAndDeliveriesOnce(t *testing.T) {
 	if sw.Secret == "" {
 		t.Fatal("a watch with a webhook has no secret")
 	}
-	var alerts []store.Alert
-	var deliveries []store.Delivery
+	var alerts []geo.Alert
+	var deliveries []geo.Delivery
 	for seq := int64(1); seq <= 40; seq++ {
-		alerts = append(alerts, store.Alert{Watch: sw.ID, Seq: seq, Event: "enter", Collection: geo.Incidents, ID: fmt.Sprint("r", seq), Time: time.Now()})
-		deliveries = append(deliveries, store.Delivery{Watch: sw.ID, Seq: seq, URL: "https://example.org/hook", Body: []byte(`{}`)})
+		alerts = append(alerts, geo.Alert{Watch: sw.ID, Seq: seq, Event: "enter", Collection: geo.Incidents, ID: fmt.Sprint("r", seq), Time: time.Now()})
+		deliveries = append(deliveries, geo.Delivery{Watch: sw.ID, Seq: seq, URL: "https://example.org/hook", Body: []byte(`{}`)})
 	}
 	saved := make(chan bool, 2)
 	for _, db := range []interface {
-		SaveAlerts(context.Context, int64, []store.Alert, []store.Delivery) (bool, error)
+		SaveAlerts(context.Context, int64, []geo.Alert, []geo.Delivery) (bool, error)
 	}{a, b} {
 		go func() {
 			ok, err := db.SaveAlerts(ctx, 40, alerts, deliveries)
@@ -57,16 +56,16 @@ func TestAlertsAndDeliveriesOnce(t *testing.T) {
 	if cur, _ := a.AlertCursor(ctx); cur != 40 {
 		t.Fatalf("cursor %d", cur)
 	}
-	list, _, err := b.Alerts(ctx, store.AlertQuery{Watch: sw.ID, Limit: 100})
+	list, _, err := b.Alerts(ctx, geo.AlertQuery{Watch: sw.ID, Limit: 100})
 	if err != nil || len(list) != 40 {
 		t.Fatalf("%d alerts (%v)", len(list), err)
 	}
 
 	now := time.Now()
-	got := make([][]store.Delivery, 2)
+	got := make([][]geo.Delivery, 2)
 	var wg sync.WaitGroup
 	for i, db := range []interface {
-		DueDeliveries(context.Context, time.Time, int) ([]store.Delivery, error)
+		DueDeliveries(context.Context, time.Time, int) ([]geo.Delivery, error)
 	}{a, b} {
 		wg.Go(func() {
 			for {
@@ -102,7 +101,7 @@ func TestAlertsAndDeliveriesOnce(t *testing.T) {
 	if len(d) == 0 {
 		d = got[1]
 	}
-	if err := a.RecordAttempt(ctx, d[0].DID, store.Attempt{Attempt: 1, Time: now, Status: 500}, store.DeliveryPending, now); err != nil {
+	if err := a.RecordAttempt(ctx, d[0].DID, geo.Attempt{Attempt: 1, Time: now, Status: 500}, geo.DeliveryPending, now); err != nil {
 		t.Fatal(err)
 	}
 	again, err := b.DueDeliveries(ctx, now, 100)

@@ -16,7 +16,6 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
@@ -36,12 +35,12 @@ func (db *DB) prepare(r geo.Record) error {
 }
 
 // Create stores a new record as version 1 and logs it, in one transaction.
-// A record whose external_id is taken fails with ECONFLICT.
-func (db *DB) Create(ctx context.Context, actor string, r geo.Record) (store.Stored, error) {
+// A record whose external_id is taken fails with EDUPLICATE.
+func (db *DB) Create(ctx context.Context, actor string, r geo.Record) (geo.Stored, error) {
 	if err := db.prepare(r); err != nil {
-		return store.Stored{}, err
+		return geo.Stored{}, err
 	}
-	var out store.Stored
+	var out geo.Stored
 	err := db.inTx(ctx, func(tx *writeTx) error {
 		var err error
 		out, err = tx.create(actor, r)
@@ -53,24 +52,30 @@ func (db *DB) Create(ctx context.Context, actor string, r geo.Record) (store.Sto
 // Replace stores r as the new state of the record id. With expect > 0 it
 // fails with ECONFLICT unless the stored version is expect. A replacement
 // that changes nothing writes nothing and returns the stored record.
-func (db *DB) Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (store.Stored, store.Outcome, error) {
+func (db *DB) Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (geo.Stored, geo.Outcome, error) {
 	if err := db.prepare(r); err != nil {
-		return store.Stored{}, "", err
+		return geo.Stored{}, "", err
 	}
-	var out store.Stored
-	var outcome store.Outcome
+	var out geo.Stored
+	var outcome geo.Outcome
 	err := db.inTx(ctx, func(tx *writeTx) error {
 		cur, err := tx.current(r.Collection(), id)
 		if err != nil {
 			return err
 		}
 		if expect > 0 && cur.version != expect {
-			return geo.Errorf(geo.ECONFLICT, "version %d of %s is not the latest (%d)", expect, id, cur.version)
+			return staleVersion(cur.version, expect)
 		}
 		out, outcome, err = tx.update(actor, id, cur, r)
 		return err
 	})
 	return out, outcome, err
+}
+
+// staleVersion is the ECONFLICT of a write that expected a version the
+// record has moved on from.
+func staleVersion(version, expect int64) error {
+	return geo.Errorf(geo.ECONFLICT, "the record is at version %d, not %d: someone changed it since you read it; read it again and re-apply your change", version, expect)
 }
 
 // Delete removes the record id, keeping its last state in the change log.
@@ -81,7 +86,7 @@ func (db *DB) Delete(ctx context.Context, actor string, c geo.Collection, id str
 			return err
 		}
 		if expect > 0 && cur.version != expect {
-			return geo.Errorf(geo.ECONFLICT, "version %d of %s is not the latest (%d)", expect, id, cur.version)
+			return staleVersion(cur.version, expect)
 		}
 		if _, err := tx.Exec(tx.ctx, "DELETE FROM records WHERE rid = $1", cur.rid); err != nil {
 			return err
@@ -150,45 +155,45 @@ func (tx *writeTx) current(c geo.Collection, id string) (current, error) {
 	return cur, err
 }
 
-func (tx *writeTx) create(actor string, r geo.Record) (store.Stored, error) {
+func (tx *writeTx) create(actor string, r geo.Record) (geo.Stored, error) {
 	m := r.Base()
 	m.ID, m.Version, m.Created, m.Updated = newID(), 1, tx.now, tx.now
 	feature, err := geo.EncodeFeature(r)
 	if err != nil {
-		return store.Stored{}, err
+		return geo.Stored{}, err
 	}
 	if err := tx.write(0, r, feature); err != nil {
-		return store.Stored{}, err
+		return geo.Stored{}, err
 	}
-	return store.Stored{Collection: r.Collection(), ID: m.ID, Version: 1, Feature: feature},
+	return geo.Stored{Collection: r.Collection(), ID: m.ID, Version: 1, Feature: feature},
 		tx.log(geo.Change{Collection: r.Collection(), ID: m.ID, Op: geo.OpCreate, Version: 1, Actor: actor, After: feature})
 }
 
-func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (store.Stored, store.Outcome, error) {
+func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (geo.Stored, geo.Outcome, error) {
 	old, err := geo.DecodeFeature(r.Collection(), cur.feature)
 	if err != nil {
-		return store.Stored{}, "", err
+		return geo.Stored{}, "", err
 	}
 	m := r.Base()
 	// Encode with the stored meta first: equal bytes mean nothing changed.
 	*m = *old.Base()
 	same, err := geo.EncodeFeature(r)
 	if err != nil {
-		return store.Stored{}, "", err
+		return geo.Stored{}, "", err
 	}
 	if string(same) == string(cur.feature) {
-		return store.Stored{Collection: r.Collection(), ID: id, Version: cur.version, Feature: cur.feature}, store.Unchanged, nil
+		return geo.Stored{Collection: r.Collection(), ID: id, Version: cur.version, Feature: cur.feature}, geo.Unchanged, nil
 	}
 	m.Version, m.Updated = cur.version+1, tx.now
 	feature, err := geo.EncodeFeature(r)
 	if err != nil {
-		return store.Stored{}, "", err
+		return geo.Stored{}, "", err
 	}
 	if err := tx.write(cur.rid, r, feature); err != nil {
-		return store.Stored{}, "", err
+		return geo.Stored{}, "", err
 	}
 	err = tx.log(geo.Change{Collection: r.Collection(), ID: id, Op: geo.OpUpdate, Version: m.Version, Actor: actor, Before: cur.feature, After: feature})
-	return store.Stored{Collection: r.Collection(), ID: id, Version: m.Version, Feature: feature}, store.Updated, err
+	return geo.Stored{Collection: r.Collection(), ID: id, Version: m.Version, Feature: feature}, geo.Updated, err
 }
 
 // row is what the records table holds of a record besides its ids.

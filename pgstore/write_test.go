@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // TestCRUD: a record is created as version 1, replaced only from its
@@ -49,13 +48,13 @@ func TestCRUD(t *testing.T) {
 				r.Name = "renamed"
 			}
 			updated, outcome, err := db.Replace(ctx, "bob", created.ID, 1, r)
-			if err != nil || outcome != store.Updated || updated.Version != 2 {
+			if err != nil || outcome != geo.Updated || updated.Version != 2 {
 				t.Fatalf("replace: %v %s %+v", err, outcome, updated)
 			}
 			_, _, err = db.Replace(ctx, "bob", created.ID, 1, r)
 			wantCode(t, err, geo.ECONFLICT)
 			same, outcome, err := db.Replace(ctx, "bob", created.ID, 2, r)
-			if err != nil || outcome != store.Unchanged || same.Version != 2 {
+			if err != nil || outcome != geo.Unchanged || same.Version != 2 {
 				t.Fatalf("unchanged replace: %v %s %+v", err, outcome, same)
 			}
 			wantCode(t, db.Delete(ctx, "carol", tc.coll, created.ID, 1), geo.ECONFLICT)
@@ -112,7 +111,7 @@ func TestCRUD(t *testing.T) {
 }
 
 // TestDuplicateExternalID: a second record with a taken external_id is a
-// conflict and leaves nothing behind.
+// duplicate and leaves nothing behind.
 func TestDuplicateExternalID(t *testing.T) {
 	db := openDB(t)
 	ctx := context.Background()
@@ -125,7 +124,7 @@ func TestDuplicateExternalID(t *testing.T) {
 	r2 := decode(t, geo.Incidents, plotFeature)
 	r2.(*geo.Incident).ExternalID = "acled:1"
 	_, err := db.Create(ctx, "a", r2)
-	wantCode(t, err, geo.ECONFLICT)
+	wantCode(t, err, geo.EDUPLICATE)
 	if seq2, _ := db.LastSeq(ctx); seq2 != seq {
 		t.Fatalf("a failed create logged a change: seq %d → %d", seq, seq2)
 	}
@@ -139,16 +138,16 @@ func TestDuplicateExternalID(t *testing.T) {
 func TestTokens(t *testing.T) {
 	db := openDB(t)
 	ctx := context.Background()
-	tok, err := db.CreateToken(ctx, "ana", store.RoleEditor)
+	tok, err := db.CreateToken(ctx, "ana", geo.RoleEditor)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, err := db.Authenticate(ctx, tok)
-	if err != nil || p.Name != "ana" || p.Role != store.RoleEditor {
+	if err != nil || p.Name != "ana" || p.Role != geo.RoleEditor {
 		t.Fatalf("authenticate: %v %+v", err, p)
 	}
-	_, err = db.CreateToken(ctx, "ana", store.RoleViewer)
-	wantCode(t, err, geo.ECONFLICT)
+	_, err = db.CreateToken(ctx, "ana", geo.RoleViewer)
+	wantCode(t, err, geo.EDUPLICATE)
 	_, err = db.CreateToken(ctx, "bo", "root")
 	wantCode(t, err, geo.EINVALID)
 	_, err = db.Authenticate(ctx, tok+"x")

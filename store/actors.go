@@ -9,27 +9,17 @@ import (
 	"nexus/geo"
 )
 
-// ActorSummary is one actor of the actor list: how many records of each
-// collection name it, when it was first and last seen, and where.
-type ActorSummary struct {
-	Name      string   `json:"name"`      // canonical
-	Spellings []string `json:"spellings"` // as the records spell it
-	Incidents int64    `json:"incidents"`
-	Routes    int64    `json:"routes"`
-	Links     int64    `json:"links"`
-	FirstSeen string   `json:"first_seen,omitempty"` // YYYY-MM-DD: the earliest start of a dated record
-	LastSeen  string   `json:"last_seen,omitempty"`  // YYYY-MM-DD: the latest end of a dated record
-	Countries []Count  `json:"countries"`            // incidents and routes by country, most first
-	t0, t1    *int64
+// actorRow is an actor summary as it is gathered, with the dates it
+// spans in Unix seconds (t1 exclusive).
+type actorRow struct {
+	*geo.ActorSummary
+	t0, t1 *int64
 }
-
-// Records is how many records name the actor.
-func (a *ActorSummary) Records() int64 { return a.Incidents + a.Routes + a.Links }
 
 // Actors returns every actor named by a record, under its canonical name
 // (spellings merged through the alias table), most records first. It
 // reads the summary the writes keep, not the records.
-func (db *DB) Actors(ctx context.Context) ([]*ActorSummary, error) {
+func (db *DB) Actors(ctx context.Context) ([]*geo.ActorSummary, error) {
 	aliases, err := db.Aliases(ctx)
 	if err != nil {
 		return nil, err
@@ -39,13 +29,13 @@ func (db *DB) Actors(ctx context.Context) ([]*ActorSummary, error) {
 		return nil, translate(err)
 	}
 	defer tx.Rollback()
-	byKey := map[string]*ActorSummary{}
-	get := func(spelling string) *ActorSummary {
+	byKey := map[string]*actorRow{}
+	get := func(spelling string) *actorRow {
 		name := aliases.Canonical(spelling)
 		k := geo.ActorKey(name)
 		a := byKey[k]
 		if a == nil {
-			a = &ActorSummary{Name: name, Countries: []Count{}}
+			a = &actorRow{ActorSummary: &geo.ActorSummary{Name: name, Countries: []geo.Count{}}}
 			byKey[k] = a
 		}
 		return a
@@ -105,14 +95,14 @@ func (db *DB) Actors(ctx context.Context) ([]*ActorSummary, error) {
 			}
 		}
 		if !found {
-			a.Countries = append(a.Countries, Count{Key: country, Count: n})
+			a.Countries = append(a.Countries, geo.Count{Key: country, Count: n})
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]*ActorSummary, 0, len(byKey))
+	out := make([]*geo.ActorSummary, 0, len(byKey))
 	for _, a := range byKey {
 		if a.Records() == 0 {
 			continue
@@ -125,7 +115,7 @@ func (db *DB) Actors(ctx context.Context) ([]*ActorSummary, error) {
 			a.LastSeen = time.Unix(*a.t1-1, 0).UTC().Format(time.DateOnly)
 		}
 		sortCounts(a.Countries)
-		out = append(out, a)
+		out = append(out, a.ActorSummary)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Records() != out[j].Records() {
@@ -136,7 +126,7 @@ func (db *DB) Actors(ctx context.Context) ([]*ActorSummary, error) {
 	return out, nil
 }
 
-func sortCounts(c []Count) {
+func sortCounts(c []geo.Count) {
 	sort.Slice(c, func(i, j int) bool {
 		if c[i].Count != c[j].Count {
 			return c[i].Count > c[j].Count
@@ -145,30 +135,13 @@ func sortCounts(c []Count) {
 	})
 }
 
-// Connection is one record that joins an actor to a neighbour.
-type Connection struct {
-	Collection geo.Collection `json:"collection"`
-	ID         string         `json:"id"`
-	Kind       string         `json:"kind"` // incident type, route commodity or link relation
-}
-
-// Neighbour is an actor that shares records with another: explicit links
-// and co-occurrence in the same incident or route.
-type Neighbour struct {
-	Name    string       `json:"name"`
-	Links   int64        `json:"links"`          // links between the two
-	Records int64        `json:"records"`        // incidents and routes naming both
-	Through []Connection `json:"through"`        // the records that connect them, links first, at most a limit
-	More    bool         `json:"more,omitempty"` // more records connect them than Through lists
-}
-
 // Neighbours returns the actors that share a record with the actor of
 // these spellings, under their canonical names, the most connected first.
 // The counts come from the pairs the writes keep; the first limit of them
 // also list up to limit of the records that connect them, links first.
-func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]*Neighbour, error) {
+func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]*geo.Neighbour, error) {
 	if len(spellings) == 0 {
-		return []*Neighbour{}, nil
+		return []*geo.Neighbour{}, nil
 	}
 	aliases, err := db.Aliases(ctx)
 	if err != nil {
@@ -191,7 +164,7 @@ func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]
 	if err != nil {
 		return nil, translate(err)
 	}
-	byKey := map[string]*Neighbour{}
+	byKey := map[string]*geo.Neighbour{}
 	spellingsOf := map[string][]string{} // neighbour key -> the spellings records use
 	for rows.Next() {
 		var other, coll string
@@ -207,7 +180,7 @@ func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]
 		}
 		nb := byKey[k]
 		if nb == nil {
-			nb = &Neighbour{Name: name, Through: []Connection{}}
+			nb = &geo.Neighbour{Name: name, Through: []geo.Connection{}}
 			byKey[k] = nb
 		}
 		if geo.Collection(coll) == geo.Links {
@@ -221,7 +194,7 @@ func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]*Neighbour, 0, len(byKey))
+	out := make([]*geo.Neighbour, 0, len(byKey))
 	for _, n := range byKey {
 		out = append(out, n)
 	}
@@ -266,7 +239,7 @@ func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]
 			}
 			seen := map[string]bool{}
 			for rows.Next() {
-				var c Connection
+				var c geo.Connection
 				if err := rows.Scan(&c.Collection, &c.ID, &c.Kind); err != nil {
 					rows.Close()
 					return nil, err
@@ -291,8 +264,8 @@ func (db *DB) Neighbours(ctx context.Context, spellings []string, limit int) ([]
 
 // ActorTimeline returns the incidents of the actor of these spellings per
 // month of their start, in time order, from the counts the writes keep.
-func (db *DB) ActorTimeline(ctx context.Context, spellings []string) ([]Count, error) {
-	out := []Count{}
+func (db *DB) ActorTimeline(ctx context.Context, spellings []string) ([]geo.Count, error) {
+	out := []geo.Count{}
 	if len(spellings) == 0 {
 		return out, nil
 	}
@@ -306,7 +279,7 @@ func (db *DB) ActorTimeline(ctx context.Context, spellings []string) ([]Count, e
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var c Count
+		var c geo.Count
 		if err := rows.Scan(&c.Key, &c.Count); err != nil {
 			return nil, err
 		}

@@ -36,7 +36,7 @@ func TestActorSummaryFollowsWrites(t *testing.T) {
 		}
 		return &geo.Incident{Point: [2]float64{rng.Float64()*40 - 80, rng.Float64() * 30}, Title: "i", Type: "attack", Date: date, Country: countries[rng.IntN(len(countries))], Actors: actors}
 	}
-	var ids []store.Stored
+	var ids []geo.Stored
 	for step := range 400 {
 		switch {
 		case len(ids) < 10 || rng.IntN(3) == 0:
@@ -82,7 +82,7 @@ func TestActorSummaryFollowsImports(t *testing.T) {
 			Date: date, Country: []string{"CO", "MX", "LB"}[i%3], Actors: actors, ExternalID: fmt.Sprint("sum:", i)}
 	}
 	const n = 300
-	batch := func(pass int, date func(i int) string) []store.ImportResult {
+	batch := func(pass int, date func(i int) string) []geo.ImportResult {
 		recs := make([]geo.Record, n)
 		for i := range recs {
 			recs[i] = rec(i, date(i))

@@ -45,8 +45,8 @@ func BenchmarkBulkInsert200k(b *testing.B) {
 		}
 		ctx := context.Background()
 		start := time.Now()
-		for k := 0; k < n; k += store.ImportBatchSize {
-			if _, err := db.ImportBatch(ctx, "bench", recs[k:min(k+store.ImportBatchSize, n)]); err != nil {
+		for k := 0; k < n; k += geo.ImportBatchSize {
+			if _, err := db.ImportBatch(ctx, "bench", recs[k:min(k+geo.ImportBatchSize, n)]); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -149,8 +149,8 @@ func loadMillion() {
 	}
 	gen := newSynth(1e6, "million")
 	start := time.Now()
-	for k := 0; k < n; k += store.ImportBatchSize {
-		if _, million.err = million.db.ImportBatch(context.Background(), "bench", gen.incidents(store.ImportBatchSize)); million.err != nil {
+	for k := 0; k < n; k += geo.ImportBatchSize {
+		if _, million.err = million.db.ImportBatch(context.Background(), "bench", gen.incidents(geo.ImportBatchSize)); million.err != nil {
 			return
 		}
 	}

@@ -28,12 +28,6 @@ const maxVariables = 32766
 // lookupChunk is how many external ids one lookup asks for at once.
 const lookupChunk = 500
 
-// ImportResult is the outcome of one record of an import batch.
-type ImportResult struct {
-	ID      string
-	Outcome Outcome
-}
-
 // ImportBatch writes a batch of records in one transaction: a record whose
 // external_id is known updates that record (or leaves it unchanged, when
 // it says what the stored one says), any other is created. An invalid
@@ -45,12 +39,12 @@ type ImportResult struct {
 // few queries, the rows and their index entries go in multi-row
 // statements, and the change-log entries (one seq each) keep their
 // Features in shared deflated payloads.
-func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]ImportResult, error) {
+func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
 	pre, err := db.prepareAll(recs)
 	if err != nil {
 		return nil, err
 	}
-	results := make([]ImportResult, len(recs))
+	results := make([]geo.ImportResult, len(recs))
 	err = db.inTx(ctx, func(tx *writeTx) error {
 		b := &bulk{tx: tx, actor: actor, pre: pre, recs: recs}
 		if err := tx.QueryRow("SELECT coalesce(max(rid), 0) FROM records").Scan(&b.lastRid); err != nil {
@@ -199,7 +193,7 @@ func (b *bulk) lookup(from, to int) (map[string]known, error) {
 
 // write writes the records from..to-1 of the batch, of which no two share
 // an external_id.
-func (b *bulk) write(from, to int, results []ImportResult) error {
+func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 	if from == to {
 		return nil
 	}
@@ -234,7 +228,7 @@ func (b *bulk) write(from, to int, results []ImportResult) error {
 			if err := b.logChange(r.Collection(), m.ID, geo.OpCreate, 1, nil, feature); err != nil {
 				return err
 			}
-			results[i] = ImportResult{ID: m.ID, Outcome: Created}
+			results[i] = geo.ImportResult{ID: m.ID, Outcome: geo.Created}
 			continue
 		}
 		// Known: compared with the stored Feature, encoded with its meta.
@@ -253,7 +247,7 @@ func (b *bulk) write(from, to int, results []ImportResult) error {
 			return err
 		}
 		if string(same) == string(cur.feature) {
-			results[i] = ImportResult{ID: k.id, Outcome: Unchanged}
+			results[i] = geo.ImportResult{ID: k.id, Outcome: geo.Unchanged}
 			if src != 0 && int64(src) != k.src {
 				sources = append(sources, int64(src), cur.rid)
 			}
@@ -274,7 +268,7 @@ func (b *bulk) write(from, to int, results []ImportResult) error {
 		if err := b.logChange(r.Collection(), k.id, geo.OpUpdate, m.Version, cur.feature, feature); err != nil {
 			return err
 		}
-		results[i] = ImportResult{ID: k.id, Outcome: Updated}
+		results[i] = geo.ImportResult{ID: k.id, Outcome: geo.Updated}
 	}
 	for i := 0; i < len(sources); i += 2 {
 		if _, err := tx.Exec("UPDATE records SET src = ? WHERE rid = ?", sources[i], sources[i+1]); err != nil {

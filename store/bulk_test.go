@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // clone decodes a fresh copy of a record, as a second import of the same
@@ -54,7 +53,7 @@ func TestReimportHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range res {
-		if r.Outcome != store.Unchanged || r.ID != ids[i] {
+		if r.Outcome != geo.Unchanged || r.ID != ids[i] {
 			t.Fatalf("record %d: %s %s, want unchanged %s", i, r.Outcome, r.ID, ids[i])
 		}
 	}
@@ -76,15 +75,15 @@ func TestReimportHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range res[:len(third)] {
-		want := store.Unchanged
+		want := geo.Unchanged
 		if changed[i] {
-			want = store.Updated
+			want = geo.Updated
 		}
 		if r.Outcome != want || r.ID != ids[i] {
 			t.Fatalf("record %d: %s %s, want %s %s", i, r.Outcome, r.ID, want, ids[i])
 		}
 	}
-	if last := res[len(third)]; last.Outcome != store.Updated || last.ID != ids[0] {
+	if last := res[len(third)]; last.Outcome != geo.Updated || last.ID != ids[0] {
 		t.Fatalf("the second change of record 0 in one batch: %+v", last)
 	}
 
@@ -168,7 +167,7 @@ func TestImportBatchDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []store.Outcome{store.Created, store.Created, store.Updated, store.Updated}
+	want := []geo.Outcome{geo.Created, geo.Created, geo.Updated, geo.Updated}
 	for i, r := range res {
 		if r.Outcome != want[i] {
 			t.Errorf("record %d: %s, want %s", i, r.Outcome, want[i])

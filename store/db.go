@@ -39,7 +39,7 @@ type DB struct {
 	CountryOf func(lon, lat float64) string
 	// Countries resolves country names in filters (Resolve); nil accepts
 	// only two-letter codes there. Set it before serving.
-	Countries CountryNames
+	Countries geo.CountryNames
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 
@@ -319,6 +319,9 @@ func translate(err error) error {
 	if errors.As(err, &e) {
 		switch e.Code() & 0xff {
 		case sqlite3.SQLITE_CONSTRAINT:
+			if c := e.Code(); c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+				return &geo.Error{Code: geo.EDUPLICATE, Message: "a record with that key exists already"}
+			}
 			return &geo.Error{Code: geo.ECONFLICT, Message: "a record with that key exists already"}
 		case sqlite3.SQLITE_FULL:
 			return &geo.Error{Code: geo.EFULL, Message: "the database has no room left (the disk, or its size limit, is full); nothing of this write was kept"}

@@ -73,21 +73,9 @@ func exportQuery(c geo.Collection, f geo.Filter) (string, []any) {
 	return "SELECT r.feature FROM records r WHERE " + cond + " ORDER BY r.rid", args
 }
 
-// Extent is the space and time a collection's records cover, for the
-// collection's description.
-type Extent struct {
-	Count int64
-	// BBox is west, south, east, north; nil when the collection is empty.
-	BBox *geo.BBox
-	// Start and End bound the records' dates in Unix seconds; a zero HasX
-	// means no record has a closed end on that side.
-	Start, End       int64
-	HasStart, HasEnd bool
-}
-
 // Extent returns the extent of a collection.
-func (db *DB) Extent(ctx context.Context, c geo.Collection) (Extent, error) {
-	var e Extent
+func (db *DB) Extent(ctx context.Context, c geo.Collection) (geo.Extent, error) {
+	var e geo.Extent
 	var w, s, east, n sql.NullFloat64
 	err := db.read.QueryRowContext(ctx, `SELECT min(b.x0), min(b.y0), max(b.x1), max(b.y1)
 		FROM boxes b JOIN records r ON r.rid = b.id >> 1 WHERE r.collection = ?`, string(c)).Scan(&w, &s, &east, &n)

@@ -22,7 +22,7 @@ func openTest(t *testing.T) *DB {
 	return db
 }
 
-func mustCreate(t *testing.T, db *DB, c geo.Collection, feature string) Stored {
+func mustCreate(t *testing.T, db *DB, c geo.Collection, feature string) geo.Stored {
 	t.Helper()
 	r, err := geo.DecodeFeature(c, []byte(feature))
 	if err != nil {

@@ -28,13 +28,13 @@ type createQueue struct {
 type createReq struct {
 	actor string
 	r     geo.Record
-	out   Stored
+	out   geo.Stored
 	err   error
 	wake  chan bool // true: lead the next transaction; false: done
 }
 
 // create writes one prepared record, alone or with others.
-func (db *DB) create(ctx context.Context, actor string, r geo.Record) (Stored, error) {
+func (db *DB) create(ctx context.Context, actor string, r geo.Record) (geo.Stored, error) {
 	q := &db.creates
 	req := &createReq{actor: actor, r: r, wake: make(chan bool, 1)}
 	q.mu.Lock()
@@ -94,7 +94,7 @@ func (db *DB) writeGroup(ctx context.Context, group []*createReq) {
 	})
 	if err != nil {
 		for _, g := range group {
-			g.out, g.err = Stored{}, err
+			g.out, g.err = geo.Stored{}, err
 		}
 	}
 }

@@ -35,7 +35,7 @@ func TestConcurrentCreatesShareTransactions(t *testing.T) {
 					if ext != "dup:1" {
 						t.Errorf("writer %d record %d: %v", w, k, err)
 					}
-					wantCode(t, err, geo.ECONFLICT)
+					wantCode(t, err, geo.EDUPLICATE)
 					fails[w]++
 					continue
 				}

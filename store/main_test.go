@@ -61,13 +61,13 @@ func openDB(t testing.TB) *store.DB {
 	return db
 }
 
-// importAll writes the records in batches of store.ImportBatchSize and
+// importAll writes the records in batches of geo.ImportBatchSize and
 // returns their ids in order.
 func importAll(t testing.TB, db *store.DB, actor string, recs []geo.Record) []string {
 	t.Helper()
 	ids := make([]string, 0, len(recs))
-	for start := 0; start < len(recs); start += store.ImportBatchSize {
-		end := min(start+store.ImportBatchSize, len(recs))
+	for start := 0; start < len(recs); start += geo.ImportBatchSize {
+		end := min(start+geo.ImportBatchSize, len(recs))
 		res, err := db.ImportBatch(context.Background(), actor, recs[start:end])
 		if err != nil {
 			t.Fatal(err)

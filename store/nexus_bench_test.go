@@ -11,7 +11,6 @@ import (
 	orbgeo "github.com/paulmach/orb/geo"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // nexusRoutes adds 10 000 synthetic routes to the million-incident
@@ -31,8 +30,8 @@ func loadNexusRoutes() {
 	}
 	ctx := context.Background()
 	gen := newSynth(15, "nexus-routes")
-	for k := 0; k < 10000; k += store.ImportBatchSize {
-		if _, nexusRoutes.err = million.db.ImportBatch(ctx, "bench", gen.routes(store.ImportBatchSize)); nexusRoutes.err != nil {
+	for k := 0; k < 10000; k += geo.ImportBatchSize {
+		if _, nexusRoutes.err = million.db.ImportBatch(ctx, "bench", gen.routes(geo.ImportBatchSize)); nexusRoutes.err != nil {
 			return
 		}
 	}

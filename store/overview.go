@@ -98,7 +98,7 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, 
 // the spatial index first: when the box holds a good share of the
 // records, a page then stops after reading about limit/share of them,
 // whereas the index lists every match for every page.
-func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, scan bool) (Page, error) {
+func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, scan bool) (geo.Page, error) {
 	var box string
 	var boxArgs []any
 	if scan && c == geo.Incidents && f.BBox != nil {
@@ -115,7 +115,7 @@ func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, afte
 	// "+" keeps records_kind out of an ordered read (see Query).
 	rows, err := db.read.QueryContext(ctx, "SELECT r.rid, r.feature FROM records r WHERE +"+strings.TrimPrefix(cond, "+")+box+" AND r.rid > ? ORDER BY r.rid LIMIT ?", args...)
 	if err != nil {
-		return Page{}, translate(err)
+		return geo.Page{}, translate(err)
 	}
 	p, err := scanPage(rows, limit)
 	if err != nil {

@@ -102,8 +102,8 @@ func ftsQuery(q string) string {
 }
 
 // Get returns one record.
-func (db *DB) Get(ctx context.Context, c geo.Collection, id string) (Stored, error) {
-	s := Stored{Collection: c, ID: id}
+func (db *DB) Get(ctx context.Context, c geo.Collection, id string) (geo.Stored, error) {
+	s := geo.Stored{Collection: c, ID: id}
 	err := db.read.QueryRowContext(ctx, "SELECT version, feature FROM records WHERE id = ? AND collection = ?", id, string(c)).Scan(&s.Version, &s.Feature)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, geo.Errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
@@ -111,28 +111,21 @@ func (db *DB) Get(ctx context.Context, c geo.Collection, id string) (Stored, err
 	return s, err
 }
 
-// Page is one page of a query.
-type Page struct {
-	Features [][]byte // encoded GeoJSON Features
-	Matched  int64    // how many records match in all
-	Next     int64    // cursor for the next page, 0 when this is the last
-}
-
 // Query returns up to limit records matching the filter after the cursor,
 // in storage order, with the number matched in all. The count and the page
 // are read from one snapshot.
-func (db *DB) Query(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (Page, error) {
+func (db *DB) Query(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (geo.Page, error) {
 	cond, args := where(c, f)
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return Page{}, err
+		return geo.Page{}, err
 	}
 	defer tx.Rollback()
 	// "+" keeps records_kind out of an ordered read: through it SQLite would
 	// sort every match in a temporary b-tree to return one page.
 	rows, err := tx.QueryContext(ctx, "SELECT r.rid, r.feature FROM records r WHERE +"+strings.TrimPrefix(cond, "+")+" AND r.rid > ? ORDER BY r.rid LIMIT ?", append(args[:len(args):len(args)], after, limit+1)...)
 	if err != nil {
-		return Page{}, translate(err)
+		return geo.Page{}, translate(err)
 	}
 	p, err := scanPage(rows, limit)
 	if err != nil {
@@ -230,28 +223,15 @@ func (db *DB) scanChanges(ctx context.Context, q queryer, rows *sql.Rows) ([]geo
 	return out, nil
 }
 
-// MaxHistoryBytes bounds the record bodies of one page of history: a page
-// ends early, before the change that would pass it (a page has at least
-// one change), so a large record with many versions comes a few versions
-// at a time.
-const MaxHistoryBytes = 8 << 20
-
 // historyChunk is how many changes History reads at a time.
 const historyChunk = 4
-
-// HistoryPage is one page of a record's history, newest first.
-type HistoryPage struct {
-	Changes []geo.Change
-	Next    int64 // the before of the next page; 0 on the last page
-	Deleted bool  // the record's newest change deleted it
-}
 
 // History returns up to limit changes of one record with seq below before
 // (0 starts at the newest), newest first, within MaxHistoryBytes. It
 // answers for deleted records too, saying so; ENOTFOUND only when the id
 // never existed.
-func (db *DB) History(ctx context.Context, c geo.Collection, id string, before int64, limit int) (HistoryPage, error) {
-	var p HistoryPage
+func (db *DB) History(ctx context.Context, c geo.Collection, id string, before int64, limit int) (geo.HistoryPage, error) {
+	var p geo.HistoryPage
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return p, translate(err)
@@ -284,7 +264,7 @@ func (db *DB) History(ctx context.Context, c geo.Collection, id string, before i
 		}
 		for _, ch := range chunk {
 			n := len(ch.Before) + len(ch.After)
-			if len(p.Changes) > 0 && size+n > MaxHistoryBytes {
+			if len(p.Changes) > 0 && size+n > geo.MaxHistoryBytes {
 				p.Next = before
 				return p, nil
 			}
@@ -351,8 +331,8 @@ func (db *DB) FirstSeq(ctx context.Context) (int64, error) {
 // scanPage reads the rows of a query for (rid, feature) in rid order,
 // limited to one more than a page of limit, into a page: its features and,
 // when there are more, the rid to read on after (Next).
-func scanPage(rows *sql.Rows, limit int) (Page, error) {
-	var p Page
+func scanPage(rows *sql.Rows, limit int) (geo.Page, error) {
+	var p geo.Page
 	defer rows.Close()
 	var rid int64
 	for rows.Next() {

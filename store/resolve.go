@@ -7,17 +7,6 @@ import (
 	"nexus/geo"
 )
 
-// CountryNames turns what people type for a country into its ISO 3166-1
-// alpha-2 code; *geocode.Gazetteer is one.
-type CountryNames interface {
-	// CountryCode returns the code of a name in any common spelling or
-	// language, or of an alpha-2 or alpha-3 code; "" when unknown.
-	CountryCode(nameOrCode string) string
-	// CountrySuggestions returns up to n countries closest to s, as
-	// "Colombia (CO)".
-	CountrySuggestions(s string, n int) []string
-}
-
 // minActorPrefix is the shortest actor filter value, in letters, that also
 // finds the actors whose names have a word starting with it.
 const minActorPrefix = 3

@@ -9,12 +9,6 @@ import (
 	"nexus/geo"
 )
 
-// Count is one bucket of a statistic.
-type Count struct {
-	Key   string `json:"key"`
-	Count int64  `json:"count"`
-}
-
 // secondsPerDay is the length of a day in Unix seconds.
 const secondsPerDay = 86400
 
@@ -26,7 +20,7 @@ const secondsPerDay = 86400
 // record dated 2018, "month:2018-02" for one dated 2018-02, "day:2018-02"
 // for those dated to a day of February 2018; so a histogram can count a
 // month by the records that overlap it and show the imprecise apart.
-func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by string) ([]Count, error) {
+func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by string) ([]geo.Count, error) {
 	cond, args := where(c, f)
 	var q string
 	switch by {
@@ -53,9 +47,9 @@ func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by stri
 		return nil, translate(err)
 	}
 	defer rows.Close()
-	out := []Count{}
+	out := []geo.Count{}
 	for rows.Next() {
-		var c Count
+		var c geo.Count
 		if err := rows.Scan(&c.Key, &c.Count); err != nil {
 			return nil, err
 		}
@@ -90,9 +84,9 @@ func (db *DB) Stats(ctx context.Context, c geo.Collection, f geo.Filter, by stri
 }
 
 // actorCounts merges counts by spelling into counts by canonical actor,
-// each record once (MergeActorCounts); cond and args select the matching
+// each record once (geo.MergeActorCounts); cond and args select the matching
 // records.
-func (db *DB) actorCounts(ctx context.Context, bySpelling []Count, f geo.Filter, cond string, args []any) ([]Count, error) {
+func (db *DB) actorCounts(ctx context.Context, bySpelling []geo.Count, f geo.Filter, cond string, args []any) ([]geo.Count, error) {
 	a := f.Aliases
 	if a == nil {
 		var err error
@@ -100,7 +94,7 @@ func (db *DB) actorCounts(ctx context.Context, bySpelling []Count, f geo.Filter,
 			return nil, err
 		}
 	}
-	return MergeActorCounts(a, bySpelling, func(spellings []string) (int64, error) {
+	return geo.MergeActorCounts(a, bySpelling, func(spellings []string) (int64, error) {
 		q := "SELECT count(*) - count(DISTINCT r.rid) FROM records r JOIN record_keys k ON k.rid = r.rid AND k.key = 'actor' AND k.value IN (" + placeholders(len(spellings)) + ") WHERE " + cond
 		in := make([]any, 0, len(spellings)+len(args))
 		for _, s := range spellings {
@@ -112,52 +106,9 @@ func (db *DB) actorCounts(ctx context.Context, bySpelling []Count, f geo.Filter,
 	})
 }
 
-// MergeActorCounts turns counts by spelling (case aside) into counts by
-// actor under the canonical names of the alias table, so that a record
-// counts once per actor whatever spellings of it it lists: for each actor
-// with several spellings among the counts, twice tells how many more times
-// the matching records list those spellings than there are such records.
-// Every engine's Stats by actor answers through it.
-func MergeActorCounts(a *geo.Aliases, bySpelling []Count, twice func(spellings []string) (int64, error)) ([]Count, error) {
-	out := []Count{}
-	at := map[string]int{}
-	var spellings [][]string
-	for _, c := range bySpelling {
-		name := a.Canonical(c.Key)
-		k := geo.ActorKey(name)
-		i, ok := at[k]
-		if !ok {
-			i = len(out)
-			at[k] = i
-			out = append(out, Count{Key: name})
-			spellings = append(spellings, nil)
-		}
-		out[i].Count += c.Count
-		spellings[i] = append(spellings[i], c.Key)
-	}
-	for i, s := range spellings {
-		if len(s) < 2 {
-			continue
-		}
-		n, err := twice(s)
-		if err != nil {
-			return nil, err
-		}
-		out[i].Count -= n
-	}
-	return out, nil
-}
-
-// Cluster is a group of incidents in one grid cell.
-type Cluster struct {
-	Lon, Lat float64          // mean position of the incidents
-	Count    int64            // how many
-	Types    map[string]int64 // how many of each type
-}
-
 // Clusters groups the incidents matching the filter into grid cells of
 // cell degrees, for drawing a dense view without sending every point.
-func (db *DB) Clusters(ctx context.Context, f geo.Filter, cell float64) ([]Cluster, error) {
+func (db *DB) Clusters(ctx context.Context, f geo.Filter, cell float64) ([]geo.Cluster, error) {
 	cond, args := where(geo.Incidents, f)
 	q := `SELECT CAST((r.x + 180) / ? AS INTEGER) AS gx, CAST((r.y + 90) / ? AS INTEGER) AS gy, r.kind, count(*), sum(r.x), sum(r.y)
 		FROM records r WHERE ` + cond + ` GROUP BY gx, gy, r.kind`
@@ -168,7 +119,7 @@ func (db *DB) Clusters(ctx context.Context, f geo.Filter, cell float64) ([]Clust
 	defer rows.Close()
 	type cellKey struct{ x, y int64 }
 	type acc struct {
-		Cluster
+		geo.Cluster
 		sx, sy float64
 	}
 	cells := map[cellKey]*acc{}
@@ -183,7 +134,7 @@ func (db *DB) Clusters(ctx context.Context, f geo.Filter, cell float64) ([]Clust
 		}
 		a := cells[k]
 		if a == nil {
-			a = &acc{Cluster: Cluster{Types: map[string]int64{}}}
+			a = &acc{Cluster: geo.Cluster{Types: map[string]int64{}}}
 			cells[k] = a
 			order = append(order, k)
 		}
@@ -192,7 +143,7 @@ func (db *DB) Clusters(ctx context.Context, f geo.Filter, cell float64) ([]Clust
 		a.sx += sx
 		a.sy += sy
 	}
-	out := make([]Cluster, 0, len(order))
+	out := make([]geo.Cluster, 0, len(order))
 	for _, k := range order {
 		a := cells[k]
 		a.Lon, a.Lat = a.sx/float64(a.Count), a.sy/float64(a.Count)

@@ -13,7 +13,6 @@ import (
 	"github.com/paulmach/orb"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // TestStats counts hand-made records by country, type, actor and month,
@@ -142,7 +141,7 @@ func TestStats(t *testing.T) {
 
 // bruteStats counts in memory as Stats does: largest first, ties by key,
 // months in time order (a record counts in the month its span starts).
-func bruteStats(c geo.Collection, f geo.Filter, recs []indexed, by string) []store.Count {
+func bruteStats(c geo.Collection, f geo.Filter, recs []indexed, by string) []geo.Count {
 	m := map[string]int64{}
 	for _, r := range recs {
 		if !f.MatchKeys(c, r.keys) {
@@ -177,9 +176,9 @@ func bruteStats(c geo.Collection, f geo.Filter, recs []indexed, by string) []sto
 			}
 		}
 	}
-	out := []store.Count{}
+	out := []geo.Count{}
 	for k, n := range m {
-		out = append(out, store.Count{Key: k, Count: n})
+		out = append(out, geo.Count{Key: k, Count: n})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if by == "period" {
@@ -199,7 +198,7 @@ func periodOrder(k string) string {
 	return when + map[string]string{"year": "-00 0", "month": " 1", "day": " 2"}[kind]
 }
 
-func countsString(cs []store.Count) string {
+func countsString(cs []geo.Count) string {
 	parts := make([]string, len(cs))
 	for i, c := range cs {
 		parts[i] = fmt.Sprintf("%s:%d", c.Key, c.Count)

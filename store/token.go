@@ -13,35 +13,6 @@ import (
 	"nexus/geo"
 )
 
-// Roles, from least to most trusted.
-const (
-	RoleViewer = "viewer"
-	RoleEditor = "editor"
-	RoleAdmin  = "admin"
-)
-
-// RoleRank orders the roles; an unknown role ranks 0.
-func RoleRank(role string) int {
-	switch role {
-	case RoleViewer:
-		return 1
-	case RoleEditor:
-		return 2
-	case RoleAdmin:
-		return 3
-	}
-	return 0
-}
-
-// Principal is who a token belongs to.
-type Principal struct {
-	Name string
-	Role string
-}
-
-// Editor reports whether the principal may write: editors and admins.
-func (p Principal) Editor() bool { return RoleRank(p.Role) >= RoleRank(RoleEditor) }
-
 func hashToken(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
@@ -64,7 +35,7 @@ func (db *DB) CreateTokenUntil(ctx context.Context, name, role string, expires t
 	if name == "" || len(name) > 100 {
 		return "", geo.Errorf(geo.EINVALID, "a token needs a name of 1 to 100 characters")
 	}
-	if RoleRank(role) == 0 {
+	if geo.RoleRank(role) == 0 {
 		return "", geo.Errorf(geo.EINVALID, "role must be viewer, editor or admin; got %q", role)
 	}
 	var b [24]byte
@@ -79,16 +50,16 @@ func (db *DB) CreateTokenUntil(ctx context.Context, name, role string, expires t
 	}
 	_, err := db.write.ExecContext(ctx, "INSERT INTO tokens (name, role, hash, created, expires) VALUES (?,?,?,?,?)",
 		name, role, hashToken(token), db.Now().UTC().Format(time.RFC3339), exp)
-	if geo.ErrorCode(translate(err)) == geo.ECONFLICT {
-		return "", geo.Errorf(geo.ECONFLICT, "a token named %q exists already", name)
+	if geo.ErrorCode(translate(err)) == geo.EDUPLICATE {
+		return "", geo.Errorf(geo.EDUPLICATE, "a token named %q exists already", name)
 	}
 	return token, translate(err)
 }
 
 // Authenticate returns who holds the token, or EUNAUTHORIZED for a token
 // that is not known, was revoked or has expired.
-func (db *DB) Authenticate(ctx context.Context, token string) (Principal, error) {
-	var p Principal
+func (db *DB) Authenticate(ctx context.Context, token string) (geo.Principal, error) {
+	var p geo.Principal
 	err := db.read.QueryRowContext(ctx, "SELECT name, role FROM tokens WHERE hash = ? AND (expires IS NULL OR expires > ?)",
 		hashToken(token), db.Now().UTC().Format(tokenTime)).Scan(&p.Name, &p.Role)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -104,26 +75,17 @@ func (db *DB) TokenCount(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// TokenInfo is what is known of a token besides its secret.
-type TokenInfo struct {
-	Name    string     `json:"name"`
-	Role    string     `json:"role"`
-	Created time.Time  `json:"created"`
-	Expires *time.Time `json:"expires"` // nil: never
-	Expired bool       `json:"expired"`
-}
-
 // Tokens lists every token by name.
-func (db *DB) Tokens(ctx context.Context) ([]TokenInfo, error) {
+func (db *DB) Tokens(ctx context.Context) ([]geo.TokenInfo, error) {
 	rows, err := db.read.QueryContext(ctx, "SELECT name, role, created, expires FROM tokens ORDER BY name")
 	if err != nil {
 		return nil, translate(err)
 	}
 	defer rows.Close()
 	now := db.Now()
-	out := []TokenInfo{}
+	out := []geo.TokenInfo{}
 	for rows.Next() {
-		var t TokenInfo
+		var t geo.TokenInfo
 		var created string
 		var expires sql.NullString
 		if err := rows.Scan(&t.Name, &t.Role, &created, &expires); err != nil {

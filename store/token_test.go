@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // TestTokens shows that tokens authenticate, that the database keeps only
@@ -17,9 +16,9 @@ func TestTokens(t *testing.T) {
 	ctx := context.Background()
 	tokens := map[string]string{}
 	for _, tc := range []struct{ name, role string }{
-		{"ana", store.RoleAdmin},
-		{"eve", store.RoleEditor},
-		{"vic", store.RoleViewer},
+		{"ana", geo.RoleAdmin},
+		{"eve", geo.RoleEditor},
+		{"vic", geo.RoleViewer},
 	} {
 		tok, err := db.CreateToken(ctx, tc.name, tc.role)
 		if err != nil || len(tok) < 20 {
@@ -39,10 +38,10 @@ func TestTokens(t *testing.T) {
 	}{
 		{"wrong token", func() error { _, err := db.Authenticate(ctx, tokens["ana"]+"x"); return err }, geo.EUNAUTHORIZED},
 		{"empty token", func() error { _, err := db.Authenticate(ctx, ""); return err }, geo.EUNAUTHORIZED},
-		{"duplicate name", func() error { _, err := db.CreateToken(ctx, "ana", store.RoleViewer); return err }, geo.ECONFLICT},
+		{"duplicate name", func() error { _, err := db.CreateToken(ctx, "ana", geo.RoleViewer); return err }, geo.EDUPLICATE},
 		{"bad role", func() error { _, err := db.CreateToken(ctx, "zed", "root"); return err }, geo.EINVALID},
 		{"empty role", func() error { _, err := db.CreateToken(ctx, "zed", ""); return err }, geo.EINVALID},
-		{"blank name", func() error { _, err := db.CreateToken(ctx, " ", store.RoleViewer); return err }, geo.EINVALID},
+		{"blank name", func() error { _, err := db.CreateToken(ctx, " ", geo.RoleViewer); return err }, geo.EINVALID},
 	} {
 		t.Run(tc.name, func(t *testing.T) { wantCode(t, tc.run(), tc.code) })
 	}

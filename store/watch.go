@@ -5,25 +5,12 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
 
 	"nexus/geo"
 )
-
-// StoredWatch is a watch area as the database holds it.
-type StoredWatch struct {
-	ID      string
-	Owner   string
-	Version int64
-	Since   int64  // the change-log seq when it was created: it sees later changes
-	Feature []byte // the encoded Feature, without the webhook secret
-	// Secret is the webhook's signing secret, set only by the write that
-	// made it: it is shown once.
-	Secret string
-}
 
 // watchChanges is the pseudo-collection of watches in their history.
 const watchChanges geo.Collection = "watches"
@@ -40,11 +27,11 @@ func noWatch(id string) error {
 
 // CreateWatch stores a new watch owned by owner, as version 1. A watch
 // with a webhook gets a new signing secret, returned this once.
-func (db *DB) CreateWatch(ctx context.Context, owner string, w *geo.Watch) (StoredWatch, error) {
+func (db *DB) CreateWatch(ctx context.Context, owner string, w *geo.Watch) (geo.StoredWatch, error) {
 	if err := w.Validate(); err != nil {
-		return StoredWatch{}, err
+		return geo.StoredWatch{}, err
 	}
-	var out StoredWatch
+	var out geo.StoredWatch
 	err := db.inTx(ctx, func(tx *writeTx) error {
 		w.ID, w.Owner, w.Version, w.Created, w.Updated = newID(), owner, 1, tx.now, tx.now
 		feature, err := geo.EncodeWatch(w)
@@ -55,7 +42,7 @@ func (db *DB) CreateWatch(ctx context.Context, owner string, w *geo.Watch) (Stor
 		if err := tx.QueryRow("SELECT max(seq) FROM changes").Scan(&since); err != nil {
 			return err
 		}
-		out = StoredWatch{ID: w.ID, Owner: owner, Version: 1, Since: since.Int64, Feature: feature}
+		out = geo.StoredWatch{ID: w.ID, Owner: owner, Version: 1, Since: since.Int64, Feature: feature}
 		var secret any
 		if w.Webhook != "" {
 			out.Secret = newSecret()
@@ -102,12 +89,12 @@ func (tx *writeTx) currentWatch(id string, expect int64) (currentWatch, error) {
 // owner. With expect > 0 it fails with ECONFLICT unless the stored version
 // is expect. A new or changed webhook URL gets a new secret, returned
 // this once; a replacement that changes nothing writes nothing.
-func (db *DB) ReplaceWatch(ctx context.Context, actor, id string, expect int64, w *geo.Watch) (StoredWatch, Outcome, error) {
+func (db *DB) ReplaceWatch(ctx context.Context, actor, id string, expect int64, w *geo.Watch) (geo.StoredWatch, geo.Outcome, error) {
 	if err := w.Validate(); err != nil {
-		return StoredWatch{}, "", err
+		return geo.StoredWatch{}, "", err
 	}
-	var out StoredWatch
-	var outcome Outcome
+	var out geo.StoredWatch
+	var outcome geo.Outcome
 	err := db.inTx(ctx, func(tx *writeTx) error {
 		cur, err := tx.currentWatch(id, expect)
 		if err != nil {
@@ -126,9 +113,9 @@ func (db *DB) ReplaceWatch(ctx context.Context, actor, id string, expect int64, 
 		if err := tx.QueryRow("SELECT since FROM watches WHERE id = ?", id).Scan(&since); err != nil {
 			return err
 		}
-		out = StoredWatch{ID: id, Owner: cur.owner, Version: cur.version, Since: since, Feature: cur.feature}
+		out = geo.StoredWatch{ID: id, Owner: cur.owner, Version: cur.version, Since: since, Feature: cur.feature}
 		if string(same) == string(cur.feature) {
-			outcome = Unchanged
+			outcome = geo.Unchanged
 			return nil
 		}
 		w.Version, w.Updated = cur.version+1, tx.now
@@ -147,7 +134,7 @@ func (db *DB) ReplaceWatch(ctx context.Context, actor, id string, expect int64, 
 		if _, err := tx.Exec("UPDATE watches SET version = ?, feature = ?, secret = ? WHERE id = ?", w.Version, feature, secret, id); err != nil {
 			return err
 		}
-		out.Version, out.Feature, outcome = w.Version, feature, Updated
+		out.Version, out.Feature, outcome = w.Version, feature, geo.Updated
 		return tx.logWatch(geo.Change{ID: id, Op: geo.OpUpdate, Version: w.Version, Actor: actor, Before: cur.feature, After: feature}, cur.owner)
 	})
 	return out, outcome, err
@@ -176,8 +163,8 @@ func (db *DB) DeleteWatch(ctx context.Context, actor, id string, expect int64) e
 }
 
 // GetWatch returns one watch (without its secret).
-func (db *DB) GetWatch(ctx context.Context, id string) (StoredWatch, error) {
-	s := StoredWatch{ID: id}
+func (db *DB) GetWatch(ctx context.Context, id string) (geo.StoredWatch, error) {
+	s := geo.StoredWatch{ID: id}
 	err := db.read.QueryRowContext(ctx, "SELECT owner, version, since, feature FROM watches WHERE id = ?", id).Scan(&s.Owner, &s.Version, &s.Since, &s.Feature)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, noWatch(id)
@@ -187,7 +174,7 @@ func (db *DB) GetWatch(ctx context.Context, id string) (StoredWatch, error) {
 
 // ListWatches returns the watches of owner, or every watch for "", oldest
 // first.
-func (db *DB) ListWatches(ctx context.Context, owner string) ([]StoredWatch, error) {
+func (db *DB) ListWatches(ctx context.Context, owner string) ([]geo.StoredWatch, error) {
 	q := "SELECT id, owner, version, since, feature FROM watches"
 	var args []any
 	if owner != "" {
@@ -199,9 +186,9 @@ func (db *DB) ListWatches(ctx context.Context, owner string) ([]StoredWatch, err
 		return nil, err
 	}
 	defer rows.Close()
-	out := []StoredWatch{}
+	out := []geo.StoredWatch{}
 	for rows.Next() {
-		var s StoredWatch
+		var s geo.StoredWatch
 		if err := rows.Scan(&s.ID, &s.Owner, &s.Version, &s.Since, &s.Feature); err != nil {
 			return nil, err
 		}
@@ -240,18 +227,10 @@ func (db *DB) WatchHistory(ctx context.Context, id string) ([]geo.Change, string
 	return out, owner, nil
 }
 
-// WatchState is a watch as the alert evaluator sees it.
-type WatchState struct {
-	ID    string
-	Owner string
-	Since int64
-	Watch *geo.Watch // nil: the watch was deleted
-}
-
 // WatchesAfter returns the current state of every watch changed after the
 // watches' change-log seq after (with after 0: every watch), and the seq
 // they are current to. Deleted watches come with a nil Watch.
-func (db *DB) WatchesAfter(ctx context.Context, after int64) ([]WatchState, int64, error) {
+func (db *DB) WatchesAfter(ctx context.Context, after int64) ([]geo.WatchState, int64, error) {
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, after, err
@@ -275,9 +254,9 @@ func (db *DB) WatchesAfter(ctx context.Context, after int64) ([]WatchState, int6
 		return nil, after, err
 	}
 	defer rows.Close()
-	var out []WatchState
+	var out []geo.WatchState
 	for rows.Next() {
-		var s WatchState
+		var s geo.WatchState
 		var feature []byte
 		if err := rows.Scan(&s.ID, &s.Owner, &s.Since, &feature); err != nil {
 			return nil, after, err
@@ -290,30 +269,6 @@ func (db *DB) WatchesAfter(ctx context.Context, after int64) ([]WatchState, int6
 		out = append(out, s)
 	}
 	return out, last.Int64, rows.Err()
-}
-
-// Alert says that a change of the log made a record enter, change inside
-// or leave a watch area. A watch has at most one alert per seq.
-type Alert struct {
-	Watch      string          `json:"watch"`
-	Seq        int64           `json:"seq"`
-	Event      string          `json:"event"`
-	Collection geo.Collection  `json:"collection"`
-	ID         string          `json:"id"` // the record's
-	Time       time.Time       `json:"time"`
-	Read       bool            `json:"read"`
-	Feature    json.RawMessage `json:"feature,omitempty"`
-}
-
-// Delivery is one alert to POST to a webhook.
-type Delivery struct {
-	DID      int64
-	Watch    string
-	Seq      int64
-	URL      string
-	Body     []byte
-	Secret   string
-	Attempts int
 }
 
 // AlertCursor returns the last change-log seq whose alerts are stored.
@@ -329,7 +284,7 @@ func (db *DB) AlertCursor(ctx context.Context) (int64, error) {
 // cannot part. It goes before other waiting writes, so an alert waits for
 // at most the write in progress. It returns false, storing nothing, when the cursor is not
 // before through (another evaluator got there first).
-func (db *DB) SaveAlerts(ctx context.Context, through int64, alerts []Alert, deliveries []Delivery) (bool, error) {
+func (db *DB) SaveAlerts(ctx context.Context, through int64, alerts []geo.Alert, deliveries []geo.Delivery) (bool, error) {
 	saved := false
 	err := db.inTx(urgent(ctx), func(tx *writeTx) error {
 		res, err := tx.Exec("UPDATE alert_cursor SET seq = ? WHERE seq < ?", through, through)
@@ -357,18 +312,9 @@ func (db *DB) SaveAlerts(ctx context.Context, through int64, alerts []Alert, del
 	return saved, err
 }
 
-// AlertQuery selects alerts: of one watch, or of every watch of an owner.
-type AlertQuery struct {
-	Watch  string
-	Owner  string
-	Before int64 // only alerts with a smaller seq; 0: from the newest
-	Limit  int
-	Unread bool // only unread alerts
-}
-
 // Alerts returns alerts newest first, and the cursor (a seq) of the next
 // page, 0 when there is none.
-func (db *DB) Alerts(ctx context.Context, q AlertQuery) ([]Alert, int64, error) {
+func (db *DB) Alerts(ctx context.Context, q geo.AlertQuery) ([]geo.Alert, int64, error) {
 	conds := []string{"1"}
 	var args []any
 	if q.Watch != "" {
@@ -393,10 +339,10 @@ func (db *DB) Alerts(ctx context.Context, q AlertQuery) ([]Alert, int64, error) 
 		return nil, 0, err
 	}
 	defer rows.Close()
-	out := []Alert{}
+	out := []geo.Alert{}
 	var next int64
 	for rows.Next() {
-		var a Alert
+		var a geo.Alert
 		var t string
 		var feature []byte
 		if err := rows.Scan(&a.Watch, &a.Seq, &a.Event, &a.Collection, &a.ID, &t, &a.Read, &feature); err != nil {
@@ -470,7 +416,7 @@ func (db *DB) MarkAlertsRead(ctx context.Context, watch string, seqs []int64) (i
 
 // DueDeliveries returns up to limit pending deliveries whose next try is
 // due at now, the earliest first, with their watch's secret.
-func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
+func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]geo.Delivery, error) {
 	// At most perWatch of each watch: a dead endpoint with a long backlog
 	// does not crowd the others out of the answer.
 	const perWatch = 16
@@ -483,9 +429,9 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]De
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Delivery
+	var out []geo.Delivery
 	for rows.Next() {
-		var d Delivery
+		var d geo.Delivery
 		if err := rows.Scan(&d.DID, &d.Watch, &d.Seq, &d.URL, &d.Body, &d.Secret, &d.Attempts); err != nil {
 			return nil, err
 		}
@@ -494,25 +440,9 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]De
 	return out, rows.Err()
 }
 
-// Attempt is the outcome of one try of a delivery.
-type Attempt struct {
-	Attempt  int           `json:"attempt"`
-	Time     time.Time     `json:"time"`
-	Status   int           `json:"status"` // HTTP status; 0 when there was no answer
-	Error    string        `json:"error,omitempty"`
-	Duration time.Duration `json:"-"`
-}
-
-// Delivery states.
-const (
-	DeliveryPending   = "pending"
-	DeliveryDelivered = "delivered"
-	DeliveryFailed    = "failed" // given up after the last try
-)
-
 // RecordAttempt logs a try of a delivery and sets its state; a pending
 // delivery is tried again at next.
-func (db *DB) RecordAttempt(ctx context.Context, did int64, a Attempt, state string, next time.Time) error {
+func (db *DB) RecordAttempt(ctx context.Context, did int64, a geo.Attempt, state string, next time.Time) error {
 	return db.inTx(ctx, func(tx *writeTx) error {
 		res, err := tx.Exec("UPDATE deliveries SET attempts = ?, state = ?, next_at = ? WHERE did = ?", a.Attempt, state, next.UnixMilli(), did)
 		if err != nil {
@@ -527,18 +457,9 @@ func (db *DB) RecordAttempt(ctx context.Context, did int64, a Attempt, state str
 	})
 }
 
-// DeliveryLog is one delivery of a watch with its tries.
-type DeliveryLog struct {
-	Seq      int64     `json:"seq"`
-	URL      string    `json:"url"`
-	State    string    `json:"state"`
-	Created  time.Time `json:"created"`
-	Attempts []Attempt `json:"attempts"`
-}
-
 // Deliveries returns the newest deliveries of a watch, up to limit, each
 // with its tries in order.
-func (db *DB) Deliveries(ctx context.Context, watch string, limit int) ([]DeliveryLog, error) {
+func (db *DB) Deliveries(ctx context.Context, watch string, limit int) ([]geo.DeliveryLog, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT d.did, d.seq, d.url, d.state, d.created, a.attempt, a.time, a.status, a.error
 		FROM (SELECT * FROM deliveries WHERE watch = ? ORDER BY seq DESC LIMIT ?) d
 		LEFT JOIN delivery_attempts a ON a.did = d.did ORDER BY d.seq DESC, a.attempt`, watch, limit)
@@ -546,11 +467,11 @@ func (db *DB) Deliveries(ctx context.Context, watch string, limit int) ([]Delive
 		return nil, err
 	}
 	defer rows.Close()
-	out := []DeliveryLog{}
+	out := []geo.DeliveryLog{}
 	last := int64(-1)
 	for rows.Next() {
 		var did int64
-		var d DeliveryLog
+		var d geo.DeliveryLog
 		var created string
 		var attempt, status sql.NullInt64
 		var at, msg sql.NullString
@@ -559,14 +480,14 @@ func (db *DB) Deliveries(ctx context.Context, watch string, limit int) ([]Delive
 		}
 		if did != last {
 			d.Created, _ = time.Parse(time.RFC3339Nano, created)
-			d.Attempts = []Attempt{}
+			d.Attempts = []geo.Attempt{}
 			out = append(out, d)
 			last = did
 		}
 		if attempt.Valid {
 			t, _ := time.Parse(time.RFC3339Nano, at.String)
 			cur := &out[len(out)-1]
-			cur.Attempts = append(cur.Attempts, Attempt{Attempt: int(attempt.Int64), Time: t, Status: int(status.Int64), Error: msg.String})
+			cur.Attempts = append(cur.Attempts, geo.Attempt{Attempt: int(attempt.Int64), Time: t, Status: int(status.Int64), Error: msg.String})
 		}
 	}
 	return out, rows.Err()

@@ -12,27 +12,6 @@ import (
 	"nexus/geo"
 )
 
-// Stored is a record as the database holds it: its encoded Feature and version.
-type Stored struct {
-	Collection geo.Collection
-	ID         string
-	Version    int64
-	Feature    []byte
-}
-
-// Outcome says what a write did to one record.
-type Outcome string
-
-// Outcomes of a write.
-const (
-	Created   Outcome = "created"
-	Updated   Outcome = "updated"
-	Unchanged Outcome = "unchanged"
-)
-
-// ImportBatchSize is how many records one import transaction holds.
-const ImportBatchSize = 10000
-
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
 // newID returns a random identifier: 80 bits, 16 characters.
@@ -57,9 +36,9 @@ func (db *DB) prepare(r geo.Record) error {
 
 // Create stores a new record as version 1 and logs it, in one transaction
 // that creates from other writers at the same moment may share (group.go).
-func (db *DB) Create(ctx context.Context, actor string, r geo.Record) (Stored, error) {
+func (db *DB) Create(ctx context.Context, actor string, r geo.Record) (geo.Stored, error) {
 	if err := db.prepare(r); err != nil {
-		return Stored{}, err
+		return geo.Stored{}, err
 	}
 	return db.create(ctx, actor, r)
 }
@@ -67,19 +46,19 @@ func (db *DB) Create(ctx context.Context, actor string, r geo.Record) (Stored, e
 // Replace stores r as the new state of the record id. With expect > 0 it
 // fails with ECONFLICT unless the stored version is expect. A replacement
 // that changes nothing writes nothing and returns the stored record.
-func (db *DB) Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (Stored, Outcome, error) {
+func (db *DB) Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (geo.Stored, geo.Outcome, error) {
 	if err := db.prepare(r); err != nil {
-		return Stored{}, "", err
+		return geo.Stored{}, "", err
 	}
-	var out Stored
-	var outcome Outcome
+	var out geo.Stored
+	var outcome geo.Outcome
 	err := db.inTx(ctx, func(tx *writeTx) error {
 		cur, err := tx.current(r.Collection(), id)
 		if err != nil {
 			return err
 		}
 		if expect > 0 && cur.version != expect {
-			return geo.Errorf(geo.ECONFLICT, "version %d of %s is not the latest (%d)", expect, id, cur.version)
+			return staleVersion(cur.version, expect)
 		}
 		out, outcome, err = tx.update(actor, id, cur, r)
 		return err
@@ -91,27 +70,33 @@ func (db *DB) Replace(ctx context.Context, actor, id string, expect int64, r geo
 // new state, as Replace does, and the change log names that version: the
 // history says the new version restored it. A record whose content is
 // that version's already writes nothing.
-func (db *DB) Restore(ctx context.Context, actor, id string, expect, version int64, r geo.Record) (Stored, Outcome, error) {
+func (db *DB) Restore(ctx context.Context, actor, id string, expect, version int64, r geo.Record) (geo.Stored, geo.Outcome, error) {
 	if err := db.prepare(r); err != nil {
-		return Stored{}, "", err
+		return geo.Stored{}, "", err
 	}
-	var out Stored
-	var outcome Outcome
+	var out geo.Stored
+	var outcome geo.Outcome
 	err := db.inTx(ctx, func(tx *writeTx) error {
 		cur, err := tx.current(r.Collection(), id)
 		if err != nil {
 			return err
 		}
 		if expect > 0 && cur.version != expect {
-			return geo.Errorf(geo.ECONFLICT, "version %d of %s is not the latest (%d)", expect, id, cur.version)
+			return staleVersion(cur.version, expect)
 		}
-		if out, outcome, err = tx.update(actor, id, cur, r); err != nil || outcome != Updated {
+		if out, outcome, err = tx.update(actor, id, cur, r); err != nil || outcome != geo.Updated {
 			return err
 		}
 		_, err = tx.Exec("UPDATE changes SET restored = ? WHERE seq = ?", version, tx.lastSeq)
 		return err
 	})
 	return out, outcome, err
+}
+
+// staleVersion is the ECONFLICT of a write that expected a version the
+// record has moved on from.
+func staleVersion(version, expect int64) error {
+	return geo.Errorf(geo.ECONFLICT, "the record is at version %d, not %d: someone changed it since you read it; read it again and re-apply your change", version, expect)
 }
 
 // Delete removes the record id, keeping its last state in the change log.
@@ -122,7 +107,7 @@ func (db *DB) Delete(ctx context.Context, actor string, c geo.Collection, id str
 			return err
 		}
 		if expect > 0 && cur.version != expect {
-			return geo.Errorf(geo.ECONFLICT, "version %d of %s is not the latest (%d)", expect, id, cur.version)
+			return staleVersion(cur.version, expect)
 		}
 		if err := tx.unindex(cur.rid); err != nil {
 			return err
@@ -221,47 +206,47 @@ func (tx *writeTx) current(c geo.Collection, id string) (current, error) {
 	return cur, err
 }
 
-func (tx *writeTx) create(actor string, r geo.Record) (Stored, error) {
+func (tx *writeTx) create(actor string, r geo.Record) (geo.Stored, error) {
 	m := r.Base()
 	m.ID, m.Version, m.Created, m.Updated = newID(), 1, tx.now, tx.now
 	feature, err := geo.EncodeFeature(r)
 	if err != nil {
-		return Stored{}, err
+		return geo.Stored{}, err
 	}
 	if err := tx.write(0, r, feature); err != nil {
-		return Stored{}, err
+		return geo.Stored{}, err
 	}
-	return Stored{r.Collection(), m.ID, 1, feature}, tx.log(geo.Change{Collection: r.Collection(), ID: m.ID, Op: geo.OpCreate, Version: 1, Actor: actor, After: feature})
+	return geo.Stored{Collection: r.Collection(), ID: m.ID, Version: 1, Feature: feature}, tx.log(geo.Change{Collection: r.Collection(), ID: m.ID, Op: geo.OpCreate, Version: 1, Actor: actor, After: feature})
 }
 
-func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (Stored, Outcome, error) {
+func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (geo.Stored, geo.Outcome, error) {
 	old, err := geo.DecodeFeature(r.Collection(), cur.feature)
 	if err != nil {
-		return Stored{}, "", err
+		return geo.Stored{}, "", err
 	}
 	m := r.Base()
 	// Encode with the stored meta first: equal bytes mean nothing changed.
 	*m = *old.Base()
 	same, err := geo.EncodeFeature(r)
 	if err != nil {
-		return Stored{}, "", err
+		return geo.Stored{}, "", err
 	}
 	if string(same) == string(cur.feature) {
-		return Stored{r.Collection(), id, cur.version, cur.feature}, Unchanged, nil
+		return geo.Stored{Collection: r.Collection(), ID: id, Version: cur.version, Feature: cur.feature}, geo.Unchanged, nil
 	}
 	m.Version, m.Updated = cur.version+1, tx.now
 	feature, err := geo.EncodeFeature(r)
 	if err != nil {
-		return Stored{}, "", err
+		return geo.Stored{}, "", err
 	}
 	if err := tx.unindex(cur.rid); err != nil {
-		return Stored{}, "", err
+		return geo.Stored{}, "", err
 	}
 	if err := tx.write(cur.rid, r, feature); err != nil {
-		return Stored{}, "", err
+		return geo.Stored{}, "", err
 	}
 	err = tx.log(geo.Change{Collection: r.Collection(), ID: id, Op: geo.OpUpdate, Version: m.Version, Actor: actor, Before: cur.feature, After: feature})
-	return Stored{r.Collection(), id, m.Version, feature}, Updated, err
+	return geo.Stored{Collection: r.Collection(), ID: id, Version: m.Version, Feature: feature}, geo.Updated, err
 }
 
 // write inserts (rid 0) or replaces the record row and its index entries.

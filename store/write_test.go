@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 const (
@@ -132,8 +131,8 @@ func TestChangeLog(t *testing.T) {
 	clock := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	db.Now = func() time.Time { clock = clock.Add(time.Second); return clock }
 
-	var v1, v2 store.Stored
-	var imported []store.ImportResult
+	var v1, v2 geo.Stored
+	var imported []geo.ImportResult
 	importRecs := func(changeOne bool) []geo.Record {
 		recs := newSynth(7, "log").incidents(5)
 		if changeOne {
@@ -155,14 +154,14 @@ func TestChangeLog(t *testing.T) {
 		}},
 		{"replace with the stored content is unchanged", func(t *testing.T) []wantChange {
 			s, outcome, err := db.Replace(ctx, "bob", v1.ID, 1, decode(t, geo.Incidents, string(v1.Feature)))
-			if err != nil || outcome != store.Unchanged || s.Version != 1 || !bytes.Equal(s.Feature, v1.Feature) {
+			if err != nil || outcome != geo.Unchanged || s.Version != 1 || !bytes.Equal(s.Feature, v1.Feature) {
 				t.Fatalf("replace: %s, version %d, %v", outcome, s.Version, err)
 			}
 			return nil
 		}},
 		{"replace with the original input (no server fields) is unchanged", func(t *testing.T) []wantChange {
 			_, outcome, err := db.Replace(ctx, "bob", v1.ID, 0, decode(t, geo.Incidents, plotFeature))
-			if err != nil || outcome != store.Unchanged {
+			if err != nil || outcome != geo.Unchanged {
 				t.Fatalf("replace: %s, %v", outcome, err)
 			}
 			return nil
@@ -175,9 +174,9 @@ func TestChangeLog(t *testing.T) {
 			r := decode(t, geo.Incidents, string(cur.Feature)).(*geo.Incident)
 			killed := int64(0)
 			r.Killed = &killed
-			var outcome store.Outcome
+			var outcome geo.Outcome
 			v2, outcome, err = db.Replace(ctx, "bob", v1.ID, cur.Version, r)
-			if err != nil || outcome != store.Updated || v2.Version != cur.Version+1 {
+			if err != nil || outcome != geo.Updated || v2.Version != cur.Version+1 {
 				t.Fatalf("replace: %s, version %d after %d, %v", outcome, v2.Version, cur.Version, err)
 			}
 			// Only killed and the server fields moved.
@@ -223,7 +222,7 @@ func TestChangeLog(t *testing.T) {
 			}
 			var want []wantChange
 			for _, r := range imported {
-				if r.Outcome != store.Created {
+				if r.Outcome != geo.Created {
 					t.Fatalf("import: %s %s", r.ID, r.Outcome)
 				}
 				s, err := db.Get(ctx, geo.Incidents, r.ID)
@@ -240,7 +239,7 @@ func TestChangeLog(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, r := range res {
-				if r.Outcome != store.Unchanged || r.ID != imported[i].ID {
+				if r.Outcome != geo.Unchanged || r.ID != imported[i].ID {
 					t.Errorf("record %d: %s %s, want %s unchanged", i, r.ID, r.Outcome, imported[i].ID)
 				}
 			}
@@ -256,9 +255,9 @@ func TestChangeLog(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, r := range res {
-				want := store.Unchanged
+				want := geo.Unchanged
 				if i == 2 {
-					want = store.Updated
+					want = geo.Updated
 				}
 				if r.Outcome != want || r.ID != imported[i].ID {
 					t.Errorf("record %d: %s %s, want %s %s", i, r.ID, r.Outcome, imported[i].ID, want)
@@ -385,4 +384,40 @@ func mustEncode(t testing.TB, r geo.Record) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestConflictCodes tells the two refusals of a write apart by their code
+// alone: a version that moved on is ECONFLICT, another record's
+// external_id is EDUPLICATE, and the version is checked first.
+func TestConflictCodes(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	withExt := func(ext string) geo.Record {
+		r := decode(t, geo.Incidents, plotFeature).(*geo.Incident)
+		r.ExternalID = ext
+		return r
+	}
+	a, err := db.Create(ctx, "alice", withExt("gtd:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := db.Create(ctx, "alice", withExt("gtd:2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Create(ctx, "bob", withExt("gtd:1"))
+	wantCode(t, err, geo.EDUPLICATE)
+	_, _, err = db.Replace(ctx, "bob", b.ID, b.Version, withExt("gtd:1"))
+	wantCode(t, err, geo.EDUPLICATE)
+	_, _, err = db.Replace(ctx, "bob", b.ID, 0, withExt("gtd:1"))
+	wantCode(t, err, geo.EDUPLICATE)
+	if _, _, err := db.Replace(ctx, "bob", b.ID, b.Version, withExt("gtd:3")); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = db.Replace(ctx, "bob", b.ID, b.Version, withExt("gtd:1"))
+	wantCode(t, err, geo.ECONFLICT)
+	wantCode(t, db.Delete(ctx, "bob", geo.Incidents, b.ID, b.Version), geo.ECONFLICT)
+	if got, err := db.Get(ctx, geo.Incidents, a.ID); err != nil || got.Version != 1 {
+		t.Fatalf("the record holding gtd:1: version %d, %v", got.Version, err)
+	}
 }

@@ -74,7 +74,7 @@ type latencies struct {
 	pushed    map[int64]time.Time // seq -> first alert pushed
 }
 
-func (l *latencies) push(a *store.Alert) {
+func (l *latencies) push(a *geo.Alert) {
 	now := time.Now()
 	l.mu.Lock()
 	if _, ok := l.pushed[a.Seq]; !ok {
@@ -128,7 +128,7 @@ func BenchmarkAlerts1M(b *testing.B) {
 	defer db.Close()
 	r := rand.New(rand.NewSource(16))
 	start := time.Now()
-	batch := make([]geo.Record, 0, store.ImportBatchSize)
+	batch := make([]geo.Record, 0, geo.ImportBatchSize)
 	for i := 0; i < incidents; i++ {
 		batch = append(batch, randomIncident(r, i))
 		if len(batch) == cap(batch) || i == incidents-1 {

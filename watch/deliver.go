@@ -20,14 +20,13 @@ import (
 	"time"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // DeliveryStore is what the deliverer needs of the database; *store.DB
 // satisfies it.
 type DeliveryStore interface {
-	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error)
-	RecordAttempt(ctx context.Context, did int64, a store.Attempt, state string, next time.Time) error
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]geo.Delivery, error)
+	RecordAttempt(ctx context.Context, did int64, a geo.Attempt, state string, next time.Time) error
 }
 
 // DeliverOptions tune a deliverer; zero values take the defaults.
@@ -62,7 +61,7 @@ type Deliverer struct {
 	wake   chan struct{}
 
 	mu       sync.Mutex
-	workers  map[string]chan store.Delivery
+	workers  map[string]chan geo.Delivery
 	inflight map[int64]bool
 	wg       sync.WaitGroup
 }
@@ -111,7 +110,7 @@ func NewDeliverer(db DeliveryStore, opt DeliverOptions) *Deliverer {
 			},
 		},
 		wake:     make(chan struct{}, 1),
-		workers:  map[string]chan store.Delivery{},
+		workers:  map[string]chan geo.Delivery{},
 		inflight: map[int64]bool{},
 	}
 }
@@ -182,7 +181,7 @@ func (d *Deliverer) dispatch(ctx context.Context) error {
 		ep := endpoint(dl.URL)
 		q, ok := d.workers[ep]
 		if !ok {
-			q = make(chan store.Delivery, d.opt.Queue)
+			q = make(chan geo.Delivery, d.opt.Queue)
 			d.workers[ep] = q
 			d.wg.Add(1)
 			go d.work(ctx, ep, q)
@@ -209,7 +208,7 @@ func endpoint(raw string) string {
 const workerIdle = 30 * time.Second
 
 // work delivers one endpoint's queue in order.
-func (d *Deliverer) work(ctx context.Context, ep string, q chan store.Delivery) {
+func (d *Deliverer) work(ctx context.Context, ep string, q chan geo.Delivery) {
 	defer d.wg.Done()
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
@@ -245,21 +244,21 @@ func Sign(secret string, body []byte) string {
 }
 
 // deliver makes one try and records it.
-func (d *Deliverer) deliver(ctx context.Context, dl store.Delivery) {
+func (d *Deliverer) deliver(ctx context.Context, dl geo.Delivery) {
 	start := time.Now()
-	a := store.Attempt{Attempt: dl.Attempts + 1, Time: start.UTC()}
+	a := geo.Attempt{Attempt: dl.Attempts + 1, Time: start.UTC()}
 	a.Status, a.Error = d.post(ctx, dl)
 	if ctx.Err() != nil {
 		return // shutting down: the try is made again after a restart
 	}
 	a.Duration = time.Since(start)
-	state, next := store.DeliveryDelivered, time.Time{}
+	state, next := geo.DeliveryDelivered, time.Time{}
 	switch {
 	case a.Status >= 200 && a.Status < 300:
 	case a.Attempt >= d.opt.MaxAttempts || a.Status == -1:
-		state = store.DeliveryFailed
+		state = geo.DeliveryFailed
 	default:
-		state = store.DeliveryPending
+		state = geo.DeliveryPending
 		wait := d.opt.Backoff << min(a.Attempt-1, 30)
 		if wait <= 0 || wait > d.opt.MaxBackoff {
 			wait = d.opt.MaxBackoff
@@ -277,7 +276,7 @@ func (d *Deliverer) deliver(ctx context.Context, dl store.Delivery) {
 
 // post sends the body; it returns the status, 0 with the error when there
 // was no answer, or -1 for a URL that can never be delivered to.
-func (d *Deliverer) post(ctx context.Context, dl store.Delivery) (int, string) {
+func (d *Deliverer) post(ctx context.Context, dl geo.Delivery) (int, string) {
 	u, err := url.Parse(dl.URL)
 	if err != nil {
 		return -1, "bad URL"

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // Store is what the evaluator needs of the database; *store.DB satisfies it.
@@ -29,8 +28,8 @@ type Store interface {
 	Changes(ctx context.Context, after int64, limit int) ([]geo.Change, error)
 	OnCommit(func(seq int64))
 	AlertCursor(ctx context.Context) (int64, error)
-	WatchesAfter(ctx context.Context, after int64) ([]store.WatchState, int64, error)
-	SaveAlerts(ctx context.Context, through int64, alerts []store.Alert, deliveries []store.Delivery) (bool, error)
+	WatchesAfter(ctx context.Context, after int64) ([]geo.WatchState, int64, error)
+	SaveAlerts(ctx context.Context, through int64, alerts []geo.Alert, deliveries []geo.Delivery) (bool, error)
 }
 
 // Pusher sends an alert frame to every open connection of a user; the
@@ -45,7 +44,7 @@ type Options struct {
 	Logger       *slog.Logger
 	// Pushed, when set, is called after each alert is stored and pushed
 	// (benchmarks measure commit-to-alert latency with it).
-	Pushed func(a *store.Alert)
+	Pushed func(a *geo.Alert)
 	// Wake, when set, is called after alerts with webhook deliveries are
 	// stored (the Deliverer's Wake).
 	Wake func()
@@ -156,8 +155,8 @@ func (e *Evaluator) pump(ctx context.Context) error {
 		if err := e.sync(ctx); err != nil {
 			return err
 		}
-		var alerts []store.Alert
-		var deliveries []store.Delivery
+		var alerts []geo.Alert
+		var deliveries []geo.Delivery
 		var owners []string
 		for i := range batch {
 			alerts, deliveries, owners = e.evaluate(&batch[i], alerts, deliveries, owners)
@@ -235,7 +234,7 @@ func (e *Evaluator) drop(id string) {
 	e.free = append(e.free, slot)
 }
 
-func (e *Evaluator) add(s store.WatchState, f geo.Filter) {
+func (e *Evaluator) add(s geo.WatchState, f geo.Filter) {
 	c := &compiled{
 		id: s.ID, owner: s.Owner, name: s.Watch.Name, since: s.Since,
 		area: geo.NewArea(s.Watch), filter: f, webhook: s.Watch.Webhook,
@@ -261,7 +260,7 @@ type state struct {
 
 // evaluate appends the alerts of one change, with the owner of each and
 // the webhook deliveries.
-func (e *Evaluator) evaluate(ch *geo.Change, alerts []store.Alert, deliveries []store.Delivery, owners []string) ([]store.Alert, []store.Delivery, []string) {
+func (e *Evaluator) evaluate(ch *geo.Change, alerts []geo.Alert, deliveries []geo.Delivery, owners []string) ([]geo.Alert, []geo.Delivery, []string) {
 	before, after, err := ch.Records()
 	if err != nil {
 		e.logger.Error("skip undecodable change", "seq", ch.Seq, "err", err)
@@ -318,11 +317,11 @@ func (e *Evaluator) evaluate(ch *geo.Change, alerts []store.Alert, deliveries []
 		default:
 			continue
 		}
-		a := store.Alert{Watch: w.id, Seq: ch.Seq, Event: event, Collection: ch.Collection, ID: ch.ID, Time: ch.Time, Feature: feature}
+		a := geo.Alert{Watch: w.id, Seq: ch.Seq, Event: event, Collection: ch.Collection, ID: ch.ID, Time: ch.Time, Feature: feature}
 		alerts = append(alerts, a)
 		owners = append(owners, w.owner)
 		if w.webhook != "" {
-			deliveries = append(deliveries, store.Delivery{Watch: w.id, Seq: ch.Seq, URL: w.webhook, Body: Frame(&a, w.name)})
+			deliveries = append(deliveries, geo.Delivery{Watch: w.id, Seq: ch.Seq, URL: w.webhook, Body: Frame(&a, w.name)})
 		}
 	}
 	return alerts, deliveries, owners
@@ -330,7 +329,7 @@ func (e *Evaluator) evaluate(ch *geo.Change, alerts []store.Alert, deliveries []
 
 // Frame encodes an alert as the websocket sends it and a webhook receives
 // it: {"type":"alert","seq":…,"watch":…,"name":…,"event":…,"collection":…,"id":…,"feature":{…}}.
-func Frame(a *store.Alert, name string) []byte {
+func Frame(a *geo.Alert, name string) []byte {
 	b := make([]byte, 0, len(a.Feature)+192)
 	b = append(b, `{"type":"alert","seq":`...)
 	b = strconv.AppendInt(b, a.Seq, 10)

@@ -104,7 +104,7 @@ func loadSynthetic(tb testing.TB, path string, n int) {
 	}
 	recs := synthIncidents(n, 1)
 	for len(recs) > 0 {
-		k := min(len(recs), store.ImportBatchSize)
+		k := min(len(recs), geo.ImportBatchSize)
 		if _, err := db.ImportBatch(context.Background(), "bench", recs[:k]); err != nil {
 			tb.Fatal(err)
 		}

@@ -96,7 +96,7 @@ func loadScale(tb testing.TB, path string) {
 	}
 	for _, recs := range [][]geo.Record{synthIncidents(scaleIncidents, 1), synthRoutes(scaleRoutes, 2)} {
 		for len(recs) > 0 {
-			k := min(len(recs), store.ImportBatchSize)
+			k := min(len(recs), geo.ImportBatchSize)
 			if _, err := db.ImportBatch(context.Background(), "bench", recs[:k]); err != nil {
 				tb.Fatal(err)
 			}

@@ -16,6 +16,7 @@ import (
 
 	"nexus/api"
 	"nexus/data"
+	"nexus/geo"
 	"nexus/geocode"
 	"nexus/ingest"
 	"nexus/limit"
@@ -26,6 +27,10 @@ import (
 	"nexus/store"
 	"nexus/watch"
 )
+
+// The SQLite store is the engine behind the API, the hub, the overview
+// and the watches.
+var _ api.Store = (*store.DB)(nil)
 
 // ownerOf names the user of a websocket request: the token's name, ""
 // without a token.
@@ -429,7 +434,7 @@ func firstToken(ctx context.Context, db database) (string, error) {
 	if err != nil || n > 0 {
 		return "", err
 	}
-	return db.CreateToken(ctx, "admin", store.RoleAdmin)
+	return db.CreateToken(ctx, "admin", geo.RoleAdmin)
 }
 
 // serve runs the server until ctx is done.

@@ -2,11 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"nexus/geo"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"nexus/store"
 )
 
 // problemOf checks that an answer is problem+json with the status.
@@ -25,8 +24,8 @@ func isProblem(t *testing.T, what string, status int, body []byte, h map[string]
 func TestWatchAPI(t *testing.T) {
 	s := startWatchServer(t, filepath.Join(t.TempDir(), "nexus.db"))
 	defer s.Close()
-	bob := s.token(t, "bob", store.RoleViewer)
-	admin := s.token(t, "root", store.RoleAdmin)
+	bob := s.token(t, "bob", geo.RoleViewer)
+	admin := s.token(t, "root", geo.RoleAdmin)
 	circle := `{"type":"Feature","geometry":{"type":"Point","coordinates":[-74.0537,4.6668]},"properties":{"name":"Zona Rosa","radius_km":5}}`
 
 	st, b, h := do(t, s.URL, "", "POST", "/api/watches", circle)
@@ -117,7 +116,7 @@ func TestWatchAPI(t *testing.T) {
 func TestWebhookPolicy(t *testing.T) {
 	m, _ := startMain(t, filepath.Join(t.TempDir(), "nexus.db"), "-seed=false")
 	defer m.Close()
-	tok, err := m.db.CreateToken(t.Context(), "carol", store.RoleViewer)
+	tok, err := m.db.CreateToken(t.Context(), "carol", geo.RoleViewer)
 	if err != nil {
 		t.Fatal(err)
 	}

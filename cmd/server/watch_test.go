@@ -50,8 +50,8 @@ func startWatchServer(t *testing.T, dbPath string, tokens ...string) *watchServe
 	if len(tokens) == 2 {
 		s.editor, s.viewer = tokens[0], tokens[1]
 	} else {
-		s.editor = s.token(t, "editor", store.RoleEditor)
-		s.viewer = s.token(t, "alice", store.RoleViewer)
+		s.editor = s.token(t, "editor", geo.RoleEditor)
+		s.viewer = s.token(t, "alice", geo.RoleViewer)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
