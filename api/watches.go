@@ -17,15 +17,34 @@ import (
 // WatchStore is what the API needs of the database for watch areas and
 // their alerts; it is part of Store.
 type WatchStore interface {
+	// CreateWatch stores a new watch of owner at version 1, with a new
+	// webhook secret returned this once; EINVALID for a watch that breaks
+	// a rule.
 	CreateWatch(ctx context.Context, owner string, w *geo.Watch) (geo.StoredWatch, error)
+	// GetWatch returns a watch without its secret; ENOTFOUND.
 	GetWatch(ctx context.Context, id string) (geo.StoredWatch, error)
+	// ListWatches returns the watches of owner ("": every one), oldest
+	// first; no codes.
 	ListWatches(ctx context.Context, owner string) ([]geo.StoredWatch, error)
+	// ReplaceWatch stores w as the watch's new state: EINVALID,
+	// ENOTFOUND, ECONFLICT when expect > 0 and the version moved on.
 	ReplaceWatch(ctx context.Context, actor, id string, expect int64, w *geo.Watch) (geo.StoredWatch, geo.Outcome, error)
+	// DeleteWatch removes a watch with its alerts and deliveries:
+	// ENOTFOUND, ECONFLICT as ReplaceWatch.
 	DeleteWatch(ctx context.Context, actor, id string, expect int64) error
+	// WatchHistory returns a watch's changes newest first and its owner,
+	// deleted watches too; ENOTFOUND when the id never existed.
 	WatchHistory(ctx context.Context, id string) ([]geo.Change, string, error)
+	// Alerts pages alerts newest first; no codes.
 	Alerts(ctx context.Context, q geo.AlertQuery) ([]geo.Alert, int64, error)
+	// UnreadAlerts counts the unread alerts of each watch of owner; no
+	// codes.
 	UnreadAlerts(ctx context.Context, owner string) (map[string]int64, error)
+	// MarkAlertsRead marks alerts of a watch read (all for nil seqs),
+	// returning how many changed; no codes.
 	MarkAlertsRead(ctx context.Context, watch string, seqs []int64) (int64, error)
+	// Deliveries returns a watch's newest webhook deliveries with their
+	// tries; no codes.
 	Deliveries(ctx context.Context, watch string, limit int) ([]geo.DeliveryLog, error)
 }
 

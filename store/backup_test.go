@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"nexus/store"
+	"nexus/store/storetest"
 )
 
 // TestBackupWhileWriting copies the database while another goroutine keeps
@@ -15,11 +16,11 @@ import (
 func TestBackupWhileWriting(t *testing.T) {
 	db := openDB(t)
 	ctx := context.Background()
-	importAll(t, db, "loader", newSynth(3, "backup").incidents(3000)) // so that a copy takes a while
+	storetest.ImportAll(t, db, "loader", storetest.NewSynth(3, "backup").Incidents(3000)) // so that a copy takes a while
 
 	stop, started, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
-		gen := newSynth(4, "writer")
+		gen := storetest.NewSynth(4, "writer")
 		for first := true; ; first = false {
 			select {
 			case <-stop:
@@ -27,7 +28,7 @@ func TestBackupWhileWriting(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := db.Create(ctx, "writer", gen.incident()); err != nil {
+			if _, err := db.Create(ctx, "writer", gen.Incident()); err != nil {
 				done <- err
 				return
 			}

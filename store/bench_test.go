@@ -19,6 +19,7 @@ import (
 
 	"nexus/geo"
 	"nexus/store"
+	"nexus/store/storetest"
 )
 
 // BenchmarkBulkInsert200k imports 200 000 synthetic incidents with
@@ -31,7 +32,7 @@ func BenchmarkBulkInsert200k(b *testing.B) {
 	if err != nil {
 		b.Fatal("ogr2ogr not found: install gdal-bin (make deps)")
 	}
-	recs := newSynth(42, "bulk").incidents(n)
+	recs := storetest.NewSynth(42, "bulk").Incidents(n)
 	dir := b.TempDir()
 	in := filepath.Join(dir, "in.geojson")
 	features := writeFeatureCollection(b, in, recs)
@@ -147,10 +148,10 @@ func loadMillion() {
 	if million.err != nil {
 		return
 	}
-	gen := newSynth(1e6, "million")
+	gen := storetest.NewSynth(1e6, "million")
 	start := time.Now()
 	for k := 0; k < n; k += geo.ImportBatchSize {
-		if _, million.err = million.db.ImportBatch(context.Background(), "bench", gen.incidents(geo.ImportBatchSize)); million.err != nil {
+		if _, million.err = million.db.ImportBatch(context.Background(), "bench", gen.Incidents(geo.ImportBatchSize)); million.err != nil {
 			return
 		}
 	}

@@ -122,6 +122,10 @@ func Open(path string) (*DB, error) {
 // Path is the database file's path.
 func (db *DB) Path() string { return db.path }
 
+// SetClock replaces the clock the writes stamp their times with (Now),
+// for tests; call it before the database is used.
+func (db *DB) SetClock(now func() time.Time) { db.Now = now }
+
 // migrate applies the embedded migrations in name order, each in its own
 // transaction, tracking progress in PRAGMA user_version.
 func (db *DB) migrate(ctx context.Context) error {

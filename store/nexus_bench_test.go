@@ -11,6 +11,7 @@ import (
 	orbgeo "github.com/paulmach/orb/geo"
 
 	"nexus/geo"
+	"nexus/store/storetest"
 )
 
 // nexusRoutes adds 10 000 synthetic routes to the million-incident
@@ -29,9 +30,9 @@ func loadNexusRoutes() {
 		return
 	}
 	ctx := context.Background()
-	gen := newSynth(15, "nexus-routes")
+	gen := storetest.NewSynth(15, "nexus-routes")
 	for k := 0; k < 10000; k += geo.ImportBatchSize {
-		if _, nexusRoutes.err = million.db.ImportBatch(ctx, "bench", gen.routes(geo.ImportBatchSize)); nexusRoutes.err != nil {
+		if _, nexusRoutes.err = million.db.ImportBatch(ctx, "bench", gen.Routes(geo.ImportBatchSize)); nexusRoutes.err != nil {
 			return
 		}
 	}

@@ -26,7 +26,8 @@ import (
 	"nexus/store"
 )
 
-// Exec runs the command line: serve (the default), import, export, token or backup.
+// Exec runs the command line: serve (the default), import, export, token,
+// backup or migrate.
 func Exec(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -44,8 +45,10 @@ func Exec(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		err = tokenCmd(ctx, args, stdout, stderr)
 	case "backup":
 		err = backupCmd(ctx, args, stdout, stderr)
+	case "migrate":
+		err = migrateCmd(ctx, args, stdout, stderr)
 	default:
-		return fmt.Errorf("unknown command %q; commands: serve, import, export, token, backup", cmd)
+		return fmt.Errorf("unknown command %q; commands: serve, import, export, token, backup, migrate", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"nexus/api"
+	"nexus/geo"
 	"nexus/geocode"
 	"nexus/live"
 	"nexus/overview"
@@ -28,6 +29,8 @@ type database interface {
 	watch.DeliveryStore
 	TokenCount(ctx context.Context) (int, error)
 	CreateToken(ctx context.Context, name, role string) (string, error)
+	// Dump and Load move a whole database between engines (migrate).
+	geo.Dumper
 	Close() error
 }
 

@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"bytes"
@@ -35,11 +35,11 @@ func rename(r geo.Record, name string) {
 	}
 }
 
-// TestConcurrentUpdates releases two writers at once, both replacing the
+// testConcurrentUpdates releases two writers at once, both replacing the
 // same record from version 1: exactly one wins, the other gets ECONFLICT,
 // and the history holds only the versions that exist.
-func TestConcurrentUpdates(t *testing.T) {
-	db := openDB(t)
+func testConcurrentUpdates(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name    string
@@ -123,18 +123,18 @@ type wantChange struct {
 	before, after []byte
 }
 
-// TestChangeLog runs one record's life and an import through the store,
+// testChangeLog runs one record's life and an import through the store,
 // checking after every step the exact change-log entries it wrote.
-func TestChangeLog(t *testing.T) {
-	db := openDB(t)
+func testChangeLog(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
 	ctx := context.Background()
 	clock := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	db.Now = func() time.Time { clock = clock.Add(time.Second); return clock }
+	db.SetClock(func() time.Time { clock = clock.Add(time.Second); return clock })
 
 	var v1, v2 geo.Stored
 	var imported []geo.ImportResult
 	importRecs := func(changeOne bool) []geo.Record {
-		recs := newSynth(7, "log").incidents(5)
+		recs := NewSynth(7, "log").Incidents(5)
 		if changeOne {
 			recs[2].(*geo.Incident).Place = "Puerto Tejada, Cauca"
 		}
@@ -386,11 +386,11 @@ func mustEncode(t testing.TB, r geo.Record) []byte {
 	return b
 }
 
-// TestConflictCodes tells the two refusals of a write apart by their code
+// testConflictCodes tells the two refusals of a write apart by their code
 // alone: a version that moved on is ECONFLICT, another record's
 // external_id is EDUPLICATE, and the version is checked first.
-func TestConflictCodes(t *testing.T) {
-	db := openDB(t)
+func testConflictCodes(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
 	ctx := context.Background()
 	withExt := func(ext string) geo.Record {
 		r := decode(t, geo.Incidents, plotFeature).(*geo.Incident)

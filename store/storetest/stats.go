@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"context"
@@ -15,10 +15,10 @@ import (
 	"nexus/geo"
 )
 
-// TestStats counts hand-made records by country, type, actor and month,
+// testStats counts hand-made records by country, type, actor and month,
 // with and without filters, then checks synthetic data against brute force.
-func TestStats(t *testing.T) {
-	db := openDB(t)
+func testStats(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
 	ctx := context.Background()
 	inc := func(country, typ, date string, lon, lat float64, actors ...string) geo.Record {
 		return &geo.Incident{Point: orb.Point{lon, lat}, Title: typ + " in " + country, Type: typ, Date: date, Country: country, Actors: actors}
@@ -26,7 +26,7 @@ func TestStats(t *testing.T) {
 	route := func(commodity, from, to string, countries []string, actors ...string) geo.Record {
 		return &geo.Route{Line: orb.LineString{{-75, 4}, {-80, 9}}, Name: commodity, Commodity: commodity, ActiveFrom: from, ActiveTo: to, Countries: countries, Actors: actors}
 	}
-	importAll(t, db, "tester", []geo.Record{
+	ImportAll(t, db, "tester", []geo.Record{
 		inc("CO", "attack", "2018-02", -74.05, 4.66, "ISIS"),
 		inc("CO", "plot", "2018-02-14", -74.06, 4.67, "ISIS", "ELN"),
 		inc("CO", "attack", "2018-03", -75.57, 6.25, "isis"), // actors group whatever their case
@@ -35,7 +35,7 @@ func TestStats(t *testing.T) {
 		inc("AR", "attack", "1994-07-18", -58.40, -34.60, "Hezbollah"),
 		inc("AR", "attack", "1992-03-17", -58.38, -34.59, "Hezbollah"),
 	})
-	importAll(t, db, "tester", []geo.Record{
+	ImportAll(t, db, "tester", []geo.Record{
 		route("cocaine", "2011-05", "", []string{"CO", "PA", "US"}, "FARC"),
 		route("cash", "2011-11", "2015", []string{"MX", "US"}, "Los Zetas"),
 		route("cocaine", "", "", []string{"CO", "GW", "ES"}, "FARC", "Hezbollah"),
@@ -92,11 +92,11 @@ func TestStats(t *testing.T) {
 	t.Run("synthetic data against brute force", func(t *testing.T) {
 		seed := testSeed(t)
 		rng := rand.New(rand.NewSource(seed))
-		db := openDB(t)
-		gen := newSynth(seed, "stats")
+		db := open(t)
+		gen := NewSynth(seed, "stats")
 		data := map[geo.Collection][]indexed{}
-		for coll, recs := range map[geo.Collection][]geo.Record{geo.Incidents: gen.incidents(1500), geo.Routes: gen.routes(200)} {
-			ids := importAll(t, db, "tester", recs)
+		for coll, recs := range map[geo.Collection][]geo.Record{geo.Incidents: gen.Incidents(1500), geo.Routes: gen.Routes(200)} {
+			ids := ImportAll(t, db, "tester", recs)
 			for i, r := range recs {
 				data[coll] = append(data[coll], indexed{id: ids[i], keys: r.Keys(), rec: r})
 			}
@@ -206,15 +206,15 @@ func countsString(cs []geo.Count) string {
 	return strings.Join(parts, " ")
 }
 
-// TestClusters groups synthetic incidents into grid cells and checks every
+// testClusters groups synthetic incidents into grid cells and checks every
 // cell against brute force: counts that sum to the matched count, counts by
 // type, and a mean position inside a cell of the given size.
-func TestClusters(t *testing.T) {
+func testClusters(t *testing.T, open func(*testing.T) Engine) {
 	seed := testSeed(t)
-	db := openDB(t)
+	db := open(t)
 	ctx := context.Background()
-	recs := newSynth(seed, "clusters").incidents(2000)
-	importAll(t, db, "tester", recs)
+	recs := NewSynth(seed, "clusters").Incidents(2000)
+	ImportAll(t, db, "tester", recs)
 
 	filter := func(set func(*geo.Filter)) geo.Filter {
 		f := geo.NewFilter()

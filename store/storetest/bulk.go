@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"bytes"
@@ -24,15 +24,15 @@ func clone(t testing.TB, r geo.Record) geo.Record {
 	return c
 }
 
-// TestReimportHistory imports records in bulk, imports them again
+// testReimportHistory imports records in bulk, imports them again
 // unchanged, then with a few changed, and reads the change log: only real
 // changes are logged, one seq each, each update's before is the previous
 // version, and the bulk entries read back as the records are stored.
-func TestReimportHistory(t *testing.T) {
-	db := openDB(t)
+func testReimportHistory(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
 	ctx := context.Background()
-	s := newSynth(testSeed(t), "reimport")
-	recs := append(s.incidents(600), s.routes(50)...)
+	s := NewSynth(testSeed(t), "reimport")
+	recs := append(s.Incidents(600), s.Routes(50)...)
 	fresh := func() []geo.Record {
 		out := make([]geo.Record, len(recs))
 		for i, r := range recs {
@@ -41,8 +41,8 @@ func TestReimportHistory(t *testing.T) {
 		return out
 	}
 	first := fresh()
-	ids := importAll(t, db, "first", first)
-	seq1 := scalar[int64](t, db, "SELECT max(seq) FROM changes")
+	ids := ImportAll(t, db, "first", first)
+	seq1 := lastSeq(t, db)
 	if seq1 != int64(len(recs)) {
 		t.Fatalf("first import logged up to seq %d, want %d", seq1, len(recs))
 	}
@@ -57,7 +57,7 @@ func TestReimportHistory(t *testing.T) {
 			t.Fatalf("record %d: %s %s, want unchanged %s", i, r.Outcome, r.ID, ids[i])
 		}
 	}
-	if seq := scalar[int64](t, db, "SELECT max(seq) FROM changes"); seq != seq1 {
+	if seq := lastSeq(t, db); seq != seq1 {
 		t.Fatalf("an unchanged re-import logged up to seq %d (was %d)", seq, seq1)
 	}
 
@@ -153,16 +153,16 @@ func TestReimportHistory(t *testing.T) {
 	}
 }
 
-// TestImportBatchDuplicates: a batch that names one external_id three
+// testImportBatchDuplicates: a batch that names one external_id three
 // times creates it once and updates it twice, in order.
-func TestImportBatchDuplicates(t *testing.T) {
-	db := openDB(t)
-	s := newSynth(testSeed(t), "dup")
-	a := s.incident()
+func testImportBatchDuplicates(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
+	s := NewSynth(testSeed(t), "dup")
+	a := s.Incident()
 	b, c := clone(t, a), clone(t, a)
 	rename(b, "second")
 	rename(c, "third")
-	other := s.incident()
+	other := s.Incident()
 	res, err := db.ImportBatch(context.Background(), "dup", []geo.Record{a, other, b, c})
 	if err != nil {
 		t.Fatal(err)
@@ -176,10 +176,10 @@ func TestImportBatchDuplicates(t *testing.T) {
 	if res[0].ID != res[2].ID || res[0].ID != res[3].ID {
 		t.Errorf("one external_id got ids %s, %s, %s", res[0].ID, res[2].ID, res[3].ID)
 	}
-	if n := scalar[int](t, db, "SELECT count(*) FROM records"); n != 2 {
+	if n := countAll(t, db); n != 2 {
 		t.Errorf("%d records, want 2", n)
 	}
-	if v := scalar[int](t, db, "SELECT version FROM records WHERE id = ?", res[0].ID); v != 3 {
-		t.Errorf("version %d, want 3", v)
+	if s, err := db.Get(context.Background(), geo.Incidents, res[0].ID); err != nil || s.Version != 3 {
+		t.Errorf("version %d (%v), want 3", s.Version, err)
 	}
 }

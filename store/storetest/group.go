@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 	"nexus/geo"
 )
 
-// TestConcurrentCreatesShareTransactions: sixteen writers create at once;
+// testConcurrentCreatesShareTransactions: sixteen writers create at once;
 // a create that breaks a constraint (a duplicate external_id) fails alone,
 // every other is stored as version 1 with its own change-log entry.
-func TestConcurrentCreatesShareTransactions(t *testing.T) {
-	db := openDB(t)
+func testConcurrentCreatesShareTransactions(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
 	ctx := context.Background()
 	if _, err := db.Create(ctx, "first", decode(t, geo.Incidents, `{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"title":"Taken","type":"plot","date":"2018","external_id":"dup:1"}}`)); err != nil {
 		t.Fatal(err)
@@ -72,7 +72,7 @@ func TestConcurrentCreatesShareTransactions(t *testing.T) {
 			t.Fatalf("entry %d: seq %d op %s", i, c.Seq, c.Op)
 		}
 	}
-	if n := scalar[int](t, db, "SELECT count(*) FROM records"); n != total+1 {
+	if n := countAll(t, db); n != int64(total+1) {
 		t.Errorf("%d records, want %d", n, total+1)
 	}
 }

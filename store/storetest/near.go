@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"context"
@@ -57,8 +57,8 @@ func sampledKm(p orb.Point, g orb.Geometry, n int) (km, tol float64) {
 // near and near_route select, through the R*Tree and the exact measure,
 // exactly what a brute-force great-circle distance selects, on random
 // places and routes across the antimeridian and near the poles.
-func TestNearEqualsBruteForce(t *testing.T) {
-	db := openDB(t)
+func testNearEqualsBruteForce(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(3, 15))
 	place := func() orb.Point {
@@ -92,7 +92,7 @@ func TestNearEqualsBruteForce(t *testing.T) {
 		paths = append(paths, l)
 		recs = append(recs, &geo.Route{Line: l, Name: "r", Commodity: "cocaine"})
 	}
-	ids := importAll(t, db, "t", recs)
+	ids := ImportAll(t, db, "t", recs)
 	for round := range 16 {
 		f := geo.NewFilter()
 		km := 50 + rng.Float64()*1500

@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"context"
@@ -11,13 +11,12 @@ import (
 	"github.com/paulmach/orb"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
 // The actor summary the writes keep equals the one counted afresh from the
 // records, after random creates, updates and deletes.
-func TestActorSummaryFollowsWrites(t *testing.T) {
-	db := openDB(t)
+func testActorSummaryFollowsWrites(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(15, 15))
 	names := []string{"Hezbollah", "hezbollah", "Los Zetas", "FARC", "ISIS", "Sinaloa Cartel"}
@@ -68,8 +67,8 @@ func TestActorSummaryFollowsWrites(t *testing.T) {
 // The actor summary follows bulk imports that create, update (in batches
 // where every record held its actors' earliest and latest dates) and
 // leave records unchanged, and deletes after them.
-func TestActorSummaryFollowsImports(t *testing.T) {
-	db := openDB(t)
+func testActorSummaryFollowsImports(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(15, 16))
 	names := []string{"Hezbollah", "hezbollah", "Los Zetas", "FARC", "ISIS"}
@@ -121,7 +120,7 @@ func TestActorSummaryFollowsImports(t *testing.T) {
 // checkActorSummary compares the actor list, timelines and neighbours,
 // which read the summary the writes keep, with the same counted afresh
 // from the records.
-func checkActorSummary(t *testing.T, db *store.DB) {
+func checkActorSummary(t *testing.T, db Engine) {
 	t.Helper()
 	ctx := context.Background()
 	got, err := db.Actors(ctx)
@@ -137,7 +136,8 @@ func checkActorSummary(t *testing.T, db *store.DB) {
 	}
 	want := map[string]*sum{}
 	for ci, c := range geo.Collections {
-		err := db.Each(ctx, c, geo.NewFilter(), func(b []byte) error {
+		noCounts := func(map[geo.Collection]int64) error { return nil }
+		err := db.Scan(ctx, []geo.Collection{c}, geo.NewFilter(), noCounts, func(_ geo.Collection, b []byte) error {
 			r, err := geo.DecodeFeature(c, b)
 			if err != nil {
 				return err

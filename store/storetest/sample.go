@@ -1,35 +1,36 @@
-package store_test
+package storetest
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io/fs"
 	"math"
-	"os"
 	"reflect"
 	"strconv"
 	"testing"
 
 	"github.com/paulmach/orb"
 
+	"nexus/data"
 	"nexus/geo"
 )
 
-// TestSampleRoundTrip stores every sample record and reads it back: the
+// testSampleRoundTrip stores every sample record and reads it back: the
 // same properties, and the same float64 bits for every coordinate.
-func TestSampleRoundTrip(t *testing.T) {
-	db := openDB(t)
+func testSampleRoundTrip(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
 		file string
 		coll geo.Collection
 	}{
-		{"incidents", "../data/sample/incidents.geojson", geo.Incidents},
-		{"routes", "../data/sample/routes.geojson", geo.Routes},
+		{"incidents", "sample/incidents.geojson", geo.Incidents},
+		{"routes", "sample/routes.geojson", geo.Routes},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			data, err := os.ReadFile(tc.file)
+			file, err := fs.ReadFile(data.Sample, tc.file)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,7 +38,7 @@ func TestSampleRoundTrip(t *testing.T) {
 				Type     string            `json:"type"`
 				Features []json.RawMessage `json:"features"`
 			}
-			if err := json.Unmarshal(data, &fc); err != nil || fc.Type != "FeatureCollection" || len(fc.Features) == 0 {
+			if err := json.Unmarshal(file, &fc); err != nil || fc.Type != "FeatureCollection" || len(fc.Features) == 0 {
 				t.Fatalf("%s is not a FeatureCollection with features (%v)", tc.file, err)
 			}
 			for i, raw := range fc.Features {

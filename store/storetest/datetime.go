@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"context"
@@ -9,14 +9,13 @@ import (
 	"github.com/paulmach/orb"
 
 	"nexus/geo"
-	"nexus/store"
 )
 
-// TestDatetimeFilter queries incidents of every date precision and routes
+// testDatetimeFilter queries incidents of every date precision and routes
 // with closed and open active spans by instants and intervals: a record
 // matches when its span overlaps the query's.
-func TestDatetimeFilter(t *testing.T) {
-	db := openDB(t)
+func testDatetimeFilter(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
 	incidents := []struct{ name, date string }{
 		{"y1994", "1994"},           // [1994-01-01, 1995-01-01)
 		{"m199407", "1994-07"},      // [1994-07-01, 1994-08-01)
@@ -37,7 +36,7 @@ func TestDatetimeFilter(t *testing.T) {
 	for _, r := range routes {
 		recs = append(recs, &geo.Route{Line: orb.LineString{{-75, 4}, {-58, -34}}, Name: r.name, Commodity: "cocaine", ActiveFrom: r.from, ActiveTo: r.to, ExternalID: r.name})
 	}
-	importAll(t, db, "tester", recs)
+	ImportAll(t, db, "tester", recs)
 
 	for _, tc := range []struct {
 		datetime  string
@@ -103,7 +102,7 @@ func TestDatetimeFilter(t *testing.T) {
 
 // namesMatching returns the sorted external ids of the records that
 // store.Query returns for the filter, checking numberMatched on the way.
-func namesMatching(t *testing.T, db *store.DB, c geo.Collection, f geo.Filter) []string {
+func namesMatching(t *testing.T, db Engine, c geo.Collection, f geo.Filter) []string {
 	t.Helper()
 	p, err := db.Query(context.Background(), c, f, 0, 100)
 	if err != nil {

@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"context"
@@ -9,10 +9,10 @@ import (
 	"nexus/geo"
 )
 
-// TestStatsByPeriod counts incidents by the period their date names, in
+// testStatsByPeriod counts incidents by the period their date names, in
 // time order, the widest first; routes are refused.
-func TestStatsByPeriod(t *testing.T) {
-	db := openTest(t)
+func testStatsByPeriod(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
 	for i, d := range []string{"2018", "2018-02", "2018-02-14", "2018-02-20", "2017-12-31", "1994-07-18", "1994"} {
 		mustCreate(t, db, geo.Incidents, fmt.Sprintf(`{"type":"Feature","geometry":{"type":"Point","coordinates":[%d,1]},"properties":{"title":"x","type":"attack","date":%q}}`, i, d))
 	}

@@ -1,4 +1,4 @@
-package store_test
+package storetest
 
 import (
 	"fmt"
@@ -25,21 +25,24 @@ var (
 	synthPubs      = []string{"El Tiempo", "Reuters", "InSight Crime", "La Nación", "AP"}
 )
 
-// synth makes synthetic records from one seeded source.
-type synth struct {
+// Synth makes synthetic records from one seeded source: the property
+// tests use it, and so may an engine's own tests and benchmarks.
+type Synth struct {
 	rng    *rand.Rand
 	prefix string // of external ids, so that two generators do not collide
 	next   int
 }
 
-func newSynth(seed int64, prefix string) *synth {
-	return &synth{rng: rand.New(rand.NewSource(seed)), prefix: prefix}
+// NewSynth returns a generator seeded with seed whose external ids begin
+// with prefix.
+func NewSynth(seed int64, prefix string) *Synth {
+	return &Synth{rng: rand.New(rand.NewSource(seed)), prefix: prefix}
 }
 
-func (s *synth) pick(list []string) string { return list[s.rng.Intn(len(list))] }
+func (s *Synth) pick(list []string) string { return list[s.rng.Intn(len(list))] }
 
 // pickN returns n distinct items of the list.
-func (s *synth) pickN(list []string, n int) []string {
+func (s *Synth) pickN(list []string, n int) []string {
 	out := make([]string, 0, n)
 	for _, k := range s.rng.Perm(len(list))[:n] {
 		out = append(out, list[k])
@@ -48,7 +51,7 @@ func (s *synth) pickN(list []string, n int) []string {
 }
 
 // text joins random words until the text is at least n bytes long.
-func (s *synth) text(n int) string {
+func (s *Synth) text(n int) string {
 	var b strings.Builder
 	for b.Len() < n {
 		if b.Len() > 0 {
@@ -60,7 +63,7 @@ func (s *synth) text(n int) string {
 }
 
 // date returns a partial date between 1970 and 2024 in one of the three precisions.
-func (s *synth) date() string {
+func (s *Synth) date() string {
 	y := 1970 + s.rng.Intn(55)
 	switch k := s.rng.Intn(10); {
 	case k < 2:
@@ -74,26 +77,26 @@ func (s *synth) date() string {
 
 // lon and lat are uniform with a full float64 mantissa, so that they are
 // never exact float32 values; one in a hundred lies on the edge of the range.
-func (s *synth) lon() float64 {
+func (s *Synth) lon() float64 {
 	if s.rng.Intn(100) == 0 {
 		return []float64{-180, 180}[s.rng.Intn(2)]
 	}
 	return s.rng.Float64()*360 - 180
 }
 
-func (s *synth) lat() float64 {
+func (s *Synth) lat() float64 {
 	if s.rng.Intn(100) == 0 {
 		return []float64{-90, 90}[s.rng.Intn(2)]
 	}
 	return s.rng.Float64()*180 - 90
 }
 
-func (s *synth) externalID() string {
+func (s *Synth) externalID() string {
 	s.next++
 	return fmt.Sprintf("%s:%d", s.prefix, s.next)
 }
 
-func (s *synth) source() geo.Source {
+func (s *Synth) source() geo.Source {
 	d := s.date()
 	return geo.Source{
 		Title:     "Report on " + s.text(20) + " in " + s.pick(synthPlaces),
@@ -103,8 +106,8 @@ func (s *synth) source() geo.Source {
 	}
 }
 
-// incident returns a valid incident at a random point.
-func (s *synth) incident() *geo.Incident {
+// Incident returns a valid incident at a random point.
+func (s *Synth) Incident() *geo.Incident {
 	place := s.pick(synthPlaces)
 	summary := s.text(199)
 	in := &geo.Incident{
@@ -129,11 +132,11 @@ func (s *synth) incident() *geo.Incident {
 	return in
 }
 
-// incidents returns n incidents as records.
-func (s *synth) incidents(n int) []geo.Record {
+// Incidents returns n incidents as records.
+func (s *Synth) Incidents(n int) []geo.Record {
 	out := make([]geo.Record, n)
 	for i := range out {
-		out[i] = s.incident()
+		out[i] = s.Incident()
 	}
 	return out
 }
@@ -141,7 +144,7 @@ func (s *synth) incidents(n int) []geo.Record {
 // walk returns a line of n vertices from start, in steps of at most 20° of
 // longitude and 10° of latitude; a step past ±180° wraps round, so the line
 // crosses the antimeridian there.
-func (s *synth) walk(start orb.Point, n int) orb.LineString {
+func (s *Synth) walk(start orb.Point, n int) orb.LineString {
 	ls := orb.LineString{start}
 	p := start
 	for len(ls) < n {
@@ -163,7 +166,7 @@ func (s *synth) walk(start orb.Point, n int) orb.LineString {
 
 // crossing returns a line whose first segment crosses the antimeridian,
 // such as [175, y] → [-175, y'], in either direction.
-func (s *synth) crossing() orb.LineString {
+func (s *Synth) crossing() orb.LineString {
 	y := s.rng.Float64()*120 - 60
 	a := orb.Point{170 + s.rng.Float64()*10, y}
 	b := orb.Point{-180 + s.rng.Float64()*10, y + s.rng.Float64()*10 - 5}
@@ -174,9 +177,9 @@ func (s *synth) crossing() orb.LineString {
 	return append(ls, s.walk(b, 1+s.rng.Intn(3))...)
 }
 
-// route returns a valid route: a fifth cross the antimeridian on purpose
+// Route returns a valid route: a fifth cross the antimeridian on purpose
 // (and random walks cross it now and then), a fifth are MultiLineStrings.
-func (s *synth) route() *geo.Route {
+func (s *Synth) Route() *geo.Route {
 	r := &geo.Route{
 		Name:       s.text(30),
 		Commodity:  s.pick(geo.Commodities),
@@ -214,11 +217,11 @@ func (s *synth) route() *geo.Route {
 	return r
 }
 
-// routes returns n routes as records.
-func (s *synth) routes(n int) []geo.Record {
+// Routes returns n routes as records.
+func (s *Synth) Routes(n int) []geo.Record {
 	out := make([]geo.Record, n)
 	for i := range out {
-		out[i] = s.route()
+		out[i] = s.Route()
 	}
 	return out
 }
