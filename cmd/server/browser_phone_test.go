@@ -71,6 +71,28 @@ func TestPhoneRouteDrawing(t *testing.T) {
 	}
 }
 
+// TestShowWhileDrawing asks for an incident's popup while its marker is
+// listed but still waits in the cluster group's chunked drawing, as it
+// does right after a view is drawn: the map waits for the drawing, then
+// zooms to the marker and opens its popup, rather than fail on a marker
+// that has no cluster yet.
+func TestShowWhileDrawing(t *testing.T) {
+	_, p := openSample(t)
+	p.open("/#map=11/4.7304/-74.0664")
+	p.wait("the map at rest", settled, waitLong)
+	p.wait("incidents drawn one by one", `document.body.dataset.clustered === '0' && +document.body.dataset.renderedCount > 0`, waitLong)
+	title := eval[string](p, `(() => {
+		let group;
+		window.nexus.map.eachLayer((l) => { if (l instanceof L.MarkerClusterGroup) group = l; });
+		const [id, m] = [...window.nexus.incidents].find(([, m]) => group.hasLayer(m));
+		group.removeLayer(m);
+		if (!window.nexus.show(id)) throw new Error('show refused ' + id);
+		group.addLayers([m]);
+		return m.feature.properties.title;
+	})()`)
+	p.wait("its popup", fmt.Sprintf(`(document.querySelector('.leaflet-popup-content')?.textContent || '').includes(%s)`, js(title)), waitLong)
+}
+
 // TestAddIncidentOpensPopup adds an incident from the form while the
 // server answers the view in clusters (1 200 incidents round Bissau, seen
 // at zoom 3): after saving, the map comes to the new incident and its

@@ -340,17 +340,27 @@ export class IncidentLayer {
     const marker = this.markers.get(String(id));
     if (!marker) return false;
     if (!this.map.hasLayer(this.layer)) this.map.addLayer(this.layer);
-    this.opening = { id: String(id), until: Date.now() + OPEN_WITHIN_MS };
-    this.cluster.zoomToShowLayer(marker, () => this.openShown());
+    this.opening = { id: String(id), until: Date.now() + OPEN_WITHIN_MS, zoom: true };
+    this.openShown();
     return true;
   }
 
-  /** Opens the popup of the incident show() asked for, once it is drawn. */
+  /**
+   * Opens the popup of the incident show() asked for, once it is drawn:
+   * first it zooms until the marker is out of its cluster, as soon as the
+   * cluster group holds it (a marker still waiting in the chunked drawing
+   * has no cluster yet; the drawing calls again when it is done).
+   */
   openShown() {
     if (!this.opening) return;
     const marker = this.markers.get(this.opening.id);
     if (!marker || Date.now() > this.opening.until) {
       this.opening = null;
+    } else if (this.opening.zoom) {
+      if (this.cluster.hasLayer(marker)) {
+        this.opening.zoom = false;
+        this.cluster.zoomToShowLayer(marker, () => this.openShown());
+      }
     } else if (this.map.hasLayer(marker) && marker.getElement()) {
       this.opening = null;
       marker.openPopup();
