@@ -3,6 +3,7 @@ package geo
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -133,6 +134,43 @@ func (n *Near) Contains(g orb.Geometry) bool {
 // corridor's point or path and a geometry.
 func (n *Near) Distance(g orb.Geometry) float64 {
 	return n.compiled().angle(g, -1) * orb.EarthRadius / 1000
+}
+
+// BoxRelation is what a box alone tells of the corridor (Near.Box).
+type BoxRelation int
+
+// The answers of Near.Box.
+const (
+	BoxUnknown BoxRelation = iota // the places in the box may or may not be within
+	BoxInside                     // every place in the box is within
+	BoxOutside                    // no place in the box, nor near it, is within
+)
+
+// Box tells from a plain box alone, for a geometry whose positions all lie
+// in it, whether the geometry is within the corridor: inside when every
+// place of the box is; outside when nothing the geometry can reach is,
+// its segments included, which run along great circles between positions
+// of the box and so stay within the box's diameter D of its positions,
+// all within 1.5 D of the box's centre. A box that touches the
+// antimeridian may hold part of a line that continues beyond it: unknown.
+func (n *Near) Box(b orb.Bound) BoxRelation {
+	if !(b.Min[0] > -180 && b.Max[0] < 180) || b.Max[0] < b.Min[0] || b.Max[1] < b.Min[1] {
+		return BoxUnknown
+	}
+	const margin = 1e-9 // radians, about 6 mm: rounding never decides
+	// D is at most the latitudes' span plus the longitudes': along a
+	// meridian, then along a parallel, no shorter than the great circle.
+	d := (b.Max[0] - b.Min[0] + b.Max[1] - b.Min[1]) * math.Pi / 180
+	c := n.compiled()
+	inner := c.max - d - margin
+	a := c.angle(b.Center(), inner)
+	switch {
+	case a <= inner:
+		return BoxInside
+	case a > c.max+1.5*d+margin:
+		return BoxOutside
+	}
+	return BoxUnknown
 }
 
 // Boxes returns plain (non-wrapping) boxes that together hold every place
@@ -303,56 +341,131 @@ func capBoxes(p orb.Point, r float64) []orb.Bound {
 	return []orb.Bound{{Min: orb.Point{w, s}, Max: orb.Point{e, n}}}
 }
 
-// pathBoxes covers the places within the angle r of a path: the path is
-// cut into pieces of at most step along its great circles; every place
-// within r of the path is within r + step/2 of a cut, so the caps of that
-// radius around the cuts cover the corridor. Neighbouring caps are merged
-// while that adds little area, to keep the boxes few.
+// pathBoxes covers the places within the angle r of a path. The path is
+// cut into pieces along its great circles; each piece gets the box of its
+// own longitudes and latitudes (its highest and lowest points included)
+// widened by r: by r in latitude, and in longitude by the most r spans at
+// the piece's latitude farthest from the equator; two boxes across the
+// antimeridian, all longitudes when the piece comes within r of a pole.
+// Pieces of a few times r keep the boxes close to the corridor whatever
+// the path's heading; neighbouring boxes are merged where that adds no
+// area, and the fewest-area merges keep them at most maxPathBoxes.
 func pathBoxes(g orb.Geometry, r float64) []orb.Bound {
 	segs := segments(g)
 	length := 0.0
 	for _, s := range segs {
 		length += angleBetween(s[0], s[1])
 	}
-	step := math.Max(length/64, 20e3/orb.EarthRadius)
-	step = math.Min(step, 500e3/orb.EarthRadius)
+	step := math.Max(4*r, length/128)
 	var out []orb.Bound
-	var cur orb.Bound
-	has, n := false, 0
-	flush := func() {
-		if has {
-			out = append(out, cur)
-		}
-		has, n = false, 0
-	}
-	for _, s := range segs {
-		d := angleBetween(s[0], s[1])
-		k := int(math.Ceil(d / step))
-		if k < 1 {
-			k = 1
-		}
-		for i := 0; i <= k; i++ {
-			v := slerp(s[0], s[1], d, float64(i)/float64(k))
-			for _, b := range capBoxes(fromVec(v), r+step/2) {
-				if has && n < 16 && b.Min[0] >= -180+1e-6 && b.Max[0] <= 180-1e-6 {
-					// Merge while the merged box adds little area: a
-					// diagonal path keeps one box per cap.
-					m := cur.Union(b)
-					if area(m) <= 1.25*(area(cur)+area(b)) && m.Max[0]-m.Min[0] <= 60 {
-						cur, n = m, n+1
-						continue
-					}
-				}
-				flush()
-				cur, has, n = b, true, 1
+	add := func(b orb.Bound) {
+		if n := len(out); n > 0 {
+			if m := out[n-1].Union(b); area(m) <= 1.1*(area(out[n-1])+area(b)-overlap(out[n-1], b)) {
+				out[n-1] = m
+				return
 			}
 		}
+		out = append(out, b)
 	}
-	flush()
+	for _, s := range segs {
+		if s[0].cross(s[1]).norm() < 1e-15 { // one point, or antipodes: no single arc
+			for _, b := range pieceBoxes(s[0], s[0], r) {
+				add(b)
+			}
+			for _, b := range pieceBoxes(s[1], s[1], r) {
+				add(b)
+			}
+			continue
+		}
+		d := angleBetween(s[0], s[1])
+		k := max(1, int(math.Ceil(d/step)))
+		prev := s[0]
+		for i := 1; i <= k; i++ {
+			next := s[1]
+			if i < k {
+				next = slerp(s[0], s[1], d, float64(i)/float64(k))
+			}
+			for _, b := range pieceBoxes(prev, next, r) {
+				add(b)
+			}
+			prev = next
+		}
+	}
+	for len(out) > maxPathBoxes {
+		best, cost := 0, math.Inf(1)
+		for i := 1; i < len(out); i++ {
+			if c := area(out[i-1].Union(out[i])) - area(out[i-1]) - area(out[i]); c < cost {
+				best, cost = i, c
+			}
+		}
+		out[best-1] = out[best-1].Union(out[best])
+		out = slices.Delete(out, best, best+1)
+	}
 	return out
 }
 
+// maxPathBoxes bounds the boxes of a path corridor: each is one R*Tree
+// search.
+const maxPathBoxes = 16
+
+// pieceBoxes returns the plain boxes holding every place within the angle
+// r of the minor arc a–b (a piece of a path, shorter than half the Earth).
+func pieceBoxes(a, b vec, r float64) []orb.Bound {
+	const eps = 1e-9 // degrees: rounding never leaves a place out
+	pa, pb := fromVec(a), fromVec(b)
+	lo, hi := math.Min(pa[1], pb[1]), math.Max(pa[1], pb[1])
+	if n := a.cross(b); n.norm() > 1e-15 {
+		// The great circle's northernmost and southernmost points, when
+		// they lie on the arc.
+		n = n.scale(1 / n.norm())
+		if top := (vec{0, 0, 1}).sub(n.scale(n[2])); top.norm() > 1e-15 {
+			top = top.scale(1 / top.norm())
+			if onArc(top, a, b, n) {
+				hi = math.Max(hi, fromVec(top)[1])
+			}
+			if bottom := top.scale(-1); onArc(bottom, a, b, n) {
+				lo = math.Min(lo, fromVec(bottom)[1])
+			}
+		}
+	}
+	rd := r*180/math.Pi + eps
+	s, north := lo-rd, hi+rd
+	if north >= 90 || s <= -90 || r >= math.Pi/2 {
+		return []orb.Bound{{Min: orb.Point{-180, math.Max(s, -90)}, Max: orb.Point{180, math.Min(north, 90)}}}
+	}
+	// Longitudes change monotonically along a minor arc that misses the
+	// poles, by less than 180°: the short way from a to b.
+	w, dx := pa[0], pb[0]-pa[0]
+	if dx > 180 {
+		dx -= 360
+	} else if dx < -180 {
+		dx += 360
+	}
+	if dx < 0 {
+		w, dx = w+dx, -dx
+	}
+	far := math.Max(math.Abs(lo), math.Abs(hi)) * math.Pi / 180
+	dlon := math.Asin(math.Min(1, math.Sin(r)/math.Cos(far)))*180/math.Pi + eps
+	w, e := w-dlon, w+dx+dlon
+	switch {
+	case e-w >= 360:
+		return []orb.Bound{{Min: orb.Point{-180, s}, Max: orb.Point{180, north}}}
+	case w < -180:
+		return []orb.Bound{{Min: orb.Point{w + 360, s}, Max: orb.Point{180, north}}, {Min: orb.Point{-180, s}, Max: orb.Point{e, north}}}
+	case e > 180:
+		return []orb.Bound{{Min: orb.Point{w, s}, Max: orb.Point{180, north}}, {Min: orb.Point{-180, s}, Max: orb.Point{e - 360, north}}}
+	}
+	return []orb.Bound{{Min: orb.Point{w, s}, Max: orb.Point{e, north}}}
+}
+
 func area(b orb.Bound) float64 { return (b.Max[0] - b.Min[0]) * (b.Max[1] - b.Min[1]) }
+
+// overlap is the area two boxes share.
+func overlap(a, b orb.Bound) float64 {
+	w := math.Min(a.Max[0], b.Max[0]) - math.Max(a.Min[0], b.Min[0])
+	h := math.Min(a.Max[1], b.Max[1]) - math.Max(a.Min[1], b.Min[1])
+	return math.Max(0, w) * math.Max(0, h)
+}
 
 // slerp is the point a fraction t along the great-circle arc a–b of angle d.
 func slerp(a, b vec, d, t float64) vec {

@@ -153,3 +153,113 @@ func TestParseNear(t *testing.T) {
 		t.Errorf("no corridor: %+v %v", n, err)
 	}
 }
+
+// The boxes of a corridor hold the places just inside its edge: points at
+// a random distance up to the corridor's width, in a random direction,
+// from a random point of the path, narrow and wide corridors alike, across
+// the antimeridian and near the poles. The points are made here by the
+// rotation formula on the sphere, not by the code under test.
+func TestCorridorBoxesHoldTheEdge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 15))
+	unit := func(p orb.Point) [3]float64 {
+		lon, lat := p[0]*math.Pi/180, p[1]*math.Pi/180
+		return [3]float64{math.Cos(lat) * math.Cos(lon), math.Cos(lat) * math.Sin(lon), math.Sin(lat)}
+	}
+	for range 400 {
+		path := randomPath(rng)
+		if rng.IntN(4) == 0 { // a long route of many waypoints
+			path = orb.LineString{{-74.08, 4.6}}
+			for range 1 + rng.IntN(200) {
+				last := path[len(path)-1]
+				path = append(path, orb.Point{wrapLon(last[0] + rng.Float64()*4 - 1), math.Max(-89, math.Min(89, last[1]+rng.Float64()*2-1))})
+			}
+		}
+		km := []float64{0.5, 5, 50, 150, 1000}[rng.IntN(5)] * (0.5 + rng.Float64())
+		n := &Near{Route: "r", Path: path, Km: km}
+		boxes := n.Boxes()
+		if len(boxes) > maxPathBoxes {
+			t.Fatalf("%d boxes for %v", len(boxes), path)
+		}
+		for range 50 {
+			// A point q of the path: a fraction along one segment.
+			i := 1 + rng.IntN(len(path)-1)
+			a, b := unit(path[i-1]), unit(path[i])
+			d := math.Acos(math.Max(-1, math.Min(1, a[0]*b[0]+a[1]*b[1]+a[2]*b[2])))
+			q := a
+			if d > 1e-12 {
+				f := rng.Float64()
+				fa, fb := math.Sin((1-f)*d)/math.Sin(d), math.Sin(f*d)/math.Sin(d)
+				q = [3]float64{fa*a[0] + fb*b[0], fa*a[1] + fb*b[1], fa*a[2] + fb*b[2]}
+			}
+			// A random direction u at q and a distance up to the width.
+			r := [3]float64{rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()}
+			dot := r[0]*q[0] + r[1]*q[1] + r[2]*q[2]
+			u := [3]float64{r[0] - dot*q[0], r[1] - dot*q[1], r[2] - dot*q[2]}
+			un := math.Sqrt(u[0]*u[0] + u[1]*u[1] + u[2]*u[2])
+			ang := km * (1 - 1e-9) * 1000 / orb.EarthRadius
+			if rng.IntN(2) == 0 {
+				ang *= rng.Float64()
+			}
+			c, s := math.Cos(ang), math.Sin(ang)/un
+			v := [3]float64{c*q[0] + s*u[0], c*q[1] + s*u[1], c*q[2] + s*u[2]}
+			p := orb.Point{math.Atan2(v[1], v[0]) * 180 / math.Pi, math.Atan2(v[2], math.Hypot(v[0], v[1])) * 180 / math.Pi}
+			if !inAny(p, boxes) {
+				t.Fatalf("%v is within %v km of %v (%v km from a point of it) but outside the boxes %v", p, km, path, ang*orb.EarthRadius/1000, boxes)
+			}
+			if !n.Contains(p) {
+				t.Fatalf("%v is within %v km of %v but not in the corridor (distance %v km)", p, km, path, n.Distance(p))
+			}
+		}
+	}
+}
+
+// What a box alone tells agrees with the exact measure: every place of a
+// box said inside is within the corridor, and no place of a box said
+// outside is, nor any place of a great-circle segment between two of its
+// places; on small boxes like the R*Tree's boxes of points and larger
+// ones, across the antimeridian and near the poles.
+func TestCorridorBoxAgreesWithDistance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 15))
+	decided := map[BoxRelation]int{}
+	for range 300 {
+		var n *Near
+		if rng.IntN(3) == 0 {
+			p := orb.Point{rng.Float64()*360 - 180, rng.Float64()*180 - 90}
+			n = &Near{Point: &p, Km: 1 + rng.Float64()*2000}
+		} else {
+			n = &Near{Route: "r", Path: randomPath(rng), Km: 1 + rng.Float64()*2000}
+		}
+		for range 40 {
+			// A box near the corridor's shape, of a random size.
+			c := orb.Point{rng.Float64()*360 - 180, rng.Float64()*180 - 90}
+			if path, ok := n.Path.(orb.LineString); ok && rng.IntN(2) == 0 {
+				v := path[rng.IntN(len(path))]
+				c = orb.Point{wrapLon(v[0] + rng.NormFloat64()*n.Km/100), math.Max(-90, math.Min(90, v[1]+rng.NormFloat64()*n.Km/100))}
+			}
+			size := math.Pow(10, -5+rng.Float64()*6) // 1e-5° to 10°
+			b := orb.Bound{Min: orb.Point{math.Max(-180, c[0]-size*rng.Float64()), math.Max(-90, c[1]-size*rng.Float64())}}
+			b.Max = orb.Point{math.Min(180, b.Min[0]+size), math.Min(90, b.Min[1]+size)}
+			rel := n.Box(b)
+			decided[rel]++
+			at := func() orb.Point {
+				return orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])}
+			}
+			for range 20 {
+				p, q := at(), at()
+				switch rel {
+				case BoxInside:
+					if !n.Contains(p) {
+						t.Fatalf("%v said inside %v, but %v is %v km away", b, n, p, n.Distance(p))
+					}
+				case BoxOutside:
+					if seg := (orb.LineString{p, q}); n.Contains(seg) {
+						t.Fatalf("%v said outside %v, but the segment %v is %v km away", b, n, seg, n.Distance(seg))
+					}
+				}
+			}
+		}
+	}
+	if decided[BoxInside] == 0 || decided[BoxOutside] == 0 || decided[BoxUnknown] == 0 {
+		t.Fatalf("every answer should occur: %v", decided)
+	}
+}

@@ -117,15 +117,18 @@ func writeFeatureCollection(tb testing.TB, path string, recs []geo.Record) [][]b
 }
 
 // million is the database of BenchmarkBBoxQuery1M, loaded once per process
-// however often the benchmark runs, and removed by TestMain.
+// however often the benchmark runs, and removed by TestMain unless
+// NEXUS_MILLION_DB names a database to keep: made on the first run, and
+// measured again as it is on the next ones.
 var million struct {
 	once     sync.Once
 	dir      string
 	db       *store.DB
 	err      error
-	load     time.Duration
-	rss, hep int64 // bytes after loading
-	size     int64 // bytes of the database
+	kept     bool          // opened as an earlier run left it
+	load     time.Duration // 0 when kept
+	rss, hep int64         // bytes after loading
+	size     int64         // bytes of the database
 }
 
 func cleanupShared() {
@@ -140,22 +143,30 @@ func cleanupShared() {
 // loadMillion imports 1 000 000 synthetic incidents spread over the world.
 func loadMillion() {
 	const n = 1000000
-	million.dir, million.err = os.MkdirTemp("", "nexus-bench-")
-	if million.err != nil {
-		return
-	}
-	million.db, million.err = store.Open(filepath.Join(million.dir, "million.db"))
-	if million.err != nil {
-		return
-	}
-	gen := storetest.NewSynth(1e6, "million")
-	start := time.Now()
-	for k := 0; k < n; k += geo.ImportBatchSize {
-		if _, million.err = million.db.ImportBatch(context.Background(), "bench", gen.Incidents(geo.ImportBatchSize)); million.err != nil {
+	path := os.Getenv("NEXUS_MILLION_DB")
+	if path == "" {
+		million.dir, million.err = os.MkdirTemp("", "nexus-bench-")
+		if million.err != nil {
 			return
 		}
+		path = filepath.Join(million.dir, "million.db")
+	} else if _, err := os.Stat(path); err == nil {
+		million.kept = true
 	}
-	million.load = time.Since(start)
+	million.db, million.err = store.Open(path)
+	if million.err != nil {
+		return
+	}
+	if !million.kept {
+		gen := storetest.NewSynth(1e6, "million")
+		start := time.Now()
+		for k := 0; k < n; k += geo.ImportBatchSize {
+			if _, million.err = million.db.ImportBatch(context.Background(), "bench", gen.Incidents(geo.ImportBatchSize)); million.err != nil {
+				return
+			}
+		}
+		million.load = time.Since(start)
+	}
 	runtime.GC()
 	debug.FreeOSMemory() // garbage of earlier benchmarks is not this one's resident memory
 	var ms runtime.MemStats
@@ -271,7 +282,11 @@ func BenchmarkBBoxQuery1M(b *testing.B) {
 	b.ReportMetric(float64(tq)/float64(tf), "x-vs-rtree+features")
 	b.ReportMetric(float64(million.rss)/(1<<20), "rss-MB")
 	b.ReportMetric(float64(million.hep)/(1<<20), "heap-MB")
-	b.Logf("load: 1000000 incidents in %v (%.0f rec/s)", million.load.Round(time.Millisecond), 1e6/million.load.Seconds())
+	if million.kept {
+		b.Logf("load: the 1000000 incidents of an earlier run (NEXUS_MILLION_DB)")
+	} else {
+		b.Logf("load: 1000000 incidents in %v (%.0f rec/s)", million.load.Round(time.Millisecond), 1e6/million.load.Seconds())
+	}
 	b.Logf("bbox query (%d of 1000000 incidents in %v): store.Query median %v, bare R*Tree median %v (%d ids), ratio %.2fx (goal 2x)",
 		nq, box, tq, tr, nr, ratio)
 	b.Logf("the same R*Tree query reading the %d features: median %v; store.Query is %.2fx that", nf, tf, float64(tq)/float64(tf))

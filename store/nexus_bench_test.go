@@ -30,6 +30,13 @@ func loadNexusRoutes() {
 		return
 	}
 	ctx := context.Background()
+	if million.kept {
+		// An earlier run added the routes; the long one was the last.
+		nexusRoutes.err = million.db.ReadPool().QueryRowContext(ctx, "SELECT id FROM records WHERE collection = 'routes' ORDER BY rid DESC LIMIT 1").Scan(&nexusRoutes.id)
+		if nexusRoutes.err == nil {
+			return
+		}
+	}
 	gen := storetest.NewSynth(15, "nexus-routes")
 	for k := 0; k < 10000; k += geo.ImportBatchSize {
 		if _, nexusRoutes.err = million.db.ImportBatch(ctx, "bench", gen.Routes(geo.ImportBatchSize)); nexusRoutes.err != nil {
@@ -55,10 +62,10 @@ func medianOf(runs int, f func()) time.Duration {
 
 // BenchmarkNexus1M times, on 1 000 000 incidents and 10 000 routes, the
 // actor list, one actor's profile (what GET /api/actors/{name} reads) and
-// one corridor query (the counts by type within 50 km of a 10 000 km
-// route, what the route popup shows, and the first page of its
-// incidents), each against the goal of 200 ms, and the actor list beside
-// its anchor: the same figures counted from the records by GROUP BY.
+// one corridor query (the counts by type within 50 km, and within 150 km,
+// of a 10 000 km route, what the route popup shows, and the first page of
+// its incidents), each against the goal of 200 ms, and the actor list
+// beside its anchor: the same figures counted from the records by GROUP BY.
 func BenchmarkNexus1M(b *testing.B) {
 	b.ReportAllocs()
 	nexusRoutes.once.Do(loadNexusRoutes)
@@ -105,45 +112,63 @@ func BenchmarkNexus1M(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	var inCorridor int64
-	corridor := func() {
-		f := geo.NewFilter()
-		f.Near = &geo.Near{Route: nexusRoutes.id, Km: 50}
-		if err := db.Resolve(ctx, &f); err != nil {
-			b.Fatal(err)
-		}
-		counts, err := db.Stats(ctx, geo.Incidents, f, "type")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := db.Query(ctx, geo.Incidents, f, 0, 100); err != nil {
-			b.Fatal(err)
-		}
-		inCorridor = 0
-		for _, c := range counts {
-			inCorridor += c.Count
+	// corridor counts by type what lies within km of the route, as the
+	// route popup does, and reads the first page of it, as the map does.
+	inCorridor := map[float64]int64{}
+	corridor := func(km float64) func() {
+		return func() {
+			f := geo.NewFilter()
+			f.Near = &geo.Near{Route: nexusRoutes.id, Km: km}
+			if err := db.Resolve(ctx, &f); err != nil {
+				b.Fatal(err)
+			}
+			counts, err := db.Stats(ctx, geo.Incidents, f, "type")
+			if err != nil {
+				b.Fatal(err)
+			}
+			p, err := db.Query(ctx, geo.Incidents, f, 0, 100)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := int64(0)
+			for _, c := range counts {
+				n += c.Count
+			}
+			if n != p.Matched {
+				b.Fatalf("%d counted by type, %d matched", n, p.Matched)
+			}
+			inCorridor[km] = n
 		}
 	}
 	list()
 	profile()
-	corridor()
-	var tl, tg, tp, tc time.Duration
+	corridor(50)()
+	corridor(150)()
+	var tl, tg, tp, tc, tw time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		tl += medianOf(21, list)
 		tg += medianOf(3, groupBy)
 		tp += medianOf(5, profile)
-		tc += medianOf(11, corridor)
+		tc += medianOf(11, corridor(50))
+		tw += medianOf(11, corridor(150))
 	}
 	b.StopTimer()
 	n := time.Duration(b.N)
-	tl, tg, tp, tc = tl/n, tg/n, tp/n, tc/n
+	tl, tg, tp, tc, tw = tl/n, tg/n, tp/n, tc/n, tw/n
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.ReportMetric(ms(tl), "actors-ms")
 	b.ReportMetric(ms(tp), "profile-ms")
 	b.ReportMetric(ms(tc), "corridor-ms")
+	b.ReportMetric(ms(tw), "corridor150-ms")
 	var long orb.LineString = orb.LineString{{-74.08, 4.6}, {-15.6, 11.86}, {-9.14, 38.72}}
 	b.Logf("actor list: median %v, %.2fx the goal of %v; counted from the records by GROUP BY: %v (%.1fx the list)", tl, float64(tl)/float64(goal), goal, tg, float64(tg)/float64(tl))
 	b.Logf("one profile (Hezbollah, on 1/6 of the incidents: records, counts, timeline, neighbours): median %v, %.2fx the goal of %v", tp, float64(tp)/float64(goal), goal)
-	b.Logf("corridor: %d incidents within 50 km of a %.0f km route, counts by type and first page: median %v, %.2fx the goal of %v", inCorridor, orbgeo.LengthHaversine(long)/1000, tc, float64(tc)/float64(goal), goal)
+	for _, c := range []struct {
+		km float64
+		t  time.Duration
+	}{{50, tc}, {150, tw}} {
+		b.Logf("corridor: %d incidents within %.0f km of a %.0f km route, counts by type and first page: median %v, %.2fx the goal of %v",
+			inCorridor[c.km], c.km, orbgeo.LengthHaversine(long)/1000, c.t, float64(c.t)/float64(goal), goal)
+	}
 }

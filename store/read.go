@@ -60,7 +60,7 @@ func where(c geo.Collection, f geo.Filter) (string, []any) {
 		driven = true
 	}
 	if f.Near != nil {
-		cond, a := nearCondition(f.Near)
+		cond, a := nearCondition(c, f.Near)
 		conds = append(conds, cond)
 		args = append(args, a...)
 		driven = true

@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) Engine) {
 		{"BBoxMatchesBruteForce", testBBoxMatchesBruteForce},
 		{"DatetimeFilter", testDatetimeFilter},
 		{"NearEqualsBruteForce", testNearEqualsBruteForce},
+		{"NearDecidesAtTheEdge", testNearDecidesAtTheEdge},
 		{"CQLFilters", testCQLFilters},
 		{"FullTextIsFolded", testFullTextIsFolded},
 		{"ConcurrentUpdates", testConcurrentUpdates},
