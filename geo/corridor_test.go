@@ -165,7 +165,7 @@ func TestCorridorBoxesHoldTheEdge(t *testing.T) {
 		lon, lat := p[0]*math.Pi/180, p[1]*math.Pi/180
 		return [3]float64{math.Cos(lat) * math.Cos(lon), math.Cos(lat) * math.Sin(lon), math.Sin(lat)}
 	}
-	for range 400 {
+	for range 200 {
 		path := randomPath(rng)
 		if rng.IntN(4) == 0 { // a long route of many waypoints
 			path = orb.LineString{{-74.08, 4.6}}
@@ -180,7 +180,7 @@ func TestCorridorBoxesHoldTheEdge(t *testing.T) {
 		if len(boxes) > maxPathBoxes {
 			t.Fatalf("%d boxes for %v", len(boxes), path)
 		}
-		for range 50 {
+		for range 30 {
 			// A point q of the path: a fraction along one segment.
 			i := 1 + rng.IntN(len(path)-1)
 			a, b := unit(path[i-1]), unit(path[i])
@@ -221,7 +221,7 @@ func TestCorridorBoxesHoldTheEdge(t *testing.T) {
 func TestCorridorBoxAgreesWithDistance(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 15))
 	decided := map[BoxRelation]int{}
-	for range 300 {
+	for range 150 {
 		var n *Near
 		if rng.IntN(3) == 0 {
 			p := orb.Point{rng.Float64()*360 - 180, rng.Float64()*180 - 90}
@@ -244,7 +244,7 @@ func TestCorridorBoxAgreesWithDistance(t *testing.T) {
 			at := func() orb.Point {
 				return orb.Point{b.Min[0] + rng.Float64()*(b.Max[0]-b.Min[0]), b.Min[1] + rng.Float64()*(b.Max[1]-b.Min[1])}
 			}
-			for range 20 {
+			for range 10 {
 				p, q := at(), at()
 				switch rel {
 				case BoxInside:
