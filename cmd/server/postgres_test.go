@@ -367,12 +367,12 @@ func TestPostgresRestart(t *testing.T) {
 						refused++
 					}
 					mu.Unlock()
-					if err != nil {
-						return
-					}
 					select {
 					case progress <- struct{}{}:
 					default:
+					}
+					if err != nil {
+						return
 					}
 					if status == 503 {
 						time.Sleep(10 * time.Millisecond)
