@@ -706,6 +706,19 @@ func TestHistoryInPopup(t *testing.T) {
 	if status != 200 || json.Unmarshal(body, &f) != nil || f.Properties.Title != "History test" || f.Properties.Version != 3 {
 		t.Fatalf("after the restore: %d %s", status, body)
 	}
+
+	// An edit made elsewhere reaches the map live and redraws the marker:
+	// the popup stays open with its history, which lists the new version.
+	status, body = srv.call(t, "PUT", "/api/collections/incidents/items/"+id, map[string]any{
+		"type":       "Feature",
+		"geometry":   map[string]any{"type": "Point", "coordinates": []float64{-74.08, 4.65}},
+		"properties": map[string]any{"title": "History test, edited elsewhere", "type": "plot", "date": "2018-02"},
+	})
+	if status != 200 {
+		t.Fatalf("PUT: %d %s", status, body)
+	}
+	p.wait("the history after an edit elsewhere", `document.querySelectorAll('.leaflet-popup .nx-history-list li').length === 4 &&
+		document.querySelector('.leaflet-popup .nx-history-list .nx-history-text').textContent.startsWith('v4 · ')`, waitLong)
 	if errs, _, _ := p.seen(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)
 	}

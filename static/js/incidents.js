@@ -299,6 +299,9 @@ export class IncidentLayer {
       return true;
     }
     const wasOpen = old?.isPopupOpen?.();
+    // A popup with its history expanded shows the history again, as the
+    // record now has it (a restore, or anyone's edit, makes a new version).
+    const historyOpen = wasOpen && !!old.getPopup()?.getElement()?.querySelector('.nx-history-button[aria-expanded="true"]');
     if (old) this.cluster.removeLayer(old);
     const marker = this.createMarker(feature);
     if (!marker) {
@@ -307,7 +310,10 @@ export class IncidentLayer {
     }
     this.markers.set(id, marker);
     this.cluster.addLayer(marker);
-    if (wasOpen && this.map.hasLayer(marker)) marker.openPopup();
+    if (wasOpen && this.map.hasLayer(marker)) {
+      marker.openPopup();
+      if (historyOpen) marker.getPopup()?.getElement()?.querySelector('.nx-history-button')?.click();
+    }
     if (flash) this.flash(marker.getLatLng());
     return true;
   }
