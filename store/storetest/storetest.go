@@ -89,6 +89,7 @@ func Run(t *testing.T, open func(t *testing.T) Engine) {
 		{"Extent", testExtent},
 		{"Stats", testStats},
 		{"StatsByPeriod", testStatsByPeriod},
+		{"ActorCountsCountARecordOnce", testActorCountsCountARecordOnce},
 		{"Clusters", testClusters},
 		{"Tokens", testTokens},
 		{"ActorSummaryFollowsWrites", testActorSummaryFollowsWrites},
