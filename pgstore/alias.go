@@ -134,11 +134,3 @@ func (db *DB) DeleteAlias(ctx context.Context, alias string) error {
 		return err
 	})
 }
-
-// clip shortens user text quoted in a message.
-func clip(s string) string {
-	if r := []rune(s); len(r) > 60 {
-		return string(r[:60]) + "…"
-	}
-	return s
-}

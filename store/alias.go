@@ -43,7 +43,7 @@ func (db *DB) Aliases(ctx context.Context) (*geo.Aliases, error) {
 // begins with them, then to every spelling the alias table knows; and a
 // near_route corridor gets the route's path.
 func (db *DB) Resolve(ctx context.Context, f *geo.Filter) error {
-	if err := db.resolveCountries(f); err != nil {
+	if err := f.ResolveCountries(db.Countries); err != nil {
 		return err
 	}
 	if err := db.resolveNear(ctx, f.Near); err != nil {

@@ -68,3 +68,56 @@ func testAliases(t *testing.T, open func(*testing.T) Engine) {
 		t.Errorf("aliases left: %+v, want Islamic State alone", a.List())
 	}
 }
+
+// testActorPrefixes: an actor filter of three letters or more also finds
+// the stored actors one of whose words begins with it, whatever the case
+// and the accents, and every spelling of those actors the alias table
+// knows; a shorter one finds its own name only. Country names need a
+// gazetteer: without one, codes are taken in any case and a name is
+// refused.
+func testActorPrefixes(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
+	ctx := context.Background()
+	for _, actors := range [][]string{{"Los Zetas"}, {"Hezbollah"}, {"Hizballah"}, {"Cártel del Pacífico"}, {"ZE"}, {"Zeta Force", "Los Zetas"}} {
+		if _, err := db.Create(ctx, "t", &geo.Incident{Point: orb.Point{-99.1, 19.4}, Title: "x", Type: "attack", Date: "2015", Country: "MX", Actors: actors}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := db.PutAlias(ctx, "ana", geo.Alias{Alias: "Hizballah", Name: "Hezbollah"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		actors []string
+		want   int64
+	}{
+		{[]string{"zetas"}, 2},               // Los Zetas, twice
+		{[]string{"ZETA"}, 2},                // Zeta Force and Los Zetas: one record lists both
+		{[]string{"hezbol"}, 2},              // Hezbollah, and Hizballah by the alias
+		{[]string{"cartel del pacifico"}, 1}, // accents folded
+		{[]string{"pacif"}, 1},               // a later word
+		{[]string{"ze"}, 1},                  // too short for a prefix: the name ZE alone
+		{[]string{"etas"}, 0},                // the middle of a word is no prefix
+		{[]string{"zetas", "hezbol"}, 4},
+	} {
+		f := geo.NewFilter()
+		f.Actors = append([]string(nil), tc.actors...)
+		if err := db.Resolve(ctx, &f); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := db.Count(ctx, geo.Incidents, f); err != nil || n != tc.want {
+			t.Errorf("actor=%v (resolved to %v) finds %d (%v), want %d", tc.actors, f.Actors, n, err, tc.want)
+		}
+	}
+
+	f := geo.NewFilter()
+	f.Countries = []string{" mx"}
+	if err := db.Resolve(ctx, &f); err != nil || len(f.Countries) != 1 || f.Countries[0] != "MX" {
+		t.Fatalf("country mx resolves to %v (%v)", f.Countries, err)
+	}
+	if n, err := db.Count(ctx, geo.Incidents, f); err != nil || n != 6 {
+		t.Errorf("country=mx finds %d (%v), want 6", n, err)
+	}
+	f = geo.NewFilter()
+	f.Countries = []string{"Mexico"}
+	wantCode(t, db.Resolve(ctx, &f), geo.EMALFORMED)
+}

@@ -95,6 +95,7 @@ func Run(t *testing.T, open func(t *testing.T) Engine) {
 		{"ActorSummaryFollowsWrites", testActorSummaryFollowsWrites},
 		{"ActorSummaryFollowsImports", testActorSummaryFollowsImports},
 		{"Aliases", testAliases},
+		{"ActorPrefixes", testActorPrefixes},
 		{"DumpLoad", testDumpLoad},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
