@@ -11,7 +11,13 @@ import (
 	"nexus/pgstore"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		// The child of TestKillDuringImport uses its parent's cluster.
+		os.Exit(m.Run())
+	}
+	os.Exit(pgtest.Main(m))
+}
 
 // openDB opens a new empty database of the test binary's cluster and
 // closes it when the test ends.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 
 	"nexus/geo"
@@ -131,4 +133,57 @@ func testExtent(t *testing.T, open func(*testing.T) Engine) {
 	if e.Count != 1 || e.BBox.W != -180 || e.BBox.E != 180 || !e.HasStart || e.HasEnd {
 		t.Errorf("routes: got %+v %+v", e, e.BBox)
 	}
+}
+
+// testExportStreams exports a few megabytes and samples the Go heap while
+// it does: the export is written as the records are read, so the heap
+// never holds more than a small part of it. (What SQLite's own pages hold
+// is outside the Go heap: the SQLite engine checks its query plan too.)
+func testExportStreams(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
+	ctx := context.Background()
+	gen := NewSynth(7, "stream")
+	recs := gen.Incidents(2500)
+	summary := strings.Repeat("Shipment unloaded at night and moved inland by road. ", 36)[:1900]
+	for _, r := range recs {
+		r.(*geo.Incident).Summary = summary
+	}
+	ImportAll(t, db, "loader", recs)
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	w := &heapSampler{every: 256 << 10}
+	n, err := db.Export(ctx, w, []geo.Collection{geo.Incidents}, geo.NewFilter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(len(recs)) || w.written < int64(len(recs))*int64(len(summary)) {
+		t.Fatalf("exported %d features in %d bytes, want %d features of more than %d bytes", n, w.written, len(recs), len(summary))
+	}
+	grew := int64(w.peak) - int64(base.HeapAlloc)
+	t.Logf("export of %d bytes; the heap grew by %d bytes at most (%d samples)", w.written, grew, w.samples)
+	if w.samples < 8 || grew > w.written/4 {
+		t.Errorf("the heap grew by %d bytes during an export of %d bytes: the export is held, not streamed", grew, w.written)
+	}
+}
+
+// heapSampler is a writer that discards what it is given and reads the
+// heap's size after a collection every so many bytes.
+type heapSampler struct {
+	every, written, next int64
+	peak                 uint64
+	samples              int
+}
+
+func (h *heapSampler) Write(p []byte) (int, error) {
+	h.written += int64(len(p))
+	if h.written >= h.next {
+		h.next = h.written + h.every
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		h.peak = max(h.peak, m.HeapAlloc)
+		h.samples++
+	}
+	return len(p), nil
 }

@@ -86,6 +86,7 @@ func Run(t *testing.T, open func(t *testing.T) Engine) {
 		{"ImportBatchDuplicates", testImportBatchDuplicates},
 		{"SampleRoundTrip", testSampleRoundTrip},
 		{"Export", testExport},
+		{"ExportStreams", testExportStreams},
 		{"Extent", testExtent},
 		{"Stats", testStats},
 		{"StatsByPeriod", testStatsByPeriod},
