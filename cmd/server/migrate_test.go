@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"nexus/geo"
 	"nexus/internal/pgtest"
 	"nexus/store"
 	"nexus/store/storetest"
@@ -78,18 +79,44 @@ func migrateRoundTrip(t *testing.T, cluster *pgtest.Cluster, middle string) {
 			t.Errorf("%s's token after two copies: %+v, %v", name, got, err)
 		}
 	}
-	ha, err := first.History(ctx, p.Changed.Collection, p.Changed.ID, 0, 100)
+	// The same history: the change log entry for entry, and the history
+	// of a record edited twice and of a deleted one, page for page.
+	la, err := first.Changes(ctx, 0, 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc, err := third.History(ctx, p.Changed.Collection, p.Changed.ID, 0, 100)
+	lc, err := third.Changes(ctx, 0, 100000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ja, _ := json.Marshal(ha)
-	jc, _ := json.Marshal(hc)
-	if !bytes.Equal(ja, jc) || len(hc.Changes) != 3 {
-		t.Errorf("history after two copies (%d entries):\n%s\nwant\n%s", len(hc.Changes), jc, ja)
+	if len(la) < 300 || mustMarshal(t, la) != mustMarshal(t, lc) {
+		t.Errorf("the change log after two copies: %d entries, the original's %d, or they differ", len(lc), len(la))
+	}
+	for _, s := range []struct {
+		st      geo.Stored
+		entries int
+	}{{p.Changed, 3}, {p.Deleted, 2}} {
+		for before := int64(0); ; {
+			ha, err := first.History(ctx, s.st.Collection, s.st.ID, before, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hc, err := third.History(ctx, s.st.Collection, s.st.ID, before, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ja, jc := mustMarshal(t, ha), mustMarshal(t, hc); ja != jc || len(hc.Changes) == 0 {
+				t.Errorf("history of %s after two copies:\n%s\nwant\n%s", s.st.ID, jc, ja)
+				break
+			}
+			s.entries -= len(hc.Changes)
+			if before = hc.Next; before == 0 {
+				break
+			}
+		}
+		if s.entries != 0 {
+			t.Errorf("history of %s: %d entries more or fewer than written", s.st.ID, s.entries)
+		}
 	}
 
 	for _, tc := range []struct {
@@ -109,4 +136,14 @@ func migrateRoundTrip(t *testing.T, cluster *pgtest.Cluster, middle string) {
 			}
 		})
 	}
+}
+
+// mustMarshal encodes v as JSON.
+func mustMarshal(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
