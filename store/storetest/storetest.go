@@ -81,6 +81,7 @@ func Run(t *testing.T, open func(t *testing.T) Engine) {
 		{"ConcurrentUpdates", testConcurrentUpdates},
 		{"ConcurrentCreatesShareTransactions", testConcurrentCreatesShareTransactions},
 		{"ChangeLog", testChangeLog},
+		{"Restore", testRestore},
 		{"ConflictCodes", testConflictCodes},
 		{"ReimportHistory", testReimportHistory},
 		{"ImportBatchDuplicates", testImportBatchDuplicates},
