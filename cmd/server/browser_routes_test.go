@@ -70,6 +70,23 @@ func TestManyRoutesDrawnOnCanvas(t *testing.T) {
 	if text := eval[string](p, `document.querySelector('.leaflet-popup-content').textContent`); !strings.Contains(text, name) {
 		t.Errorf("the popup reads %q; want the route %q", text, name)
 	}
+	// Where some routes end: the count of routes in view agrees with
+	// Leaflet's own test of their bounds (and their copies 360° away)
+	// against the view's.
+	p.moveTo(5, 30, 5)
+	inView := eval[[]float64](p, `(() => {
+		const v = window.nexus.map.getBounds();
+		let n = 0;
+		for (const g of window.nexus.routes.values()) {
+			const sw = g.routeBounds.getSouthWest();
+			const ne = g.routeBounds.getNorthEast();
+			if ([-360, 0, 360].some((d) => v.intersects(L.latLngBounds([sw.lat, sw.lng + d], [ne.lat, ne.lng + d])))) n += 1;
+		}
+		return [n, Number(document.body.dataset.routesInView)];
+	})()`)
+	if inView[0] != inView[1] || inView[0] == 0 || int(inView[0]) == n {
+		t.Errorf("routes in view: the page says %v, Leaflet's bounds %v (of %d)", inView[1], inView[0], n)
+	}
 	if errs, foreign, _ := p.seen(); len(errs) > 0 || len(foreign) > 0 {
 		t.Fatalf("the page reported errors %q, foreign requests %q", errs, foreign)
 	}

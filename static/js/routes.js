@@ -24,6 +24,8 @@ const FLASH_MS = 2500;
  * decorations take the browser seconds to lay out.
  */
 export const LIGHT_ROUTES = 1000;
+/** Degrees between the points of a light route's great circles. */
+const LIGHT_STEP_DEG = 10;
 
 /** Leaflet [lat, lng] parts moved by offset degrees of longitude. */
 function shifted(parts, offset) {
@@ -105,7 +107,7 @@ export class RouteLayer {
   build(feature) {
     const p = feature.properties || {};
     const id = String(feature.id);
-    const main = routeParts(feature.geometry);
+    const main = routeParts(feature.geometry, this.light ? LIGHT_STEP_DEG : undefined);
     if (!main.length) return null;
     // Copies 360° east and west, as the basemap has, so that a route across
     // the antimeridian reads as one line on a Pacific-centred view.
@@ -201,16 +203,24 @@ export class RouteLayer {
    * route once however many of its copies 360° apart are in sight.
    */
   countIn(view) {
-    let n = 0;
+    const s = view.getSouth();
+    const n = view.getNorth();
+    const w = view.getWest();
+    const e = view.getEast();
+    let count = 0;
     for (const group of this.routes.values()) {
       const b = group.routeBounds;
-      if (!b?.isValid()) continue;
-      const sw = b.getSouthWest();
-      const ne = b.getNorthEast();
-      const hit = [-360, 0, 360].some((d) => view.intersects(L.latLngBounds([sw.lat, sw.lng + d], [ne.lat, ne.lng + d])));
-      if (hit) n += 1;
+      if (!b?.isValid() || b.getNorth() < s || b.getSouth() > n) continue;
+      const bw = b.getWest();
+      const be = b.getEast();
+      for (const d of [-360, 0, 360]) {
+        if (be + d >= w && bw + d <= e) {
+          count += 1;
+          break;
+        }
+      }
     }
-    return n;
+    return count;
   }
 
   /** The layers of a route, or undefined. */
