@@ -52,17 +52,25 @@ type Index struct {
 	mu     sync.RWMutex // guards p
 	p      *points
 	seq    atomic.Int64 // last change applied
+	known  atomic.Int64 // last change known to be committed
 	loaded atomic.Bool
 }
 
 // New returns an empty index over the source; it registers for the
 // source's commit notifications at once.
+//
+// A query answers from memory: it first applies the changes the source
+// announced through OnCommit (every commit of this process), so that it
+// sees every write that returned before it. Commits the source does not
+// announce, by another process on the same database, are found by Run,
+// which reads the log's last seq every PollInterval.
 func New(src Source, logger *slog.Logger) *Index {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	ix := &Index{src: src, log: logger, wake: make(chan struct{}, 1), p: newPoints()}
 	src.OnCommit(func(seq int64) {
+		ix.learn(seq)
 		if seq > ix.seq.Load() {
 			select {
 			case ix.wake <- struct{}{}:
@@ -91,22 +99,25 @@ func (ix *Index) Load(ctx context.Context) error {
 	ix.seq.Store(seq)
 	ix.mu.Unlock()
 	ix.loaded.Store(true)
-	return ix.catchUp(ctx)
+	return ix.poll(ctx)
 }
 
 // Run follows the change log until ctx is done: at every commit
-// notification and every PollInterval.
+// notification, and every PollInterval for commits of other processes.
 func (ix *Index) Run(ctx context.Context) {
 	t := time.NewTicker(PollInterval)
 	defer t.Stop()
 	for {
+		var err error
 		select {
 		case <-ctx.Done():
 			return
 		case <-ix.wake:
+			err = ix.catchUp(ctx)
 		case <-t.C:
+			err = ix.poll(ctx)
 		}
-		if err := ix.catchUp(ctx); err != nil && ctx.Err() == nil {
+		if err != nil && ctx.Err() == nil {
 			ix.log.Error("follow change log", "err", err, "seq", ix.seq.Load())
 		}
 	}
@@ -122,13 +133,31 @@ func (ix *Index) Len() int {
 	return ix.p.Len()
 }
 
-// catchUp applies every change after the index's seq up to the log's
-// last one.
-func (ix *Index) catchUp(ctx context.Context) error {
+// learn records that the log holds changes up to seq.
+func (ix *Index) learn(seq int64) {
+	for {
+		k := ix.known.Load()
+		if seq <= k || ix.known.CompareAndSwap(k, seq) {
+			return
+		}
+	}
+}
+
+// poll reads the log's last seq, for commits no notification announced,
+// and applies every change up to it.
+func (ix *Index) poll(ctx context.Context) error {
 	last, err := ix.src.LastSeq(ctx)
 	if err != nil {
 		return err
 	}
+	ix.learn(last)
+	return ix.catchUp(ctx)
+}
+
+// catchUp applies every change after the index's seq up to the last one
+// known to be committed. It reads nothing when the index is current.
+func (ix *Index) catchUp(ctx context.Context) error {
+	last := ix.known.Load()
 	if last <= ix.seq.Load() {
 		return nil
 	}
@@ -183,8 +212,8 @@ func (ix *Index) catchUp(ctx context.Context) error {
 	return nil
 }
 
-// read catches up with the log and runs f on the points under the read
-// lock.
+// read catches up with the commits known and runs f on the points under
+// the read lock.
 func (ix *Index) read(ctx context.Context, f func(p *points)) error {
 	if !ix.loaded.Load() {
 		return ErrNotLoaded

@@ -1,0 +1,104 @@
+package overview
+
+import (
+	"context"
+	"math/rand/v2"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"nexus/geo"
+	"nexus/store"
+)
+
+// lastSeqCounter is the store as the index's source, counting the reads of
+// the log's last seq.
+type lastSeqCounter struct {
+	*store.DB
+	n atomic.Int64
+}
+
+func (s *lastSeqCounter) LastSeq(ctx context.Context) (int64, error) {
+	s.n.Add(1)
+	return s.DB.LastSeq(ctx)
+}
+
+// A query answers from memory: it reads no log position, yet sees every
+// write of this process that returned before it; a write by another
+// process on the same file is found by Run's poll.
+func TestQueriesSeeWritesWithoutReadingTheLog(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "nexus.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rng := rand.New(rand.NewPCG(4, 2))
+	src := &lastSeqCounter{DB: db}
+	ix := New(src, nil)
+	if err := ix.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int64 {
+		t.Helper()
+		n, err := ix.Count(ctx, geo.NewFilter())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := src.n.Load()
+	var ids []string
+	for i := range 20 {
+		st, err := db.Create(ctx, "test", randomIncident(rng, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, st.ID)
+		if n := count(); n != int64(i+1) {
+			t.Fatalf("after %d creates the index counts %d", i+1, n)
+		}
+	}
+	for i, id := range ids[:5] {
+		if err := db.Delete(ctx, "test", geo.Incidents, id, 0); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(); n != int64(len(ids)-i-1) {
+			t.Fatalf("after %d deletes the index counts %d, want %d", i+1, n, len(ids)-i-1)
+		}
+	}
+	if _, err := db.ImportBatch(ctx, "test", []geo.Record{randomIncident(rng, "imp:1"), randomIncident(rng, "imp:2")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 17 {
+		t.Fatalf("after an import of two the index counts %d, want 17", n)
+	}
+	if got := src.n.Load() - before; got != 0 {
+		t.Fatalf("%d queries read the log's last seq; a query answers from memory", got)
+	}
+
+	// Another process writes to the same file: Run's poll finds it.
+	other, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Create(ctx, "other", randomIncident(rng, "")); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { ix.Run(runCtx); close(done) }()
+	defer func() { stop(); <-done }()
+	// The bound only turns a hang into a failure; Run polls every 250 ms.
+	for deadline := time.Now().Add(time.Minute); count() != 18; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a minute after another process's create the index counts %d, want 18", count())
+		}
+	}
+	if src.n.Load() == before {
+		t.Fatal("Run found another process's write without reading the log")
+	}
+}
