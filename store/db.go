@@ -52,6 +52,7 @@ type DB struct {
 
 	aliases  atomic.Pointer[geo.Aliases] // the alias table, nil until read
 	payloads payloadCache                // inflated change-log payloads
+	stmts    readStmts                   // prepared statements of frequent reads
 }
 
 // dsn builds the connection string: pragmas in the DSN apply to every
@@ -222,6 +223,7 @@ func refold(ctx context.Context, tx *sql.Tx) error {
 func (db *DB) Close() error {
 	var errs []error
 	if db.read != nil {
+		db.stmts.close()
 		errs = append(errs, db.read.Close())
 	}
 	if _, err := db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {

@@ -112,7 +112,7 @@ func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, afte
 	}
 	cond, args := where(c, f)
 	args = append(append(args, boxArgs...), after, limit+1)
-	rows, err := db.read.QueryContext(ctx, "SELECT r.rid, r.feature FROM "+pageSource(c, cond)+box+" AND r.rid > ? ORDER BY r.rid LIMIT ?", args...)
+	rows, err := db.query(ctx, "SELECT r.rid, r.feature FROM "+pageSource(c, cond)+box+" AND r.rid > ? ORDER BY r.rid LIMIT ?", args...)
 	if err != nil {
 		return geo.Page{}, translate(err)
 	}

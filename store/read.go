@@ -330,7 +330,7 @@ func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]geo.Change
 // LastSeq returns the newest change-log seq, 0 for an empty log.
 func (db *DB) LastSeq(ctx context.Context) (int64, error) {
 	var seq sql.NullInt64
-	err := db.read.QueryRowContext(ctx, "SELECT max(seq) FROM changes").Scan(&seq)
+	err := db.queryRow(ctx, "SELECT max(seq) FROM changes").Scan(&seq)
 	return seq.Int64, err
 }
 
