@@ -19,6 +19,8 @@ func (s *Server) filter(ctx context.Context, q url.Values) (geo.Filter, error) {
 	if err != nil {
 		return f, err
 	}
+	// Editors see and filter on sensitive records' exact geometry.
+	f.Exact = PrincipalOf(ctx).Editor()
 	return f, s.cfg.Store.Resolve(ctx, &f)
 }
 
@@ -174,6 +176,9 @@ func (s *Server) actorProfile(w http.ResponseWriter, r *http.Request, _ geo.Prin
 	prof["first_seen"], prof["last_seen"], prof["countries"] = sum.FirstSeen, sum.LastSeen, sum.Countries
 	for c, n := range map[geo.Collection]int64{geo.Incidents: sum.Incidents, geo.Routes: sum.Routes, geo.Links: sum.Links} {
 		features, err := s.cfg.Store.ActorRecords(ctx, c, f.Actors, ProfileRecords)
+		if err == nil {
+			features, err = shownAll(PrincipalOf(ctx), c, features)
+		}
 		if err != nil {
 			return err
 		}

@@ -373,6 +373,7 @@ func (s *Server) handle(pattern string, need access, h handler) {
 			err = s.checkRate(r, pattern, p)
 		}
 		if err == nil {
+			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 			err = h(w, r, p)
 		}
 		if err == nil {

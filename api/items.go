@@ -128,7 +128,7 @@ func writeFeature(w http.ResponseWriter, r *http.Request, status int, st geo.Sto
 func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
 
 // item answers GET of one record.
-func (s *Server) item(w http.ResponseWriter, r *http.Request, _ geo.Principal) error {
+func (s *Server) item(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	c, err := geo.ParseCollection(r.PathValue("c"))
 	if err != nil {
 		return err
@@ -140,10 +140,15 @@ func (s *Server) item(w http.ResponseWriter, r *http.Request, _ geo.Principal) e
 	if err != nil {
 		return err
 	}
+	// Viewers and editors see a sensitive record differently.
+	w.Header().Add("Vary", "Authorization")
 	if inm := r.Header.Get("If-None-Match"); inm != "" && inm == etag(st.Version) {
 		w.Header().Set("ETag", etag(st.Version))
 		w.WriteHeader(http.StatusNotModified)
 		return nil
+	}
+	if st.Feature, err = shown(p, c, st.Feature); err != nil {
+		return err
 	}
 	return writeFeature(w, r, http.StatusOK, st)
 }
@@ -452,8 +457,24 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, p geo.Principal
 	if page.Deleted && !p.Editor() {
 		return errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
 	}
+	current := false // the record is sensitive now
+	if !p.Editor() && !page.Deleted {
+		st, err := s.cfg.Store.Get(r.Context(), c, id)
+		if err != nil {
+			return err
+		}
+		if current, err = geo.SensitiveFeature(c, st.Feature); err != nil {
+			return err
+		}
+	}
 	entries := make([]historyEntry, len(page.Changes))
 	for i, ch := range page.Changes {
+		if ch.Before, err = shownVersion(p, c, ch.Before, current); err != nil {
+			return err
+		}
+		if ch.After, err = shownVersion(p, c, ch.After, current); err != nil {
+			return err
+		}
 		entries[i] = historyEntry{ch.Seq, ch.Collection, ch.ID, ch.Op, ch.Version, ch.Actor, ch.Time, ch.Before, ch.After, ch.Restored}
 		if !p.Editor() {
 			entries[i].Actor = ""

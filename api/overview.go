@@ -39,6 +39,9 @@ func (s *Server) overviewView(w http.ResponseWriter, r *http.Request, ov Overvie
 			if err != nil {
 				return err
 			}
+			if features, err = shownAll(PrincipalOf(ctx), geo.Incidents, features); err != nil {
+				return err
+			}
 			matched = int64(len(features))
 		} else {
 			clustered = true // more were written meanwhile

@@ -200,6 +200,10 @@ type Filter struct {
 	// (ResolveActors): counts by actor group spellings under its
 	// canonical names. nil: every name is its own.
 	Aliases *Aliases `json:"-"`
+	// Exact says the caller sees sensitive records as they are (editors,
+	// admins): filters test their exact geometry, and they come out
+	// exact. Otherwise both use the coarse geometry (Coarsened).
+	Exact bool `json:"-"`
 }
 
 // NewFilter returns a filter that selects everything.

@@ -43,7 +43,7 @@ const (
 // Enumerations of the data model.
 var (
 	IncidentTypes = []string{"attack", "plot", "arrest", "seizure", "assassination", "kidnapping", "trafficking", "financing", "recruitment", "other"}
-	Precisions    = []string{"exact", "place", "admin", "country", "unknown"}
+	Precisions    = []string{"exact", "place", "admin", "country", "unknown", PrecisionCoarse}
 	Commodities   = []string{"cocaine", "heroin", "methamphetamine", "fentanyl", "cannabis", "arms", "cash", "people", "other"}
 	Modes         = []string{"sea", "air", "land", "mixed"}
 	Confidences   = []string{"low", "medium", "high"}
@@ -121,6 +121,7 @@ type Incident struct {
 	Sources    []Source  `json:"sources"`
 	Tags       []string  `json:"tags"`
 	ExternalID string    `json:"external_id,omitempty"`
+	Sensitive  bool      `json:"sensitive,omitempty"` // viewers see the point coarsened (Coarsen)
 	Meta
 }
 
@@ -140,6 +141,8 @@ type Route struct {
 	ActiveTo   string       `json:"active_to,omitempty"`
 	Confidence string       `json:"confidence,omitempty"`
 	Countries  []string     `json:"countries"` // set by the server: the countries its vertices lie in
+	Precision  string       `json:"precision,omitempty"`
+	Sensitive  bool         `json:"sensitive,omitempty"` // viewers see every vertex coarsened (Coarsen)
 	Meta
 }
 
@@ -220,6 +223,7 @@ func (r *Route) Validate() error {
 		}
 	}
 	checkEnum(&v, "confidence", r.Confidence, false, Confidences)
+	checkEnum(&v, "precision", r.Precision, false, Precisions)
 	return v.err()
 }
 

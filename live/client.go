@@ -408,15 +408,16 @@ func (c *client) subscribe(req *request) error {
 			// From memory: the frames the hub prepared.
 			for _, x := range mem {
 				pos = x.seq
-				if x.e == nil {
+				e, f := x.view(c.editor)
+				if e == nil || f == nil {
 					continue
 				}
-				v := sub.match(x.e)
-				if v == skip || c.hides(x.e.id, x.seq, x.e.del) {
+				v := sub.match(e)
+				if v == skip || c.hides(e.id, x.seq, e.del) {
 					continue
 				}
 				c.conn.SetWriteDeadline(time.Now().Add(c.h.opt.WriteWait))
-				if err := c.conn.WritePreparedMessage(x.f.pick(v)); err != nil {
+				if err := c.conn.WritePreparedMessage(f.pick(v)); err != nil {
 					return err
 				}
 				c.sent = x.seq
@@ -514,6 +515,15 @@ func (c *client) replayLog(sub *subscription, pos *int64, target int64) error {
 			break
 		}
 		*pos = ch.Seq
+		if !c.editor {
+			// Viewers see sensitive records coarsened.
+			pub, err := ch.Public()
+			if err != nil {
+				h.logger.Error("coarsen change", "seq", ch.Seq, "err", err)
+				continue
+			}
+			ch = &pub
+		}
 		e, err := decode(ch)
 		if err != nil {
 			h.logger.Error("skip undecodable change", "seq", ch.Seq, "err", err)

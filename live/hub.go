@@ -406,13 +406,26 @@ func (h *Hub) fanout(ch *geo.Change) {
 		// and a subscriber may ask for its leave variant.
 		x.size = e.size() + 3*len(f.data)
 	}
-	e, f := x.e, x.f
+	if x.sensitive = geo.MaybeSensitive(ch.Before) || geo.MaybeSensitive(ch.After); x.sensitive {
+		if pub, err := ch.Public(); err != nil {
+			h.logger.Error("coarsen change", "seq", ch.Seq, "err", err)
+		} else if e, err := decode(&pub); err == nil {
+			if f, err := newFrame(pub.Seq, changeFrame(&pub)); err == nil {
+				x.pe, x.pf = e, f
+				x.size += e.size() + 3*len(f.data)
+			}
+		}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.recent.add(x)
-	if f != nil {
+	if x.f != nil {
 		for _, c := range h.clients {
 			if !c.live {
+				continue
+			}
+			e, f := x.view(c.editor)
+			if f == nil {
 				continue
 			}
 			v := c.sub.match(e)

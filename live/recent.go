@@ -17,6 +17,21 @@ type cached struct {
 	e    *entry
 	f    *frame
 	size int // bytes of memory it holds, about
+	// A change of a sensitive record (either side) has a second entry
+	// and frame for viewers, of its coarsened Features (geo.Change.Public);
+	// nil when that could not be made: viewers then get nothing of it.
+	sensitive bool
+	pe        *entry
+	pf        *frame
+}
+
+// view is the entry and frame of the change for a client: the exact one
+// for editors, the coarse one of a sensitive record for anyone else.
+func (x *cached) view(editor bool) (*entry, *frame) {
+	if editor || !x.sensitive {
+		return x.e, x.f
+	}
+	return x.pe, x.pf
 }
 
 // recent is a ring of the newest changes, oldest first. The hub appends

@@ -192,7 +192,9 @@ func (ix *Index) catchUp(ctx context.Context) error {
 				ix.log.Error("skip undecodable change", "seq", c.Seq, "err", err)
 				continue
 			}
-			in, _ := r.(*geo.Incident)
+			// Everyone's overview places a sensitive incident at its
+			// coarse point, as the store's x and y do.
+			in, _ := geo.Coarsened(r).(*geo.Incident)
 			if in == nil {
 				continue
 			}

@@ -46,7 +46,7 @@ func (db *DB) Resolve(ctx context.Context, f *geo.Filter) error {
 	if err := f.ResolveCountries(db.Countries); err != nil {
 		return err
 	}
-	if err := db.resolveNear(ctx, f.Near); err != nil {
+	if err := db.resolveNear(ctx, f.Near, f.Exact); err != nil {
 		return err
 	}
 	a, err := db.Aliases(ctx)

@@ -147,9 +147,10 @@ type known struct {
 
 // indexed is a record row whose index entries are to be written.
 type indexed struct {
-	rid  int64
-	coll geo.Collection
-	keys geo.Keys
+	rid    int64
+	coll   geo.Collection
+	keys   geo.Keys
+	coarse []orb.Bound // the coarse boxes of a sensitive record
 }
 
 // lookup finds the stored records of the batch by external_id.
@@ -224,7 +225,7 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 				return err
 			}
 			inserts = append(append(inserts, b.lastRid, string(r.Collection()), m.ID), row...)
-			index = append(index, indexed{b.lastRid, r.Collection(), keys})
+			index = append(index, indexed{b.lastRid, r.Collection(), keys, coarseBoxes(r)})
 			if err := b.logChange(r.Collection(), m.ID, geo.OpCreate, 1, nil, feature); err != nil {
 				return err
 			}
@@ -264,7 +265,7 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 		}
 		updates = append(updates, append(row, cur.rid))
 		unindex = append(unindex, cur.rid)
-		index = append(index, indexed{cur.rid, r.Collection(), keys})
+		index = append(index, indexed{cur.rid, r.Collection(), keys, coarseBoxes(r)})
 		if err := b.logChange(r.Collection(), k.id, geo.OpUpdate, m.Version, cur.feature, feature); err != nil {
 			return err
 		}
@@ -310,8 +311,10 @@ func recordRow(r geo.Record, k geo.Keys, feature []byte) ([]any, error) {
 			return nil, err
 		}
 	}
+	// x and y place an incident in the overview and the clusters, which
+	// show everyone the coarse point of a sensitive one.
 	var x, y any
-	if p, ok := r.Geometry().(orb.Point); ok {
+	if p, ok := geo.Coarsened(r).Geometry().(orb.Point); ok {
 		x, y = p[0], p[1]
 	}
 	var ext, src any
@@ -417,6 +420,9 @@ func (tx *writeTx) unindexAll(rids []int64) error {
 		if _, err := tx.Tx.Exec("DELETE FROM boxes WHERE id IN ("+placeholders(len(args))+")", args...); err != nil {
 			return err
 		}
+		if _, err := tx.Tx.Exec("DELETE FROM coarse_boxes WHERE id IN ("+placeholders(len(args))+")", args...); err != nil {
+			return err
+		}
 		args = args[:0]
 		for _, rid := range chunk {
 			args = append(args, rid)
@@ -444,12 +450,15 @@ func (tx *writeTx) indexAll(recs []indexed) error {
 		b  orb.Bound
 	}
 	var boxes []box
-	var keys, text []any
+	var keys, text, coarse []any
 	seen := map[string]bool{}
 	var sum summary
 	for _, r := range recs {
 		for part, b := range r.keys.Boxes {
 			boxes = append(boxes, box{r.rid*2 + int64(part), zOrder(b.Center()), b})
+		}
+		for part, b := range r.coarse {
+			coarse = append(coarse, r.rid*2+int64(part), b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.Min[0], b.Max[0], b.Min[1], b.Max[1])
 		}
 		clear(seen)
 		var actors, countries []string
@@ -487,6 +496,9 @@ func (tx *writeTx) indexAll(recs []indexed) error {
 		args = append(args, x.id, b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.Min[0], b.Max[0], b.Min[1], b.Max[1])
 	}
 	if _, err := tx.insertRows("INSERT INTO boxes", 9, args); err != nil {
+		return err
+	}
+	if _, err := tx.insertRows("INSERT INTO coarse_boxes", 9, coarse); err != nil {
 		return err
 	}
 	if _, err := tx.insertRows("INSERT INTO record_keys (key, value, rid)", 3, keys); err != nil {

@@ -79,12 +79,13 @@ func (c *regionCache) get(b []byte) (orb.Geometry, error) {
 // cqlSQL compiles an expression for the records of one collection. A
 // property the collection does not have is NULL.
 type cqlSQL struct {
-	c    geo.Collection
-	args []any
+	c     geo.Collection
+	exact bool // sensitive records are tested by their exact geometry
+	args  []any
 }
 
-func compileCQL(c geo.Collection, e geo.Expr) (string, []any) {
-	q := &cqlSQL{c: c}
+func compileCQL(c geo.Collection, e geo.Expr, exact bool) (string, []any) {
+	q := &cqlSQL{c: c, exact: exact}
 	return q.expr(e), q.args
 }
 
@@ -201,8 +202,10 @@ func (q *cqlSQL) expr(e geo.Expr) string {
 			return "NULL"
 		}
 		b := e.Geom.Bound()
-		box := "r.rid IN (SELECT id>>1 FROM boxes WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ? AND x0 <= ? AND x1 >= ? AND y0 <= ? AND y1 >= ?)"
-		q.args = append(q.args, b.Max[0], b.Min[0], b.Max[1], b.Min[1], b.Max[0], b.Min[0], b.Max[1], b.Min[1])
+		rids, args := boxRids(q.exact, []string{"minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ? AND x0 <= ? AND x1 >= ? AND y0 <= ? AND y1 >= ?"},
+			[][]any{{b.Max[0], b.Min[0], b.Max[1], b.Min[1], b.Max[0], b.Min[0], b.Max[1], b.Min[1]}})
+		box := "r.rid IN (" + rids + ")"
+		q.args = append(q.args, args...)
 		if _, isBox := e.Geom.(orb.Bound); isBox && q.c == geo.Incidents {
 			return box // a point meets a box when its box does
 		}
@@ -215,7 +218,7 @@ func (q *cqlSQL) expr(e geo.Expr) string {
 			return "0"
 		}
 		q.args = append(q.args, w)
-		return box + " AND nexus_intersects(r.geom, ?)"
+		return box + " AND nexus_intersects(" + geomColumn(q.exact) + ", ?)"
 	case geo.TIntersects:
 		if _, ok := geo.QueryableOf(q.c, e.Prop); !ok {
 			return "NULL"

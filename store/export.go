@@ -39,12 +39,17 @@ func (db *DB) Export(ctx context.Context, w io.Writer, cols []geo.Collection, f 
 				rows.Close()
 				return n, err
 			}
+			out, err := shown(c, f, feature)
+			if err != nil {
+				rows.Close()
+				return n, err
+			}
 			sep := ",\n"
 			if n == 0 {
 				sep = "\n"
 			}
 			bw.WriteString(sep)
-			if _, err := bw.Write(feature); err != nil {
+			if _, err := bw.Write(out); err != nil {
 				rows.Close()
 				return n, err
 			}
@@ -150,7 +155,12 @@ func (db *DB) Scan(ctx context.Context, cols []geo.Collection, f geo.Filter,
 				rows.Close()
 				return err
 			}
-			if err := each(c, feature); err != nil {
+			out, err := shown(c, f, feature)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			if err := each(c, out); err != nil {
 				rows.Close()
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/paulmach/orb"
@@ -167,7 +166,10 @@ const pointBoxSpan = 1e-3
 // of collection c. Incidents are points, so the R*Tree search for them
 // leaves out the wider boxes of routes before measuring anything. A record
 // with a point (x) off the antimeridian was measured in the R*Tree already.
-func nearCondition(c geo.Collection, n *geo.Near) (string, []any) {
+// A filter that is not exact measures sensitive records' coarse geometry
+// (their coarse boxes, and x and y hold their coarse point); an exact one
+// their exact boxes, and their geometry where a box cannot tell.
+func nearCondition(c geo.Collection, n *geo.Near, exact bool) (string, []any) {
 	arg, err := nearArg(n)
 	if err != nil {
 		return "0", nil // an unresolved route selects nothing
@@ -177,17 +179,25 @@ func nearCondition(c geo.Collection, n *geo.Near) (string, []any) {
 		points = " AND maxx - minx <= " + strconv.FormatFloat(pointBoxSpan, 'g', -1, 64) + " AND maxy - miny <= " + strconv.FormatFloat(pointBoxSpan, 'g', -1, 64)
 	}
 	var parts []string
-	var args []any
+	var partArgs [][]any
 	for _, b := range n.Boxes() {
-		parts = append(parts, "SELECT id>>1 FROM boxes WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?"+points+
+		parts = append(parts, "minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?"+points+
 			" AND CASE nexus_near_box(minx, maxx, miny, maxy, ?) WHEN 2 THEN nexus_near_point(x0, x1, y0, y1, ?) WHEN 1 THEN 1 ELSE 0 END")
-		args = append(args, b.Max[0], b.Min[0], b.Max[1], b.Min[1], arg, arg)
+		partArgs = append(partArgs, []any{b.Max[0], b.Min[0], b.Max[1], b.Min[1], arg, arg})
 	}
-	return "r.rid IN (" + strings.Join(parts, " UNION ") + ") AND (abs(r.x) < 180 OR nexus_near(r.geom, ?))", append(args, arg)
+	rids, args := boxRids(exact, parts, partArgs)
+	measured := "abs(r.x) < 180"
+	if exact {
+		// x is a sensitive incident's coarse point, not the one its
+		// exact box was measured at.
+		measured += " AND r.rid NOT IN (" + sensitiveRids + ")"
+	}
+	return "r.rid IN (" + rids + ") AND (" + measured + " OR nexus_near(" + geomColumn(exact) + ", ?))", append(args, arg)
 }
 
-// resolveNear fills in the path of a near_route corridor from the route.
-func (db *DB) resolveNear(ctx context.Context, n *geo.Near) error {
+// resolveNear fills in the path of a near_route corridor from the route:
+// for a filter that is not exact, the path viewers see of it.
+func (db *DB) resolveNear(ctx context.Context, n *geo.Near, exact bool) error {
 	if n == nil || n.Route == "" || n.Path != nil {
 		return nil
 	}
@@ -198,6 +208,9 @@ func (db *DB) resolveNear(ctx context.Context, n *geo.Near) error {
 	r, err := geo.DecodeFeature(geo.Routes, st.Feature)
 	if err != nil {
 		return err
+	}
+	if !exact {
+		r = geo.Coarsened(r)
 	}
 	n.Path = r.Geometry()
 	return nil

@@ -108,6 +108,14 @@ func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, afte
 			boxArgs = append(boxArgs, b.Min[0], b.Max[0], b.Min[1], b.Max[1])
 		}
 		box = " AND (" + strings.Join(parts, " OR ") + ")"
+		if f.Exact {
+			// x and y hold the coarse point of a sensitive incident: its
+			// exact box decides instead.
+			box = " AND ((" + strings.Join(parts, " OR ") + ") AND r.rid NOT IN (" + sensitiveRids + ") OR r.rid IN (SELECT id>>1 FROM boxes WHERE id>>1 IN (" + sensitiveRids + ") AND (" + strings.Repeat("x0 <= ? AND x1 >= ? AND y0 <= ? AND y1 >= ? OR ", len(parts)-1) + "x0 <= ? AND x1 >= ? AND y0 <= ? AND y1 >= ?)))"
+			for _, b := range f.BBox.Bounds() {
+				boxArgs = append(boxArgs, b.Max[0], b.Min[0], b.Max[1], b.Min[1])
+			}
+		}
 		f.BBox = nil
 	}
 	cond, args := where(c, f)
@@ -116,7 +124,7 @@ func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, afte
 	if err != nil {
 		return geo.Page{}, translate(err)
 	}
-	p, err := scanPage(rows, limit)
+	p, err := scanPage(rows, c, f, limit)
 	if err != nil {
 		return p, err
 	}

@@ -21,18 +21,21 @@ func where(c geo.Collection, f geo.Filter) (string, []any) {
 	driven := false // by a list of rids from an index
 	if f.BBox != nil {
 		var parts []string
+		var partArgs [][]any
 		for _, b := range f.BBox.Bounds() {
 			// The exact test reads the auxiliary columns, one lookup per
 			// row: only rows whose rounded-out float32 box is not wholly
 			// inside the query box, those within a float32 step of an
 			// edge, need it.
-			parts = append(parts, "SELECT id>>1 FROM boxes WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?"+
+			parts = append(parts, "minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?"+
 				" AND ((minx >= ? AND maxx <= ? AND miny >= ? AND maxy <= ?) OR (x0 <= ? AND x1 >= ? AND y0 <= ? AND y1 >= ?))")
-			args = append(args, b.Max[0], b.Min[0], b.Max[1], b.Min[1],
+			partArgs = append(partArgs, []any{b.Max[0], b.Min[0], b.Max[1], b.Min[1],
 				b.Min[0], b.Max[0], b.Min[1], b.Max[1],
-				b.Max[0], b.Min[0], b.Max[1], b.Min[1])
+				b.Max[0], b.Min[0], b.Max[1], b.Min[1]})
 		}
-		conds = append(conds, "r.rid IN ("+strings.Join(parts, " UNION ")+")")
+		rids, a := boxRids(f.Exact, parts, partArgs)
+		conds = append(conds, "r.rid IN ("+rids+")")
+		args = append(args, a...)
 		driven = true
 	}
 	if f.Span != (geo.Span{}) && f.Span != geo.All {
@@ -60,7 +63,7 @@ func where(c geo.Collection, f geo.Filter) (string, []any) {
 		driven = true
 	}
 	if f.Near != nil {
-		cond, a := nearCondition(c, f.Near)
+		cond, a := nearCondition(c, f.Near, f.Exact)
 		conds = append(conds, cond)
 		args = append(args, a...)
 		driven = true
@@ -71,7 +74,7 @@ func where(c geo.Collection, f geo.Filter) (string, []any) {
 		driven = true
 	}
 	if f.CQL != nil {
-		cond, cargs := compileCQL(c, f.CQL)
+		cond, cargs := compileCQL(c, f.CQL, f.Exact)
 		conds = append(conds, "("+cond+")")
 		args = append(args, cargs...)
 	}
@@ -125,7 +128,7 @@ func (db *DB) Query(ctx context.Context, c geo.Collection, f geo.Filter, after i
 	if err != nil {
 		return geo.Page{}, translate(err)
 	}
-	p, err := scanPage(rows, limit)
+	p, err := scanPage(rows, c, f, limit)
 	if err != nil {
 		return p, err
 	}
@@ -177,7 +180,11 @@ func (db *DB) Each(ctx context.Context, c geo.Collection, f geo.Filter, fn func(
 		if err := rows.Scan(&feature); err != nil {
 			return err
 		}
-		if err := fn(feature); err != nil {
+		out, err := shown(c, f, feature)
+		if err != nil {
+			return err
+		}
+		if err := fn(out); err != nil {
 			return err
 		}
 	}
@@ -344,7 +351,7 @@ func (db *DB) FirstSeq(ctx context.Context) (int64, error) {
 // scanPage reads the rows of a query for (rid, feature) in rid order,
 // limited to one more than a page of limit, into a page: its features and,
 // when there are more, the rid to read on after (Next).
-func scanPage(rows *sql.Rows, limit int) (geo.Page, error) {
+func scanPage(rows *sql.Rows, c geo.Collection, f geo.Filter, limit int) (geo.Page, error) {
 	var p geo.Page
 	defer rows.Close()
 	var rid int64
@@ -355,6 +362,10 @@ func scanPage(rows *sql.Rows, limit int) (geo.Page, error) {
 		}
 		var feature []byte
 		if err := rows.Scan(&rid, &feature); err != nil {
+			return p, err
+		}
+		feature, err := shown(c, f, feature)
+		if err != nil {
 			return p, err
 		}
 		p.Features = append(p.Features, feature)

@@ -275,6 +275,12 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 			return err
 		}
 	}
+	for part, b := range coarseBoxes(r) {
+		if _, err := tx.Exec("INSERT INTO coarse_boxes VALUES (?,?,?,?,?,?,?,?,?)",
+			rid*2+int64(part), b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.Min[0], b.Max[0], b.Min[1], b.Max[1]); err != nil {
+			return err
+		}
+	}
 	seen := map[string]bool{}
 	var actors, countries []string
 	for _, kv := range keyValues(k) {
@@ -316,6 +322,9 @@ func (tx *writeTx) unindex(rid int64) error {
 		return err
 	}
 	if _, err := tx.Exec("DELETE FROM boxes WHERE id IN (?, ?)", rid*2, rid*2+1); err != nil {
+		return err
+	}
+	if _, err := tx.Exec("DELETE FROM coarse_boxes WHERE id IN (?, ?)", rid*2, rid*2+1); err != nil {
 		return err
 	}
 	if _, err := tx.Exec("DELETE FROM record_keys WHERE rid = ?", rid); err != nil {

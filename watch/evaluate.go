@@ -260,7 +260,17 @@ type state struct {
 
 // evaluate appends the alerts of one change, with the owner of each and
 // the webhook deliveries.
+//
+// A sensitive record is evaluated, and alerts and webhooks carry it, as
+// viewers see it (geo.Coarsened): an alert is stored once for an owner of
+// any role, and a webhook leaves the server.
 func (e *Evaluator) evaluate(ch *geo.Change, alerts []geo.Alert, deliveries []geo.Delivery, owners []string) ([]geo.Alert, []geo.Delivery, []string) {
+	pub, err := ch.Public()
+	if err != nil {
+		e.logger.Error("skip undecodable change", "seq", ch.Seq, "err", err)
+		return alerts, deliveries, owners
+	}
+	ch = &pub
 	before, after, err := ch.Records()
 	if err != nil {
 		e.logger.Error("skip undecodable change", "seq", ch.Seq, "err", err)
