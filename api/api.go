@@ -155,6 +155,9 @@ type Overview interface {
 	Count(ctx context.Context, f geo.Filter) (int64, error)
 	Stats(ctx context.Context, f geo.Filter, by string) ([]overview.Count, error)
 	Select(ctx context.Context, f geo.Filter, limit int) ([]string, bool, error)
+	// Answers reports whether the index answers the filter (the store
+	// answers the others).
+	Answers(ctx context.Context, f geo.Filter) bool
 }
 
 // LiveStats reports on the websocket hub for /metrics.

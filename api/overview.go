@@ -117,7 +117,7 @@ func (s *Server) itemsPage(ctx context.Context, c geo.Collection, f geo.Filter, 
 	switch {
 	case ov == nil || c == geo.Routes:
 		return s.cfg.Store.Query(ctx, c, f, after, limit)
-	case !overview.Handles(f):
+	case !ov.Answers(ctx, f):
 		return s.cfg.Store.PageOnly(ctx, c, f, after, limit, false)
 	}
 	matched, err := ov.Count(ctx, f)

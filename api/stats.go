@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"nexus/geo"
-	"nexus/overview"
 )
 
 // stats answers GET /api/stats?by=: counts under the same filters as items.
@@ -26,7 +25,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, _ geo.Principal) 
 		return err
 	}
 	var counts []geo.Count
-	if ov := s.cfg.Overview; ov != nil && c == geo.Incidents && overview.Handles(f) && by != "period" {
+	if ov := s.cfg.Overview; ov != nil && c == geo.Incidents && by != "period" && ov.Answers(r.Context(), f) {
 		counts, err = overviewStats(r.Context(), ov, f, by)
 	} else {
 		counts, err = s.cfg.Store.Stats(r.Context(), c, f, by)

@@ -120,7 +120,7 @@ func (s *Server) incidentLayer(r *http.Request, f geo.Filter, t maptile.Tile) (*
 	ctx := r.Context()
 	layer := &mvt.Layer{Name: string(geo.Incidents), Version: 2, Extent: mvt.DefaultExtent}
 	ov := s.cfg.Overview
-	useIndex := ov != nil && overview.Handles(f)
+	useIndex := ov != nil && ov.Answers(ctx, f)
 	var n int64
 	var err error
 	if useIndex {

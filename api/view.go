@@ -9,7 +9,6 @@ import (
 	"github.com/paulmach/orb"
 
 	"nexus/geo"
-	"nexus/overview"
 )
 
 // MaxViewFeatures is the most features /api/view sends: incidents
@@ -36,7 +35,7 @@ func (s *Server) view(w http.ResponseWriter, r *http.Request, _ geo.Principal) e
 		return err
 	}
 	ctx := r.Context()
-	if ov := s.cfg.Overview; ov != nil && overview.Handles(f) {
+	if ov := s.cfg.Overview; ov != nil && ov.Answers(ctx, f) {
 		return s.overviewView(w, r, ov, f, zoom)
 	}
 	// One pass over the matches: the clusters, whose counts add up to

@@ -19,7 +19,8 @@ import (
 type Source interface {
 	// EachIncident calls fn with every incident's id, point and keys (the
 	// text may be left out) from one snapshot, and returns the change-log
-	// seq of that snapshot.
+	// seq of that snapshot. The point of a sensitive incident is its
+	// coarse point (geo.Coarsened), and k.Shape its exact one.
 	EachIncident(ctx context.Context, fn func(id string, p orb.Point, k geo.Keys) error) (int64, error)
 	LastSeq(ctx context.Context) (int64, error)
 	Changes(ctx context.Context, after int64, limit int) ([]geo.Change, error)
@@ -123,6 +124,26 @@ func (ix *Index) Run(ctx context.Context) {
 	}
 }
 
+// Answers reports whether the index answers the filter as the store would:
+// it Handles the filter, and a box of a caller who sees sensitive
+// incidents exactly (geo.Filter.Exact) finds them where they are. The
+// index places them at their coarse point, for everyone: while it holds
+// one, such a box is left to the store.
+func (ix *Index) Answers(ctx context.Context, f geo.Filter) bool {
+	if !Handles(f) {
+		return false
+	}
+	if !f.Exact || f.BBox == nil {
+		return true
+	}
+	if ix.catchUp(ctx) != nil {
+		return false
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.p.sens) == 0
+}
+
 // Seq is the last change-log seq the index has applied.
 func (ix *Index) Seq() int64 { return ix.seq.Load() }
 
@@ -192,13 +213,13 @@ func (ix *Index) catchUp(ctx context.Context) error {
 				ix.log.Error("skip undecodable change", "seq", c.Seq, "err", err)
 				continue
 			}
-			// Everyone's overview places a sensitive incident at its
-			// coarse point, as the store's x and y do.
+			// The index places a sensitive incident at its coarse point,
+			// as EachIncident does; its keys' Shape is the exact one.
 			in, _ := geo.Coarsened(r).(*geo.Incident)
 			if in == nil {
 				continue
 			}
-			ups = append(ups, upd{id: c.ID, pt: in.Point, k: in.Keys()})
+			ups = append(ups, upd{id: c.ID, pt: in.Point, k: r.Keys()})
 		}
 		ix.mu.Lock()
 		for _, u := range ups {

@@ -210,10 +210,11 @@ type points struct {
 	bkts               map[bucketKey]*bucket
 	cntry              strtab
 	actors             strtab
+	sens               map[int32]orb.Point // the exact points of the sensitive incidents, by slot
 }
 
 func newPoints() *points {
-	return &points{ids: map[string]int32{}, extra: map[int32][]int32{}, bkts: map[bucketKey]*bucket{}, root: &node{}}
+	return &points{ids: map[string]int32{}, extra: map[int32][]int32{}, bkts: map[bucketKey]*bucket{}, root: &node{}, sens: map[int32]orb.Point{}}
 }
 
 // Len is the number of points.
@@ -308,7 +309,8 @@ func spanKey(t0, t1 int64) bucketKey {
 	return bucketKey{month(t0), month(t1-1) + 1}
 }
 
-// put adds or replaces the incident id.
+// put adds or replaces the incident id at pt. A sensitive incident's pt is
+// its coarse point and k.Shape its exact one.
 func (p *points) put(id string, pt orb.Point, k geo.Keys) {
 	p.remove(id)
 	typ, ok := typeIndex[k.Kind]
@@ -348,6 +350,9 @@ func (p *points) put(id string, pt orb.Point, k geo.Keys) {
 		p.bkts[q.bkt] = b
 	}
 	q.bktPos = b.push(slot, &q)
+	if exact, ok := k.Shape.(orb.Point); ok && exact != pt {
+		p.sens[slot] = exact
+	}
 	p.pts[slot] = q
 	p.names[slot] = id
 	p.ids[id] = slot
@@ -479,6 +484,7 @@ func (p *points) remove(id string) {
 		return
 	}
 	delete(p.ids, id)
+	delete(p.sens, slot)
 	q := &p.pts[slot]
 	p.tally(slot, q, -1)
 	delete(p.extra, slot)

@@ -24,6 +24,26 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, 
 	if err := tx.QueryRowContext(ctx, "SELECT max(seq) FROM changes").Scan(&seq); err != nil {
 		return 0, translate(err)
 	}
+	// The exact points of the sensitive incidents (x and y hold their
+	// coarse points): a point's box is the point.
+	exact := map[int64]orb.Point{}
+	sens, err := tx.QueryContext(ctx, "SELECT b.id>>1, b.x0, b.y0 FROM boxes b WHERE b.id IN (SELECT id FROM coarse_boxes)")
+	if err != nil {
+		return 0, translate(err)
+	}
+	for sens.Next() {
+		var rid int64
+		var p orb.Point
+		if err := sens.Scan(&rid, &p[0], &p[1]); err != nil {
+			sens.Close()
+			return 0, err
+		}
+		exact[rid] = p
+	}
+	if err := sens.Err(); err != nil {
+		return 0, translate(err)
+	}
+	sens.Close()
 	// records_overview covers the columns: the Features are not read.
 	recs, err := tx.QueryContext(ctx, "SELECT rid, id, kind, t0, t1, x, y FROM records INDEXED BY records_overview WHERE collection = ? ORDER BY rid", string(geo.Incidents))
 	if err != nil {
@@ -80,6 +100,10 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, 
 			}
 		}
 		k.Actors = actors
+		k.Shape = nil
+		if p, ok := exact[rid]; ok {
+			k.Shape = p
+		}
 		if err := fn(id, orb.Point{x.Float64, y.Float64}, k); err != nil {
 			return 0, err
 		}

@@ -135,7 +135,7 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 		t.Fatalf("import: %d %s", st, b)
 	}
 	clusters := map[string][]byte{}
-	for _, tok := range []string{"", s.viewer, s.editor} {
+	for _, tok := range []string{"", s.viewer} {
 		_, clusters[tok], _ = do(t, base, tok, "GET", "/api/view?zoom=8&bbox="+box(C, 1), nil)
 		if !bytes.Contains(clusters[tok], []byte(`"clustered":true`)) {
 			t.Fatalf("the view of the region is not clustered: %.300s", clusters[tok])
@@ -410,6 +410,15 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 	if b := get(s.editor, "/api/collections/incidents/items?bbox="+box(P, 0.01)); !bytes.Contains(b, []byte(incID)) || !bytes.Contains(b, []byte(marker)) {
 		t.Errorf("the editor's box of the exact point does not hold the incident and the marker: %s", b)
 	}
+	if b := get(s.editor, "/api/view?zoom=14&bbox="+box(P, 0.01)); !bytes.Contains(b, []byte(incID)) || !shows(b, P) {
+		t.Errorf("the editor's view of the exact point does not hold the incident, exact: %s", b)
+	}
+	if n := matched(s.editor, "/api/view?zoom=14&bbox="+box(C, 0.01)); n != 1 {
+		t.Errorf("the editor's view of the coarse point matches %d; want 1 (the marker)", n)
+	}
+	if b := get(s.editor, "/api/stats?by=type&bbox="+box(P, 0.01)); !bytes.Contains(b, []byte("kidnapping")) {
+		t.Errorf("the editor's statistics of the exact point do not count the sensitive incident: %s", b)
+	}
 	// Live views: the exact box never receives the sensitive change, the
 	// coarse one does, coarse.
 	if b, ids := framesUntil(liveExactBox, marker); strings.Contains(strings.Join(ids, " "), incID) {
@@ -440,5 +449,65 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 	// Watch areas: the exact one has no alert.
 	if b := get(s.viewer, "/api/watches/"+exactWatch+"/alerts"); bytes.Contains(b, []byte(incID)) {
 		t.Errorf("the watch around the exact point alerted: %s", b)
+	}
+}
+
+// TestSensitiveMarkerInTheMap opens the map as an anonymous reader and as
+// the admin: the reader's marker of a sensitive incident sits at the
+// coarse point and its popup says "precision: ~10 km"; the admin's sits
+// at the exact point.
+func TestSensitiveMarkerInTheMap(t *testing.T) {
+	srv, p := openSample(t)
+	p.open("/")
+	p.wait("live connection", `document.getElementById('live-state').dataset.state === 'live'`, waitLong)
+	P := inCell(orb.Point{-74.0537, 4.6668})
+	C := geo.CoarsePoint(P)
+	id := srv.createIncident(t, P[0], P[1], map[string]any{
+		"title": "Witness house", "type": "kidnapping", "date": "2024-03-02", "precision": "exact", "sensitive": true,
+	})
+	markerAt := func(p *tab) orb.Point {
+		p.wait("the incident on the map", fmt.Sprintf(`window.nexus.incidents.has(%s)`, js(id)), waitLong)
+		ll := eval[[]float64](p, fmt.Sprintf(`(() => { const l = window.nexus.incidents.get(%s).getLatLng(); return [l.lng, l.lat]; })()`, js(id)))
+		return orb.Point{ll[0], ll[1]}
+	}
+	popupOf := func(p *tab) string {
+		if !eval[bool](p, fmt.Sprintf(`window.nexus.show(%s)`, js(id))) {
+			t.Fatal("nexus.show found no incident to open")
+		}
+		p.wait("its popup", `document.querySelector('.leaflet-popup-content') !== null`, waitLong)
+		return eval[string](p, `document.querySelector('.leaflet-popup-content').textContent`)
+	}
+	// The reader, live: the change frame brought the coarse point.
+	if at := markerAt(p); at != C {
+		t.Errorf("the reader's marker is at %v; want the coarse point %v (exact %v)", at, C, P)
+	}
+	popup := popupOf(p)
+	if !strings.Contains(popup, "precision: ~10 km") {
+		t.Errorf("the reader's popup does not say the precision: %q", popup)
+	}
+	exactText := fmt.Sprintf("%.4f, %.4f", P[1], P[0])
+	if strings.Contains(popup, exactText) || !strings.Contains(popup, fmt.Sprintf("%.4f, %.4f", C[1], C[0])) {
+		t.Errorf("the reader's popup shows %q rather than the coarse point: %q", exactText, popup)
+	}
+	// The reader, on a fresh load of the view.
+	p.open("/")
+	p.waitReady()
+	if at := markerAt(p); at != C {
+		t.Errorf("after a reload the reader's marker is at %v; want the coarse point %v", at, C)
+	}
+	// The admin sees the exact point, and that it is sensitive.
+	admin := openTab(t, newBrowser(t), srv.URL)
+	admin.open("/#token=" + srv.token)
+	admin.waitReady()
+	if at := markerAt(admin); at != P {
+		t.Errorf("the admin's marker is at %v; want the exact point %v", at, P)
+	}
+	if popup := popupOf(admin); !strings.Contains(popup, exactText) || !strings.Contains(popup, "Sensitive") {
+		t.Errorf("the admin's popup does not show the exact point %q and that it is sensitive: %q", exactText, popup)
+	}
+	for _, tb := range []*tab{p, admin} {
+		if errs, _, _ := tb.seen(); len(errs) > 0 {
+			t.Errorf("console errors:\n  %s", strings.Join(errs, "\n  "))
+		}
 	}
 }

@@ -177,6 +177,17 @@ export function setValue(form, name, v) {
   if (node) node.value = v === null || v === undefined ? '' : String(v);
 }
 
+/** A checkbox field: whether it is checked. */
+export function checked(form, name) {
+  return Boolean(form.querySelector(`[data-field="${name}"]`)?.checked);
+}
+
+/** Checks or clears a checkbox field. */
+export function setChecked(form, name, on) {
+  const node = form.querySelector(`[data-field="${name}"]`);
+  if (node) node.checked = Boolean(on);
+}
+
 /** A list field ("a, b") as an array. */
 export function listValue(form, name) {
   return splitList(value(form, name));

@@ -8,7 +8,7 @@ import { el, isHttpUrl } from './dom.js';
 import { showHistory } from './history.js';
 import { describeDate, formatPartial, formatTimestamp } from './dates.js';
 import {
-  PRECISION_LABELS, commodityColour, countryName, label, typeColour,
+  commodityColour, countryName, label, precisionText, typeColour,
 } from './vocab.js';
 
 /**
@@ -134,8 +134,10 @@ export function incidentPopup(feature, ctx) {
     row('Date', describeDate(p.date)),
     text(p.place) ? row('Place', p.place) : null,
     row('Country', text(p.country) ? countryName(p.country) : 'unknown'),
-    row('Location', precision ? `${PRECISION_LABELS[precision] || precision} (${precision} precision)` : 'precision not stated',
+    row('Location', precisionText(precision),
       el('br'), el('span', { class: 'nx-muted', text: where })),
+    p.sensitive === true && precision !== '10km'
+      ? row('Sensitive', 'yes: viewers see this point only to the nearest ~10 km') : null,
     row('Actors', list(p.actors).length ? list(p.actors).join(', ') : 'none recorded'),
     row('Killed', count(p.killed)),
     row('Wounded', count(p.wounded)),
@@ -210,6 +212,9 @@ export function routePopup(feature, ctx) {
     el('dl', {},
       row('Active', active),
       row('Confidence', text(p.confidence) || 'not stated'),
+      text(p.precision) ? row('Location', precisionText(text(p.precision))) : null,
+      p.sensitive === true && p.precision !== '10km'
+        ? row('Sensitive', 'yes: viewers see its waypoints only to the nearest ~10 km') : null,
       row('Mode', text(p.mode) || 'not stated'),
       row('Actors', list(p.actors).length ? list(p.actors).join(', ') : 'none recorded'),
       waypoints.length ? row('Waypoints', el('ol', { class: 'nx-waypoints' }, waypoints.map((w) => el('li', { text: w })))) : null,

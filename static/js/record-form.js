@@ -6,7 +6,8 @@
 
 import { describeError, getJSON, request } from './api.js';
 import {
-  SourcesEditor, clearErrors, countValue, deleteItem, etagOf, listValue, setValue, showErrors, value,
+  SourcesEditor, checked, clearErrors, countValue, deleteItem, etagOf, listValue, setChecked, setValue, showErrors,
+  value,
 } from './forms.js';
 import { notify } from './notice.js';
 import { PointEditor } from './point-editor.js';
@@ -15,8 +16,8 @@ import { RouteDrawing } from './route-drawing.js';
 /**
  * Per collection: the noun in messages, the geometry fieldset's legend, the
  * property that names a record, the text fields always sent (the API judges
- * them when empty), the ones sent only when filled, the count fields, and
- * the geometry editor.
+ * them when empty), the ones sent only when filled, the count fields, the
+ * ones the form has no field for but an edit keeps, and the geometry editor.
  */
 const COLLECTIONS = {
   incidents: {
@@ -27,6 +28,7 @@ const COLLECTIONS = {
     optional: ['subtype', 'place', 'precision', 'summary', 'external_id'],
     counts: ['killed', 'wounded'],
     upper: ['country'],
+    kept: [],
     Geometry: PointEditor,
   },
   routes: {
@@ -37,6 +39,7 @@ const COLLECTIONS = {
     optional: ['mode', 'confidence', 'active_from', 'active_to', 'summary', 'external_id'],
     counts: [],
     upper: [],
+    kept: ['precision'],
     Geometry: RouteDrawing,
   },
 };
@@ -131,6 +134,7 @@ export class RecordForm {
     for (const key of [...required, ...optional, ...upper]) setValue(this.form, key, p[key] ?? '');
     for (const key of LISTS) setValue(this.form, key, (p[key] || []).join(', '));
     for (const key of counts) setValue(this.form, key, Number.isInteger(p[key]) ? p[key] : '');
+    setChecked(this.form, 'sensitive', p.sensitive === true);
     this.sources.set(p.sources || []);
     this.geometry.fill(feature);
   }
@@ -138,7 +142,7 @@ export class RecordForm {
   /** The Feature the form describes, its geometry from the geometry editor. */
   collect() {
     const f = this.form;
-    const { required, optional, counts, upper } = this.spec;
+    const { required, optional, counts, upper, kept } = this.spec;
     const props = {};
     for (const key of required) props[key] = value(f, key);
     for (const key of LISTS) props[key] = listValue(f, key);
@@ -150,6 +154,11 @@ export class RecordForm {
     }
     for (const key of upper) {
       const v = value(f, key).toUpperCase();
+      if (v) props[key] = v;
+    }
+    if (checked(f, 'sensitive')) props.sensitive = true;
+    for (const key of kept) {
+      const v = this.editing?.properties?.[key];
       if (v) props[key] = v;
     }
     const geometry = this.geometry.collect(props, this.editing);

@@ -61,7 +61,15 @@ export const PRECISION_LABELS = {
   admin: 'province or state',
   country: 'country only',
   unknown: 'unknown',
+  '10km': 'sensitive: shown to the nearest ~10 km',
 };
+
+/** What the popup says of a precision: "… (precision: ~10 km)". */
+export function precisionText(precision) {
+  if (!precision) return 'precision not stated';
+  const shown = precision === '10km' ? '~10 km' : precision;
+  return `${PRECISION_LABELS[precision] || precision} (precision: ${shown})`;
+}
 
 /** values ordered as the keys of table, values it lacks last. */
 function inOrderOf(values, table) {
