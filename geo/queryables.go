@@ -12,9 +12,10 @@ import (
 // Queryable is a property a filter expression may name.
 type Queryable struct {
 	Name string
-	// Type is the JSON Schema type: "string", "integer", "array" (of
-	// strings: a comparison holds when it holds for any item), "geometry"
-	// or "date" (a partial date; T_INTERSECTS tests the record's span).
+	// Type is the JSON Schema type: "string", "integer", "boolean" (absent
+	// is false), "array" (of strings: a comparison holds when it holds for
+	// any item), "geometry" or "date" (a partial date; T_INTERSECTS tests
+	// the record's span).
 	Type   string
 	Enum   []string
 	Title  string
@@ -33,6 +34,7 @@ func Queryables(c Collection) []Queryable {
 		{Name: "updated", Type: "string", Format: "date-time", Title: "When it last changed"},
 	}
 	actors := Queryable{Name: "actors", Type: "array", Title: "Groups or people involved (any of)"}
+	sensitive := Queryable{Name: "sensitive", Type: "boolean", Title: "Its place is shown to viewers only to the nearest ~10 km (editors set it)"}
 	switch c {
 	case Links:
 		return append([]Queryable{
@@ -54,6 +56,7 @@ func Queryables(c Collection) []Queryable {
 			{Name: "countries", Type: "array", Title: "Countries it passes through, ISO alpha-2 (any of)"},
 			{Name: "active_from", Type: "date", Title: "Active from (YYYY[-MM[-DD]]); T_INTERSECTS tests the whole active span"},
 			{Name: "active_to", Type: "date", Title: "Active until (YYYY[-MM[-DD]]); T_INTERSECTS tests the whole active span"},
+			sensitive,
 		}, common...)
 	}
 	return append([]Queryable{
@@ -67,6 +70,7 @@ func Queryables(c Collection) []Queryable {
 		{Name: "precision", Type: "string", Enum: Precisions, Title: "How precise the point is"},
 		{Name: "killed", Type: "integer", Title: "People killed (null when unknown)"},
 		{Name: "wounded", Type: "integer", Title: "People wounded (null when unknown)"},
+		sensitive,
 	}, common...)
 }
 
@@ -112,6 +116,8 @@ func CheckCQL(e Expr, cols []Collection) error {
 		switch q.Type {
 		case "integer":
 			want = 'n'
+		case "boolean":
+			want = 'b'
 		case "geometry":
 			if err == nil {
 				err = Errorf(EMALFORMED, "filter: %s is a geometry; test it with S_INTERSECTS", q.Name)
@@ -119,7 +125,7 @@ func CheckCQL(e Expr, cols []Collection) error {
 			return
 		}
 		if v.Kind != want && err == nil {
-			what := map[byte]string{'s': "a 'quoted string'", 'n': "a number"}[want]
+			what := map[byte]string{'s': "a 'quoted string'", 'n': "a number", 'b': "TRUE or FALSE"}[want]
 			err = Errorf(EMALFORMED, "filter: %s is compared with %s, not %s", q.Name, what, v.String())
 		}
 	}

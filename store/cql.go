@@ -106,6 +106,8 @@ func (q *cqlSQL) column(prop string) (sql string, isList bool) {
 		return "r.kind", false
 	case qa.Type == "array":
 		return "json_extract(r.feature, '$.properties." + prop + "')", true
+	case qa.Type == "boolean":
+		return "coalesce(json_extract(r.feature, '$.properties." + prop + "'), 0)", false
 	}
 	return "json_extract(r.feature, '$.properties." + prop + "')", false
 }

@@ -78,7 +78,7 @@ func exportQuery(c geo.Collection, f geo.Filter) (string, []any) {
 	return "SELECT r.feature FROM records r WHERE " + cond + " ORDER BY r.rid", args
 }
 
-// Extent returns the extent of a collection.
+// Extent returns the extent of a collection, as viewers see its records.
 func (db *DB) Extent(ctx context.Context, c geo.Collection) (geo.Extent, error) {
 	var e geo.Extent
 	var w, s, east, n sql.NullFloat64
@@ -86,7 +86,7 @@ func (db *DB) Extent(ctx context.Context, c geo.Collection) (geo.Extent, error) 
 	if c == geo.Incidents {
 		// A point's box is the point: one read of the covering index
 		// records_overview gives the whole extent, without the spatial
-		// index's table.
+		// index's table (x and y hold a sensitive incident's coarse point).
 		err := db.read.QueryRowContext(ctx, `SELECT count(*), min(CASE WHEN t0 > ? THEN t0 END), max(CASE WHEN t1 < ? THEN t1 END), min(x), min(y), max(x), max(y)
 		FROM records INDEXED BY records_overview WHERE collection = ?`, int64(math.MinInt64), int64(math.MaxInt64), string(c)).Scan(&e.Count, &t0, &t1, &w, &s, &east, &n)
 		if err != nil {
@@ -99,8 +99,14 @@ func (db *DB) Extent(ctx context.Context, c geo.Collection) (geo.Extent, error) 
 		e.End, e.HasEnd = t1.Int64, t1.Valid
 		return e, nil
 	}
-	err := db.read.QueryRowContext(ctx, `SELECT min(b.x0), min(b.y0), max(b.x1), max(b.y1)
-		FROM boxes b JOIN records r ON r.rid = b.id >> 1 WHERE r.collection = ?`, string(c)).Scan(&w, &s, &east, &n)
+	// Everyone reads the extent: sensitive records count by their coarse
+	// boxes.
+	err := db.read.QueryRowContext(ctx, `SELECT min(x0), min(y0), max(x1), max(y1) FROM (
+		SELECT b.x0, b.y0, b.x1, b.y1 FROM boxes b JOIN records r ON r.rid = b.id >> 1
+			WHERE r.collection = ? AND b.id >> 1 NOT IN (`+sensitiveRids+`)
+		UNION ALL
+		SELECT b.x0, b.y0, b.x1, b.y1 FROM coarse_boxes b JOIN records r ON r.rid = b.id >> 1 WHERE r.collection = ?)`,
+		string(c), string(c)).Scan(&w, &s, &east, &n)
 	if err != nil {
 		return e, translate(err)
 	}

@@ -148,6 +148,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	collections := fs.String("collections", "incidents,routes", "collections to export (a CSV holds one)")
 	format := fs.String("f", "", "format: geojson, gpkg, csv or kml (default: from the -o extension, else geojson)")
 	out := fs.String("o", "-", "output file; - is standard output")
+	public := fs.Bool("public", false, "write sensitive records as viewers see them, coarsened (the default is exact: whoever runs this reads the database file)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -159,6 +160,7 @@ func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	})
 	f := geo.NewFilter()
+	f.Exact = !*public
 	if *bbox != "" {
 		b, err := geo.ParseBBox(*bbox)
 		if err != nil {

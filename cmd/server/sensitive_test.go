@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/url"
 	"path/filepath"
@@ -34,15 +36,17 @@ func inCell(p orb.Point) orb.Point {
 // num is a coordinate as the server writes it in text.
 func num(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
-// le is a coordinate as a GeoPackage's WKB holds it.
+// le is a coordinate as a GeoPackage's WKB holds it, be as SQLite keeps a
+// REAL.
 func le(v float64) []byte { return binary.LittleEndian.AppendUint64(nil, math.Float64bits(v)) }
+func be(v float64) []byte { return binary.BigEndian.AppendUint64(nil, math.Float64bits(v)) }
 
 // marks are the byte strings an output shows of a set of positions: each
 // number as text and as a little-endian float64.
 func marks(pts []orb.Point) [][]byte {
 	var out [][]byte
 	for _, p := range pts {
-		out = append(out, []byte(num(p[0])), []byte(num(p[1])), le(p[0]), le(p[1]))
+		out = append(out, []byte(num(p[0])), []byte(num(p[1])), le(p[0]), le(p[1]), be(p[0]), be(p[1]))
 	}
 	return out
 }
@@ -66,6 +70,23 @@ func leaks(body []byte, pts []orb.Point) []string {
 	return out
 }
 
+// follow reads a websocket's frames as they come, into a channel that
+// holds many; a last frame {"type":"closed","error":…} says how it ended.
+func follow(c *websocket.Conn) chan []byte {
+	frames := make(chan []byte, 1<<14)
+	go func() {
+		for {
+			_, b, err := c.ReadMessage()
+			if err != nil {
+				frames <- []byte(`{"type":"closed","error":` + strconv.Quote(err.Error()) + `}`)
+				return
+			}
+			frames <- b
+		}
+	}()
+	return frames
+}
+
 func distanceKm(a, b orb.Point) float64 { return orbgeo.DistanceHaversine(a, b) / 1000 }
 
 func box(p orb.Point, d float64) string {
@@ -83,7 +104,8 @@ func polygon(p orb.Point, d float64) string {
 // sensitive incident or route, only its coarse cell centre; editors see
 // and find the exact one.
 func TestSensitiveLocationsEverywhere(t *testing.T) {
-	s := startWatchServer(t, filepath.Join(t.TempDir(), "nexus.db"))
+	dbPath := filepath.Join(t.TempDir(), "nexus.db")
+	s := startWatchServer(t, dbPath)
 	defer s.Close()
 	base := s.URL
 
@@ -162,18 +184,7 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 		if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
 			t.Fatal(err)
 		}
-		frames := make(chan []byte, 1<<14)
-		go func() {
-			defer close(frames)
-			for {
-				_, b, err := c.ReadMessage()
-				if err != nil {
-					return
-				}
-				frames <- b
-			}
-		}()
-		return frames
+		return follow(c)
 	}
 	liveViewer := subscribe(s.viewer, "")
 	alerts := dialLive(t, base, s.viewer) // alerts come whatever the view
@@ -203,16 +214,15 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 		for {
 			var b []byte
 			select {
-			case f, ok := <-frames:
-				if !ok {
-					t.Fatal("the connection closed before the marker came")
-				}
-				b = f
+			case b = <-frames:
 			case <-timeout:
 				t.Fatal("no marker")
 			}
-			var f struct{ Type, ID string }
+			var f struct{ Type, ID, Error string }
 			json.Unmarshal(b, &f)
+			if f.Type == "closed" {
+				t.Fatalf("the connection closed before the marker came: %s", f.Error)
+			}
 			if f.Type != "change" {
 				continue
 			}
@@ -287,6 +297,8 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 		return out
 	}
 	outputs := []output{
+		{"collection incidents (extent)", pathOf("/api/collections/incidents"), nil, false},
+		{"collection routes (extent)", pathOf("/api/collections/routes"), nil, false},
 		{"item incident", pathOf("/api/collections/incidents/items/" + incID), inc, true},
 		{"item route", pathOf("/api/collections/routes/items/" + routeID), rte, true},
 		{"items incidents", pathOf("/api/collections/incidents/items?limit=2000"), inc, true},
@@ -302,6 +314,18 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 		{"tile of incidents at the exact point", func(tok string) []byte { return tile(tok, "incidents", P) }, nil, false},
 		{"tile of incidents at the coarse point", func(tok string) []byte { return tile(tok, "incidents", C) }, inc, false},
 		{"tile of routes", func(tok string) []byte { return tile(tok, "routes", V[1]) }, nil, false},
+		// The command line: exact for whoever runs it, coarse with -public.
+		{"server export", func(tok string) []byte {
+			args := []string{"-db", dbPath}
+			if tok != s.editor {
+				args = append(args, "-public")
+			}
+			var out bytes.Buffer
+			if err := exportCmd(context.Background(), args, &out, io.Discard); err != nil {
+				t.Fatalf("server export %v: %v", args, err)
+			}
+			return out.Bytes()
+		}, both, true},
 		{"history of the incident", pathOf("/api/collections/incidents/items/" + incID + "/history"), inc, true},
 		{"history of the route", pathOf("/api/collections/routes/items/" + routeID + "/history"), rte, true},
 		{"actor profile", pathOf("/api/actors/" + url.PathEscape("Frente Sensible")), both, true},
@@ -337,7 +361,7 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 		}
 	}
 	// The editor's own live frames and tiles are exact.
-	if b, _ := framesUntil(liveEditor, marker2); len(leaks(b, exact)) != len(marks(exact))/2 {
+	if b, _ := framesUntil(liveEditor, marker2); len(leaks(b, exact)) != len(marks(exact))/3 {
 		t.Errorf("the editor's live frames do not hold every exact coordinate: %v", leaks(b, exact))
 	}
 	if b := tile(s.editor, "incidents", P); !bytes.Contains(b, []byte(pointJSON(P))) {
@@ -381,6 +405,13 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 		if f.exact != "" && !finds(s.editor, "/api/collections/"+f.coll+"/items?limit=2000&"+f.exact, f.id) {
 			t.Errorf("%s: the editor's query around the exact position does not find %s", f.name, f.id)
 		}
+	}
+	// The flag itself is a queryable.
+	if b := get("", "/api/collections/incidents/items?filter=sensitive%3DTRUE"); !bytes.Contains(b, []byte(incID)) || bytes.Contains(b, []byte(marker)) {
+		t.Errorf("filter=sensitive=TRUE does not select the sensitive incident alone: %.300s", b)
+	}
+	if b := get("", "/api/collections/incidents/items?limit=2000&filter=sensitive%3DFALSE"); bytes.Contains(b, []byte(incID)) || !bytes.Contains(b, []byte(marker)) {
+		t.Errorf("filter=sensitive=FALSE does not select the others: %.300s", b)
 	}
 	// The overview's count and stats, the view and the tiles take the
 	// same boxes.
@@ -432,17 +463,7 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 	// they come.)
 	replay := dialLive(t, base, s.viewer)
 	replay.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","since":0}`))
-	replayed := make(chan []byte, 1<<14)
-	go func() {
-		defer close(replayed)
-		for {
-			_, b, err := replay.ReadMessage()
-			if err != nil {
-				return
-			}
-			replayed <- b
-		}
-	}()
+	replayed := follow(replay)
 	if b, _ := framesUntil(replayed, marker2); len(leaks(b, exact)) > 0 || !shows(b, C) {
 		t.Errorf("the viewer's replay from since 0 shows exact coordinates %v", leaks(b, exact))
 	}

@@ -266,3 +266,10 @@ test('a drawn feature is replaced by a newer version only; unversioned always', 
   assert.equal(geo.newer(v(), v(3)), true);
   assert.equal(geo.versionOf(v('x')), 0);
 });
+
+test('a precision reads as words, the coarse one of a sensitive record as ~10 km', async () => {
+  const { precisionText } = await import('../js/vocab.js');
+  assert.equal(precisionText('10km'), 'sensitive: shown to the nearest ~10 km (precision: ~10 km)');
+  assert.equal(precisionText('exact'), 'exact location (precision: exact)');
+  assert.equal(precisionText(''), 'precision not stated');
+});
