@@ -263,8 +263,8 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 		}
 	}
 	if _, err := tx.Exec(tx.ctx, `CREATE TEMP TABLE import_records (rid bigint, upd boolean, collection text, id text, external_id text, kind text,
-		t0 bigint, t1 bigint, version bigint, geom bytea, words text[], hash bytea, feature bytea) ON COMMIT DROP;
-		CREATE TEMP TABLE import_boxes (rid bigint, x0 float8, x1 float8, y0 float8, y1 float8) ON COMMIT DROP`); err != nil {
+		t0 bigint, t1 bigint, version bigint, geom bytea, coarse bytea, words text[], hash bytea, feature bytea) ON COMMIT DROP;
+		CREATE TEMP TABLE import_boxes (rid bigint, x0 float8, x1 float8, y0 float8, y1 float8, editors boolean, viewers boolean) ON COMMIT DROP`); err != nil {
 		return err
 	}
 	var recRows, boxRows, keyRows [][]any
@@ -274,9 +274,9 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 		if err != nil {
 			return err
 		}
-		recRows = append(recRows, []any{st.rid, !st.created, string(st.coll), st.id, rw.ext, rw.kind, rw.t0, rw.t1, st.version, rw.geom, rw.words, st.hash, st.feature})
+		recRows = append(recRows, []any{st.rid, !st.created, string(st.coll), st.id, rw.ext, rw.kind, rw.t0, rw.t1, st.version, rw.geom, rw.coarse, rw.words, st.hash, st.feature})
 		for _, b := range rw.boxes {
-			boxRows = append(boxRows, []any{st.rid, b.Min[0], b.Max[0], b.Min[1], b.Max[1]})
+			boxRows = append(boxRows, []any{st.rid, b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.editors, b.viewers})
 		}
 		for _, kv := range rw.keys {
 			keyRows = append(keyRows, []any{kv[0], kv[1], lowerASCII(kv[1]), st.rid})
@@ -286,10 +286,10 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 		}
 	}
 	if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"import_records"},
-		[]string{"rid", "upd", "collection", "id", "external_id", "kind", "t0", "t1", "version", "geom", "words", "hash", "feature"}, pgx.CopyFromRows(recRows)); err != nil {
+		[]string{"rid", "upd", "collection", "id", "external_id", "kind", "t0", "t1", "version", "geom", "coarse", "words", "hash", "feature"}, pgx.CopyFromRows(recRows)); err != nil {
 		return err
 	}
-	if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"import_boxes"}, []string{"rid", "x0", "x1", "y0", "y1"}, pgx.CopyFromRows(boxRows)); err != nil {
+	if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"import_boxes"}, []string{"rid", "x0", "x1", "y0", "y1", "editors", "viewers"}, pgx.CopyFromRows(boxRows)); err != nil {
 		return err
 	}
 	if len(replaced) > 0 {
@@ -297,18 +297,18 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 			return err
 		}
 		if _, err := tx.Exec(tx.ctx, `UPDATE records r SET external_id = s.external_id, kind = s.kind, t0 = s.t0, t1 = s.t1, version = s.version,
-			geom = ST_GeomFromWKB(s.geom, 4326), words = array_to_tsvector(s.words), hash = s.hash, feature = s.feature
+			geom = ST_GeomFromWKB(s.geom, 4326), coarse = ST_GeomFromWKB(s.coarse, 4326), words = array_to_tsvector(s.words), hash = s.hash, feature = s.feature
 			FROM import_records s WHERE s.upd AND r.rid = s.rid`); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.Exec(tx.ctx, `INSERT INTO records (rid, collection, id, external_id, kind, t0, t1, version, geom, words, hash, feature)
-		SELECT rid, collection, id, external_id, kind, t0, t1, version, ST_GeomFromWKB(geom, 4326), array_to_tsvector(words), hash, feature
+	if _, err := tx.Exec(tx.ctx, `INSERT INTO records (rid, collection, id, external_id, kind, t0, t1, version, geom, coarse, words, hash, feature)
+		SELECT rid, collection, id, external_id, kind, t0, t1, version, ST_GeomFromWKB(geom, 4326), ST_GeomFromWKB(coarse, 4326), array_to_tsvector(words), hash, feature
 		FROM import_records WHERE NOT upd ORDER BY rid`); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(tx.ctx, `INSERT INTO record_boxes (rid, box, x0, x1, y0, y1)
-		SELECT rid, ST_MakeEnvelope(x0, y0, x1, y1, 4326), x0, x1, y0, y1 FROM import_boxes`); err != nil {
+	if _, err := tx.Exec(tx.ctx, `INSERT INTO record_boxes (rid, box, x0, x1, y0, y1, editors, viewers)
+		SELECT rid, ST_MakeEnvelope(x0, y0, x1, y1, 4326), x0, x1, y0, y1, editors, viewers FROM import_boxes`); err != nil {
 		return err
 	}
 	_, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"record_keys"}, []string{"key", "value", "lvalue", "rid"}, pgx.CopyFromRows(keyRows))

@@ -22,12 +22,13 @@ const props = "(convert_from(r.feature, 'UTF8')::jsonb -> 'properties')"
 
 // cqlSQL compiles an expression for the records of one collection.
 type cqlSQL struct {
-	c geo.Collection
-	a *args
+	c     geo.Collection
+	exact bool // sensitive records are tested by their exact geometry
+	a     *args
 }
 
-func compileCQL(c geo.Collection, e geo.Expr, a *args) (string, error) {
-	q := &cqlSQL{c: c, a: a}
+func compileCQL(c geo.Collection, e geo.Expr, exact bool, a *args) (string, error) {
+	q := &cqlSQL{c: c, exact: exact, a: a}
 	return q.expr(e), nil
 }
 
@@ -47,6 +48,10 @@ func (q *cqlSQL) column(prop string) (sql string, isList bool) {
 		return "to_jsonb(r.version)", false
 	case prop == "type" && q.c == geo.Incidents, prop == "commodity" && q.c == geo.Routes, prop == "relation" && q.c == geo.Links:
 		return "to_jsonb(r.kind)", false
+	}
+	if qa.Type == "boolean" {
+		// A flag left out is false, as the SQLite engine reads it.
+		return "coalesce(" + props + " -> " + q.a.add(prop) + ", 'false'::jsonb)", false
 	}
 	return "(" + props + " -> " + q.a.add(prop) + ")", qa.Type == "array"
 }
@@ -187,7 +192,7 @@ func (q *cqlSQL) expr(e geo.Expr) string {
 		b := e.Geom.Bound()
 		w, s, east, n := q.a.add(b.Min[0]), q.a.add(b.Min[1]), q.a.add(b.Max[0]), q.a.add(b.Max[1])
 		box := "r.rid IN (SELECT rid FROM record_boxes WHERE box && ST_MakeEnvelope(" + w + ", " + s + ", " + east + ", " + n + ", 4326)" +
-			" AND x0 <= " + east + " AND x1 >= " + w + " AND y0 <= " + n + " AND y1 >= " + s + ")"
+			" AND x0 <= " + east + " AND x1 >= " + w + " AND y0 <= " + n + " AND y1 >= " + s + " AND " + boxesFor(q.exact) + ")"
 		if _, isBox := e.Geom.(orb.Bound); isBox && q.c == geo.Incidents {
 			return box // a point meets a box when its box does
 		}
@@ -199,7 +204,7 @@ func (q *cqlSQL) expr(e geo.Expr) string {
 		if err != nil {
 			return "false"
 		}
-		return box + " AND ST_Intersects(r.geom, ST_GeomFromWKB(" + q.a.add(wb) + ", 4326))"
+		return box + " AND ST_Intersects(" + geomFor(q.exact) + ", ST_GeomFromWKB(" + q.a.add(wb) + ", 4326))"
 	case geo.TIntersects:
 		if _, ok := geo.QueryableOf(q.c, e.Prop); !ok {
 			return "NULL"

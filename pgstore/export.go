@@ -80,7 +80,11 @@ func (db *DB) Scan(ctx context.Context, cols []geo.Collection, f geo.Filter,
 		}
 		for i, c := range cols {
 			err := eachRow(ctx, tx, "SELECT r.feature FROM records r WHERE "+qs[i].cond+" ORDER BY r.rid", qs[i].a, func(b []byte) error {
-				stop = each(c, b)
+				out, err := shown(c, f, b)
+				if err != nil {
+					return err
+				}
+				stop = each(c, out)
 				return stop
 			})
 			if err != nil {
@@ -95,14 +99,16 @@ func (db *DB) Scan(ctx context.Context, cols []geo.Collection, f geo.Filter,
 	return err
 }
 
-// Extent returns the space and time a collection's records cover.
+// Extent returns the space and time a collection's records cover, as
+// viewers see them: everyone reads it, so sensitive records count by their
+// coarse boxes.
 func (db *DB) Extent(ctx context.Context, c geo.Collection) (geo.Extent, error) {
 	var e geo.Extent
 	var w, s, east, n *float64
 	var t0, t1 *int64
 	err := db.snapshot(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT min(b.x0), min(b.y0), max(b.x1), max(b.y1)
-			FROM record_boxes b JOIN records r ON r.rid = b.rid WHERE r.collection = $1`, string(c)).Scan(&w, &s, &east, &n); err != nil {
+			FROM record_boxes b JOIN records r ON r.rid = b.rid WHERE r.collection = $1 AND b.viewers`, string(c)).Scan(&w, &s, &east, &n); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `SELECT count(*), min(CASE WHEN t0 > $1 THEN t0 END), max(CASE WHEN t1 < $2 THEN t1 END)

@@ -12,14 +12,15 @@ import (
 // EachIncident calls fn with the id, point and keys of every incident (all
 // keys but the text), read from one snapshot without decoding a Feature,
 // and returns the change-log seq of that snapshot. It is how an in-memory
-// index starts; it then follows the log from the seq.
+// index starts; it then follows the log from the seq. The point of a
+// sensitive incident is its coarse point, and k.Shape its exact one.
 func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, k geo.Keys) error) (int64, error) {
 	var seq int64
 	err := db.snapshot(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, "SELECT coalesce(max(seq), 0) FROM changes").Scan(&seq); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT r.id, r.kind, r.t0, r.t1, ST_X(r.geom), ST_Y(r.geom),
+		rows, err := tx.Query(ctx, `SELECT r.id, r.kind, r.t0, r.t1, ST_X(r.geom), ST_Y(r.geom), ST_X(r.coarse), ST_Y(r.coarse),
 				(SELECT array_agg(k.value ORDER BY k.lvalue) FROM record_keys k WHERE k.rid = r.rid AND k.key = 'actor'),
 				(SELECT min(k.value) FROM record_keys k WHERE k.rid = r.rid AND k.key = 'country')
 			FROM records r WHERE r.collection = $1 ORDER BY r.rid`, string(geo.Incidents))
@@ -31,11 +32,12 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, 
 			id      string
 			k       geo.Keys
 			x, y    *float64
+			cx, cy  *float64
 			country *string
 		)
 		for rows.Next() {
 			k.Actors, k.Countries = nil, nil
-			if err := rows.Scan(&id, &k.Kind, &k.Span.Start, &k.Span.End, &x, &y, &k.Actors, &country); err != nil {
+			if err := rows.Scan(&id, &k.Kind, &k.Span.Start, &k.Span.End, &x, &y, &cx, &cy, &k.Actors, &country); err != nil {
 				return err
 			}
 			if k.Actors == nil {
@@ -47,6 +49,10 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, 
 			var p orb.Point
 			if x != nil && y != nil {
 				p = orb.Point{*x, *y}
+			}
+			k.Shape = nil
+			if cx != nil && cy != nil {
+				k.Shape, p = p, orb.Point{*cx, *cy}
 			}
 			if err := fn(id, p, k); err != nil {
 				return err

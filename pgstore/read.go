@@ -30,7 +30,8 @@ const postgisRadiusM = 6371008.8
 // where builds the SQL condition selecting records of the collection that
 // match the filter, adding its parameters to a. The bounding-box test goes
 // through the GiST index of the boxes (float4, rounded outwards) and is
-// then made exact with the float64 box kept beside it.
+// then made exact with the float64 box kept beside it. A filter that is
+// not Exact tests sensitive records by their coarse boxes and geometry.
 func where(c geo.Collection, f geo.Filter, a *args) (string, error) {
 	conds := []string{"r.collection = " + a.add(string(c))}
 	if f.BBox != nil {
@@ -38,7 +39,7 @@ func where(c geo.Collection, f geo.Filter, a *args) (string, error) {
 		for _, b := range f.BBox.Bounds() {
 			w, s, e, n := a.add(b.Min[0]), a.add(b.Min[1]), a.add(b.Max[0]), a.add(b.Max[1])
 			parts = append(parts, "SELECT rid FROM record_boxes WHERE box && ST_MakeEnvelope("+w+","+s+","+e+","+n+", 4326)"+
-				" AND x0 <= "+e+" AND x1 >= "+w+" AND y0 <= "+n+" AND y1 >= "+s)
+				" AND x0 <= "+e+" AND x1 >= "+w+" AND y0 <= "+n+" AND y1 >= "+s+" AND "+boxesFor(f.Exact))
 		}
 		conds = append(conds, "r.rid IN ("+strings.Join(parts, " UNION ")+")")
 	}
@@ -62,7 +63,7 @@ func where(c geo.Collection, f geo.Filter, a *args) (string, error) {
 		conds = append(conds, "r.rid IN (SELECT rid FROM record_keys WHERE key = "+a.add(kv.key)+" AND lvalue = ANY("+a.add(l)+"::text[]))")
 	}
 	if f.Near != nil {
-		cond, err := nearCondition(f.Near, a)
+		cond, err := nearCondition(f.Near, f.Exact, a)
 		if err != nil {
 			return "", err
 		}
@@ -72,7 +73,7 @@ func where(c geo.Collection, f geo.Filter, a *args) (string, error) {
 		conds = append(conds, "r.words @@ "+a.add(q)+"::tsquery")
 	}
 	if f.CQL != nil {
-		cond, err := compileCQL(c, f.CQL, a)
+		cond, err := compileCQL(c, f.CQL, f.Exact, a)
 		if err != nil {
 			return "", err
 		}
@@ -83,7 +84,9 @@ func where(c geo.Collection, f geo.Filter, a *args) (string, error) {
 
 // nearCondition is the SQL condition of a corridor filter: within km of
 // the point or path along great circles, on the sphere of package geo.
-func nearCondition(n *geo.Near, a *args) (string, error) {
+// A filter that is not exact measures sensitive records' coarse geometry;
+// each of the two tests has an index of its own.
+func nearCondition(n *geo.Near, exact bool, a *args) (string, error) {
 	var shape orb.Geometry = n.Path
 	if n.Point != nil {
 		shape = *n.Point
@@ -96,7 +99,13 @@ func nearCondition(n *geo.Near, a *args) (string, error) {
 		return "", err
 	}
 	m := n.Km * 1000 * postgisRadiusM / orb.EarthRadius
-	return "ST_DWithin(r.geom::geography, ST_GeomFromWKB(" + a.add(g) + ", 4326)::geography, " + a.add(m) + ", false)", nil
+	within := func(col string) string {
+		return "ST_DWithin(" + col + "::geography, ST_GeomFromWKB(" + a.add(g) + ", 4326)::geography, " + a.add(m) + ", false)"
+	}
+	if exact {
+		return within("r.geom"), nil
+	}
+	return "((r.coarse IS NULL AND " + within("r.geom") + ") OR (r.coarse IS NOT NULL AND " + within("r.coarse") + "))", nil
 }
 
 // tsQuery turns free text into a full-text query that requires a word
@@ -167,6 +176,10 @@ func (db *DB) page(ctx context.Context, c geo.Collection, f geo.Filter, after in
 			if err := rows.Scan(&rid, &feature); err != nil {
 				return err
 			}
+			feature, err := shown(c, f, feature)
+			if err != nil {
+				return err
+			}
 			p.Features = append(p.Features, feature)
 		}
 		rows.Close()
@@ -215,7 +228,13 @@ func (db *DB) Each(ctx context.Context, c geo.Collection, f geo.Filter, fn func(
 		return err
 	}
 	return db.snapshot(ctx, func(tx pgx.Tx) error {
-		return eachRow(ctx, tx, "SELECT r.feature FROM records r WHERE "+cond+" ORDER BY r.rid", a, fn)
+		return eachRow(ctx, tx, "SELECT r.feature FROM records r WHERE "+cond+" ORDER BY r.rid", a, func(feature []byte) error {
+			out, err := shown(c, f, feature)
+			if err != nil {
+				return err
+			}
+			return fn(out)
+		})
 	})
 }
 

@@ -15,7 +15,7 @@ func (db *DB) Resolve(ctx context.Context, f *geo.Filter) error {
 	if err := f.ResolveCountries(db.Countries); err != nil {
 		return err
 	}
-	if err := db.resolveNear(ctx, f.Near); err != nil {
+	if err := db.resolveNear(ctx, f.Near, f.Exact); err != nil {
 		return err
 	}
 	a, err := db.Aliases(ctx)
@@ -26,8 +26,9 @@ func (db *DB) Resolve(ctx context.Context, f *geo.Filter) error {
 	return db.actorPrefixes(ctx, f, a)
 }
 
-// resolveNear fills in the path of a near_route corridor from the route.
-func (db *DB) resolveNear(ctx context.Context, n *geo.Near) error {
+// resolveNear fills in the path of a near_route corridor from the route:
+// for a filter that is not exact, the path viewers see of it.
+func (db *DB) resolveNear(ctx context.Context, n *geo.Near, exact bool) error {
 	if n == nil || n.Route == "" || n.Path != nil {
 		return nil
 	}
@@ -38,6 +39,9 @@ func (db *DB) resolveNear(ctx context.Context, n *geo.Near) error {
 	r, err := geo.DecodeFeature(geo.Routes, st.Feature)
 	if err != nil {
 		return err
+	}
+	if !exact {
+		r = geo.Coarsened(r)
 	}
 	n.Path = r.Geometry()
 	return nil

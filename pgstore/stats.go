@@ -128,7 +128,9 @@ func periodKey(k string) string {
 }
 
 // Clusters groups the incidents matching the filter into grid cells of
-// cell degrees, for drawing a dense view without sending every point.
+// cell degrees, for drawing a dense view without sending every point. A
+// sensitive incident counts at its coarse point, for everyone, as it does
+// on the SQLite engine and in the overview.
 func (db *DB) Clusters(ctx context.Context, f geo.Filter, cell float64) ([]geo.Cluster, error) {
 	var a args
 	cs := a.add(cell)
@@ -136,7 +138,8 @@ func (db *DB) Clusters(ctx context.Context, f geo.Filter, cell float64) ([]geo.C
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT trunc((ST_X(r.geom) + 180) / ` + cs + `)::bigint AS gx, trunc((ST_Y(r.geom) + 90) / ` + cs + `)::bigint AS gy, r.kind, count(*), sum(ST_X(r.geom)), sum(ST_Y(r.geom))
+	g := geomFor(false)
+	q := `SELECT trunc((ST_X(` + g + `) + 180) / ` + cs + `)::bigint AS gx, trunc((ST_Y(` + g + `) + 90) / ` + cs + `)::bigint AS gy, r.kind, count(*), sum(ST_X(` + g + `)), sum(ST_Y(` + g + `))
 		FROM records r WHERE ` + cond + ` AND r.geom IS NOT NULL GROUP BY gx, gy, r.kind ORDER BY gx, gy, r.kind`
 	rows, err := db.pool.Query(ctx, q, a...)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
 
 	"nexus/geo"
@@ -198,20 +197,21 @@ func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (geo.Stor
 
 // row is what the records table holds of a record besides its ids.
 type row struct {
-	ext   any // external_id or nil
-	kind  string
-	t0    int64
-	t1    int64
-	geom  []byte // WKB, nil for a link
-	words []string
-	hash  []byte
-	boxes []orb.Bound
-	keys  [][2]string // (key, value), without duplicates in any case
+	ext    any // external_id or nil
+	kind   string
+	t0     int64
+	t1     int64
+	geom   []byte // WKB, nil for a link
+	coarse []byte // WKB of the coarse geometry of a sensitive record, else nil
+	words  []string
+	hash   []byte
+	boxes  []indexBox
+	keys   [][2]string // (key, value), without duplicates in any case
 }
 
 // recordRow works out the columns and index entries of a record.
 func recordRow(r geo.Record, k geo.Keys) (row, error) {
-	out := row{kind: k.Kind, t0: k.Span.Start, t1: k.Span.End, words: lexemes(k.Text), boxes: k.Boxes}
+	out := row{kind: k.Kind, t0: k.Span.Start, t1: k.Span.End, words: lexemes(k.Text), boxes: indexBoxes(r, k.Boxes)}
 	if k.ExternalID != "" {
 		out.ext = k.ExternalID
 	}
@@ -219,6 +219,11 @@ func recordRow(r geo.Record, k geo.Keys) (row, error) {
 		var err error
 		if out.geom, err = wkb.Marshal(g); err != nil {
 			return out, err
+		}
+		if geo.IsSensitive(r) {
+			if out.coarse, err = wkb.Marshal(geo.Coarsened(r).Geometry()); err != nil {
+				return out, err
+			}
 		}
 	}
 	var err error
@@ -286,9 +291,10 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 	}
 	var a args
 	if rid == 0 {
-		head := "WITH r AS (INSERT INTO records (collection, id, external_id, kind, t0, t1, version, geom, words, hash, feature) VALUES (" +
+		head := "WITH r AS (INSERT INTO records (collection, id, external_id, kind, t0, t1, version, geom, coarse, words, hash, feature) VALUES (" +
 			a.add(string(r.Collection())) + ", " + a.add(r.Base().ID) + ", " + a.add(rw.ext) + ", " + a.add(rw.kind) + ", " +
-			a.add(rw.t0) + ", " + a.add(rw.t1) + ", " + a.add(r.Base().Version) + ", ST_GeomFromWKB(" + a.add(rw.geom) + ", 4326), array_to_tsvector(" +
+			a.add(rw.t0) + ", " + a.add(rw.t1) + ", " + a.add(r.Base().Version) + ", ST_GeomFromWKB(" + a.add(rw.geom) + ", 4326), ST_GeomFromWKB(" +
+			a.add(rw.coarse) + ", 4326), array_to_tsvector(" +
 			a.add(rw.words) + "::text[]), " + a.add(rw.hash) + ", " + a.add(feature) + ") RETURNING rid)"
 		return tx.QueryRow(tx.ctx, head+indexCTEs(rw, &a)+" SELECT rid FROM r", a...).Scan(&rid)
 	}
@@ -297,7 +303,7 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 	}
 	head := "WITH r AS (UPDATE records SET external_id = " + a.add(rw.ext) + ", kind = " + a.add(rw.kind) + ", t0 = " + a.add(rw.t0) +
 		", t1 = " + a.add(rw.t1) + ", version = " + a.add(r.Base().Version) + ", geom = ST_GeomFromWKB(" + a.add(rw.geom) +
-		", 4326), words = array_to_tsvector(" + a.add(rw.words) + "::text[]), hash = " + a.add(rw.hash) + ", feature = " + a.add(feature) +
+		", 4326), coarse = ST_GeomFromWKB(" + a.add(rw.coarse) + ", 4326), words = array_to_tsvector(" + a.add(rw.words) + "::text[]), hash = " + a.add(rw.hash) + ", feature = " + a.add(feature) +
 		" WHERE rid = " + a.add(rid) + " RETURNING rid)"
 	return tx.QueryRow(tx.ctx, head+indexCTEs(rw, &a)+" SELECT rid FROM r", a...).Scan(&rid)
 }
@@ -307,12 +313,16 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 func indexCTEs(rw row, a *args) string {
 	var q string
 	if len(rw.boxes) > 0 {
-		x0, x1, y0, y1 := make([]float64, len(rw.boxes)), make([]float64, len(rw.boxes)), make([]float64, len(rw.boxes)), make([]float64, len(rw.boxes))
+		n := len(rw.boxes)
+		x0, x1, y0, y1 := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		editors, viewers := make([]bool, n), make([]bool, n)
 		for i, b := range rw.boxes {
 			x0[i], x1[i], y0[i], y1[i] = b.Min[0], b.Max[0], b.Min[1], b.Max[1]
+			editors[i], viewers[i] = b.editors, b.viewers
 		}
-		q += ", b AS (INSERT INTO record_boxes (rid, box, x0, x1, y0, y1) SELECT r.rid, ST_MakeEnvelope(u.a, u.c, u.b, u.d, 4326), u.a, u.b, u.c, u.d FROM r, unnest(" +
-			a.add(x0) + "::float8[], " + a.add(x1) + "::float8[], " + a.add(y0) + "::float8[], " + a.add(y1) + "::float8[]) AS u(a, b, c, d))"
+		q += ", b AS (INSERT INTO record_boxes (rid, box, x0, x1, y0, y1, editors, viewers) SELECT r.rid, ST_MakeEnvelope(u.a, u.c, u.b, u.d, 4326), u.a, u.b, u.c, u.d, u.e, u.v FROM r, unnest(" +
+			a.add(x0) + "::float8[], " + a.add(x1) + "::float8[], " + a.add(y0) + "::float8[], " + a.add(y1) + "::float8[], " +
+			a.add(editors) + "::boolean[], " + a.add(viewers) + "::boolean[]) AS u(a, b, c, d, e, v))"
 	}
 	if len(rw.keys) > 0 {
 		keys, values, lvalues := make([]string, len(rw.keys)), make([]string, len(rw.keys)), make([]string, len(rw.keys))
