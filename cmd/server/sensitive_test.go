@@ -22,6 +22,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"nexus/geo"
+	"nexus/internal/pgtest"
 )
 
 // inCell is a point near the south-west corner of the coarse cell of p,
@@ -99,12 +100,18 @@ func polygon(p orb.Point, d float64) string {
 }
 
 // TestSensitiveLocationsEverywhere checks the rule of sensitive records
-// across every output and every filter of the real server: viewers and
-// anonymous readers never see, nor find by, the exact geometry of a
-// sensitive incident or route, only its coarse cell centre; editors see
-// and find the exact one.
+// across every output and every filter of the real server, on each engine:
+// viewers and anonymous readers never see, nor find by, the exact geometry
+// of a sensitive incident or route, only its coarse cell centre; editors
+// see and find the exact one.
 func TestSensitiveLocationsEverywhere(t *testing.T) {
-	dbPath := filepath.Join(t.TempDir(), "nexus.db")
+	t.Run("sqlite", func(t *testing.T) { testSensitiveLocationsEverywhere(t, filepath.Join(t.TempDir(), "nexus.db")) })
+	t.Run("postgres", func(t *testing.T) { testSensitiveLocationsEverywhere(t, pgtest.DB(t)) })
+}
+
+// testSensitiveLocationsEverywhere is TestSensitiveLocationsEverywhere on
+// the database at dbPath (a SQLite file or a PostgreSQL URL).
+func testSensitiveLocationsEverywhere(t *testing.T, dbPath string) {
 	s := startWatchServer(t, dbPath)
 	defer s.Close()
 	base := s.URL
@@ -164,12 +171,24 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 		}
 	}
 
-	// Watches of the viewer: a circle of 1 km around the exact point, one
-	// around the coarse point with a webhook; an editor's change of the
-	// incident then alerts the second only.
+	// Watches of the viewer: a circle of 1 km and a square around the
+	// exact point, a circle around the coarse point with a webhook; an
+	// editor's change of the incident then alerts the last only. Likewise
+	// circles around the route's exact and coarse middle vertex, and a
+	// corridor along the route (its filter's near_route), which follows
+	// the route's coarse path.
 	rc := newReceiver(t, false)
 	exactWatch, _ := s.createWatch(t, `{"type":"Point","coordinates":`+pointJSON(P)+`}`, `{"name":"exact","radius_km":1}`)
+	squareAt := func(p orb.Point, d float64) string {
+		w, so, e, n := num(p[0]-d), num(p[1]-d), num(p[0]+d), num(p[1]+d)
+		return `{"type":"Polygon","coordinates":[[[` + w + `,` + so + `],[` + e + `,` + so + `],[` + e + `,` + n + `],[` + w + `,` + n + `],[` + w + `,` + so + `]]]}`
+	}
+	exactSquare, _ := s.createWatch(t, squareAt(P, 0.01), `{"name":"exact square"}`)
 	coarseWatch, _ := s.createWatch(t, `{"type":"Point","coordinates":`+pointJSON(C)+`}`, `{"name":"coarse","radius_km":1,"webhook":"`+rc.URL+`/hook"}`)
+	exactRouteWatch, _ := s.createWatch(t, `{"type":"Point","coordinates":`+pointJSON(V[1])+`}`, `{"name":"exact vertex","radius_km":1}`)
+	coarseRouteWatch, _ := s.createWatch(t, `{"type":"Point","coordinates":`+pointJSON(CV[1])+`}`, `{"name":"coarse vertex","radius_km":1}`)
+	// The corridor watch covers the whole region: its filter decides.
+	corridorWatch, _ := s.createWatch(t, squareAt(V[1], 3), `{"name":"along the route","filter":{"near_route":"`+routeID+`","km":1}}`)
 
 	// Live: a viewer and an editor follow everything; a viewer's view of
 	// the exact point alone, and one of the coarse point alone.
@@ -192,6 +211,17 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 	liveEditor := subscribe(s.editor, "")
 	liveExactBox := subscribe(s.viewer, box(P, 0.01))
 	liveCoarseBox := subscribe(s.viewer, box(C, 0.01))
+	// Views by filter: near each point (the route's corridor follows).
+	subscribeFilter := func(token, filter string) chan []byte {
+		c := dialLive(t, base, token)
+		if err := c.WriteMessage(websocket.TextMessage, []byte(`{"type":"subscribe","filter":`+filter+`}`)); err != nil {
+			t.Fatal(err)
+		}
+		return follow(c)
+	}
+	nearOf := func(p orb.Point) string { return `{"near":"` + num(p[0]) + `,` + num(p[1]) + `,1"}` }
+	liveNearExact := subscribeFilter(s.viewer, nearOf(P))
+	liveNearCoarse := subscribeFilter(s.viewer, nearOf(C))
 
 	// The editor changes both sensitive records, then creates two marker
 	// incidents (not sensitive), 150 m from the exact point and from the
@@ -239,6 +269,15 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 		t.Fatalf("the first alert is of watch %s, record %s; want the coarse watch %s, record %s", alert.Watch, alert.ID, coarseWatch, incID)
 	}
 	hook := rc.next(t)
+	// The route's change alerts its corridor's watch (a route lies along
+	// itself) and the coarse vertex's, in either order.
+	var routeAlert alertFrame
+	for routeAlert.Watch != coarseRouteWatch {
+		routeAlert = nextAlert(t, alerts)
+		if routeAlert.ID != routeID || (routeAlert.Watch != coarseRouteWatch && routeAlert.Watch != corridorWatch) {
+			t.Fatalf("an alert of watch %s, record %s; want the coarse vertex's watch %s, record %s", routeAlert.Watch, routeAlert.ID, coarseRouteWatch, routeID)
+		}
+	}
 
 	get := func(token, path string) []byte {
 		t.Helper()
@@ -314,6 +353,7 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 		{"tile of incidents at the exact point", func(tok string) []byte { return tile(tok, "incidents", P) }, nil, false},
 		{"tile of incidents at the coarse point", func(tok string) []byte { return tile(tok, "incidents", C) }, inc, false},
 		{"tile of routes", func(tok string) []byte { return tile(tok, "routes", V[1]) }, nil, false},
+		{"tile of routes at the coarse vertex", func(tok string) []byte { return tile(tok, "routes", CV[1]) }, []orb.Point{CV[1]}, false},
 		// The command line: exact for whoever runs it, coarse with -public.
 		{"server export", func(tok string) []byte {
 			args := []string{"-db", dbPath}
@@ -332,8 +372,10 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 		{"live frames (viewer)", func(string) []byte { b, _ := framesUntil(liveViewer, marker2); return b }, both, false},
 		{"live frames (anonymous)", func(string) []byte { b, _ := framesUntil(liveAnon, marker2); return b }, both, false},
 		{"alert frame", func(string) []byte { b, _ := json.Marshal(alert); return b }, inc, false},
+		{"alert frame of the route", func(string) []byte { b, _ := json.Marshal(routeAlert); return b }, rte, false},
 		{"webhook", func(string) []byte { return hook.body }, inc, false},
 		{"alerts of the coarse watch", pathOf("/api/watches/" + coarseWatch + "/alerts"), inc, false},
+		{"alerts of the coarse vertex's watch", pathOf("/api/watches/" + coarseRouteWatch + "/alerts"), rte, false},
 	}
 	for _, o := range outputs {
 		callers := []struct{ name, token string }{{"anonymous", ""}, {"viewer", s.viewer}}
@@ -467,9 +509,88 @@ func TestSensitiveLocationsEverywhere(t *testing.T) {
 	if b, _ := framesUntil(replayed, marker2); len(leaks(b, exact)) > 0 || !shows(b, C) {
 		t.Errorf("the viewer's replay from since 0 shows exact coordinates %v", leaks(b, exact))
 	}
-	// Watch areas: the exact one has no alert.
-	if b := get(s.viewer, "/api/watches/"+exactWatch+"/alerts"); bytes.Contains(b, []byte(incID)) {
-		t.Errorf("the watch around the exact point alerted: %s", b)
+	// Views of the route's corridor, opened now that the hub has sent the
+	// route's change (the live frames above hold it), so that their path
+	// is the one the server resolves for each caller; then a probe on the
+	// route's exact path and one on its coarse path: a viewer's corridor
+	// gets the second alone, an editor's the first.
+	corridor := `{"near_route":"` + routeID + `","km":1}`
+	liveCorridor := subscribeFilter(s.viewer, corridor)
+	liveCorridorEditor := subscribeFilter(s.editor, corridor)
+	liveOnExact := post("incidents", `{"type":"Feature","geometry":{"type":"Point","coordinates":`+pointJSON(near(V[1]))+`},"properties":{"title":"Live probe on the exact path","type":"other","date":"2024"}}`)
+	liveOnCoarse := post("incidents", `{"type":"Feature","geometry":{"type":"Point","coordinates":`+pointJSON(near(CV[1]))+`},"properties":{"title":"Live probe on the coarse path","type":"other","date":"2024"}}`)
+	// Live views by filter: near the exact point never receives the
+	// sensitive incident, near the coarse one does; the corridors.
+	if b, ids := framesUntil(liveNearExact, marker); strings.Contains(strings.Join(ids, " "), incID) {
+		t.Errorf("a viewer's live view near the exact point received the sensitive incident:\n%s", b)
+	}
+	if b, ids := framesUntil(liveNearCoarse, marker2); !strings.Contains(strings.Join(ids, " "), incID) || len(leaks(b, exact)) > 0 {
+		t.Errorf("a viewer's live view near the coarse point did not receive the incident, coarse:\n%s", b)
+	}
+	if b, ids := framesUntil(liveCorridor, liveOnCoarse); strings.Contains(strings.Join(ids, " "), liveOnExact) || len(leaks(b, exact)) > 0 {
+		t.Errorf("a viewer's live corridor along the route received the probe on its exact path, or exact coordinates:\n%s", b)
+	}
+	if _, ids := framesUntil(liveCorridorEditor, liveOnExact); len(ids) == 0 {
+		t.Errorf("the editor's live corridor did not receive the probe on the exact path")
+	}
+	// Watch areas: those around the exact positions have no alert of the
+	// sensitive records; the corridor watch alerts on the probe on the
+	// coarse path, never on the one on the exact path.
+	for _, w := range []struct{ name, id, record string }{
+		{"circle around the exact point", exactWatch, incID},
+		{"square around the exact point", exactSquare, incID},
+		{"circle around the route's exact vertex", exactRouteWatch, routeID},
+	} {
+		if b := get(s.viewer, "/api/watches/"+w.id+"/alerts"); bytes.Contains(b, []byte(w.record)) {
+			t.Errorf("the watch of a %s alerted on the sensitive record: %s", w.name, b)
+		}
+	}
+	var corridorAlerts []byte
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		corridorAlerts = get(s.viewer, "/api/watches/"+corridorWatch+"/alerts")
+		if bytes.Contains(corridorAlerts, []byte(liveOnCoarse)) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !bytes.Contains(corridorAlerts, []byte(liveOnCoarse)) || bytes.Contains(corridorAlerts, []byte(liveOnExact)) {
+		t.Errorf("the corridor watch does not alert on the probe on the coarse path alone: %s", corridorAlerts)
+	}
+
+	// No sequence of queries locates the exact point. A viewer bisecting
+	// the cell with boxes converges on the coarse point; measuring the
+	// distance from a point 20 km west with ever closer corridors yields
+	// the distance to the coarse point.
+	cell := geo.CoarseCell(P)
+	lo, hi := orb.Point{cell.Min[0] - 0.05, cell.Min[1] - 0.05}, orb.Point{cell.Max[0] + 0.05, cell.Max[1] + 0.05}
+	for range 20 {
+		mx, my := (lo[0]+hi[0])/2, (lo[1]+hi[1])/2
+		if finds(s.viewer, fmt.Sprintf("/api/collections/incidents/items?limit=100&bbox=%s,%s,%s,%s", num(lo[0]), num(lo[1]), num(mx), num(hi[1])), incID) {
+			hi[0] = mx
+		} else {
+			lo[0] = mx
+		}
+		if finds(s.viewer, fmt.Sprintf("/api/collections/incidents/items?limit=100&bbox=%s,%s,%s,%s", num(lo[0]), num(lo[1]), num(hi[0]), num(my)), incID) {
+			hi[1] = my
+		} else {
+			lo[1] = my
+		}
+	}
+	if found := (orb.Point{(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2}); distanceKm(found, C) > 0.01 || distanceKm(found, P) < 3 {
+		t.Errorf("bisecting with boxes locates the incident at %v: %.3f km from the coarse point, %.3f km from the exact one", found, distanceKm(found, C), distanceKm(found, P))
+	}
+	from := orb.Point{C[0] - 0.18, C[1]}
+	r0, r1 := 0.0, 60.0
+	for range 20 {
+		r := (r0 + r1) / 2
+		if finds(s.viewer, "/api/collections/incidents/items?limit=100&near="+num(from[0])+","+num(from[1])+","+strconv.FormatFloat(r, 'f', 6, 64), incID) {
+			r1 = r
+		} else {
+			r0 = r
+		}
+	}
+	if d := (r0 + r1) / 2; math.Abs(d-distanceKm(from, C)) > 0.01 || math.Abs(d-distanceKm(from, P)) < 1 {
+		t.Errorf("measuring with near puts the incident %.3f km away: the coarse point is %.3f km away, the exact one %.3f km", d, distanceKm(from, C), distanceKm(from, P))
 	}
 }
 
