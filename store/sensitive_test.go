@@ -175,6 +175,77 @@ func TestSensitiveFiltersMatchBruteForce(t *testing.T) {
 			}
 		}
 	}
+
+	// The same through Scan, which export streams.
+	byID := map[string]geo.Record{}
+	for i, id := range ids {
+		byID[id] = recs[i]
+	}
+	for _, exact := range []bool{false, true} {
+		f := geo.NewFilter()
+		f.Exact = exact
+		n := 0
+		err := db.Scan(ctx, []geo.Collection{geo.Incidents, geo.Routes}, f, func(map[geo.Collection]int64) error { return nil }, func(c geo.Collection, feature []byte) error {
+			r, err := geo.DecodeFeature(c, feature)
+			if err != nil {
+				return err
+			}
+			want := byID[r.Base().ID]
+			if !exact {
+				want = geo.Coarsened(want)
+			}
+			if !orb.Equal(r.Geometry(), want.Geometry()) {
+				return fmt.Errorf("scan: %s %s reads as %v for exact %v; want %v", c, r.Base().ID, r.Geometry(), exact, want.Geometry())
+			}
+			n++
+			return nil
+		})
+		if err != nil || n != len(recs) {
+			t.Fatalf("scan for exact %v: %d of %d records, %v", exact, n, len(recs), err)
+		}
+	}
+
+	// The overview's points are the coarse ones, with the exact point as
+	// the keys' shape of a sensitive incident.
+	points := 0
+	if _, err := db.EachIncident(ctx, func(id string, p orb.Point, k geo.Keys) error {
+		r := byID[id]
+		points++
+		var shape orb.Geometry
+		if geo.IsSensitive(r) {
+			shape = r.Geometry()
+		}
+		if want := geo.Coarsened(r).Geometry(); !orb.Equal(p, want) || !orb.Equal(k.Shape, shape) {
+			return fmt.Errorf("incident %s (sensitive %v) is at %v with shape %v; want %v and %v", id, geo.IsSensitive(r), p, k.Shape, want, shape)
+		}
+		return nil
+	}); err != nil || points != 300 {
+		t.Fatalf("%d incidents in the overview's read, %v", points, err)
+	}
+
+	// A collection's extent is of what viewers see.
+	for _, c := range []geo.Collection{geo.Incidents, geo.Routes} {
+		var want *orb.Bound
+		for _, r := range recs {
+			if r.Collection() != c {
+				continue
+			}
+			for _, b := range geo.Coarsened(r).Keys().Boxes {
+				if want == nil {
+					want = &b
+				}
+				u := want.Union(b)
+				want = &u
+			}
+		}
+		e, err := db.Extent(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.BBox == nil || (geo.BBox{W: want.Min[0], S: want.Min[1], E: want.Max[0], N: want.Max[1]}) != *e.BBox {
+			t.Fatalf("the extent of %s is %v; viewers see %v", c, e.BBox, *want)
+		}
+	}
 }
 
 func sorted(m map[string]bool) []string {
