@@ -99,6 +99,7 @@ func Run(t *testing.T, open func(t *testing.T) Engine) {
 		{"Aliases", testAliases},
 		{"ActorPrefixes", testActorPrefixes},
 		{"DumpLoad", testDumpLoad},
+		{"SensitiveFiltersMatchBruteForce", testSensitiveFiltersMatchBruteForce},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
