@@ -17,7 +17,7 @@ const FLASH_MS = 2500;
 const POPUP_OPTIONS = {
   maxWidth: 380, minWidth: 240, autoPanPadding: [20, 20], autoPanPaddingTopLeft: POPUP_PAD_TOP_LEFT, className: 'nx-leaflet-popup',
 };
-/** How long show() keeps trying to open a popup while the map zooms and draws. */
+/** How long show() waits for a marker in the chunked drawing. */
 const OPEN_WITHIN_MS = 5000;
 
 /** 1234 → "1.2k", 2500000 → "2.5M". */
@@ -156,7 +156,8 @@ export class IncidentLayer {
     this.clusterCount = 0;
     this.cluster = L.markerClusterGroup({
       chunkedLoading: true,
-      chunkProgress: (done, total) => { if (done === total) this.openShown(); },
+      // The last chunk's markers reach the map after this call returns.
+      chunkProgress: (done, total) => { if (done === total) setTimeout(() => this.openShown()); },
       showCoverageOnHover: false,
       maxClusterRadius: 45,
       spiderfyOnMaxZoom: true,
@@ -175,9 +176,8 @@ export class IncidentLayer {
     this.flashes = L.layerGroup().addTo(map);
     /** The incident show() is opening: { id, until }, or null. */
     this.opening = null;
-    const retry = () => this.openShown();
-    this.cluster.on('animationend', retry);
-    map.on('moveend', retry);
+    /** The popup show() opened over a group, or null. */
+    this.placePopup = null;
   }
 
   /**
@@ -298,10 +298,10 @@ export class IncidentLayer {
       if (flash) this.flash(old.getLatLng());
       return true;
     }
-    const wasOpen = old?.isPopupOpen?.();
+    const popup = old && this.openPopupOf(old);
     // A popup with its history expanded shows the history again, as the
     // record now has it (a restore, or anyone's edit, makes a new version).
-    const historyOpen = wasOpen && !!old.getPopup()?.getElement()?.querySelector('.nx-history-button[aria-expanded="true"]');
+    const historyOpen = !!popup?.getElement()?.querySelector('.nx-history-button[aria-expanded="true"]');
     if (old) this.cluster.removeLayer(old);
     const marker = this.createMarker(feature);
     if (!marker) {
@@ -310,9 +310,9 @@ export class IncidentLayer {
     }
     this.markers.set(id, marker);
     this.cluster.addLayer(marker);
-    if (wasOpen && this.map.hasLayer(marker)) {
-      marker.openPopup();
-      if (historyOpen) marker.getPopup()?.getElement()?.querySelector('.nx-history-button')?.click();
+    if (popup) {
+      this.show(id);
+      if (historyOpen) this.openPopupOf(marker)?.getElement()?.querySelector('.nx-history-button')?.click();
     }
     if (flash) this.flash(marker.getLatLng());
     return true;
@@ -337,45 +337,41 @@ export class IncidentLayer {
   }
 
   /**
-   * Zooms until the incident is visible (out of its cluster) and opens its
-   * popup. Markers are added in chunks and may be redrawn while the map
-   * zooms, so the popup opens on whichever marker for id is drawn first,
-   * within OPEN_WITHIN_MS.
+   * Opens the incident's popup: on its marker when the marker is drawn on
+   * its own, else over the group that holds it, at the incident's place.
+   * A marker still waiting in the chunked drawing gets it once drawn.
    */
   show(id) {
     const marker = this.markers.get(String(id));
     if (!marker) return false;
     if (!this.map.hasLayer(this.layer)) this.map.addLayer(this.layer);
-    this.opening = { id: String(id), until: Date.now() + OPEN_WITHIN_MS, zoom: true };
+    this.opening = { id: String(id), until: Date.now() + OPEN_WITHIN_MS };
     this.openShown();
     return true;
   }
 
-  /**
-   * Opens the popup of the incident show() asked for, once it is drawn:
-   * first it zooms until the marker is out of its cluster, as soon as the
-   * cluster group holds it (a marker still waiting in the chunked drawing
-   * has no cluster yet; the drawing calls again when it is done).
-   */
+  /** The open popup of an incident's marker, on it or over its group; or null. */
+  openPopupOf(marker) {
+    if (marker.isPopupOpen()) return marker.getPopup();
+    return this.placePopup?.isOpen() && this.placePopup._source === marker ? this.placePopup : null;
+  }
+
+  /** Opens the popup show() asked for, once the cluster group holds its marker. */
   openShown() {
     if (!this.opening) return;
     const marker = this.markers.get(this.opening.id);
     if (!marker || Date.now() > this.opening.until) {
       this.opening = null;
-    } else if (this.opening.zoom) {
-      if (this.cluster.hasLayer(marker)) {
-        this.opening.zoom = false;
-        this.cluster.zoomToShowLayer(marker, () => this.openShown());
-      }
-    } else if (this.map.hasLayer(marker) && marker.getElement()) {
-      this.opening = null;
-      marker.openPopup();
-    } else if (this.map.getZoom() >= this.map.getMaxZoom()) {
-      // Incidents at one place stay grouped at every zoom: the popup opens
-      // at the place, over the group.
-      this.opening = null;
-      L.popup(POPUP_OPTIONS, marker).setLatLng(marker.getLatLng())
-        .setContent(() => incidentPopup(marker.feature, this.ctx)).openOn(this.map);
+      return;
     }
+    if (!this.cluster.hasLayer(marker)) return;
+    this.opening = null;
+    if (this.map.hasLayer(marker) && marker.getElement()) {
+      marker.openPopup();
+      return;
+    }
+    this.placePopup = L.popup(POPUP_OPTIONS, marker).setLatLng(marker.getLatLng())
+      .setContent(() => incidentPopup(marker.feature, this.ctx))
+      .openOn(this.map);
   }
 }
