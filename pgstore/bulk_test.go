@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"nexus/geo"
+	"nexus/store/storetest"
 )
 
 func rename(r geo.Record, name string) {
@@ -22,11 +23,11 @@ func rename(r geo.Record, name string) {
 func batch(t testing.TB, n int) []geo.Record {
 	var out []geo.Record
 	for i := range n {
-		out = append(out, decode(t, geo.Incidents, fmt.Sprintf(`{"type":"Feature","geometry":{"type":"Point","coordinates":[%f,%f]},"properties":{"external_id":"ext:%d","title":"seizure %d at the port of Buenaventura","type":"seizure","date":"2021-%02d","actors":["Clan del Golfo","Navy %d"],"killed":null}}`,
+		out = append(out, storetest.Decode(t, geo.Incidents, fmt.Sprintf(`{"type":"Feature","geometry":{"type":"Point","coordinates":[%f,%f]},"properties":{"external_id":"ext:%d","title":"seizure %d at the port of Buenaventura","type":"seizure","date":"2021-%02d","actors":["Clan del Golfo","Navy %d"],"killed":null}}`,
 			-77+float64(i)/100, 3.8+float64(i)/200, i, i, 1+i%12, i%3)))
 	}
 	for i := range 5 {
-		out = append(out, decode(t, geo.Routes, fmt.Sprintf(`{"type":"Feature","geometry":{"type":"LineString","coordinates":[[179,%d],[-179,%d]]},"properties":{"name":"crossing %d","commodity":"cocaine"}}`, i, i+1, i)))
+		out = append(out, storetest.Decode(t, geo.Routes, fmt.Sprintf(`{"type":"Feature","geometry":{"type":"LineString","coordinates":[[179,%d],[-179,%d]]},"properties":{"name":"crossing %d","commodity":"cocaine"}}`, i, i+1, i)))
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"nexus/geo"
+	"nexus/store/storetest"
 )
 
 // TestFiltersMatchMemory: on random incidents and routes (some across the
@@ -44,7 +45,7 @@ func TestFiltersMatchMemory(t *testing.T) {
 			}
 			f := fmt.Sprintf(`{"type":"Feature","geometry":{"type":"LineString","coordinates":[[%f,%f],[%f,%f]]},"properties":{"name":"route %d %s","commodity":"%s","actors":[%q]}}`,
 				x, y, x2, y+rng.Float64()*10-5, i, words[rng.IntN(len(words))], []string{"cocaine", "heroin"}[rng.IntN(2)], actors[rng.IntN(len(actors))])
-			r = decode(t, geo.Routes, f)
+			r = storetest.Decode(t, geo.Routes, f)
 		} else {
 			x := rng.Float64()*360 - 180
 			y := rng.Float64()*170 - 85
@@ -57,7 +58,7 @@ func TestFiltersMatchMemory(t *testing.T) {
 			year := 2000 + rng.IntN(25)
 			f := fmt.Sprintf(`{"type":"Feature","geometry":{"type":"Point","coordinates":[%f,%f]},"properties":{"title":"incident %d %s %s","type":"%s","date":"%d-%02d","actors":[%q],"country":"%s","killed":null}}`,
 				x, y, i, words[rng.IntN(len(words))], words[rng.IntN(len(words))], types[rng.IntN(len(types))], year, 1+rng.IntN(12), actors[rng.IntN(len(actors))], []string{"CO", "MX", "FJ"}[rng.IntN(3)])
-			r = decode(t, geo.Incidents, f)
+			r = storetest.Decode(t, geo.Incidents, f)
 		}
 		st, err := db.Create(ctx, "t", r)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"nexus/internal/pgtest"
 	"nexus/live"
 	"nexus/pgstore"
+	"nexus/store/storetest"
 )
 
 // server is one Nexus server's store and live hub on a shared database.
@@ -95,7 +96,7 @@ func TestLiveAcrossServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	onB := b.subscribe(t, seq0)
-	created, err := a.db.Create(ctx, "alice", decode(t, geo.Incidents, plotFeature))
+	created, err := a.db.Create(ctx, "alice", storetest.Decode(t, geo.Incidents, storetest.PlotFeature))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func TestLiveAcrossServers(t *testing.T) {
 		for w := range writersPerServer {
 			wg.Go(func() {
 				for i := range perServer / writersPerServer {
-					r := decode(t, geo.Incidents, plotFeature)
+					r := storetest.Decode(t, geo.Incidents, storetest.PlotFeature)
 					r.(*geo.Incident).Title = fmt.Sprintf("write %d of writer %d", i, w)
 					st, err := s.db.Create(ctx, "writer", r)
 					if err != nil {
@@ -221,7 +222,7 @@ func TestRevocationsReachEveryServer(t *testing.T) {
 	if name := next(); name != "eve" {
 		t.Fatalf("heard %q, want eve", name)
 	}
-	wantCode(t, a.RevokeToken(ctx, "eve"), geo.ENOTFOUND)
+	storetest.WantCode(t, a.RevokeToken(ctx, "eve"), geo.ENOTFOUND)
 
 	// Both servers' listeners lose their connections.
 	if _, err := a.Pool().Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()", pgstore.ListenerName); err != nil {

@@ -2,11 +2,9 @@ package pgstore_test
 
 import (
 	"context"
-	"errors"
 	"os"
 	"testing"
 
-	"nexus/geo"
 	"nexus/internal/pgtest"
 	"nexus/pgstore"
 )
@@ -40,30 +38,4 @@ func openURL(t testing.TB, url string) *pgstore.DB {
 		}
 	})
 	return db
-}
-
-const (
-	plotFeature  = `{"type":"Feature","geometry":{"type":"Point","coordinates":[-74.0539,4.6669]},"properties":{"title":"ISIS plot against a Zona Rosa restaurant in Bogotá","type":"plot","date":"2018","actors":["ISIS"],"killed":null}}`
-	routeFeature = `{"type":"Feature","geometry":{"type":"LineString","coordinates":[[175.5,-17.1],[-175.25,-13.8]]},"properties":{"name":"Pacific crossing","commodity":"methamphetamine"}}`
-)
-
-func decode(t testing.TB, c geo.Collection, feature string) geo.Record {
-	t.Helper()
-	r, err := geo.DecodeFeature(c, []byte(feature))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-// wantCode fails unless err carries the geo error code.
-func wantCode(t testing.TB, err error, code string) {
-	t.Helper()
-	var e *geo.Error
-	if err == nil {
-		t.Fatalf("no error, want %s", code)
-	}
-	if !errors.As(err, &e) || e.Code != code {
-		t.Fatalf("error %v (code %s), want code %s", err, geo.ErrorCode(err), code)
-	}
 }

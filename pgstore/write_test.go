@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"nexus/geo"
+	"nexus/store/storetest"
 )
 
 // TestCRUD: a record is created as version 1, replaced only from its
@@ -16,13 +17,13 @@ func TestCRUD(t *testing.T) {
 	for _, tc := range []struct {
 		coll    geo.Collection
 		feature string
-	}{{geo.Incidents, plotFeature}, {geo.Routes, routeFeature}} {
+	}{{geo.Incidents, storetest.PlotFeature}, {geo.Routes, storetest.RouteFeature}} {
 		t.Run(string(tc.coll), func(t *testing.T) {
 			seq0, err := db.LastSeq(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			created, err := db.Create(ctx, "alice", decode(t, tc.coll, tc.feature))
+			created, err := db.Create(ctx, "alice", storetest.Decode(t, tc.coll, tc.feature))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,9 +39,9 @@ func TestCRUD(t *testing.T) {
 				other = geo.Routes
 			}
 			_, err = db.Get(ctx, other, created.ID)
-			wantCode(t, err, geo.ENOTFOUND)
+			storetest.WantCode(t, err, geo.ENOTFOUND)
 
-			r := decode(t, tc.coll, tc.feature)
+			r := storetest.Decode(t, tc.coll, tc.feature)
 			switch r := r.(type) {
 			case *geo.Incident:
 				r.Title = "renamed"
@@ -52,18 +53,18 @@ func TestCRUD(t *testing.T) {
 				t.Fatalf("replace: %v %s %+v", err, outcome, updated)
 			}
 			_, _, err = db.Replace(ctx, "bob", created.ID, 1, r)
-			wantCode(t, err, geo.ECONFLICT)
+			storetest.WantCode(t, err, geo.ECONFLICT)
 			same, outcome, err := db.Replace(ctx, "bob", created.ID, 2, r)
 			if err != nil || outcome != geo.Unchanged || same.Version != 2 {
 				t.Fatalf("unchanged replace: %v %s %+v", err, outcome, same)
 			}
-			wantCode(t, db.Delete(ctx, "carol", tc.coll, created.ID, 1), geo.ECONFLICT)
+			storetest.WantCode(t, db.Delete(ctx, "carol", tc.coll, created.ID, 1), geo.ECONFLICT)
 			if err := db.Delete(ctx, "carol", tc.coll, created.ID, 2); err != nil {
 				t.Fatal(err)
 			}
 			_, err = db.Get(ctx, tc.coll, created.ID)
-			wantCode(t, err, geo.ENOTFOUND)
-			wantCode(t, db.Delete(ctx, "carol", tc.coll, created.ID, 0), geo.ENOTFOUND)
+			storetest.WantCode(t, err, geo.ENOTFOUND)
+			storetest.WantCode(t, db.Delete(ctx, "carol", tc.coll, created.ID, 0), geo.ENOTFOUND)
 
 			changes, err := db.Changes(ctx, seq0, 100)
 			if err != nil {
@@ -101,7 +102,7 @@ func TestCRUD(t *testing.T) {
 				t.Fatalf("history page 2: %v %+v", err, h)
 			}
 			_, err = db.History(ctx, tc.coll, "nosuchid", 0, 2)
-			wantCode(t, err, geo.ENOTFOUND)
+			storetest.WantCode(t, err, geo.ENOTFOUND)
 			deleted, err := db.DeletedAfter(ctx, seq0)
 			if err != nil || deleted[created.ID] != changes[2].Seq {
 				t.Fatalf("deleted after: %v %v", err, deleted)
@@ -115,16 +116,16 @@ func TestCRUD(t *testing.T) {
 func TestDuplicateExternalID(t *testing.T) {
 	db := openDB(t)
 	ctx := context.Background()
-	r := decode(t, geo.Incidents, plotFeature)
+	r := storetest.Decode(t, geo.Incidents, storetest.PlotFeature)
 	r.(*geo.Incident).ExternalID = "acled:1"
 	if _, err := db.Create(ctx, "a", r); err != nil {
 		t.Fatal(err)
 	}
 	seq, _ := db.LastSeq(ctx)
-	r2 := decode(t, geo.Incidents, plotFeature)
+	r2 := storetest.Decode(t, geo.Incidents, storetest.PlotFeature)
 	r2.(*geo.Incident).ExternalID = "acled:1"
 	_, err := db.Create(ctx, "a", r2)
-	wantCode(t, err, geo.EDUPLICATE)
+	storetest.WantCode(t, err, geo.EDUPLICATE)
 	if seq2, _ := db.LastSeq(ctx); seq2 != seq {
 		t.Fatalf("a failed create logged a change: seq %d → %d", seq, seq2)
 	}
@@ -147,11 +148,11 @@ func TestTokens(t *testing.T) {
 		t.Fatalf("authenticate: %v %+v", err, p)
 	}
 	_, err = db.CreateToken(ctx, "ana", geo.RoleViewer)
-	wantCode(t, err, geo.EDUPLICATE)
+	storetest.WantCode(t, err, geo.EDUPLICATE)
 	_, err = db.CreateToken(ctx, "bo", "root")
-	wantCode(t, err, geo.EINVALID)
+	storetest.WantCode(t, err, geo.EINVALID)
 	_, err = db.Authenticate(ctx, tok+"x")
-	wantCode(t, err, geo.EUNAUTHORIZED)
+	storetest.WantCode(t, err, geo.EUNAUTHORIZED)
 	var stored int
 	if err := db.Pool().QueryRow(ctx, "SELECT count(*) FROM tokens WHERE hash = convert_to($1, 'UTF8') OR encode(hash, 'escape') LIKE '%' || $1 || '%'", tok).Scan(&stored); err != nil || stored != 0 {
 		t.Fatalf("the token is stored in clear: %d %v", stored, err)
@@ -164,6 +165,6 @@ func TestTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = db.Authenticate(ctx, tok)
-	wantCode(t, err, geo.EUNAUTHORIZED)
-	wantCode(t, db.RevokeToken(ctx, "ana"), geo.ENOTFOUND)
+	storetest.WantCode(t, err, geo.EUNAUTHORIZED)
+	storetest.WantCode(t, db.RevokeToken(ctx, "ana"), geo.ENOTFOUND)
 }

@@ -32,9 +32,9 @@ func testAliases(t *testing.T, open func(*testing.T) Engine) {
 		t.Fatalf("an alias of an alias: %+v, %v; want it to point at ISIS", got, err)
 	}
 	_, _, err := put(geo.Alias{Alias: "ISIS", Name: "IS"})
-	wantCode(t, err, geo.EINVALID) // ISIS is the canonical name of two aliases
+	WantCode(t, err, geo.EINVALID) // ISIS is the canonical name of two aliases
 	_, _, err = put(geo.Alias{Alias: "Hezbollah", Name: "hezbollah"})
-	wantCode(t, err, geo.EINVALID)
+	WantCode(t, err, geo.EINVALID)
 
 	a, err := db.Aliases(ctx)
 	if err != nil {
@@ -57,7 +57,7 @@ func testAliases(t *testing.T, open func(*testing.T) Engine) {
 	if err := db.DeleteAlias(ctx, "DAESH"); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, db.DeleteAlias(ctx, "Daesh"), geo.ENOTFOUND)
+	WantCode(t, db.DeleteAlias(ctx, "Daesh"), geo.ENOTFOUND)
 	if a, err = db.Aliases(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -119,5 +119,5 @@ func testActorPrefixes(t *testing.T, open func(*testing.T) Engine) {
 	}
 	f = geo.NewFilter()
 	f.Countries = []string{"Mexico"}
-	wantCode(t, db.Resolve(ctx, &f), geo.EMALFORMED)
+	WantCode(t, db.Resolve(ctx, &f), geo.EMALFORMED)
 }

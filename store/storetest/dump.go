@@ -47,7 +47,7 @@ func Populate(t testing.TB, db Engine) Populated {
 	p.Changed, err = db.Create(ctx, "ana", gen.Incident())
 	must(err)
 	for _, name := range []string{"first edit", "second edit"} {
-		r := decode(t, geo.Incidents, string(p.Changed.Feature))
+		r := Decode(t, geo.Incidents, string(p.Changed.Feature))
 		rename(r, name)
 		p.Changed, _, err = db.Replace(ctx, "eve", p.Changed.ID, p.Changed.Version, r)
 		must(err)
@@ -161,7 +161,7 @@ func testDumpLoad(t *testing.T, open func(*testing.T) Engine) {
 		}
 	}
 	SameContents(t, a, b)
-	wantCode(t, b.Load(ctx, a.Dump), geo.EINVALID)
+	WantCode(t, b.Load(ctx, a.Dump), geo.EINVALID)
 
 	for name, tok := range p.Tokens {
 		if got, err := b.Authenticate(ctx, tok); err != nil || got.Name != name {

@@ -15,7 +15,7 @@ import (
 func testConcurrentCreatesShareTransactions(t *testing.T, open func(*testing.T) Engine) {
 	db := open(t)
 	ctx := context.Background()
-	if _, err := db.Create(ctx, "first", decode(t, geo.Incidents, `{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"title":"Taken","type":"plot","date":"2018","external_id":"dup:1"}}`)); err != nil {
+	if _, err := db.Create(ctx, "first", Decode(t, geo.Incidents, `{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{"title":"Taken","type":"plot","date":"2018","external_id":"dup:1"}}`)); err != nil {
 		t.Fatal(err)
 	}
 	const writers, each = 16, 40
@@ -29,13 +29,13 @@ func testConcurrentCreatesShareTransactions(t *testing.T, open func(*testing.T) 
 				if k == each/2 {
 					ext = "dup:1"
 				}
-				s, err := db.Create(ctx, fmt.Sprint("writer", w), decode(t, geo.Incidents, fmt.Sprintf(
+				s, err := db.Create(ctx, fmt.Sprint("writer", w), Decode(t, geo.Incidents, fmt.Sprintf(
 					`{"type":"Feature","geometry":{"type":"Point","coordinates":[%d,%d]},"properties":{"title":"Writer %d, record %d","type":"plot","date":"2018","external_id":%q}}`, w, k, w, k, ext)))
 				if err != nil {
 					if ext != "dup:1" {
 						t.Errorf("writer %d record %d: %v", w, k, err)
 					}
-					wantCode(t, err, geo.EDUPLICATE)
+					WantCode(t, err, geo.EDUPLICATE)
 					fails[w]++
 					continue
 				}

@@ -163,7 +163,7 @@ func testNearEqualsBruteForce(t *testing.T, open func(*testing.T) Engine) {
 	}
 	f := geo.NewFilter()
 	f.Near = &geo.Near{Route: "nope", Km: 5}
-	wantCode(t, db.Resolve(ctx, &f), geo.EMALFORMED)
+	WantCode(t, db.Resolve(ctx, &f), geo.EMALFORMED)
 }
 
 // Places a metre or two either side of a corridor's edge, where the

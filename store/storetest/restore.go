@@ -26,7 +26,7 @@ func testRestore(t *testing.T, open func(*testing.T) Engine) {
 		t.Fatal(err)
 	}
 	_, _, err = db.Restore(ctx, "carol", created.ID, 1, 1, plot("ISIS plot in Bogotá"))
-	wantCode(t, err, geo.ECONFLICT)
+	WantCode(t, err, geo.ECONFLICT)
 	st, outcome, err := db.Restore(ctx, "carol", created.ID, 2, 1, plot("ISIS plot in Bogotá"))
 	if err != nil || outcome != geo.Updated || st.Version != 3 {
 		t.Fatalf("restore: %v %s %+v", err, outcome, st)

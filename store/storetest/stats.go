@@ -86,7 +86,7 @@ func testStats(t *testing.T, open func(*testing.T) Engine) {
 	}
 	t.Run("unknown dimension", func(t *testing.T) {
 		_, err := db.Stats(ctx, geo.Incidents, all, "colour")
-		wantCode(t, err, geo.EMALFORMED)
+		WantCode(t, err, geo.EMALFORMED)
 	})
 
 	t.Run("synthetic data against brute force", func(t *testing.T) {

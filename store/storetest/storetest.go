@@ -201,8 +201,8 @@ func queryIDs(t testing.TB, db Engine, c geo.Collection, f geo.Filter, limit int
 	}
 }
 
-// wantCode fails unless err carries the geo error code.
-func wantCode(t testing.TB, err error, code string) {
+// WantCode fails unless err carries the geo error code.
+func WantCode(t testing.TB, err error, code string) {
 	t.Helper()
 	var e *geo.Error
 	if err == nil {

@@ -43,7 +43,7 @@ func testTokens(t *testing.T, open func(*testing.T) Engine) {
 		{"empty role", func() error { _, err := db.CreateTokenUntil(ctx, "zed", "", time.Time{}); return err }, geo.EINVALID},
 		{"blank name", func() error { _, err := db.CreateTokenUntil(ctx, " ", geo.RoleViewer, time.Time{}); return err }, geo.EINVALID},
 	} {
-		t.Run(tc.name, func(t *testing.T) { wantCode(t, tc.run(), tc.code) })
+		t.Run(tc.name, func(t *testing.T) { WantCode(t, tc.run(), tc.code) })
 	}
 
 	t.Run("listed by name, without secrets", func(t *testing.T) {
@@ -67,8 +67,8 @@ func testTokens(t *testing.T, open func(*testing.T) Engine) {
 			t.Fatal(err)
 		}
 		_, err := db.Authenticate(ctx, tokens["vic"])
-		wantCode(t, err, geo.EUNAUTHORIZED)
-		wantCode(t, db.RevokeToken(ctx, "vic"), geo.ENOTFOUND)
+		WantCode(t, err, geo.EUNAUTHORIZED)
+		WantCode(t, db.RevokeToken(ctx, "vic"), geo.ENOTFOUND)
 		if _, err := db.Authenticate(ctx, tokens["eve"]); err != nil {
 			t.Errorf("revoking vic's token revoked eve's: %v", err)
 		}
@@ -77,7 +77,7 @@ func testTokens(t *testing.T, open func(*testing.T) Engine) {
 		now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 		db.SetClock(func() time.Time { return now })
 		_, err := db.CreateTokenUntil(ctx, "old", geo.RoleViewer, now.Add(-time.Second))
-		wantCode(t, err, geo.EINVALID)
+		WantCode(t, err, geo.EINVALID)
 		tok, err := db.CreateTokenUntil(ctx, "tmp", geo.RoleEditor, now.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
@@ -87,7 +87,7 @@ func testTokens(t *testing.T, open func(*testing.T) Engine) {
 		}
 		now = now.Add(time.Hour + time.Second)
 		_, err = db.Authenticate(ctx, tok)
-		wantCode(t, err, geo.EUNAUTHORIZED)
+		WantCode(t, err, geo.EUNAUTHORIZED)
 		list, err := db.Tokens(ctx)
 		if err != nil {
 			t.Fatal(err)

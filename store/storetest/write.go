@@ -11,12 +11,15 @@ import (
 	"nexus/geo"
 )
 
+// PlotFeature and RouteFeature are one incident and one route (across the
+// antimeridian), as clients send them.
 const (
-	plotFeature  = `{"type":"Feature","geometry":{"type":"Point","coordinates":[-74.0539,4.6669]},"properties":{"title":"ISIS plot against a Zona Rosa restaurant","type":"plot","date":"2018","actors":["ISIS"],"killed":null}}`
-	routeFeature = `{"type":"Feature","geometry":{"type":"LineString","coordinates":[[175.5,-17.1],[-175.25,-13.8]]},"properties":{"name":"Pacific crossing","commodity":"methamphetamine"}}`
+	PlotFeature  = `{"type":"Feature","geometry":{"type":"Point","coordinates":[-74.0539,4.6669]},"properties":{"title":"ISIS plot against a Zona Rosa restaurant","type":"plot","date":"2018","actors":["ISIS"],"killed":null}}`
+	RouteFeature = `{"type":"Feature","geometry":{"type":"LineString","coordinates":[[175.5,-17.1],[-175.25,-13.8]]},"properties":{"name":"Pacific crossing","commodity":"methamphetamine"}}`
 )
 
-func decode(t testing.TB, c geo.Collection, feature string) geo.Record {
+// Decode reads a Feature of collection c, failing the test if it is not valid.
+func Decode(t testing.TB, c geo.Collection, feature string) geo.Record {
 	t.Helper()
 	r, err := geo.DecodeFeature(c, []byte(feature))
 	if err != nil {
@@ -46,13 +49,13 @@ func testConcurrentUpdates(t *testing.T, open func(*testing.T) Engine) {
 		coll    geo.Collection
 		feature string
 	}{
-		{"incident", geo.Incidents, plotFeature},
-		{"route", geo.Routes, routeFeature},
+		{"incident", geo.Incidents, PlotFeature},
+		{"route", geo.Routes, RouteFeature},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wins := [2]int{}
 			for round := range 25 {
-				created, err := db.Create(ctx, "creator", decode(t, tc.coll, tc.feature))
+				created, err := db.Create(ctx, "creator", Decode(t, tc.coll, tc.feature))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -60,7 +63,7 @@ func testConcurrentUpdates(t *testing.T, open func(*testing.T) Engine) {
 				var wg sync.WaitGroup
 				var errs [2]error
 				for k := range 2 {
-					r := decode(t, tc.coll, string(created.Feature))
+					r := Decode(t, tc.coll, string(created.Feature))
 					rename(r, fmt.Sprintf("writer %d", k))
 					wg.Add(1)
 					go func() {
@@ -80,7 +83,7 @@ func testConcurrentUpdates(t *testing.T, open func(*testing.T) Engine) {
 						}
 						winner = k
 					} else {
-						wantCode(t, err, geo.ECONFLICT)
+						WantCode(t, err, geo.ECONFLICT)
 					}
 				}
 				if winner < 0 {
@@ -146,21 +149,21 @@ func testChangeLog(t *testing.T, open func(*testing.T) Engine) {
 	}{
 		{"create by alice", func(t *testing.T) []wantChange {
 			var err error
-			v1, err = db.Create(ctx, "alice", decode(t, geo.Incidents, plotFeature))
+			v1, err = db.Create(ctx, "alice", Decode(t, geo.Incidents, PlotFeature))
 			if err != nil || v1.Version != 1 {
 				t.Fatalf("create: version %d, %v", v1.Version, err)
 			}
 			return []wantChange{{geo.OpCreate, v1.ID, "alice", 1, nil, v1.Feature}}
 		}},
 		{"replace with the stored content is unchanged", func(t *testing.T) []wantChange {
-			s, outcome, err := db.Replace(ctx, "bob", v1.ID, 1, decode(t, geo.Incidents, string(v1.Feature)))
+			s, outcome, err := db.Replace(ctx, "bob", v1.ID, 1, Decode(t, geo.Incidents, string(v1.Feature)))
 			if err != nil || outcome != geo.Unchanged || s.Version != 1 || !bytes.Equal(s.Feature, v1.Feature) {
 				t.Fatalf("replace: %s, version %d, %v", outcome, s.Version, err)
 			}
 			return nil
 		}},
 		{"replace with the original input (no server fields) is unchanged", func(t *testing.T) []wantChange {
-			_, outcome, err := db.Replace(ctx, "bob", v1.ID, 0, decode(t, geo.Incidents, plotFeature))
+			_, outcome, err := db.Replace(ctx, "bob", v1.ID, 0, Decode(t, geo.Incidents, PlotFeature))
 			if err != nil || outcome != geo.Unchanged {
 				t.Fatalf("replace: %s, %v", outcome, err)
 			}
@@ -171,7 +174,7 @@ func testChangeLog(t *testing.T, open func(*testing.T) Engine) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := decode(t, geo.Incidents, string(cur.Feature)).(*geo.Incident)
+			r := Decode(t, geo.Incidents, string(cur.Feature)).(*geo.Incident)
 			killed := int64(0)
 			r.Killed = &killed
 			var outcome geo.Outcome
@@ -180,8 +183,8 @@ func testChangeLog(t *testing.T, open func(*testing.T) Engine) {
 				t.Fatalf("replace: %s, version %d after %d, %v", outcome, v2.Version, cur.Version, err)
 			}
 			// Only killed and the server fields moved.
-			before := decode(t, geo.Incidents, string(v1.Feature)).(*geo.Incident)
-			after := decode(t, geo.Incidents, string(v2.Feature)).(*geo.Incident)
+			before := Decode(t, geo.Incidents, string(v1.Feature)).(*geo.Incident)
+			after := Decode(t, geo.Incidents, string(v2.Feature)).(*geo.Incident)
 			if after.Killed == nil || *after.Killed != 0 || after.Version != 2 || !after.Created.Equal(before.Created) || !after.Updated.After(before.Updated) {
 				t.Fatalf("after the patch: %s", v2.Feature)
 			}
@@ -192,14 +195,14 @@ func testChangeLog(t *testing.T, open func(*testing.T) Engine) {
 			return []wantChange{{geo.OpUpdate, v1.ID, "bob", 2, v1.Feature, v2.Feature}}
 		}},
 		{"replace from a stale version is a conflict", func(t *testing.T) []wantChange {
-			r := decode(t, geo.Incidents, string(v1.Feature))
+			r := Decode(t, geo.Incidents, string(v1.Feature))
 			rename(r, "stale edit")
 			_, _, err := db.Replace(ctx, "mallory", v1.ID, 1, r)
-			wantCode(t, err, geo.ECONFLICT)
+			WantCode(t, err, geo.ECONFLICT)
 			return nil
 		}},
 		{"delete from a stale version is a conflict", func(t *testing.T) []wantChange {
-			wantCode(t, db.Delete(ctx, "mallory", geo.Incidents, v1.ID, 1), geo.ECONFLICT)
+			WantCode(t, db.Delete(ctx, "mallory", geo.Incidents, v1.ID, 1), geo.ECONFLICT)
 			return nil
 		}},
 		{"delete by carol", func(t *testing.T) []wantChange {
@@ -207,11 +210,11 @@ func testChangeLog(t *testing.T, open func(*testing.T) Engine) {
 				t.Fatal(err)
 			}
 			_, err := db.Get(ctx, geo.Incidents, v1.ID)
-			wantCode(t, err, geo.ENOTFOUND)
+			WantCode(t, err, geo.ENOTFOUND)
 			return []wantChange{{geo.OpDelete, v1.ID, "carol", 3, v2.Feature, nil}}
 		}},
 		{"delete again is not found", func(t *testing.T) []wantChange {
-			wantCode(t, db.Delete(ctx, "carol", geo.Incidents, v1.ID, 0), geo.ENOTFOUND)
+			WantCode(t, db.Delete(ctx, "carol", geo.Incidents, v1.ID, 0), geo.ENOTFOUND)
 			return nil
 		}},
 		{"import five records by importer", func(t *testing.T) []wantChange {
@@ -344,7 +347,7 @@ func testChangeLog(t *testing.T, open func(*testing.T) Engine) {
 			t.Fatalf("paged history %q, want %q", paged, want)
 		}
 		_, err = db.History(ctx, geo.Incidents, "no-such-id", 0, 100)
-		wantCode(t, err, geo.ENOTFOUND)
+		WantCode(t, err, geo.ENOTFOUND)
 	})
 }
 
@@ -393,7 +396,7 @@ func testConflictCodes(t *testing.T, open func(*testing.T) Engine) {
 	db := open(t)
 	ctx := context.Background()
 	withExt := func(ext string) geo.Record {
-		r := decode(t, geo.Incidents, plotFeature).(*geo.Incident)
+		r := Decode(t, geo.Incidents, PlotFeature).(*geo.Incident)
 		r.ExternalID = ext
 		return r
 	}
@@ -406,17 +409,17 @@ func testConflictCodes(t *testing.T, open func(*testing.T) Engine) {
 		t.Fatal(err)
 	}
 	_, err = db.Create(ctx, "bob", withExt("gtd:1"))
-	wantCode(t, err, geo.EDUPLICATE)
+	WantCode(t, err, geo.EDUPLICATE)
 	_, _, err = db.Replace(ctx, "bob", b.ID, b.Version, withExt("gtd:1"))
-	wantCode(t, err, geo.EDUPLICATE)
+	WantCode(t, err, geo.EDUPLICATE)
 	_, _, err = db.Replace(ctx, "bob", b.ID, 0, withExt("gtd:1"))
-	wantCode(t, err, geo.EDUPLICATE)
+	WantCode(t, err, geo.EDUPLICATE)
 	if _, _, err := db.Replace(ctx, "bob", b.ID, b.Version, withExt("gtd:3")); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = db.Replace(ctx, "bob", b.ID, b.Version, withExt("gtd:1"))
-	wantCode(t, err, geo.ECONFLICT)
-	wantCode(t, db.Delete(ctx, "bob", geo.Incidents, b.ID, b.Version), geo.ECONFLICT)
+	WantCode(t, err, geo.ECONFLICT)
+	WantCode(t, db.Delete(ctx, "bob", geo.Incidents, b.ID, b.Version), geo.ECONFLICT)
 	if got, err := db.Get(ctx, geo.Incidents, a.ID); err != nil || got.Version != 1 {
 		t.Fatalf("the record holding gtd:1: version %d, %v", got.Version, err)
 	}
