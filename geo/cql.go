@@ -896,7 +896,8 @@ func (p *cqlParser) temporalLiteral() (string, Span, error) {
 			return "", span, p.errorf(t, "%v", err)
 		}
 		if !strings.Contains(t.text, "/") {
-			return "TIMESTAMP(" + quote(t.text) + ")", span, nil
+			// ParseInterval forgives spaces round an instant; TIMESTAMP does not.
+			return "TIMESTAMP(" + quote(strings.TrimSpace(t.text)) + ")", span, nil
 		}
 		a, b, _ := strings.Cut(t.text, "/")
 		if a = strings.TrimSpace(a); a == "" {
