@@ -67,8 +67,10 @@ func TestOffAllowsEverything(t *testing.T) {
 
 func TestCounts(t *testing.T) {
 	c := &Counts{Max: 2}
-	if !c.Acquire("a") || !c.Acquire("a") {
-		t.Fatal("refused under the bound")
+	for i := range 2 {
+		if !c.Acquire("a") {
+			t.Fatalf("acquire %d refused under the bound", i+1)
+		}
 	}
 	if c.Acquire("a") {
 		t.Fatal("a third one allowed with Max 2")
