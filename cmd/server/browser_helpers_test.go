@@ -386,6 +386,9 @@ func (p *tab) wait(what, cond string, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(p.ctx, timeout+5*time.Second)
 	defer cancel()
 	deadline := time.Now().Add(timeout)
+	// A document that has just replaced the last one may not have its body
+	// yet: the condition waits for it rather than fail on a null body.
+	cond = "document.body !== null && (" + cond + ")"
 	var err error
 	for {
 		_, err = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](cond,
