@@ -569,6 +569,30 @@ func (h *Hub) Revoke(name string) {
 	}
 }
 
+// CheckTokens asks valid, every interval until ctx ends, whether each
+// token that holds open connections still authenticates, and closes the
+// connections of those that do not, with 4001. It catches what no
+// notification reports: a token revoked by another process on the same
+// database file, or one that expired while connected. An error from valid
+// (the database is down) keeps the connections.
+func (h *Hub) CheckTokens(ctx context.Context, interval time.Duration, valid func(ctx context.Context, name string) (bool, error)) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, name := range h.Owners() {
+			if ok, err := valid(ctx, name); err == nil && !ok {
+				h.logger.Info("token no longer valid: closing its connections", "token", name)
+				h.Revoke(name)
+			}
+		}
+	}
+}
+
 // Owners returns the names of the tokens that hold open connections,
 // each once.
 func (h *Hub) Owners() []string {

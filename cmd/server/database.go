@@ -29,6 +29,7 @@ type database interface {
 	watch.DeliveryStore
 	TokenCount(ctx context.Context) (int, error)
 	CreateToken(ctx context.Context, name, role string) (string, error)
+	TokenValid(ctx context.Context, name string) (bool, error)
 	// Dump and Load move a whole database between engines (migrate).
 	geo.Dumper
 	Close() error

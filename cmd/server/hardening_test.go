@@ -402,6 +402,38 @@ func TestRevokingATokenClosesItsWebsockets(t *testing.T) {
 	}
 }
 
+// A token revoked by another process on the same database file, which
+// sends the server no notification, and a token that expires while its
+// websocket is open both close their websockets with 4001; the others stay
+// open.
+func TestTokensEndedElsewhereCloseTheirWebsockets(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "nexus.db")
+	m := startHard(t, dbPath, nil)
+	token := func(body string) string {
+		t.Helper()
+		st, b := m.api(t, "POST", "/api/tokens", "application/json", body)
+		var created struct{ Token string }
+		if st != 201 || json.Unmarshal(b, &created) != nil {
+			t.Fatalf("create token %s: %d %s", body, st, b)
+		}
+		return created.Token
+	}
+	revoked := wsDial(t, m.URL, token(`{"name":"analyst","role":"viewer"}`))
+	expiring := wsDial(t, m.URL, token(`{"name":"visitor","role":"viewer","expires_in":"3s"}`))
+	kept := wsDial(t, m.URL, token(`{"name":"editor","role":"editor"}`))
+
+	run(t, serverCmd(t, "token", "-db", dbPath, "revoke", "analyst"))
+	wantRevoked(t, "the websocket of a token revoked by the token command", revoked)
+	wantRevoked(t, "the websocket of a token that expired", expiring)
+
+	kept.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping-me"}`))
+	var reply struct{ Type string }
+	kept.SetReadDeadline(time.Now().Add(60 * time.Second))
+	if err := kept.ReadJSON(&reply); err != nil || reply.Type != "error" {
+		t.Fatalf("the websocket of a valid token: %+v %v", reply, err)
+	}
+}
+
 // What was deleted is for editors: a reader's replay from since carries
 // the delete but not the content the record had; an editor's carries both.
 func TestReplayOfDeletedContentIsForEditors(t *testing.T) {

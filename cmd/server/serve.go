@@ -112,6 +112,11 @@ const (
 	MaxHeaderBytes     = 64 << 10         // bytes of request headers
 )
 
+// TokenCheckInterval is how often the tokens of open websockets are
+// checked again: a token revoked by another process on the same database
+// file, or one that expired, closes its websockets within it.
+const TokenCheckInterval = time.Second
+
 // NewMain returns a Main with the defaults of the command line.
 func NewMain(stdout, stderr io.Writer) *Main {
 	return &Main{Addr: ":8080", DB: "nexus.db", Seed: true, Stdout: stdout, Stderr: stderr,
@@ -290,7 +295,7 @@ func (m *Main) Run(ctx context.Context) error {
 	hubCtx, stop := context.WithCancel(context.Background())
 	m.stop = stop
 	m.done = make(chan error, 4)
-	m.workers.Add(2)
+	m.workers.Add(3)
 	go func() { m.done <- m.hub.Run(hubCtx) }()
 	m.overviewDone = make(chan struct{})
 	go func() {
@@ -306,6 +311,10 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() {
 		defer m.workers.Done()
 		deliverer.Run(hubCtx)
+	}()
+	go func() {
+		defer m.workers.Done()
+		m.hub.CheckTokens(hubCtx, TokenCheckInterval, m.db.TokenValid)
 	}()
 	go func() {
 		if err := m.server.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
