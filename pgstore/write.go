@@ -52,6 +52,23 @@ func (db *DB) Create(ctx context.Context, actor string, r geo.Record) (geo.Store
 // fails with ECONFLICT unless the stored version is expect. A replacement
 // that changes nothing writes nothing and returns the stored record.
 func (db *DB) Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (geo.Stored, geo.Outcome, error) {
+	return db.replace(ctx, actor, id, expect, r, nil)
+}
+
+// Restore stores r, the content of the record's earlier version, as its
+// new state, as Replace does, and the change log names that version: the
+// history says the new version restored it. A record whose content is
+// that version's already writes nothing.
+func (db *DB) Restore(ctx context.Context, actor, id string, expect, version int64, r geo.Record) (geo.Stored, geo.Outcome, error) {
+	return db.replace(ctx, actor, id, expect, r, func(tx *writeTx) error {
+		_, err := tx.Exec(tx.ctx, "UPDATE changes SET restored = $1 WHERE seq = $2", version, tx.lastSeq)
+		return err
+	})
+}
+
+// replace is Replace, with then run in the same transaction after a
+// replacement that wrote a new version.
+func (db *DB) replace(ctx context.Context, actor, id string, expect int64, r geo.Record, then func(*writeTx) error) (geo.Stored, geo.Outcome, error) {
 	if err := db.prepare(r); err != nil {
 		return geo.Stored{}, "", err
 	}
@@ -65,8 +82,10 @@ func (db *DB) Replace(ctx context.Context, actor, id string, expect int64, r geo
 		if expect > 0 && cur.version != expect {
 			return staleVersion(cur.version, expect)
 		}
-		out, outcome, err = tx.update(actor, id, cur, r)
-		return err
+		if out, outcome, err = tx.update(actor, id, cur, r); err != nil || outcome != geo.Updated || then == nil {
+			return err
+		}
+		return then(tx)
 	})
 	return out, outcome, err
 }

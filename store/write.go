@@ -47,23 +47,7 @@ func (db *DB) Create(ctx context.Context, actor string, r geo.Record) (geo.Store
 // fails with ECONFLICT unless the stored version is expect. A replacement
 // that changes nothing writes nothing and returns the stored record.
 func (db *DB) Replace(ctx context.Context, actor, id string, expect int64, r geo.Record) (geo.Stored, geo.Outcome, error) {
-	if err := db.prepare(r); err != nil {
-		return geo.Stored{}, "", err
-	}
-	var out geo.Stored
-	var outcome geo.Outcome
-	err := db.inTx(ctx, func(tx *writeTx) error {
-		cur, err := tx.current(r.Collection(), id)
-		if err != nil {
-			return err
-		}
-		if expect > 0 && cur.version != expect {
-			return staleVersion(cur.version, expect)
-		}
-		out, outcome, err = tx.update(actor, id, cur, r)
-		return err
-	})
-	return out, outcome, err
+	return db.replace(ctx, actor, id, expect, r, nil)
 }
 
 // Restore stores r, the content of the record's earlier version, as its
@@ -71,6 +55,15 @@ func (db *DB) Replace(ctx context.Context, actor, id string, expect int64, r geo
 // history says the new version restored it. A record whose content is
 // that version's already writes nothing.
 func (db *DB) Restore(ctx context.Context, actor, id string, expect, version int64, r geo.Record) (geo.Stored, geo.Outcome, error) {
+	return db.replace(ctx, actor, id, expect, r, func(tx *writeTx) error {
+		_, err := tx.Exec("UPDATE changes SET restored = ? WHERE seq = ?", version, tx.lastSeq)
+		return err
+	})
+}
+
+// replace is Replace, with then run in the same transaction after a
+// replacement that wrote a new version.
+func (db *DB) replace(ctx context.Context, actor, id string, expect int64, r geo.Record, then func(*writeTx) error) (geo.Stored, geo.Outcome, error) {
 	if err := db.prepare(r); err != nil {
 		return geo.Stored{}, "", err
 	}
@@ -84,11 +77,10 @@ func (db *DB) Restore(ctx context.Context, actor, id string, expect, version int
 		if expect > 0 && cur.version != expect {
 			return staleVersion(cur.version, expect)
 		}
-		if out, outcome, err = tx.update(actor, id, cur, r); err != nil || outcome != geo.Updated {
+		if out, outcome, err = tx.update(actor, id, cur, r); err != nil || outcome != geo.Updated || then == nil {
 			return err
 		}
-		_, err = tx.Exec("UPDATE changes SET restored = ? WHERE seq = ?", version, tx.lastSeq)
-		return err
+		return then(tx)
 	})
 	return out, outcome, err
 }

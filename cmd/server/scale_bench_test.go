@@ -244,6 +244,13 @@ type program struct {
 // startProgram builds and starts the server program on the database and
 // returns once it answers a world view, with the time that took.
 func startProgram(b *testing.B, dir, dbPath string) (*program, time.Duration) {
+	return launchProgram(b, dir, dbPath, io.Discard, "/api/view?zoom=2", "-read-rate=0")
+}
+
+// launchProgram builds the server program, starts it on the database with
+// the extra flags, its standard output to stdout, and returns once ready
+// answers 200, with the time that took.
+func launchProgram(b *testing.B, dir, dbPath string, stdout io.Writer, ready string, flags ...string) (*program, time.Duration) {
 	b.Helper()
 	bin := filepath.Join(dir, "server")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
@@ -256,9 +263,8 @@ func startProgram(b *testing.B, dir, dbPath string) (*program, time.Duration) {
 	addr := ln.Addr().String()
 	ln.Close()
 	p := &program{url: "http://" + addr, stderr: &syncBuffer{}}
-	p.cmd = exec.Command(bin, "-addr", addr, "-db", dbPath, "-seed=false", "-read-rate=0")
-	p.cmd.Stdout = io.Discard
-	p.cmd.Stderr = p.stderr
+	p.cmd = exec.Command(bin, append([]string{"-addr", addr, "-db", dbPath, "-seed=false"}, flags...)...)
+	p.cmd.Stdout, p.cmd.Stderr = stdout, p.stderr
 	start := time.Now()
 	if err := p.cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -272,7 +278,7 @@ func startProgram(b *testing.B, dir, dbPath string) (*program, time.Duration) {
 		if time.Since(start) > 10*time.Minute {
 			b.Fatalf("the server did not answer within 10 minutes:\n%s", lastLines(p.stderr.String(), 20))
 		}
-		res, err := client.Get(p.url + "/api/view?zoom=2")
+		res, err := client.Get(p.url + ready)
 		if err == nil {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()

@@ -8,8 +8,6 @@ import (
 	"math/rand"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -58,41 +56,8 @@ func BenchmarkSoak(b *testing.B) {
 // startSoakProgram builds and starts the server with its default limits
 // and returns it with the admin token it prints on its first start.
 func startSoakProgram(b *testing.B, dir, dbPath string) (*program, string) {
-	b.Helper()
-	bin := filepath.Join(dir, "server")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		b.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	p := &program{url: "http://" + addr, stderr: &syncBuffer{}}
 	var stdout syncBuffer
-	p.cmd = exec.Command(bin, "-addr", addr, "-db", dbPath, "-seed=false")
-	p.cmd.Stdout, p.cmd.Stderr = &stdout, p.stderr
-	if err := p.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		p.cmd.Process.Signal(os.Interrupt)
-		p.cmd.Wait()
-	})
-	for deadline := time.Now().Add(10 * time.Minute); ; {
-		if res, err := http.Get(p.url + "/healthz"); err == nil {
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("the server did not start:\n%s", lastLines(p.stderr.String(), 20))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	p, _ := launchProgram(b, dir, dbPath, &stdout, "/healthz")
 	m := regexp.MustCompile(`#token=(nx_[A-Za-z0-9_-]+)`).FindStringSubmatch(stdout.String())
 	if m == nil {
 		b.Fatalf("no admin token in %q", stdout.String())
