@@ -8,6 +8,9 @@ import (
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/ewkb"
 
 	"nexus/geo"
 )
@@ -242,7 +245,10 @@ func hasRepeats(pre []prepared) bool {
 }
 
 // copyRecords writes the final state of the batch's records: new rows
-// take rids from the sequence in batch order, replaced rows keep theirs.
+// take rids from the sequence in batch order and go in with COPY, in the
+// binary forms of their columns (EWKB geometries, a tsvector); replaced
+// rows keep their rids and are updated from a temporary table. Their boxes
+// and keys go in with COPY.
 func (tx *writeTx) copyRecords(order []*pending) error {
 	var fresh int
 	for _, st := range order {
@@ -252,7 +258,7 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 	}
 	if fresh > 0 {
 		var rids []int64
-		if err := tx.QueryRow(tx.ctx, "SELECT array_agg(nextval(pg_get_serial_sequence('records', 'rid'))) FROM generate_series(1, $1)", fresh).Scan(&rids); err != nil {
+		if err := tx.QueryRow(tx.ctx, "SELECT array_agg(nextval('records_rid_seq')) FROM generate_series(1, $1)", fresh).Scan(&rids); err != nil {
 			return err
 		}
 		slices.Sort(rids)
@@ -262,57 +268,96 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 			}
 		}
 	}
-	if _, err := tx.Exec(tx.ctx, `CREATE TEMP TABLE import_records (rid bigint, upd boolean, collection text, id text, external_id text, kind text,
-		t0 bigint, t1 bigint, version bigint, geom bytea, coarse bytea, words text[], hash bytea, feature bytea) ON COMMIT DROP;
-		CREATE TEMP TABLE import_boxes (rid bigint, x0 float8, x1 float8, y0 float8, y1 float8, editors boolean, viewers boolean) ON COMMIT DROP`); err != nil {
-		return err
-	}
-	var recRows, boxRows, keyRows [][]any
+	var recRows, updRows, boxRows, keyRows [][]any
 	var replaced []int64
 	for _, st := range order {
 		rw, err := recordRow(st.rec, st.keys)
 		if err != nil {
 			return err
 		}
-		recRows = append(recRows, []any{st.rid, !st.created, string(st.coll), st.id, rw.ext, rw.kind, rw.t0, rw.t1, st.version, rw.geom, rw.coarse, rw.words, st.hash, st.feature})
+		geom, err := ewkbOf(st.rec.Geometry())
+		if err != nil {
+			return err
+		}
+		var coarse any
+		if geom != nil && geo.IsSensitive(st.rec) {
+			if coarse, err = ewkbOf(geo.Coarsened(st.rec).Geometry()); err != nil {
+				return err
+			}
+		}
+		words := tsvector(rw.words)
+		if st.created {
+			recRows = append(recRows, []any{st.rid, string(st.coll), st.id, rw.ext, rw.kind, rw.t0, rw.t1, st.version, geom, coarse, words, st.hash, st.feature})
+		} else {
+			updRows = append(updRows, []any{st.rid, rw.ext, rw.kind, rw.t0, rw.t1, st.version, geom, coarse, words, st.hash, st.feature})
+			replaced = append(replaced, st.rid)
+		}
 		for _, b := range rw.boxes {
-			boxRows = append(boxRows, []any{st.rid, b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.editors, b.viewers})
+			box, err := ewkb.Marshal(envelope(b.Bound), 4326)
+			if err != nil {
+				return err
+			}
+			boxRows = append(boxRows, []any{st.rid, box, b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.editors, b.viewers})
 		}
 		for _, kv := range rw.keys {
 			keyRows = append(keyRows, []any{kv[0], kv[1], lowerASCII(kv[1]), st.rid})
 		}
-		if !st.created {
-			replaced = append(replaced, st.rid)
-		}
-	}
-	if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"import_records"},
-		[]string{"rid", "upd", "collection", "id", "external_id", "kind", "t0", "t1", "version", "geom", "coarse", "words", "hash", "feature"}, pgx.CopyFromRows(recRows)); err != nil {
-		return err
-	}
-	if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"import_boxes"}, []string{"rid", "x0", "x1", "y0", "y1", "editors", "viewers"}, pgx.CopyFromRows(boxRows)); err != nil {
-		return err
 	}
 	if len(replaced) > 0 {
+		if _, err := tx.Exec(tx.ctx, `CREATE TEMP TABLE import_records (rid bigint, external_id text, kind text, t0 bigint, t1 bigint, version bigint,
+			geom geometry, coarse geometry, words tsvector, hash bytea, feature bytea) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"import_records"},
+			[]string{"rid", "external_id", "kind", "t0", "t1", "version", "geom", "coarse", "words", "hash", "feature"}, pgx.CopyFromRows(updRows)); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(tx.ctx, "WITH b AS (DELETE FROM record_boxes WHERE rid = ANY($1)) DELETE FROM record_keys WHERE rid = ANY($1)", replaced); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(tx.ctx, `UPDATE records r SET external_id = s.external_id, kind = s.kind, t0 = s.t0, t1 = s.t1, version = s.version,
-			geom = ST_GeomFromWKB(s.geom, 4326), coarse = ST_GeomFromWKB(s.coarse, 4326), words = array_to_tsvector(s.words), hash = s.hash, feature = s.feature
-			FROM import_records s WHERE s.upd AND r.rid = s.rid`); err != nil {
+			geom = s.geom, coarse = s.coarse, words = s.words, hash = s.hash, feature = s.feature
+			FROM import_records s WHERE r.rid = s.rid`); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.Exec(tx.ctx, `INSERT INTO records (rid, collection, id, external_id, kind, t0, t1, version, geom, coarse, words, hash, feature)
-		SELECT rid, collection, id, external_id, kind, t0, t1, version, ST_GeomFromWKB(geom, 4326), ST_GeomFromWKB(coarse, 4326), array_to_tsvector(words), hash, feature
-		FROM import_records WHERE NOT upd ORDER BY rid`); err != nil {
+	if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"records"},
+		[]string{"rid", "collection", "id", "external_id", "kind", "t0", "t1", "version", "geom", "coarse", "words", "hash", "feature"}, pgx.CopyFromRows(recRows)); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(tx.ctx, `INSERT INTO record_boxes (rid, box, x0, x1, y0, y1, editors, viewers)
-		SELECT rid, ST_MakeEnvelope(x0, y0, x1, y1, 4326), x0, x1, y0, y1, editors, viewers FROM import_boxes`); err != nil {
+	if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"record_boxes"}, []string{"rid", "box", "x0", "x1", "y0", "y1", "editors", "viewers"}, pgx.CopyFromRows(boxRows)); err != nil {
 		return err
 	}
 	_, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"record_keys"}, []string{"key", "value", "lvalue", "rid"}, pgx.CopyFromRows(keyRows))
 	return err
+}
+
+// ewkbOf is a geometry as a geometry column takes it in binary COPY: EWKB
+// with SRID 4326; nil (NULL) for none.
+func ewkbOf(g orb.Geometry) (any, error) {
+	if g == nil {
+		return nil, nil
+	}
+	return ewkb.Marshal(g, 4326)
+}
+
+// envelope is the polygon of a box with the corners in the order of
+// ST_MakeEnvelope.
+func envelope(b orb.Bound) orb.Polygon {
+	return orb.Polygon{{{b.Min[0], b.Min[1]}, {b.Min[0], b.Max[1]}, {b.Max[0], b.Max[1]}, {b.Max[0], b.Min[1]}, {b.Min[0], b.Min[1]}}}
+}
+
+// tsvector is a record's words as the tsvector array_to_tsvector makes of
+// them: the lexemes in byte order, each once, without positions.
+func tsvector(words []string) pgtype.TSVector {
+	words = slices.Clone(words)
+	slices.Sort(words)
+	words = slices.Compact(words)
+	lex := make([]pgtype.TSVectorLexeme, len(words))
+	for i, w := range words {
+		lex[i].Word = w
+	}
+	return pgtype.TSVector{Lexemes: lex, Valid: true}
 }
 
 // copyLog writes the batch's change-log entries, in order, under the log's

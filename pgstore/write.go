@@ -106,7 +106,8 @@ func (db *DB) Delete(ctx context.Context, actor string, c geo.Collection, id str
 		if expect > 0 && cur.version != expect {
 			return staleVersion(cur.version, expect)
 		}
-		if _, err := tx.Exec(tx.ctx, "DELETE FROM records WHERE rid = $1", cur.rid); err != nil {
+		if _, err := tx.Exec(tx.ctx, `WITH b AS (DELETE FROM record_boxes WHERE rid = $1), k AS (DELETE FROM record_keys WHERE rid = $1)
+			DELETE FROM records WHERE rid = $1`, cur.rid); err != nil {
 			return err
 		}
 		return tx.log(geo.Change{Collection: c, ID: id, Op: geo.OpDelete, Version: cur.version + 1, Actor: actor, Before: cur.feature})
@@ -220,8 +221,8 @@ type row struct {
 	kind   string
 	t0     int64
 	t1     int64
-	geom   []byte // WKB, nil for a link
-	coarse []byte // WKB of the coarse geometry of a sensitive record, else nil
+	geom   []byte // WKB, nil for a link (set by write)
+	coarse []byte // WKB of the coarse geometry of a sensitive record, else nil (set by write)
 	words  []string
 	hash   []byte
 	boxes  []indexBox
@@ -233,21 +234,6 @@ func recordRow(r geo.Record, k geo.Keys) (row, error) {
 	out := row{kind: k.Kind, t0: k.Span.Start, t1: k.Span.End, words: lexemes(k.Text), boxes: indexBoxes(r, k.Boxes)}
 	if k.ExternalID != "" {
 		out.ext = k.ExternalID
-	}
-	if g := r.Geometry(); g != nil {
-		var err error
-		if out.geom, err = wkb.Marshal(g); err != nil {
-			return out, err
-		}
-		if geo.IsSensitive(r) {
-			if out.coarse, err = wkb.Marshal(geo.Coarsened(r).Geometry()); err != nil {
-				return out, err
-			}
-		}
-	}
-	var err error
-	if out.hash, err = contentHash(r); err != nil {
-		return out, err
 	}
 	seen := map[string]bool{}
 	add := func(key string, values []string) {
@@ -307,6 +293,19 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 	rw, err := recordRow(r, r.Keys())
 	if err != nil {
 		return err
+	}
+	if rw.hash, err = contentHash(r); err != nil {
+		return err
+	}
+	if g := r.Geometry(); g != nil {
+		if rw.geom, err = wkb.Marshal(g); err != nil {
+			return err
+		}
+		if geo.IsSensitive(r) {
+			if rw.coarse, err = wkb.Marshal(geo.Coarsened(r).Geometry()); err != nil {
+				return err
+			}
+		}
 	}
 	var a args
 	if rid == 0 {
