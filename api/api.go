@@ -154,7 +154,7 @@ type Overview interface {
 	View(ctx context.Context, f geo.Filter, level int) ([]overview.Cluster, int64, error)
 	Count(ctx context.Context, f geo.Filter) (int64, error)
 	Stats(ctx context.Context, f geo.Filter, by string) ([]overview.Count, error)
-	Select(ctx context.Context, f geo.Filter, limit int) ([]string, bool, error)
+	Select(ctx context.Context, f geo.Filter, limit int) ([]overview.Ref, bool, error)
 	// Answers reports whether the index answers the filter (the store
 	// answers the others).
 	Answers(ctx context.Context, f geo.Filter) bool
@@ -238,6 +238,8 @@ type Server struct {
 	exports chan struct{} // one slot per export streaming
 	writes  *limit.Rates  // Limits.Writes per caller
 	reads   *limit.Rates  // Limits.Reads per caller
+	// viewCache keeps the incidents views sent lately.
+	viewCache *featureCache
 }
 
 // New returns the server for cfg.
@@ -258,7 +260,7 @@ func New(cfg Config) *Server {
 		cfg.MaxExports = DefaultMaxExports
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), exports: make(chan struct{}, cfg.MaxExports),
-		writes: limit.NewRates(cfg.Limits.Writes), reads: limit.NewRates(cfg.Limits.Reads)}
+		writes: limit.NewRates(cfg.Limits.Writes), reads: limit.NewRates(cfg.Limits.Reads), viewCache: newFeatureCache(viewCacheBytes)}
 	s.metrics = newMetrics(cfg)
 	s.basemap = newBasemap(geocode.BasemapGeoJSON())
 	s.routes()

@@ -30,12 +30,12 @@ func (s *Server) overviewView(w http.ResponseWriter, r *http.Request, ov Overvie
 	var features [][]byte
 	clustered := matched > MaxViewRecords
 	if !clustered {
-		ids, ok, err := ov.Select(ctx, f, MaxViewRecords)
+		refs, ok, err := ov.Select(ctx, f, MaxViewRecords)
 		if err != nil {
 			return err
 		}
 		if ok {
-			features, err = s.cfg.Store.Features(ctx, geo.Incidents, ids)
+			features, err = s.viewFeatures(ctx, refs)
 			if err != nil {
 				return err
 			}

@@ -25,7 +25,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, _ geo.Principal) 
 		return err
 	}
 	var counts []geo.Count
-	if ov := s.cfg.Overview; ov != nil && c == geo.Incidents && by != "period" && ov.Answers(r.Context(), f) {
+	if ov := s.cfg.Overview; ov != nil && c == geo.Incidents && ov.Answers(r.Context(), f) {
 		counts, err = overviewStats(r.Context(), ov, f, by)
 	} else {
 		counts, err = s.cfg.Store.Stats(r.Context(), c, f, by)

@@ -82,19 +82,63 @@ func New(src Source, logger *slog.Logger) *Index {
 	return ix
 }
 
+// loadBatch is how many incidents the scan hands over at a time.
+const loadBatch = 4096
+
+// scanned is a batch of incidents read by the scan, for the goroutine
+// that puts them in the index: their keys' lists point into actors and
+// countries, which the batch owns (the source may reuse its own).
+type scanned struct {
+	ids       []string
+	pts       []orb.Point
+	keys      []geo.Keys
+	actors    []string
+	countries []string
+}
+
+func (b *scanned) add(id string, pt orb.Point, k geo.Keys) {
+	a := len(b.actors)
+	b.actors = append(b.actors, k.Actors...)
+	k.Actors = b.actors[a:len(b.actors):len(b.actors)]
+	c := len(b.countries)
+	b.countries = append(b.countries, k.Countries...)
+	k.Countries = b.countries[c:len(b.countries):len(b.countries)]
+	b.ids, b.pts, b.keys = append(b.ids, id), append(b.pts, pt), append(b.keys, k)
+}
+
 // Load builds the index from one scan of the source, then applies what
-// the log gained meanwhile.
+// the log gained meanwhile. The scan and the filling of the index run side
+// by side: reading the store and building the index take about as long.
 func (ix *Index) Load(ctx context.Context) error {
 	p := newPoints()
 	p.bulk = true
+	full := make(chan *scanned, 4)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for b := range full {
+			for i, id := range b.ids {
+				p.put(id, b.pts[i], b.keys[i])
+			}
+		}
+	}()
+	b := &scanned{}
 	seq, err := ix.src.EachIncident(ctx, func(id string, pt orb.Point, k geo.Keys) error {
-		p.put(id, pt, k)
+		b.add(id, pt, k)
+		if len(b.ids) == loadBatch {
+			full <- b
+			b = &scanned{}
+		}
 		return nil
 	})
+	full <- b
+	close(full)
+	<-done
 	if err != nil {
 		return fmt.Errorf("overview: scan: %w", err)
 	}
 	p.build()
+	p.loadSeq = seq
 	ix.mu.Lock()
 	ix.p = p
 	ix.seq.Store(seq)
@@ -196,6 +240,7 @@ func (ix *Index) catchUp(ctx context.Context) error {
 			id  string
 			pt  orb.Point
 			k   geo.Keys
+			seq int64
 			del bool
 		}
 		ups := make([]upd, 0, len(batch))
@@ -219,14 +264,14 @@ func (ix *Index) catchUp(ctx context.Context) error {
 			if in == nil {
 				continue
 			}
-			ups = append(ups, upd{id: c.ID, pt: in.Point, k: r.Keys()})
+			ups = append(ups, upd{id: c.ID, pt: in.Point, k: r.Keys(), seq: c.Seq})
 		}
 		ix.mu.Lock()
 		for _, u := range ups {
 			if u.del {
 				ix.p.remove(u.id)
 			} else {
-				ix.p.put(u.id, u.pt, u.k)
+				ix.p.pts[ix.p.put(u.id, u.pt, u.k)].seq = u.seq
 			}
 		}
 		ix.seq.Store(batch[len(batch)-1].Seq)
@@ -291,23 +336,37 @@ func (ix *Index) Stats(ctx context.Context, f geo.Filter, by string) ([]Count, e
 	return out, err
 }
 
-// Select returns the ids of the incidents matching the filter (its text
-// aside), in no particular order; ok is false, and ids nil, when more than
-// limit match.
-func (ix *Index) Select(ctx context.Context, f geo.Filter, limit int) (ids []string, ok bool, err error) {
+// Ref names an incident of the index and the version it holds: Seq is the
+// change-log seq of the change that wrote that version, or of the load
+// that read it. While the index holds the same Seq for the incident, the
+// incident has not changed since a read of it made after that seq.
+type Ref struct {
+	ID  string
+	Seq int64
+}
+
+// Select returns the incidents matching the filter (its text aside), in
+// no particular order; ok is false, and refs nil, when more than limit
+// match.
+func (ix *Index) Select(ctx context.Context, f geo.Filter, limit int) (refs []Ref, ok bool, err error) {
 	err = ix.read(ctx, func(p *points) {
 		q := p.compile(f)
 		ok = true
 		p.each(&q, func(r *run, i int) {
-			if len(ids) == limit {
+			if len(refs) == limit {
 				ok = false
 				return
 			}
-			ids = append(ids, p.names[r.slots[i]])
+			slot := r.slots[i]
+			seq := p.pts[slot].seq
+			if seq == 0 {
+				seq = p.loadSeq
+			}
+			refs = append(refs, Ref{p.names[slot], seq})
 		})
 	})
 	if !ok {
-		ids = nil
+		refs = nil
 	}
-	return ids, ok, err
+	return refs, ok, err
 }

@@ -102,3 +102,66 @@ func TestQueriesSeeWritesWithoutReadingTheLog(t *testing.T) {
 		t.Fatal("Run found another process's write without reading the log")
 	}
 }
+
+// A selected incident's Seq stays while it is unchanged, whatever else is
+// written, and moves on when it changes: a copy read after the seq is
+// current exactly while Select gives the same Seq.
+func TestSelectSeqFollowsChanges(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rng := rand.New(rand.NewPCG(7, 1))
+	loaded, err := db.Create(ctx, "test", randomIncident(rng, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := New(db, nil)
+	if err := ix.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seqs := func() map[string]int64 {
+		t.Helper()
+		refs, ok, err := ix.Select(ctx, geo.NewFilter(), 100)
+		if err != nil || !ok {
+			t.Fatalf("select: ok %v, err %v", ok, err)
+		}
+		out := map[string]int64{}
+		for _, r := range refs {
+			out[r.ID] = r.Seq
+		}
+		return out
+	}
+	first := seqs()
+	last, err := db.LastSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[loaded.ID] != last {
+		t.Fatalf("a loaded incident has seq %d, want the load's %d", first[loaded.ID], last)
+	}
+	created, err := db.Create(ctx, "test", randomIncident(rng, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := seqs()
+	if second[loaded.ID] != first[loaded.ID] {
+		t.Fatalf("another incident's create moved the seq of %s from %d to %d", loaded.ID, first[loaded.ID], second[loaded.ID])
+	}
+	if second[created.ID] <= last {
+		t.Fatalf("a created incident has seq %d, not after the load's %d", second[created.ID], last)
+	}
+	in := randomIncident(rng, "")
+	if _, _, err := db.Replace(ctx, "test", loaded.ID, 0, in); err != nil {
+		t.Fatal(err)
+	}
+	third := seqs()
+	if third[loaded.ID] <= second[created.ID] {
+		t.Fatalf("after its update %s has seq %d, not after %d", loaded.ID, third[loaded.ID], second[created.ID])
+	}
+	if third[created.ID] != second[created.ID] {
+		t.Fatalf("an update of another moved the seq of %s", created.ID)
+	}
+}

@@ -159,6 +159,7 @@ type point struct {
 	live    bool
 	country int32 // interned, -1 for none
 	actor   int32 // first actor, interned, -1 for none
+	seq     int64 // the change-log seq of the change that put it; 0 for the load
 }
 
 // strtab interns strings: country codes and actor names.
@@ -211,6 +212,7 @@ type points struct {
 	cntry              strtab
 	actors             strtab
 	sens               map[int32]orb.Point // the exact points of the sensitive incidents, by slot
+	loadSeq            int64               // the change-log seq of the load
 }
 
 func newPoints() *points {
@@ -309,9 +311,9 @@ func spanKey(t0, t1 int64) bucketKey {
 	return bucketKey{month(t0), month(t1-1) + 1}
 }
 
-// put adds or replaces the incident id at pt. A sensitive incident's pt is
-// its coarse point and k.Shape its exact one.
-func (p *points) put(id string, pt orb.Point, k geo.Keys) {
+// put adds or replaces the incident id at pt, and returns its slot. A
+// sensitive incident's pt is its coarse point and k.Shape its exact one.
+func (p *points) put(id string, pt orb.Point, k geo.Keys) int32 {
 	p.remove(id)
 	typ, ok := typeIndex[k.Kind]
 	if !ok {
@@ -359,6 +361,7 @@ func (p *points) put(id string, pt orb.Point, k geo.Keys) {
 	if !p.bulk {
 		p.insert(slot)
 	}
+	return slot
 }
 
 // build makes the tree of every point at once, after a bulk load: it

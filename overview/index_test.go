@@ -341,9 +341,13 @@ func TestCountAndStatsEqualStore(t *testing.T) {
 			if got != want {
 				t.Fatalf("round %d: count of %+v: index %d, store %d", round, f, got, want)
 			}
-			ids, ok, err := ix.Select(ctx, f, int(want))
-			if err != nil || !ok || len(ids) != int(want) {
-				t.Fatalf("round %d: select %+v: %d ids, ok %v, err %v; want %d", round, f, len(ids), ok, err, want)
+			refs, ok, err := ix.Select(ctx, f, int(want))
+			if err != nil || !ok || len(refs) != int(want) {
+				t.Fatalf("round %d: select %+v: %d ids, ok %v, err %v; want %d", round, f, len(refs), ok, err, want)
+			}
+			ids := make([]string, len(refs))
+			for i, r := range refs {
+				ids[i] = r.ID
 			}
 			features, err := db.Features(ctx, geo.Incidents, ids)
 			if err != nil {

@@ -278,7 +278,33 @@ type Count struct {
 }
 
 // StatsBy lists the dimensions the index counts by.
-var StatsBy = []string{"country", "type", "actor", "month"}
+var StatsBy = []string{"country", "type", "actor", "month", "period"}
+
+// secondsPerDay is the length of a day, in seconds.
+const secondsPerDay = 86400
+
+// The precisions of a date, as by=period names them: a span longer than
+// 31 days is a year, one longer than a day a month, else a day.
+const (
+	periodYear = iota
+	periodMonth
+	periodDay
+)
+
+var periodNames = [...]string{periodYear: "year:", periodMonth: "month:", periodDay: "day:"}
+
+// periodOf is the precision of a span and the month its key names (for a
+// year, its January).
+func periodOf(t0, t1 int64) (kind int, m int32) {
+	m = month(t0)
+	switch d := t1 - t0; {
+	case d > 31*secondsPerDay:
+		return periodYear, m - m%12
+	case d > secondsPerDay:
+		return periodMonth, m
+	}
+	return periodDay, m
+}
 
 // minMonthTime is the first second the store counts in months (0001-01-01
 // exclusive); earlier dates have no month in the statistics.
@@ -321,6 +347,47 @@ func (p *points) stats(q *query, by string) []Count {
 			out = append(out, Count{monthKey(m), n})
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+		return out
+	case "period":
+		// What each date names at its precision, in time order, the
+		// widest first: "year:2018", "month:2018-02", "day:2018-02".
+		type period struct {
+			m    int32
+			kind int
+		}
+		byPeriod := map[period]int64{}
+		count := func(r *run, i int) {
+			if t0 := r.t0s[i]; t0 > minMonthTime {
+				k, m := periodOf(t0, r.t1s[i])
+				byPeriod[period{m, k}]++
+			}
+		}
+		if q.everything() {
+			for _, b := range p.bkts {
+				for i := range b.slots {
+					count(&b.run, i)
+				}
+			}
+		} else {
+			p.each(q, count)
+		}
+		keys := make([]period, 0, len(byPeriod))
+		for k := range byPeriod {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b period) int {
+			if a.m != b.m {
+				return int(a.m - b.m)
+			}
+			return a.kind - b.kind
+		})
+		for _, k := range keys {
+			key := monthKey(k.m)
+			if k.kind == periodYear {
+				key = key[:4]
+			}
+			out = append(out, Count{periodNames[k.kind] + key, byPeriod[k]})
+		}
 		return out
 	case "country":
 		n := p.byCountry
