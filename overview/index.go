@@ -314,7 +314,9 @@ func spanKey(t0, t1 int64) bucketKey {
 // put adds or replaces the incident id at pt, and returns its slot. A
 // sensitive incident's pt is its coarse point and k.Shape its exact one.
 func (p *points) put(id string, pt orb.Point, k geo.Keys) int32 {
-	p.remove(id)
+	if !p.bulk {
+		p.remove(id)
+	}
 	typ, ok := typeIndex[k.Kind]
 	if !ok {
 		typ = typeIndex["other"]
@@ -357,8 +359,8 @@ func (p *points) put(id string, pt orb.Point, k geo.Keys) int32 {
 	}
 	p.pts[slot] = q
 	p.names[slot] = id
-	p.ids[id] = slot
 	if !p.bulk {
+		p.ids[id] = slot
 		p.insert(slot)
 	}
 	return slot
@@ -367,13 +369,28 @@ func (p *points) put(id string, pt orb.Point, k geo.Keys) int32 {
 // build makes the tree of every point at once, after a bulk load: it
 // sorts the points into cells level by level and sums the counts from the
 // unsplit cells up.
+//
+// The ids are mapped to their slots here, at once, rather than point by
+// point during the load: the map is made at its size. Of two points of
+// one id, the later stays.
 func (p *points) build() {
+	p.ids = make(map[string]int32, len(p.names)-len(p.free))
+	for slot, id := range p.names {
+		if id == "" {
+			continue
+		}
+		if old, ok := p.ids[id]; ok {
+			p.removeSlot(old)
+		}
+		p.ids[id] = int32(slot)
+	}
 	p.bulk = false
 	slots := make([]int32, 0, len(p.ids))
-	for _, slot := range p.ids {
-		slots = append(slots, slot)
+	for slot, id := range p.names {
+		if id != "" {
+			slots = append(slots, int32(slot))
+		}
 	}
-	slices.Sort(slots)
 	gx := make([]uint32, len(p.pts))
 	gy := make([]uint32, len(p.pts))
 	for _, slot := range slots {
@@ -487,6 +504,11 @@ func (p *points) remove(id string) {
 		return
 	}
 	delete(p.ids, id)
+	p.removeSlot(slot)
+}
+
+// removeSlot takes the point in slot out of everything but the map of ids.
+func (p *points) removeSlot(slot int32) {
 	delete(p.sens, slot)
 	q := &p.pts[slot]
 	p.tally(slot, q, -1)

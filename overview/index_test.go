@@ -385,3 +385,31 @@ func TestCountAndStatsEqualStore(t *testing.T) {
 		}
 	}
 }
+
+// A load that meets one id twice keeps the later point, once.
+func TestBulkLoadKeepsTheLaterOfOneID(t *testing.T) {
+	p := newPoints()
+	p.bulk = true
+	span, _ := geo.ParseDate("2015-03")
+	p.put("a", orb.Point{10, 10}, geo.Keys{Kind: "attack", Span: span, Countries: []string{"CO"}})
+	p.put("b", orb.Point{20, 20}, geo.Keys{Kind: "attack", Span: span})
+	p.put("a", orb.Point{-30, -30}, geo.Keys{Kind: "kidnapping", Span: span})
+	p.build()
+	if p.Len() != 2 {
+		t.Fatalf("%d points, want 2", p.Len())
+	}
+	q := p.compile(geo.NewFilter())
+	g := newGrid(nil, 0)
+	p.view(&q, g)
+	clusters, total := g.clusters()
+	if total != 2 || len(clusters) != 1 || clusters[0].Lon != -5 || clusters[0].ByType[typeIndex["kidnapping"]] != 1 || clusters[0].ByType[typeIndex["attack"]] != 1 {
+		t.Fatalf("clusters %+v, total %d", clusters, total)
+	}
+	if n := p.stats(&q, "country"); len(n) != 0 {
+		t.Fatalf("the earlier point's country still counts: %v", n)
+	}
+	p.remove("a")
+	if p.Len() != 1 || p.count(&q) != 1 {
+		t.Fatalf("after removing a: %d points, count %d", p.Len(), p.count(&q))
+	}
+}
