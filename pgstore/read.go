@@ -84,8 +84,10 @@ func where(c geo.Collection, f geo.Filter, a *args) (string, error) {
 
 // nearCondition is the SQL condition of a corridor filter: within km of
 // the point or path along great circles, on the sphere of package geo.
-// A filter that is not exact measures sensitive records' coarse geometry;
-// each of the two tests has an index of its own.
+// The candidates come through the GiST index of the boxes
+// (geo.Near.Boxes hold every place within the corridor), then are
+// measured. A filter that is not exact tests sensitive records' coarse
+// boxes and geometry.
 func nearCondition(n *geo.Near, exact bool, a *args) (string, error) {
 	var shape orb.Geometry = n.Path
 	if n.Point != nil {
@@ -98,14 +100,17 @@ func nearCondition(n *geo.Near, exact bool, a *args) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	var parts []string
+	for _, b := range n.Boxes() {
+		w, so, e, no := a.add(b.Min[0]), a.add(b.Min[1]), a.add(b.Max[0]), a.add(b.Max[1])
+		parts = append(parts, "SELECT rid FROM record_boxes WHERE box && ST_MakeEnvelope("+w+","+so+","+e+","+no+", 4326)"+
+			" AND x0 <= "+e+" AND x1 >= "+w+" AND y0 <= "+no+" AND y1 >= "+so+" AND "+boxesFor(exact))
+	}
+	if len(parts) == 0 {
+		return "false", nil
+	}
 	m := n.Km * 1000 * postgisRadiusM / orb.EarthRadius
-	within := func(col string) string {
-		return "ST_DWithin(" + col + "::geography, ST_GeomFromWKB(" + a.add(g) + ", 4326)::geography, " + a.add(m) + ", false)"
-	}
-	if exact {
-		return within("r.geom"), nil
-	}
-	return "((r.coarse IS NULL AND " + within("r.geom") + ") OR (r.coarse IS NOT NULL AND " + within("r.coarse") + "))", nil
+	return "r.rid IN (" + strings.Join(parts, " UNION ") + ") AND ST_DWithin(" + geomFor(exact) + "::geography, ST_GeomFromWKB(" + a.add(g) + ", 4326)::geography, " + a.add(m) + ", false)", nil
 }
 
 // tsQuery turns free text into a full-text query that requires a word
