@@ -26,6 +26,7 @@ package overview
 import (
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -429,6 +430,9 @@ func (p *points) grow(n *node, l int, slots, tmp []int32, gx, gy []uint32) {
 		at[k]++
 	}
 	copy(slots, tmp)
+	// The children hold apart points and cells: large ones grow side by
+	// side. Their counts are added in the same order either way.
+	var wg sync.WaitGroup
 	for k := range 4 {
 		part := slots[cnt[k]:cnt[k+1]]
 		if len(part) == 0 {
@@ -436,7 +440,17 @@ func (p *points) grow(n *node, l int, slots, tmp []int32, gx, gy []uint32) {
 		}
 		c := &node{}
 		n.kids[k] = c
-		p.grow(c, l+1, part, tmp[cnt[k]:cnt[k+1]], gx, gy)
+		if len(part) >= growApart {
+			wg.Go(func() { p.grow(c, l+1, part, tmp[cnt[k]:cnt[k+1]], gx, gy) })
+		} else {
+			p.grow(c, l+1, part, tmp[cnt[k]:cnt[k+1]], gx, gy)
+		}
+	}
+	wg.Wait()
+	for _, c := range n.kids {
+		if c == nil {
+			continue
+		}
 		for t := range nTypes {
 			n.n[t] += c.n[t]
 			n.sx[t] += c.sx[t]
@@ -444,6 +458,10 @@ func (p *points) grow(n *node, l int, slots, tmp []int32, gx, gy []uint32) {
 		}
 	}
 }
+
+// growApart is the fewest points a cell holds for build to grow it beside
+// its siblings, in a goroutine of its own.
+var growApart = 1 << 16
 
 // insert puts the point in slot into the tree: it adds it to the counts
 // of every cell that holds it and lists it in the unsplit one, which

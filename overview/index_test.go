@@ -221,6 +221,9 @@ func TestClustersEqualBruteForce(t *testing.T) {
 	// incidents make a deep tree whose cells split and empty.
 	defer func(n int) { splitAt = n }(splitAt)
 	splitAt = 3
+	// And the load grows every cell of more than a few points apart.
+	defer func(n int) { growApart = n }(growApart)
+	growApart = 8
 	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
 	if err != nil {
 		t.Fatal(err)
