@@ -101,7 +101,8 @@ func (c *client) hides(id string, seq int64, del bool) bool {
 // control is what the reader and the hub ask of the writer.
 type control struct {
 	sub        *request // the latest subscribe not yet applied
-	errs       [][]byte // error frames to send
+	errs       [][]byte // error frames to send, answering frames sent before sub
+	after      [][]byte // error frames answering frames sent after sub
 	ping       bool     // a ping is due
 	closing    bool     // close with closeCode and closeText
 	closeCode  int
@@ -127,7 +128,7 @@ func (c *client) take() control {
 	defer c.mu.Unlock()
 	c.pending.Store(false)
 	ct := c.ctl
-	c.ctl.sub, c.ctl.errs, c.ctl.ping = nil, nil, false
+	c.ctl.sub, c.ctl.errs, c.ctl.after, c.ctl.ping = nil, nil, nil, false
 	return ct
 }
 
@@ -220,6 +221,7 @@ func (c *client) readLoop() {
 			continue
 		}
 		c.signal(func(ct *control) { // only the latest counts
+			ct.errs, ct.after = append(ct.errs, ct.after...), nil
 			ct.sub = req
 			c.asked.Store(req.asked)
 		})
@@ -229,7 +231,11 @@ func (c *client) readLoop() {
 // errorFrame queues an error frame for the writer.
 func (c *client) errorFrame(msg []byte) {
 	c.signal(func(ct *control) {
-		if len(ct.errs) < 4 { // a client that floods us misses some
+		switch {
+		case len(ct.errs)+len(ct.after) >= 4: // a client that floods us misses some
+		case ct.sub != nil: // answered once that subscribe took effect
+			ct.after = append(ct.after, msg)
+		default:
 			ct.errs = append(ct.errs, msg)
 		}
 	})
@@ -310,6 +316,11 @@ func (c *client) serve(ct control) (stop bool, err error) {
 		}
 		if err := c.subscribe(ct.sub); err != nil {
 			return false, err
+		}
+		for _, m := range ct.after {
+			if err := c.write(m); err != nil {
+				return false, err
+			}
 		}
 		if !c.pending.Load() {
 			return false, nil

@@ -66,6 +66,25 @@ func TestRecentChangesBoundedByBytes(t *testing.T) {
 	}
 }
 
+// A connection's frames are answered in the order they were sent: a
+// subscribe that is answered with reset (a since ahead of the log), sent
+// just before a malformed frame, gets its reset before the malformed frame
+// gets its error, however the two meet the writer.
+func TestAnswersComeInTheOrderOfTheFrames(t *testing.T) {
+	e := newEnv(t, Options{})
+	c := e.dial(nil, nil)
+	for i := range 200 {
+		c.send(`{"type":"subscribe","since":5}`)
+		c.send(`{"type":"sync"}`)
+		if m := c.read(); m.Type != "reset" {
+			t.Fatalf("round %d: the first answer is %+v, want the subscribe's reset", i, m)
+		}
+		if m := c.read(); m.Type != "error" {
+			t.Fatalf("round %d: the second answer is %+v, want the error for the malformed frame", i, m)
+		}
+	}
+}
+
 // A subscribe costs a bounded replay: a since more than MaxReplay changes
 // back is answered with reset, at no cost of reading, and the client goes
 // on live from there; one within reach replays every change after it.

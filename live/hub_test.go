@@ -167,12 +167,10 @@ func (c *conn) sync() {
 
 // joined waits until a subscribe sent before, with nothing to replay, has
 // joined the live stream, so that the hub queues every change from now
-// on: the writer may send the answer to a first frame before it applies a
-// subscribe it took at the same time, but it answers a frame sent after
-// that answer only once the subscribe is done.
+// on: the answer to a frame sent after a subscribe comes once the
+// subscribe is done.
 func (c *conn) joined() {
 	c.t.Helper()
-	c.sync()
 	c.sync()
 }
 
