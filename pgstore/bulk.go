@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -15,53 +16,131 @@ import (
 	"nexus/geo"
 )
 
-// prepared is what ImportBatch works out of a record before its
-// transaction, on every core: the record is normalised and valid.
+// prepared is what ImportBatch works out of a record, on every core:
+// before its transaction, the record normalised and valid, its keys and
+// content hash; in it, for a record the batch may write, its rows.
 type prepared struct {
 	keys geo.Keys
 	ext  string // collection and external_id, "" without one
 	hash []byte
+
+	rows    *rows  // nil for a record the batch leaves unchanged
+	id      string // for a record that may be new: its id
+	feature []byte // and its Feature as created
 }
 
-// prepareAll validates the records and works out their keys and content
-// hashes side by side. The first invalid record's error is returned.
-func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
-	pre := make([]prepared, len(recs))
-	errs := make([]error, len(recs))
+// rows are the column values and index entries of a record, in the forms
+// binary COPY takes.
+type rows struct {
+	row
+	geom, coarse any // EWKB, or nil (NULL)
+	words        pgtype.TSVector
+	boxes        [][]byte // EWKB of each of row.boxes
+}
+
+// eachIndex calls f(i) for every i below n, side by side on every core,
+// and returns the error of the lowest i that failed.
+func eachIndex(n int, f func(i int) error) error {
+	errs := make([]error, n)
 	const chunk = 64
 	var next atomic.Int64
 	work := func() {
 		for {
 			i := int(next.Add(chunk)) - chunk
-			if i >= len(recs) {
+			if i >= n {
 				return
 			}
-			for k := i; k < min(i+chunk, len(recs)); k++ {
-				r := recs[k]
-				if errs[k] = db.prepare(r); errs[k] != nil {
-					continue
-				}
-				p := &pre[k]
-				p.keys = r.Keys()
-				if p.keys.ExternalID != "" {
-					p.ext = string(r.Collection()) + "\x00" + p.keys.ExternalID
-				}
-				p.hash, errs[k] = contentHash(r)
+			for k := i; k < min(i+chunk, n); k++ {
+				errs[k] = f(k)
 			}
 		}
 	}
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), (len(recs)+chunk-1)/chunk) - 1 {
+	for range min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk) - 1 {
 		wg.Go(work)
 	}
 	work()
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
+
+// prepareAll validates the records and works out their keys and content
+// hashes side by side. The first invalid record's error is returned.
+func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
+	pre := make([]prepared, len(recs))
+	err := eachIndex(len(recs), func(k int) error {
+		r := recs[k]
+		if err := db.prepare(r); err != nil {
+			return err
+		}
+		p := &pre[k]
+		p.keys = r.Keys()
+		if p.keys.ExternalID != "" {
+			p.ext = string(r.Collection()) + "\x00" + p.keys.ExternalID
+		}
+		var err error
+		p.hash, err = contentHash(r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	return pre, nil
+}
+
+// fill works out, side by side, the rows of every record of the batch
+// that is not stored as it is, and for every one not stored at all its id
+// and its Feature as created at now.
+func fill(recs []geo.Record, pre []prepared, known map[string]*pending, now time.Time) error {
+	return eachIndex(len(recs), func(k int) error {
+		r, p := recs[k], &pre[k]
+		st := known[p.ext]
+		if st != nil && string(st.hash) == string(p.hash) {
+			return nil
+		}
+		rw, err := recordRows(r, p.keys)
+		if err != nil {
+			return err
+		}
+		p.rows = &rw
+		if st == nil {
+			m := r.Base()
+			m.ID, m.Version, m.Created, m.Updated = newID(), 1, now, now
+			p.id = m.ID
+			p.feature, err = geo.EncodeFeature(r)
+		}
+		return err
+	})
+}
+
+// recordRows works out the rows of a record.
+func recordRows(r geo.Record, k geo.Keys) (rows, error) {
+	rw, err := recordRow(r, k)
+	if err != nil {
+		return rows{}, err
+	}
+	out := rows{row: rw, words: tsvector(rw.words)}
+	if out.geom, err = ewkbOf(r.Geometry()); err != nil {
+		return out, err
+	}
+	if out.geom != nil && geo.IsSensitive(r) {
+		if out.coarse, err = ewkbOf(geo.Coarsened(r).Geometry()); err != nil {
+			return out, err
+		}
+	}
+	for _, b := range rw.boxes {
+		box, err := ewkb.Marshal(envelope(b.Bound), 4326)
+		if err != nil {
+			return out, err
+		}
+		out.boxes = append(out.boxes, box)
+	}
+	return out, nil
 }
 
 // pending is the state of one record an import batch writes or knows:
@@ -73,9 +152,8 @@ type pending struct {
 	hash    []byte
 	feature []byte // the newest, nil while the stored one was not read
 	coll    geo.Collection
-	rec     geo.Record // the record as last written by the batch; nil if not
-	keys    geo.Keys
-	created bool // by this batch
+	rows    *rows // of the record as last written by the batch; nil if not
+	created bool  // by this batch
 }
 
 // ImportBatch writes a batch of records in one transaction: a record whose
@@ -84,9 +162,9 @@ type pending struct {
 // record fails the whole batch with its error; the caller may retry the
 // records one by one.
 //
-// The rows go in with COPY: the records into a temporary table, from which
-// one INSERT and one UPDATE move them into place; their boxes, keys and
-// change-log entries likewise.
+// The rows are worked out on every core, then go in with COPY: new
+// records, their boxes, keys and change-log entries straight into their
+// tables; replaced records through a temporary table and one UPDATE.
 func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
 	pre, err := db.prepareAll(recs)
 	if err != nil {
@@ -98,23 +176,21 @@ func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) 
 		if err != nil {
 			return err
 		}
+		if err := fill(recs, pre, known, tx.now); err != nil {
+			return err
+		}
 		var order []*pending // records to write, in the order first met
 		var changes [][]any
 		for i, r := range recs {
-			p := pre[i]
+			p := &pre[i]
 			st := known[p.ext]
 			if st != nil && string(st.hash) == string(p.hash) {
 				results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Unchanged}
 				continue
 			}
-			m := r.Base()
 			if st == nil {
-				m.ID, m.Version, m.Created, m.Updated = newID(), 1, tx.now, tx.now
-				feature, err := geo.EncodeFeature(r)
-				if err != nil {
-					return err
-				}
-				st = &pending{id: m.ID, version: 1, hash: p.hash, feature: feature, coll: r.Collection(), rec: r, keys: p.keys, created: true}
+				feature := p.feature
+				st = &pending{id: p.id, version: 1, hash: p.hash, feature: feature, coll: r.Collection(), rows: p.rows, created: true}
 				if p.ext != "" {
 					known[p.ext] = st
 				}
@@ -127,17 +203,27 @@ func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) 
 			if err != nil {
 				return err
 			}
+			if p.rows == nil {
+				// Stored as it is, but changed by an earlier record of the
+				// batch: it changes back.
+				rw, err := recordRows(r, p.keys)
+				if err != nil {
+					return err
+				}
+				p.rows = &rw
+			}
+			m := r.Base()
 			*m = *old.Base()
 			m.Version, m.Updated = st.version+1, tx.now
 			feature, err := geo.EncodeFeature(r)
 			if err != nil {
 				return err
 			}
-			if st.rec == nil {
+			if st.rows == nil {
 				order = append(order, st)
 			}
 			changes = append(changes, []any{string(st.coll), st.id, geo.OpUpdate, m.Version, actor, tx.now, st.feature, feature})
-			st.version, st.hash, st.feature, st.rec, st.keys = m.Version, p.hash, feature, r, p.keys
+			st.version, st.hash, st.feature, st.rows = m.Version, p.hash, feature, p.rows
 			results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Updated}
 		}
 		if len(order) == 0 {
@@ -271,33 +357,15 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 	var recRows, updRows, boxRows, keyRows [][]any
 	var replaced []int64
 	for _, st := range order {
-		rw, err := recordRow(st.rec, st.keys)
-		if err != nil {
-			return err
-		}
-		geom, err := ewkbOf(st.rec.Geometry())
-		if err != nil {
-			return err
-		}
-		var coarse any
-		if geom != nil && geo.IsSensitive(st.rec) {
-			if coarse, err = ewkbOf(geo.Coarsened(st.rec).Geometry()); err != nil {
-				return err
-			}
-		}
-		words := tsvector(rw.words)
+		rw := st.rows
 		if st.created {
-			recRows = append(recRows, []any{st.rid, string(st.coll), st.id, rw.ext, rw.kind, rw.t0, rw.t1, st.version, geom, coarse, words, st.hash, st.feature})
+			recRows = append(recRows, []any{st.rid, string(st.coll), st.id, rw.ext, rw.kind, rw.t0, rw.t1, st.version, rw.geom, rw.coarse, rw.words, st.hash, st.feature})
 		} else {
-			updRows = append(updRows, []any{st.rid, rw.ext, rw.kind, rw.t0, rw.t1, st.version, geom, coarse, words, st.hash, st.feature})
+			updRows = append(updRows, []any{st.rid, rw.ext, rw.kind, rw.t0, rw.t1, st.version, rw.geom, rw.coarse, rw.words, st.hash, st.feature})
 			replaced = append(replaced, st.rid)
 		}
-		for _, b := range rw.boxes {
-			box, err := ewkb.Marshal(envelope(b.Bound), 4326)
-			if err != nil {
-				return err
-			}
-			boxRows = append(boxRows, []any{st.rid, box, b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.editors, b.viewers})
+		for i, b := range rw.row.boxes {
+			boxRows = append(boxRows, []any{st.rid, rw.boxes[i], b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.editors, b.viewers})
 		}
 		for _, kv := range rw.keys {
 			keyRows = append(keyRows, []any{kv[0], kv[1], lowerASCII(kv[1]), st.rid})
