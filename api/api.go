@@ -417,8 +417,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	// The connection's deadlines come a little after the request's own,
 	// so that it ends by its context (and answers 503), not by a cut.
-	rc.SetReadDeadline(start.Add(s.cfg.RequestTimeout + writeGrace))
 	rc.SetWriteDeadline(start.Add(s.cfg.RequestTimeout + 2*writeGrace))
+	// The read deadline bounds a body. A request without one has nothing
+	// to read: the server watches its connection for the client leaving
+	// from the start, and a deadline that passed during a long answer
+	// would cancel the connection's later requests too.
+	if r.Body == nil || r.Body == http.NoBody {
+		rc.SetReadDeadline(time.Time{})
+	} else {
+		rc.SetReadDeadline(start.Add(s.cfg.RequestTimeout + writeGrace))
+	}
 	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
 		// url.Values drops what it cannot parse, and so would every
 		// filter in it: a malformed query string answers 400 instead of
