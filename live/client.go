@@ -132,6 +132,13 @@ func (c *client) take() control {
 	return ct
 }
 
+// subPending reports whether a subscribe waits to be applied.
+func (c *client) subPending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ctl.sub != nil
+}
+
 // close asks the writer to close the connection with code and text; the
 // first request wins.
 func (c *client) close(code int, text string) {
@@ -272,6 +279,12 @@ func (c *client) writeLoop() {
 		}
 		select {
 		case f := <-c.queue:
+			if c.pending.Load() && c.subPending() {
+				// A new view waits (the client's, or its own resolved
+				// anew after an alias edit): it replays from c.sent, f
+				// included, as that view sees it.
+				continue
+			}
 			if f.seq > c.sent && f.seq > c.joined {
 				c.conn.SetWriteDeadline(time.Now().Add(c.h.opt.WriteWait))
 				if err = c.conn.WritePreparedMessage(f.msg); err == nil {

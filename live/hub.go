@@ -383,6 +383,12 @@ func (h *Hub) pump(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// An alias edit committed before these changes is seen now, and
+		// the views it changes are resolved anew before they are fanned
+		// out (a writer replays what it queued under its old view).
+		if len(batch) > 0 {
+			h.followAliases(ctx)
+		}
 		for i := range batch {
 			h.fanout(&batch[i])
 		}

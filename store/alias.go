@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"nexus/geo"
@@ -13,7 +14,8 @@ import (
 // Aliases returns the actor alias table. It is read once and kept until
 // the table changes through this DB.
 func (db *DB) Aliases(ctx context.Context) (*geo.Aliases, error) {
-	if a := db.aliases.Load(); a != nil {
+	a, gen := db.aliases.get()
+	if a != nil {
 		return a, nil
 	}
 	rows, err := db.read.QueryContext(ctx, "SELECT alias, name, source FROM aliases")
@@ -32,9 +34,41 @@ func (db *DB) Aliases(ctx context.Context) (*geo.Aliases, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	a := geo.NewAliases(list)
-	db.aliases.Store(a)
+	a = geo.NewAliases(list)
+	db.aliases.put(a, gen)
 	return a, nil
+}
+
+// aliasCache holds the alias table as last read. A table read while an
+// edit committed is not kept: it may predate the edit.
+type aliasCache struct {
+	mu    sync.Mutex
+	table *geo.Aliases
+	gen   int64 // edits so far
+}
+
+// get returns the table kept, or nil, with the edits counted so far.
+func (c *aliasCache) get() (*geo.Aliases, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.table, c.gen
+}
+
+// put keeps a table read after get returned gen, unless an edit came since.
+func (c *aliasCache) put(a *geo.Aliases, gen int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen == gen {
+		c.table = a
+	}
+}
+
+// edited drops the table kept: the next read reads the edit.
+func (c *aliasCache) edited() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.table = nil
+	c.gen++
 }
 
 // Resolve prepares a filter for matching: country names become codes (a
@@ -109,7 +143,7 @@ func (db *DB) PutAlias(ctx context.Context, actor string, a geo.Alias) (geo.Alia
 			geo.ActorKey(a.Alias), a.Alias, a.Name, a.Source, actor, tx.now.Format(time.RFC3339Nano))
 		return err
 	})
-	db.aliases.Store(nil)
+	db.aliases.edited()
 	return a, created, err
 }
 
@@ -125,6 +159,6 @@ func (db *DB) DeleteAlias(ctx context.Context, alias string) error {
 		}
 		return nil
 	})
-	db.aliases.Store(nil)
+	db.aliases.edited()
 	return err
 }

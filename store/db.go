@@ -50,9 +50,9 @@ type DB struct {
 
 	writeFailed atomic.Value // *writeFailure; nil while writes succeed
 
-	aliases  atomic.Pointer[geo.Aliases] // the alias table, nil until read
-	payloads payloadCache                // inflated change-log payloads
-	stmts    readStmts                   // prepared statements of frequent reads
+	aliases  aliasCache   // the alias table, read once per change
+	payloads payloadCache // inflated change-log payloads
+	stmts    readStmts    // prepared statements of frequent reads
 }
 
 // dsn builds the connection string: pragmas in the DSN apply to every

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -120,4 +121,42 @@ func testActorPrefixes(t *testing.T, open func(*testing.T) Engine) {
 	f = geo.NewFilter()
 	f.Countries = []string{"Mexico"}
 	WantCode(t, db.Resolve(ctx, &f), geo.EMALFORMED)
+}
+
+// testAliasEditsAreSeenAtOnce edits an alias while others read the table
+// without pause: once an edit has returned, the table read next has it,
+// even if a read that began before the edit ended after it.
+func testAliasEditsAreSeenAtOnce(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 2 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					db.Aliases(ctx)
+				}
+			}
+		}()
+	}
+	defer func() { close(stop); readers.Wait() }()
+	// Two edits back to back: a read that began between them must not
+	// leave the first one's table behind.
+	for i := range 1000 {
+		if _, _, err := db.PutAlias(ctx, "ana", geo.Alias{Alias: "Hizballah", Name: "Hezbollah", Source: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DeleteAlias(ctx, "Hizballah"); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := db.Aliases(ctx); err != nil || a.Canonical("Hizballah") != "Hizballah" {
+			t.Fatalf("edit %d: the table read after the alias was deleted still has it (%v)", i, err)
+		}
+	}
 }

@@ -97,6 +97,7 @@ func Run(t *testing.T, open func(t *testing.T) Engine) {
 		{"ActorSummaryFollowsWrites", testActorSummaryFollowsWrites},
 		{"ActorSummaryFollowsImports", testActorSummaryFollowsImports},
 		{"Aliases", testAliases},
+		{"AliasEditsAreSeenAtOnce", testAliasEditsAreSeenAtOnce},
 		{"ActorPrefixes", testActorPrefixes},
 		{"DumpLoad", testDumpLoad},
 		{"SensitiveFiltersMatchBruteForce", testSensitiveFiltersMatchBruteForce},
