@@ -270,6 +270,10 @@ func ParseCQL(text, lang string) (Expr, error) {
 	if !utf8.ValidString(text) {
 		return nil, Errorf(EMALFORMED, "filter is not valid UTF-8")
 	}
+	if k := strings.IndexByte(text, 0); k >= 0 {
+		// No stored text holds it, and PostgreSQL refuses it in a string.
+		return nil, Errorf(EMALFORMED, "filter holds a NUL character at byte %d", k+1)
+	}
 	p := &cqlParser{src: text}
 	if err := p.lex(); err != nil {
 		return nil, err

@@ -337,6 +337,9 @@ func translate(err error) error {
 		switch {
 		case e.Code == "23505":
 			return &geo.Error{Code: geo.EDUPLICATE, Message: "a record with that key exists already"}
+		case e.Code == "22021" || e.Code == "22P05":
+			// SQLite takes them; PostgreSQL's text and jsonb do not.
+			return &geo.Error{Code: geo.EMALFORMED, Message: "the request holds a NUL character, which no stored text can hold"}
 		case e.Code == "53100":
 			return &geo.Error{Code: geo.EFULL, Message: "the database has no room left; nothing of this write was kept"}
 		case e.Code == "57014":

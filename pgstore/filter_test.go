@@ -157,3 +157,16 @@ func TestFiltersMatchMemory(t *testing.T) {
 		}
 	}
 }
+
+// A NUL character in a filter or an id, which PostgreSQL's text refuses,
+// is a malformed request, not a server error.
+func TestNulIsMalformed(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	f := geo.NewFilter()
+	f.Actors = []string{"Los\x00Zetas"}
+	_, err := db.Count(ctx, geo.Incidents, f)
+	storetest.WantCode(t, err, geo.EMALFORMED)
+	_, err = db.Get(ctx, geo.Incidents, "abc\x00")
+	storetest.WantCode(t, err, geo.EMALFORMED)
+}
