@@ -303,9 +303,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			h.pingAll()
 			continue
 		case <-h.wake:
-			h.followAliases(ctx)
 		case <-poll.C:
-			h.followAliases(ctx)
 			last, err := h.log.LastSeq(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
@@ -324,7 +322,8 @@ func (h *Hub) Run(ctx context.Context) error {
 }
 
 // followAliases resolves every subscription again when the alias table
-// has changed since they were resolved. Each client then switches to its
+// has changed since they were resolved; pump calls it before it fans out
+// what it read, which is when the aliases matter. Each client then switches to its
 // view resolved anew as it would to a new view of its own: it replays what
 // it has not yet been sent, so that nothing matched by the new aliases is
 // missed meanwhile.
