@@ -864,9 +864,38 @@ func (p *cqlParser) geometry() (orb.Geometry, error) {
 		if isEmpty(g) {
 			return nil, p.errorf(t, "the geometry %s is empty", t.up)
 		}
+		if !ringsClosed(g) {
+			return nil, p.errorf(t, "every ring of a %s must be closed: at least 4 points, the last the same as the first", t.up)
+		}
 		return g, nil
 	}
 	return nil, p.errorf(t, "expected a geometry: BBOX(w, s, e, n) or WKT such as POLYGON((…))")
+}
+
+// ringsClosed reports whether every ring of a polygon in g is closed, as
+// OGC's simple features require (PostGIS refuses any other).
+func ringsClosed(g orb.Geometry) bool {
+	var polys []orb.Polygon
+	switch g := g.(type) {
+	case orb.Polygon:
+		polys = []orb.Polygon{g}
+	case orb.MultiPolygon:
+		polys = g
+	case orb.Collection:
+		for _, c := range g {
+			if !ringsClosed(c) {
+				return false
+			}
+		}
+	}
+	for _, poly := range polys {
+		for _, r := range poly {
+			if len(r) < 4 || r[0] != r[len(r)-1] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func isEmpty(g orb.Geometry) bool {
