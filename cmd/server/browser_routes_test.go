@@ -55,7 +55,7 @@ func TestManyRoutesDrawnOnCanvas(t *testing.T) {
 		for (const g of groups) {
 			const at = m.latLngToContainerPoint(g.middle);
 			if (at.x < 50 || at.y < 50 || at.x > m.getSize().x - 50 || at.y > m.getSize().y - 50) continue;
-			const near = groups.filter((o) => o !== g && o.getLayers()[0]._containsPoint(at));
+			const near = groups.filter((o) => o !== g && o.contains(at));
 			if (near.length === 0) return [at.x, at.y, groups.indexOf(g)];
 		}
 		return [];
@@ -69,6 +69,32 @@ func TestManyRoutesDrawnOnCanvas(t *testing.T) {
 	p.wait("the route's popup", `document.querySelector('.leaflet-popup-content') !== null`, waitLong)
 	if text := eval[string](p, `document.querySelector('.leaflet-popup-content').textContent`); !strings.Contains(text, name) {
 		t.Errorf("the popup reads %q; want the route %q", text, name)
+	}
+	// A live change to a route drawn light: renamed and given another
+	// commodity (another colour, so another shared line), it is found
+	// again where it is; deleted, it is gone from the map.
+	id := eval[string](p, fmt.Sprintf(`[...window.nexus.routes.keys()][%d]`, int(pt[2])))
+	clickRoute := func() {
+		t.Helper()
+		eval[bool](p, `(window.nexus.map.closePopup(), true)`)
+		p.moveTo(5, -50, 4) // the popup may have panned the map
+		p.do(waitLong, chromedp.MouseClickXY(off[0]+pt[0], off[1]+pt[1]))
+	}
+	other := "heroin"
+	if eval[string](p, fmt.Sprintf(`window.nexus.routes.get(%s).feature.properties.commodity`, js(id))) == other {
+		other = "cocaine"
+	}
+	srv.patch(t, "routes", id, map[string]any{"properties": map[string]any{"name": "Renamed light route", "commodity": other}})
+	p.wait("the renamed route", fmt.Sprintf(`window.nexus.routes.get(%s)?.feature.properties.name === 'Renamed light route'`, js(id)), waitLong)
+	clickRoute()
+	p.wait("the renamed route's popup", `document.querySelector('.leaflet-popup-content')?.textContent.includes('Renamed light route')`, waitLong)
+	if status, body := srv.call(t, "DELETE", "/api/collections/routes/items/"+id, nil); status != 204 {
+		t.Fatalf("DELETE the route: %d %s", status, body)
+	}
+	p.wait("the route gone", fmt.Sprintf(`!window.nexus.routes.has(%s) && +document.body.dataset.routeCount === %d`, js(id), n-1), waitLong)
+	clickRoute()
+	if eval[bool](p, `new Promise((r) => setTimeout(() => r(document.querySelector('.leaflet-popup-content') !== null), 300))`) {
+		t.Errorf("a click where the deleted route was opens %q", eval[string](p, `document.querySelector('.leaflet-popup-content').textContent`))
 	}
 	// Where some routes end: the count of routes in view agrees with
 	// Leaflet's own test of their bounds (and their copies 360° away)
