@@ -41,7 +41,7 @@ func millionPoints() *points {
 				x, y = rng.Float64()*360-180, rng.Float64()*130-60
 			}
 			start, _ := geo.ParseDate(fmt.Sprintf("%04d-%02d-%02d", 1970+rng.IntN(55), 1+rng.IntN(12), 1+rng.IntN(28)))
-			p.put(fmt.Sprintf("b%d", i), orb.Point{max(-180, min(180, x)), max(-90, min(90, y))}, geo.Keys{
+			p.put(fmt.Sprintf("b%d", i), int64(i+1), orb.Point{max(-180, min(180, x)), max(-90, min(90, y))}, geo.Keys{
 				Kind:      geo.IncidentTypes[rng.IntN(len(geo.IncidentTypes))],
 				Span:      start,
 				Actors:    []string{fmt.Sprintf("actor %d", rng.IntN(50))},

@@ -2,6 +2,7 @@ package overview
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"sync/atomic"
@@ -163,5 +164,94 @@ func TestSelectSeqFollowsChanges(t *testing.T) {
 	}
 	if third[created.ID] != second[created.ID] {
 		t.Fatalf("an update of another moved the seq of %s", created.ID)
+	}
+}
+
+// The matches of a text stay exact when they are first read while another
+// goroutine writes: the index holds its log while it asks the store, and
+// the changes after the store's snapshot update them. Once the writes
+// stop, every text counts what the store counts.
+func TestTextFollowsConcurrentWrites(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rng := rand.New(rand.NewPCG(9, 1))
+	var batch []geo.Record
+	for i := range 300 {
+		batch = append(batch, randomIncident(rng, fmt.Sprintf("c:%d", i)))
+	}
+	if _, err := db.ImportBatch(ctx, "test", batch); err != nil {
+		t.Fatal(err)
+	}
+	ix := New(db, nil)
+	if err := ix.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go ix.Run(runCtx)
+	done := make(chan error)
+	go func() {
+		wrng := rand.New(rand.NewPCG(9, 2))
+		for i := range 120 {
+			var err error
+			switch wrng.IntN(3) {
+			case 0:
+				_, err = db.Create(ctx, "test", randomIncident(wrng, ""))
+			case 1:
+				_, err = db.ImportBatch(ctx, "test", []geo.Record{randomIncident(wrng, fmt.Sprintf("c:%d", wrng.IntN(300)))})
+			default:
+				err = db.Delete(ctx, "test", geo.Incidents, fmt.Sprintf("c:%d", i), 0)
+				if geo.ErrorCode(err) == geo.ENOTFOUND {
+					err = nil
+				}
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	// Words and prefixes, each first asked at some point of the writes.
+	var qs []string
+	for _, w := range testWords {
+		for n := 2; n <= len(w); n++ {
+			qs = append(qs, w[:n])
+		}
+	}
+	writing := true
+	for i := 0; writing; i++ {
+		f := geo.NewFilter()
+		f.Q = qs[i%len(qs)]
+		if _, err := ix.Count(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			writing = false
+		default:
+		}
+	}
+	for _, q := range qs {
+		f := geo.NewFilter()
+		f.Q = q
+		got, err := ix.Count(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := db.Count(ctx, geo.Incidents, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("q=%q: the index counts %d, the store %d", q, got, want)
+		}
 	}
 }

@@ -20,7 +20,13 @@
 // cost follows the cells drawn and a type filter costs nothing.
 // A date filter reads the points of the months it covers, found through
 // buckets of points by month; a filter by actor or country reads the points
-// of the box. Full-text search is not kept here: callers ask the store.
+// of the box.
+//
+// The text is not kept here: the store answers which incidents a text
+// matches, as the set of their keys (an integer the store gives each
+// record, such as SQLite's rowid), read once per text and then kept
+// current with each change applied, from the change's own text. A text
+// filter then tests a bit per point.
 package overview
 
 import (
@@ -201,9 +207,17 @@ func (t *strtab) matching(want []string) map[int32]bool {
 type points struct {
 	pts   []point
 	names []string // the id of each slot
-	free  []int32
-	ids   map[string]int32
-	extra map[int32][]int32 // actors after the first, by slot
+	// The store's key of each slot (0: not known): given by the load,
+	// learned for a point written later when a text is first asked for.
+	keys []int64
+	// ascending says the loaded points' keys grow with their slots, as
+	// the load gives them: a text's keys are then merged with them in
+	// one pass.
+	ascending bool
+	changed   map[int32]struct{} // the slots of points written after the load
+	free      []int32
+	ids       map[string]int32
+	extra     map[int32][]int32 // actors after the first, by slot
 	// Every point counted by country and by actor (as stats counts
 	// them), by interned id: the statistics of the whole index.
 	byCountry, byActor []int64
@@ -217,7 +231,7 @@ type points struct {
 }
 
 func newPoints() *points {
-	return &points{ids: map[string]int32{}, extra: map[int32][]int32{}, bkts: map[bucketKey]*bucket{}, root: &node{}, sens: map[int32]orb.Point{}}
+	return &points{ids: map[string]int32{}, extra: map[int32][]int32{}, bkts: map[bucketKey]*bucket{}, root: &node{}, sens: map[int32]orb.Point{}, changed: map[int32]struct{}{}}
 }
 
 // Len is the number of points.
@@ -312,9 +326,10 @@ func spanKey(t0, t1 int64) bucketKey {
 	return bucketKey{month(t0), month(t1-1) + 1}
 }
 
-// put adds or replaces the incident id at pt, and returns its slot. A
-// sensitive incident's pt is its coarse point and k.Shape its exact one.
-func (p *points) put(id string, pt orb.Point, k geo.Keys) int32 {
+// put adds or replaces the incident id at pt, whose store key is key (0
+// when not known), and returns its slot. A sensitive incident's pt is its
+// coarse point and k.Shape its exact one.
+func (p *points) put(id string, key int64, pt orb.Point, k geo.Keys) int32 {
 	if !p.bulk {
 		p.remove(id)
 	}
@@ -329,6 +344,7 @@ func (p *points) put(id string, pt orb.Point, k geo.Keys) int32 {
 		slot = int32(len(p.pts))
 		p.pts = append(p.pts, point{})
 		p.names = append(p.names, "")
+		p.keys = append(p.keys, 0)
 	}
 	q := point{x: pt[0], y: pt[1], t0: k.Span.Start, t1: k.Span.End, typ: typ, live: true, country: -1, actor: -1}
 	if len(k.Countries) > 0 {
@@ -360,6 +376,7 @@ func (p *points) put(id string, pt orb.Point, k geo.Keys) int32 {
 	}
 	p.pts[slot] = q
 	p.names[slot] = id
+	p.keys[slot] = key
 	if !p.bulk {
 		p.ids[id] = slot
 		p.insert(slot)
@@ -387,9 +404,16 @@ func (p *points) build() {
 	}
 	p.bulk = false
 	slots := make([]int32, 0, len(p.ids))
+	p.ascending = true
+	var last int64
 	for slot, id := range p.names {
 		if id != "" {
 			slots = append(slots, int32(slot))
+			if k := p.keys[slot]; k <= last {
+				p.ascending = false
+			} else {
+				last = k
+			}
 		}
 	}
 	gx := make([]uint32, len(p.pts))
@@ -543,6 +567,8 @@ func (p *points) removeSlot(slot int32) {
 	}
 	*q = point{}
 	p.names[slot] = ""
+	p.keys[slot] = 0
+	delete(p.changed, slot)
 	p.free = append(p.free, slot)
 }
 
@@ -622,12 +648,13 @@ type query struct {
 	dated     bool
 	countries map[int32]bool // nil: any
 	actors    map[int32]bool // nil: any
+	text      []uint64       // the slots whose text matches, a bit each; nil: any text
 }
 
 // Handles reports whether the index answers for the filter: everything but
-// full text, corridors (near, near_route) and filter expressions, which
-// the store answers.
-func Handles(f geo.Filter) bool { return f.Q == "" && f.Near == nil && f.CQL == nil }
+// corridors (near, near_route) and filter expressions, which the store
+// answers.
+func Handles(f geo.Filter) bool { return f.Near == nil && f.CQL == nil }
 
 func (p *points) compile(f geo.Filter) query {
 	q := query{span: f.Span, aliases: f.Aliases}
@@ -671,6 +698,9 @@ func (q *query) inBox(x, y float64) bool {
 // test but the box and the date.
 func (p *points) keep(q *query, r *run, i int) bool {
 	if !q.types[r.typs[i]] {
+		return false
+	}
+	if q.text != nil && !hasBit(q.text, r.slots[i]) {
 		return false
 	}
 	if q.countries == nil && q.actors == nil {
@@ -792,4 +822,63 @@ func (n *node) leaves(fn func(r *run)) {
 			c.leaves(fn)
 		}
 	}
+}
+
+// hasBit reports whether the bit of slot is set.
+func hasBit(bits []uint64, slot int32) bool {
+	w := int(slot >> 6)
+	return w < len(bits) && bits[w]&(1<<(slot&63)) != 0
+}
+
+// setBit sets or clears the bit of slot, lengthening bits as needed.
+func setBit(bits []uint64, slot int32, on bool) []uint64 {
+	w := int(slot >> 6)
+	if w >= len(bits) {
+		if !on {
+			return bits
+		}
+		bits = append(bits, make([]uint64, w+1-len(bits))...)
+	}
+	if on {
+		bits[w] |= 1 << (slot & 63)
+	} else {
+		bits[w] &^= 1 << (slot & 63)
+	}
+	return bits
+}
+
+// textBits is the set of the slots whose key is among keys, the store's
+// answer to a text, sorted: the loaded points are merged with the keys
+// when their keys grow with their slots, and looked up otherwise.
+func (p *points) textBits(keys []int64) []uint64 {
+	bits := make([]uint64, (len(p.pts)+63)/64)
+	in := func(k int64) bool {
+		_, ok := slices.BinarySearch(keys, k)
+		return ok
+	}
+	j := 0
+	for slot, k := range p.keys {
+		if k == 0 || p.names[slot] == "" {
+			continue
+		}
+		if _, ok := p.changed[int32(slot)]; ok {
+			if in(k) {
+				bits[slot>>6] |= 1 << (slot & 63)
+			}
+			continue
+		}
+		var ok bool
+		if p.ascending {
+			for j < len(keys) && keys[j] < k {
+				j++
+			}
+			ok = j < len(keys) && keys[j] == k
+		} else {
+			ok = in(k)
+		}
+		if ok {
+			bits[slot>>6] |= 1 << (slot & 63)
+		}
+	}
+	return bits
 }

@@ -132,9 +132,9 @@ func (q *query) everything() bool {
 }
 
 // cellsOnly says the query can be answered from the cells' counts: no
-// date, no country, no actor.
+// date, no country, no actor, no text.
 func (q *query) cellsOnly() bool {
-	return !q.dated && q.countries == nil && q.actors == nil
+	return !q.dated && q.countries == nil && q.actors == nil && q.text == nil
 }
 
 // collect adds to a the points under n, the cell (l, gx, gy), that lie in

@@ -10,11 +10,12 @@ import (
 	"nexus/geo"
 )
 
-// EachIncident calls fn with the id, point and keys of every incident (all
-// keys but the text), read from one snapshot without decoding a Feature,
-// and returns the change-log seq of that snapshot. It is how an in-memory
-// index starts; it then follows the log from the seq.
-func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, k geo.Keys) error) (int64, error) {
+// EachIncident calls fn with the id, key (rid), point and keys of every
+// incident (all keys but the text), in rid order, read from one snapshot
+// without decoding a Feature, and returns the change-log seq of that
+// snapshot. It is how an in-memory index starts; it then follows the log
+// from the seq.
+func (db *DB) EachIncident(ctx context.Context, fn func(id string, key int64, p orb.Point, k geo.Keys) error) (int64, error) {
 	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return 0, err
@@ -104,7 +105,7 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, 
 		if p, ok := exact[rid]; ok {
 			k.Shape = p
 		}
-		if err := fn(id, orb.Point{x.Float64, y.Float64}, k); err != nil {
+		if err := fn(id, rid, orb.Point{x.Float64, y.Float64}, k); err != nil {
 			return 0, err
 		}
 	}
@@ -112,6 +113,75 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, p orb.Point, 
 		return 0, translate(err)
 	}
 	return seq.Int64, nil
+}
+
+// TextKeys returns, from one snapshot with its change-log seq, the rids of
+// the records whose text matches q (the rule of geo.Filter.Q), ascending,
+// read from the full-text index alone; and the rid of each of ids, 0 for
+// an id no record has. A q without words matches every record.
+func (db *DB) TextKeys(ctx context.Context, q string, ids []string) (int64, []int64, []int64, error) {
+	tx, err := db.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer tx.Rollback()
+	var seq sql.NullInt64
+	if err := tx.QueryRowContext(ctx, "SELECT max(seq) FROM changes").Scan(&seq); err != nil {
+		return 0, nil, nil, translate(err)
+	}
+	query, args := "SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid", []any{ftsQuery(q)}
+	if args[0] == "" {
+		query, args = "SELECT rid FROM records ORDER BY rid", nil
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return 0, nil, nil, translate(err)
+	}
+	var match []int64
+	for rows.Next() {
+		var rid int64
+		if err := rows.Scan(&rid); err != nil {
+			rows.Close()
+			return 0, nil, nil, err
+		}
+		match = append(match, rid)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, nil, nil, translate(err)
+	}
+	keys := make([]int64, len(ids))
+	at := make(map[string]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	const chunk = 500
+	for len(ids) > 0 {
+		part := ids[:min(chunk, len(ids))]
+		ids = ids[len(part):]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		rows, err := tx.QueryContext(ctx, "SELECT id, rid FROM records WHERE id IN ("+placeholders(len(part))+")", args...)
+		if err != nil {
+			return 0, nil, nil, translate(err)
+		}
+		for rows.Next() {
+			var id string
+			var rid int64
+			if err := rows.Scan(&id, &rid); err != nil {
+				rows.Close()
+				return 0, nil, nil, err
+			}
+			keys[at[id]] = rid
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, nil, nil, translate(err)
+		}
+	}
+	return seq.Int64, match, keys, nil
 }
 
 // PageOnly returns up to limit records matching the filter after the

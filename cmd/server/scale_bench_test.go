@@ -209,7 +209,7 @@ func runSupercluster(b *testing.B, dir string, db *store.DB, views []scaleView) 
 		b.Fatal(err)
 	}
 	w := bufio.NewWriter(f)
-	if _, err := db.EachIncident(context.Background(), func(_ string, p orb.Point, _ geo.Keys) error {
+	if _, err := db.EachIncident(context.Background(), func(_ string, _ int64, p orb.Point, _ geo.Keys) error {
 		return binary.Write(w, binary.LittleEndian, [2]float64{p[0], p[1]})
 	}); err != nil {
 		b.Fatal(err)

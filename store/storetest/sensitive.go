@@ -178,7 +178,7 @@ func testSensitiveFiltersMatchBruteForce(t *testing.T, open func(*testing.T) Eng
 	// The overview's points are the coarse ones, with the exact point as
 	// the keys' shape of a sensitive incident.
 	points := 0
-	if _, err := db.EachIncident(ctx, func(id string, p orb.Point, k geo.Keys) error {
+	if _, err := db.EachIncident(ctx, func(id string, _ int64, p orb.Point, k geo.Keys) error {
 		r := byID[id]
 		points++
 		var shape orb.Geometry

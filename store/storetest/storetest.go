@@ -101,6 +101,7 @@ func Run(t *testing.T, open func(t *testing.T) Engine) {
 		{"ActorPrefixes", testActorPrefixes},
 		{"DumpLoad", testDumpLoad},
 		{"SensitiveFiltersMatchBruteForce", testSensitiveFiltersMatchBruteForce},
+		{"OverviewTextMatchesScan", testOverviewTextMatchesScan},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, open) })
 	}
