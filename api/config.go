@@ -10,19 +10,30 @@ import (
 	"nexus/geocode"
 )
 
-// config answers GET /api/config: what the map needs to know.
+// config answers GET /api/config: what the map needs to know. Its seq,
+// when live updates are followed, is the last change the hub has sent:
+// every change up to it is in what the map loads next, so the map may
+// load at once and subscribe with since=seq rather than wait for the
+// websocket's hello first.
 func (s *Server) config(w http.ResponseWriter, r *http.Request, p geo.Principal) error {
 	var role any
 	if p.Role != "" {
 		role = p.Role
 	}
-	return writeJSON(w, http.StatusOK, typeJSON, map[string]any{
+	out := map[string]any{
 		"tiles":       s.cfg.Tiles,
 		"private":     s.cfg.Private,
 		"role":        role,
 		"attribution": geocode.Attribution + " " + tiles.Attribution,
 		"sample":      s.cfg.Sample,
-	})
+	}
+	// 0 is also the hub's seq before it has read the log: the map then
+	// waits for the hello.
+	if ls := s.cfg.LiveStats; ls != nil && ls.Seq() > 0 {
+		out["seq"] = ls.Seq()
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, typeJSON, out)
 }
 
 // vocabulary answers GET /api/vocabulary: the values of the enumerations

@@ -5,7 +5,46 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/page"
 )
+
+// TestLiveCatchesUpWithoutTheHello: the map loads without waiting for the
+// live connection's hello (the configuration says which change the server
+// had sent) and misses nothing: an incident added after the map loaded,
+// while its live connection cannot open, appears once it does.
+func TestLiveCatchesUpWithoutTheHello(t *testing.T) {
+	srv, p := openSample(t)
+	// Until the test lets it, every attempt to open the live connection
+	// fails, as when it is slow to come.
+	callTab(p, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `(() => {
+		const Real = window.WebSocket;
+		window.__liveBlocked = true;
+		function Held(url, protocols) {
+			if (window.__liveBlocked && String(url).includes('/api/live')) throw new DOMException('held by the test', 'NetworkError');
+			return new Real(url, protocols);
+		}
+		Held.prototype = Real.prototype;
+		Object.assign(Held, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+		window.WebSocket = Held;
+	})()`})
+	p.open("/")
+	if state := eval[string](p, `document.getElementById('live-state').dataset.state`); state == "live" {
+		t.Fatal("the live connection opened while held")
+	}
+	if seq := eval[float64](p, `window.nexus.lastSeq ?? -1`); seq <= 0 {
+		t.Fatalf("the page starts from seq %v, not the configuration's", seq)
+	}
+	title := "Live test: added while the map was connecting"
+	id := srv.createIncident(t, -77.07, 3.88, map[string]any{"title": title, "type": "seizure", "date": "2024-05-02"})
+	eval[bool](p, `(window.__liveBlocked = false, true)`)
+	p.wait("the live connection and the incident added meanwhile", fmt.Sprintf(`
+		document.getElementById('live-state').dataset.state === 'live' &&
+		window.nexus.incidents.has(%s)`, js(id)), waitLong)
+	if n := eval[int](p, `performance.getEntriesByType('navigation').length`); n != 1 {
+		t.Errorf("%d navigations: the page reloaded", n)
+	}
+}
 
 // TestLiveFollowsTheFilters: the map subscribes with its whole filter and
 // the server decides what matches, by the rules of the API. With q=bogota a

@@ -55,6 +55,15 @@ export class Live {
     }[state] || state;
   }
 
+  /**
+   * Starts from a known seq, before the first connect: the first subscribe
+   * asks for every change after it (the data loaded meanwhile holds those
+   * up to it), so the caller need not wait for the hello to load.
+   */
+  resumeFrom(seq) {
+    if (this.lastSeq === null && Number.isFinite(seq)) this.lastSeq = seq;
+  }
+
   /** Opens the connection (again). */
   connect() {
     clearTimeout(this.retry);

@@ -361,6 +361,9 @@ async function main() {
   nexus.live = live;
   const subscribe = () => live.subscribe({ bbox: viewBbox(map), filter: filters.subscription() });
   subscribe();
+  // The change the server had sent when it answered the configuration:
+  // what loads from now on holds every change up to it.
+  live.resumeFrom(config.seq);
   live.connect();
 
   // The address keeps view and filters.
@@ -596,11 +599,15 @@ async function main() {
   setTimeState(initial.time, false);
   nexus.timeline = timeline;
 
-  // First load: after the live hello (so nothing falls between the two),
-  // or without it when the live connection is slow to come. The counts by
+  // First load: at once when the configuration said which change the
+  // server was at (the live connection asks for every change after it),
+  // else after the live hello (so nothing falls between the two), or
+  // without it when the live connection is slow to come. The counts by
   // type beside the filters come when they come: on a large database they
   // take longer than the view itself, and the map need not wait for them.
-  await Promise.race([live.firstHello, new Promise((r) => { setTimeout(r, HELLO_WAIT_MS); })]);
+  if (live.lastSeq === null) {
+    await Promise.race([live.firstHello, new Promise((r) => { setTimeout(r, HELLO_WAIT_MS); })]);
+  }
   loadCounts();
   await Promise.allSettled([loadView(), loadRoutes(), basemap.loaded]);
   if (!initial.view) saveURL();
