@@ -60,6 +60,9 @@ func TestItemsPagingAndCount(t *testing.T) {
 		"type=plot&datetime=../2001-06",
 		"actor=ELN&bbox=-100,-40,0,40",
 		"country=co",
+		"q=synthetic&type=attack,arrest",
+		"q=generated&datetime=2000/2010",
+		"q=synthetic&bbox=-120,-40,-50,55",
 		"",
 	} {
 		f, err := parseQuery(q)
@@ -131,5 +134,6 @@ func parseQuery(q string) (geo.Filter, error) {
 	if s := v.Get("country"); s != "" {
 		f.Countries = strings.Split(strings.ToUpper(s), ",")
 	}
+	f.Q = v.Get("q")
 	return f, nil
 }

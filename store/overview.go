@@ -212,9 +212,8 @@ func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, afte
 		}
 		f.BBox = nil
 	}
-	cond, args := where(c, f)
-	args = append(append(args, boxArgs...), after, limit+1)
-	rows, err := db.query(ctx, "SELECT r.rid, r.feature FROM "+pageSource(c, cond)+box+" AND r.rid > ? ORDER BY r.rid LIMIT ?", args...)
+	page, args := pageQuery(c, f, box, boxArgs, after, limit)
+	rows, err := db.query(ctx, page, args...)
 	if err != nil {
 		return geo.Page{}, translate(err)
 	}

@@ -124,7 +124,8 @@ func (db *DB) Query(ctx context.Context, c geo.Collection, f geo.Filter, after i
 		return geo.Page{}, err
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, "SELECT r.rid, r.feature FROM "+pageSource(c, cond)+" AND r.rid > ? ORDER BY r.rid LIMIT ?", append(args[:len(args):len(args)], after, limit+1)...)
+	page, pageArgs := pageQuery(c, f, "", nil, after, limit)
+	rows, err := tx.QueryContext(ctx, page, pageArgs...)
 	if err != nil {
 		return geo.Page{}, translate(err)
 	}
@@ -139,6 +140,28 @@ func (db *DB) Query(ctx context.Context, c geo.Collection, f geo.Filter, after i
 	}
 	err = tx.QueryRowContext(ctx, "SELECT count(*) FROM records r WHERE "+cond, args...).Scan(&p.Matched)
 	return p, translate(err)
+}
+
+// pageQuery is the SQL and arguments of a page of the collection: the rid
+// and Feature of up to limit+1 records matching the filter (and the
+// condition extra, with its arguments, which begins with AND) after the
+// cursor, in rid order. A text filter that is the only one read through
+// an index (no box, actor, country or corridor) drives the page through
+// the full-text index, read in rowid order from the cursor on, so that a
+// page stops once it holds its records rather than listing every match
+// of the text first; with another such filter, the lists of both meet.
+func pageQuery(c geo.Collection, f geo.Filter, extra string, extraArgs []any, after int64, limit int) (string, []any) {
+	if q := ftsQuery(f.Q); q != "" && f.BBox == nil && len(f.Actors) == 0 && len(f.Countries) == 0 && f.Near == nil {
+		f.Q = ""
+		cond, args := where(c, f)
+		args = append(append(append([]any{q, after}, args...), extraArgs...), limit+1)
+		// CROSS JOIN keeps the text index outside, each match read by rowid.
+		return "SELECT r.rid, r.feature FROM fts CROSS JOIN records r ON r.rid = fts.rowid WHERE fts MATCH ? AND fts.rowid > ? AND +" +
+			strings.TrimPrefix(cond, "+") + extra + " ORDER BY fts.rowid LIMIT ?", args
+	}
+	cond, args := where(c, f)
+	args = append(append(args, extraArgs...), after, limit+1)
+	return "SELECT r.rid, r.feature FROM " + pageSource(c, cond) + extra + " AND r.rid > ? ORDER BY r.rid LIMIT ?", args
 }
 
 // pageSource is the FROM and WHERE of an ordered page of the collection
