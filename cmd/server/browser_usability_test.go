@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
@@ -721,5 +723,58 @@ func TestHistoryInPopup(t *testing.T) {
 		document.querySelector('.leaflet-popup .nx-history-list .nx-history-text').textContent.startsWith('v4 · ')`, waitLong)
 	if errs, _, _ := p.seen(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)
+	}
+}
+
+// TestPlayAsksForRoutesSparingly: while Play runs, the map asks for the
+// routes (every one that matches, megabytes at scale) far less often than
+// for the view, and once it stops it shows the routes of its last window.
+func TestPlayAsksForRoutesSparingly(t *testing.T) {
+	srv, p := openSample(t)
+	p.do(waitLong, chromedp.EmulateViewport(1280, 800))
+	p.open("/#map=2/0/0&win=12&speed=15")
+	p.wait("the timeline loaded", `!document.getElementById('timeline-slider').disabled`, waitLong)
+	count := func(part string) int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		n := 0
+		for _, u := range p.requests {
+			if strings.Contains(u, part) {
+				n++
+			}
+		}
+		return n
+	}
+	views, routes := count("/api/view?"), count("/api/collections/routes/items?")
+	p.do(waitLong, chromedp.Click(chromedp.ID("timeline-play")))
+	p.wait("Play to reach the end", `document.getElementById('timeline-play').dataset.state === 'paused'`, time.Minute)
+	dt := eval[string](p, `window.nexus.filters.datetime()`)
+	if dt == "" {
+		t.Fatal("Play left no date window")
+	}
+	_, n := srv.items(t, "routes", "datetime="+url.QueryEscape(dt))
+	last := func() string {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for i := len(p.requests) - 1; i >= 0; i-- {
+			if strings.Contains(p.requests[i], "/api/collections/routes/items?") {
+				return p.requests[i]
+			}
+		}
+		return ""
+	}
+	asked := func() bool {
+		u := last()
+		return strings.Contains(u, "datetime="+dt) || strings.Contains(u, "datetime="+url.QueryEscape(dt))
+	}
+	for deadline := time.Now().Add(waitLong); !asked(); time.Sleep(pollInterval) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the last routes asked for were %s, not those of the last window %s", last(), dt)
+		}
+	}
+	p.wait("the routes of the last window", fmt.Sprintf(`+document.body.dataset.routeCount === %d && document.body.dataset.loading === '0'`, n), waitLong)
+	views, routes = count("/api/view?")-views, count("/api/collections/routes/items?")-routes
+	if views < 10 || routes*3 > views {
+		t.Errorf("Play asked for the view %d times and for the routes %d times", views, routes)
 	}
 }

@@ -46,6 +46,8 @@ const { L } = window;
 
 /** Wait after the map stops moving before loading, in milliseconds. */
 const MOVE_DEBOUNCE_MS = 250;
+/** While Play runs, routes are asked for again at most this often, in milliseconds. */
+const PLAY_ROUTES_MS = 1000;
 /** Longest wait for the live hello before the first load, in milliseconds. */
 const HELLO_WAIT_MS = 1500;
 
@@ -251,7 +253,12 @@ async function main() {
 
   let routesCtl = null;
   let routesArea = null;
-  const loadRoutes = async () => {
+  let routesLoading = Promise.resolve();
+  const loadRoutes = () => {
+    routesLoading = loadRoutesNow();
+    return routesLoading;
+  };
+  const loadRoutesNow = async () => {
     routesCtl?.abort();
     const ctl = new AbortController();
     routesCtl = ctl;
@@ -464,9 +471,28 @@ async function main() {
   });
   map.on('popupclose', () => actorPanel.highlight(filters.value.actor));
 
+  // While Play runs, the date window moves several times a second. The
+  // routes (every one that matches: megabytes at scale) are then asked for
+  // at most once a PLAY_ROUTES_MS, each request left to finish rather than
+  // cut by the next step, and the last one after the last step; asked for
+  // at every step, they took the machine from the frames.
+  let routesPlayTimer = null;
+  let routesPlayNext = 0;
+  const loadRoutesPlaying = () => {
+    if (routesPlayTimer) return; // it reads the window when it runs
+    routesPlayTimer = setTimeout(async () => {
+      await routesLoading;
+      routesPlayTimer = null;
+      routesPlayNext = performance.now() + PLAY_ROUTES_MS;
+      loadRoutes();
+    }, Math.max(0, routesPlayNext - performance.now()));
+  };
+  const playing = () => byId('timeline-play').dataset.state === 'playing';
+
   filters.addEventListener('change', (e) => {
     loadView();
-    loadRoutes();
+    if (e.detail?.source === 'timeline' && playing()) loadRoutesPlaying();
+    else loadRoutes();
     loadCounts();
     countries.refresh();
     subscribe();
