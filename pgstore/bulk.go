@@ -97,6 +97,12 @@ func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 // that is not stored as it is, and for every one not stored at all its id
 // and its Feature as created at now.
 func fill(recs []geo.Record, pre []prepared, known map[string]*pending, now time.Time) error {
+	// Ids are taken in batch order, so that they ascend.
+	for k := range pre {
+		if known[pre[k].ext] == nil {
+			pre[k].id = newID()
+		}
+	}
 	return eachIndex(len(recs), func(k int) error {
 		r, p := recs[k], &pre[k]
 		st := known[p.ext]
@@ -110,8 +116,7 @@ func fill(recs []geo.Record, pre []prepared, known map[string]*pending, now time
 		p.rows = &rw
 		if st == nil {
 			m := r.Base()
-			m.ID, m.Version, m.Created, m.Updated = newID(), 1, now, now
-			p.id = m.ID
+			m.ID, m.Version, m.Created, m.Updated = p.id, 1, now, now
 			p.feature, err = geo.EncodeFeature(r)
 		}
 		return err

@@ -85,6 +85,7 @@ func Run(t *testing.T, open func(t *testing.T) Engine) {
 		{"ConflictCodes", testConflictCodes},
 		{"ReimportHistory", testReimportHistory},
 		{"ImportBatchDuplicates", testImportBatchDuplicates},
+		{"ImportedIDsAscend", testImportedIDsAscend},
 		{"SampleRoundTrip", testSampleRoundTrip},
 		{"Export", testExport},
 		{"ExportStreams", testExportStreams},

@@ -1,19 +1,17 @@
-package store_test
+package storetest
 
 import (
 	"context"
 	"testing"
-
-	"nexus/store/storetest"
 )
 
-// TestImportedIDsAscend: the ids of records written one after the other
+// testImportedIDsAscend: the ids of records written one after the other
 // are distinct, 16 characters long, and follow each other in their
 // sorted order, batch after batch, so that they go into the indexes of
 // ids at one end.
-func TestImportedIDsAscend(t *testing.T) {
-	db := openDB(t)
-	recs := storetest.NewSynth(7, "ids").Incidents(600)
+func testImportedIDsAscend(t *testing.T, open func(*testing.T) Engine) {
+	db := open(t)
+	recs := NewSynth(7, "ids").Incidents(600)
 	var last string
 	seen := map[string]bool{}
 	for k := 0; k < len(recs); k += 200 {
