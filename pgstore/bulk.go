@@ -184,7 +184,8 @@ func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) 
 		if err := fill(recs, pre, known, tx.now); err != nil {
 			return err
 		}
-		var order []*pending // records to write, in the order first met
+		var order []*pending  // records to write, in the order first met
+		var replaced []stored // stored records the batch replaces, as read
 		var changes [][]any
 		for i, r := range recs {
 			p := &pre[i]
@@ -226,6 +227,9 @@ func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) 
 			}
 			if st.rows == nil {
 				order = append(order, st)
+				if !st.created {
+					replaced = append(replaced, stored{st.id, st.feature})
+				}
 			}
 			changes = append(changes, []any{string(st.coll), st.id, geo.OpUpdate, m.Version, actor, tx.now, st.feature, feature})
 			st.version, st.hash, st.feature, st.rows = m.Version, p.hash, feature, p.rows
@@ -234,8 +238,20 @@ func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) 
 		if len(order) == 0 {
 			return nil
 		}
+		if err := tx.fillAfters(replaced); err != nil {
+			return err
+		}
 		if err := tx.copyRecords(order); err != nil {
 			return err
+		}
+		// The last entry of each record leaves its after to the record
+		// row (see currentAfter).
+		last := make(map[string]bool, len(order))
+		for i := len(changes) - 1; i >= 0; i-- {
+			if id := changes[i][1].(string); !last[id] {
+				last[id] = true
+				changes[i][7] = nil
+			}
 		}
 		return tx.copyLog(changes)
 	})
@@ -431,6 +447,27 @@ func tsvector(words []string) pgtype.TSVector {
 		lex[i].Word = w
 	}
 	return pgtype.TSVector{Lexemes: lex, Valid: true}
+}
+
+// stored is a record's id and its feature as stored before the batch.
+type stored struct {
+	id      string
+	feature []byte
+}
+
+// fillAfters gives the change-log entries of the stored records' current
+// versions their after (see currentAfter), before the batch replaces them.
+func (tx *writeTx) fillAfters(replaced []stored) error {
+	if len(replaced) == 0 {
+		return nil
+	}
+	ids, features := make([]string, len(replaced)), make([][]byte, len(replaced))
+	for i, st := range replaced {
+		ids[i], features[i] = st.id, st.feature
+	}
+	_, err := tx.Exec(tx.ctx, "WITH u AS (SELECT * FROM unnest($1::text[], $2::bytea[]) AS u(id, feature)) "+
+		"UPDATE changes c SET after = u.feature FROM u WHERE c.id = u.id AND c.after IS NULL AND c.op <> 'delete'", ids, features)
+	return err
 }
 
 // copyLog writes the batch's change-log entries, in order, under the log's

@@ -45,7 +45,7 @@ func (db *DB) Dump(ctx context.Context, fn func(geo.Row) error) error {
 			return err
 		}
 		for after := int64(0); ; {
-			rows, err := tx.Query(ctx, "SELECT seq, collection, id, op, version, actor, time, before, after FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2", after, dumpChunk)
+			rows, err := tx.Query(ctx, "SELECT c.seq, c.collection, c.id, c.op, c.version, c.actor, c.time, c.before, "+currentAfter+" FROM "+currentJoin+" WHERE c.seq > $1 ORDER BY c.seq LIMIT $2", after, dumpChunk)
 			if err != nil {
 				return err
 			}

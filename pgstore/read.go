@@ -258,7 +258,7 @@ func eachRow(ctx context.Context, tx pgx.Tx, query string, a args, fn func([]byt
 	return rows.Err()
 }
 
-const changeColumns = "seq, collection, id, op, version, actor, time, before, after, coalesce(restored, 0)"
+const changeColumns = "c.seq, c.collection, c.id, c.op, c.version, c.actor, c.time, c.before, " + currentAfter + ", coalesce(c.restored, 0)"
 
 // scanChanges reads change-log rows.
 func scanChanges(rows pgx.Rows) ([]geo.Change, error) {
@@ -298,7 +298,7 @@ func (db *DB) History(ctx context.Context, c geo.Collection, id string, before i
 		}
 		size := 0
 		for len(p.Changes) < limit {
-			rows, err := tx.Query(ctx, "SELECT "+changeColumns+" FROM changes WHERE id = $1 AND collection = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4",
+			rows, err := tx.Query(ctx, "SELECT "+changeColumns+" FROM "+currentJoin+" WHERE c.id = $1 AND c.collection = $2 AND c.seq < $3 ORDER BY c.seq DESC LIMIT $4",
 				id, string(c), before, min(4, limit-len(p.Changes)))
 			if err != nil {
 				return err
@@ -357,7 +357,7 @@ func (db *DB) DeletedAfter(ctx context.Context, after int64) (map[string]int64, 
 // What it returns is always a prefix of what follows seq: seqs become
 // visible in order (see writeTx.log).
 func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]geo.Change, error) {
-	rows, err := db.pool.Query(ctx, "SELECT "+changeColumns+" FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2", after, limit)
+	rows, err := db.pool.Query(ctx, "SELECT "+changeColumns+" FROM "+currentJoin+" WHERE c.seq > $1 ORDER BY c.seq LIMIT $2", after, limit)
 	if err != nil {
 		return nil, translate(err)
 	}

@@ -390,16 +390,40 @@ func indexCTEs(rw row, a *args) string {
 // entry to its commit; the records' own writes still run side by side.
 // (Reading only below pg_snapshot_xmin would not do: an old transaction
 // may take a seq after a young one did, and commit before it.)
+//
+// The entry of a create or an update leaves after NULL: the record row
+// holds that version (see currentAfter). The entry of the version before,
+// which did the same, is given its after, c.Before, in the same statement.
 func (tx *writeTx) log(c geo.Change) error {
-	lock := "(SELECT $10::bigint) AS l"
+	lock := "(SELECT $9::bigint) AS l"
 	if !tx.locked {
-		lock = "(SELECT pg_advisory_xact_lock($10)) AS l"
+		lock = "(SELECT pg_advisory_xact_lock($9)) AS l"
 	}
-	err := tx.QueryRow(tx.ctx, "WITH c AS (INSERT INTO changes (collection, id, op, version, actor, time, before, after) SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM "+lock+
-		" RETURNING seq) SELECT seq, pg_notify($9, seq::text) FROM c",
-		string(c.Collection), c.ID, c.Op, c.Version, c.Actor, tx.now, nullBytes(c.Before), nullBytes(c.After), channel, lockLog).Scan(&tx.lastSeq, nil)
+	err := tx.QueryRow(tx.ctx, "WITH p AS ("+fillAfter("$2", "$7")+" AND $3 <> 'create'), "+
+		"c AS (INSERT INTO changes (collection, id, op, version, actor, time, before) SELECT $1, $2, $3, $4, $5, $6, $7 FROM "+lock+
+		" RETURNING seq) SELECT seq, pg_notify($8, seq::text) FROM c",
+		string(c.Collection), c.ID, c.Op, c.Version, c.Actor, tx.now, nullBytes(c.Before), channel, lockLog).Scan(&tx.lastSeq, nil)
 	tx.locked, tx.notified = true, true
 	return err
+}
+
+// currentAfter is the after of a change-log entry c: an entry of a create
+// or an update whose after is NULL is that of the record's current
+// version, which the record row r holds. Only the entry of a record's
+// current version has it NULL: when the record is replaced or deleted,
+// the entry is given the feature it had (fillAfter), in the transaction
+// that replaces it, so that every snapshot reads each entry's after as it
+// was written.
+const currentAfter = "coalesce(c.after, r.feature)"
+
+// currentJoin joins the record row of the entries whose after it holds.
+const currentJoin = "changes c LEFT JOIN records r ON c.after IS NULL AND c.op <> 'delete' AND r.id = c.id"
+
+// fillAfter is the statement that gives the entry of the current version
+// of the record id its after, the record's feature before the change that
+// replaces or deletes it.
+func fillAfter(id, feature string) string {
+	return "UPDATE changes SET after = " + feature + " WHERE id = " + id + " AND after IS NULL AND op <> 'delete'"
 }
 
 // lowerASCII puts the ASCII letters of s in lower case, leaving the rest:
