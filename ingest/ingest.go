@@ -34,6 +34,18 @@ type Batcher interface {
 	ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error)
 }
 
+// BatchPreparer is what a store may offer an import besides Batcher:
+// PrepareBatch does the part of ImportBatch that needs no transaction
+// (validating the records, working out what they write) and
+// returns the write that finishes it. The import prepares each batch as
+// it hands it over, so that the store writes one batch while the next is
+// read and prepared; it calls the writes in the order of their batches,
+// each once. A record error from PrepareBatch or from the write means
+// what it would from ImportBatch.
+type BatchPreparer interface {
+	PrepareBatch(actor string, recs []geo.Record) (func(ctx context.Context) ([]geo.ImportResult, error), error)
+}
+
 // SourceKeeper is what a store may offer an import besides Batcher: which
 // source hashes (geo.Meta.Source) its records with an external_id were
 // last written from, with that external_id. With it, an unchanged
@@ -134,16 +146,25 @@ type importer struct {
 	cp1252    *encoding.Decoder
 
 	// Batches are written by a writer goroutine while the next one is
-	// read and decoded: on two cores an import takes about the longer of
-	// the two instead of their sum.
-	mu     sync.Mutex     // guards rep and werr between the reader and the writer
-	writes chan []pending // batches to write; nil until the first
-	done   chan struct{}  // closed when the writer has ended
-	werr   error          // the first error of the writer
+	// read, decoded and prepared (BatchPreparer): on two cores an import
+	// takes about the longer of the two instead of their sum.
+	mu     sync.Mutex    // guards rep and werr between the reader and the writer
+	writes chan batch    // batches to write; nil until the first
+	done   chan struct{} // closed when the writer has ended
+	werr   error         // the first error of the writer
 	// inflight counts the external_ids of the records queued and not
 	// yet written (guarded by mu): bytes the store knows are skipped
 	// only when no record in flight may change the same record first.
 	inflight map[string]int
+}
+
+// batch is a batch handed to the writer: its records and, when the store
+// prepares batches, the write that finishes it or the error that
+// preparing it met.
+type batch struct {
+	recs  []pending
+	write func(ctx context.Context) ([]geo.ImportResult, error)
+	err   error
 }
 
 // pending is a valid record waiting for its batch to be written.
@@ -341,10 +362,14 @@ func (im *importer) flush() error {
 		return err
 	}
 	if im.writes == nil {
-		im.writes, im.done = make(chan []pending), make(chan struct{})
+		im.writes, im.done = make(chan batch), make(chan struct{})
 		go im.writer()
 	}
-	im.writes <- im.pending
+	b := batch{recs: im.pending}
+	if bp, ok := im.dst.(BatchPreparer); ok {
+		b.write, b.err = bp.PrepareBatch(im.opt.Actor, records(im.pending))
+	}
+	im.writes <- b
 	im.pending = make([]pending, 0, im.opt.BatchSize)
 	return nil
 }
@@ -370,12 +395,12 @@ func (im *importer) writeErr() error {
 // an error it drops the rest, so that only whole batches are written.
 func (im *importer) writer() {
 	defer close(im.done)
-	for batch := range im.writes {
+	for b := range im.writes {
 		if im.writeErr() != nil {
 			continue
 		}
-		err := im.write(batch)
-		im.landed(batch)
+		err := im.write(b)
+		im.landed(b.recs)
 		if err != nil {
 			im.mu.Lock()
 			im.werr = err
@@ -469,15 +494,21 @@ func (im *importer) known(hashes []uint64) (map[uint64]string, error) {
 // write writes one batch in one transaction. Should the store refuse the
 // batch for one record's sake, the records are written one by one so that
 // only that record is rejected.
-func (im *importer) write(batch []pending) error {
+func (im *importer) write(b batch) error {
 	if err := im.ctx.Err(); err != nil {
 		return err
 	}
-	recs := make([]geo.Record, len(batch))
-	for i, p := range batch {
-		recs[i] = p.rec
+	batch := b.recs
+	var res []geo.ImportResult
+	var err error
+	switch {
+	case b.write != nil:
+		res, err = b.write(im.ctx)
+	case b.err != nil:
+		err = b.err
+	default:
+		res, err = im.dst.ImportBatch(im.ctx, im.opt.Actor, records(batch))
 	}
-	res, err := im.dst.ImportBatch(im.ctx, im.opt.Actor, recs)
 	switch {
 	case err == nil:
 		im.count(batch, res)
@@ -496,6 +527,15 @@ func (im *importer) write(batch []pending) error {
 		return err
 	}
 	return nil
+}
+
+// records are the records of a batch.
+func records(batch []pending) []geo.Record {
+	recs := make([]geo.Record, len(batch))
+	for i, p := range batch {
+		recs[i] = p.rec
+	}
+	return recs
 }
 
 // recordError reports whether a batch failed because of what a record

@@ -16,17 +16,15 @@ import (
 	"nexus/geo"
 )
 
-// prepared is what ImportBatch works out of a record, on every core:
-// before its transaction, the record normalised and valid, its keys and
-// content hash; in it, for a record the batch may write, its rows.
+// prepared is what a batch works out of a record before its transaction,
+// on every core (prepareAll).
 type prepared struct {
-	keys geo.Keys
-	ext  string // collection and external_id, "" without one
-	hash []byte
-
-	rows    *rows  // nil for a record the batch leaves unchanged
-	id      string // for a record that may be new: its id
-	feature []byte // and its Feature as created
+	keys    geo.Keys
+	ext     string // collection and external_id, "" without one
+	hash    []byte
+	rows    *rows
+	id      string // should the record be new: its id
+	feature []byte // and its Feature as created (encodeNew)
 }
 
 // rows are the column values and index entries of a record, in the forms
@@ -69,10 +67,16 @@ func eachIndex(n int, f func(i int) error) error {
 	return nil
 }
 
-// prepareAll validates the records and works out their keys and content
-// hashes side by side. The first invalid record's error is returned.
+// prepareAll works out, side by side, what a batch writes of each record
+// whatever the store holds: the record normalised and valid, its keys,
+// content hash and rows, and, should it be new, its id (taken in batch
+// order, so that ids ascend). The first invalid record's error is
+// returned.
 func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 	pre := make([]prepared, len(recs))
+	for k := range pre {
+		pre[k].id = newID()
+	}
 	err := eachIndex(len(recs), func(k int) error {
 		r := recs[k]
 		if err := db.prepare(r); err != nil {
@@ -84,8 +88,15 @@ func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 			p.ext = string(r.Collection()) + "\x00" + p.keys.ExternalID
 		}
 		var err error
-		p.hash, err = contentHash(r)
-		return err
+		if p.hash, err = contentHash(r); err != nil {
+			return err
+		}
+		rw, err := recordRows(r, p.keys)
+		if err != nil {
+			return err
+		}
+		p.rows = &rw
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -93,32 +104,18 @@ func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 	return pre, nil
 }
 
-// fill works out, side by side, the rows of every record of the batch
-// that is not stored as it is, and for every one not stored at all its id
-// and its Feature as created at now.
-func fill(recs []geo.Record, pre []prepared, known map[string]*pending, now time.Time) error {
-	// Ids are taken in batch order, so that they ascend.
-	for k := range pre {
-		if known[pre[k].ext] == nil {
-			pre[k].id = newID()
-		}
-	}
+// encodeNew encodes, side by side, the Feature of every record of the
+// batch not stored before it, as created at now.
+func encodeNew(recs []geo.Record, pre []prepared, known map[string]*pending, now time.Time) error {
 	return eachIndex(len(recs), func(k int) error {
-		r, p := recs[k], &pre[k]
-		st := known[p.ext]
-		if st != nil && string(st.hash) == string(p.hash) {
+		p := &pre[k]
+		if known[p.ext] != nil {
 			return nil
 		}
-		rw, err := recordRows(r, p.keys)
-		if err != nil {
-			return err
-		}
-		p.rows = &rw
-		if st == nil {
-			m := r.Base()
-			m.ID, m.Version, m.Created, m.Updated = p.id, 1, now, now
-			p.feature, err = geo.EncodeFeature(r)
-		}
+		m := recs[k].Base()
+		m.ID, m.Version, m.Created, m.Updated = p.id, 1, now, now
+		var err error
+		p.feature, err = geo.EncodeFeature(recs[k])
 		return err
 	})
 }
@@ -171,17 +168,38 @@ type pending struct {
 // records, their boxes, keys and change-log entries straight into their
 // tables; replaced records through a temporary table and one UPDATE.
 func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
+	write, err := db.PrepareBatch(actor, recs)
+	if err != nil {
+		return nil, err
+	}
+	return write(ctx)
+}
+
+// PrepareBatch does the work of ImportBatch that needs no transaction
+// (validating the records, working out their rows and ids) and returns
+// the write that finishes it, in one transaction. An import prepares the
+// next batch while the database writes the one before; it calls the
+// writes in the order it prepared their batches, each once. The records
+// stay the batch's until its write has returned.
+func (db *DB) PrepareBatch(actor string, recs []geo.Record) (func(context.Context) ([]geo.ImportResult, error), error) {
 	pre, err := db.prepareAll(recs)
 	if err != nil {
 		return nil, err
 	}
+	return func(ctx context.Context) ([]geo.ImportResult, error) {
+		return db.writeBatch(ctx, actor, recs, pre)
+	}, nil
+}
+
+// writeBatch writes a prepared batch in one transaction.
+func (db *DB) writeBatch(ctx context.Context, actor string, recs []geo.Record, pre []prepared) ([]geo.ImportResult, error) {
 	results := make([]geo.ImportResult, len(recs))
-	err = db.inTx(ctx, func(tx *writeTx) error {
+	err := db.inTx(ctx, func(tx *writeTx) error {
 		known, err := tx.known(recs, pre)
 		if err != nil {
 			return err
 		}
-		if err := fill(recs, pre, known, tx.now); err != nil {
+		if err := encodeNew(recs, pre, known, tx.now); err != nil {
 			return err
 		}
 		var order []*pending  // records to write, in the order first met
@@ -208,15 +226,6 @@ func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) 
 			old, err := geo.DecodeFeature(r.Collection(), st.feature)
 			if err != nil {
 				return err
-			}
-			if p.rows == nil {
-				// Stored as it is, but changed by an earlier record of the
-				// batch: it changes back.
-				rw, err := recordRows(r, p.keys)
-				if err != nil {
-					return err
-				}
-				p.rows = &rw
 			}
 			m := r.Base()
 			*m = *old.Base()

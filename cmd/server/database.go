@@ -11,6 +11,7 @@ import (
 	"nexus/api"
 	"nexus/geo"
 	"nexus/geocode"
+	"nexus/ingest"
 	"nexus/live"
 	"nexus/overview"
 	"nexus/pgstore"
@@ -38,6 +39,8 @@ type database interface {
 var (
 	_ database = (*store.DB)(nil)
 	_ database = (*pgstore.DB)(nil)
+	// PostgreSQL prepares an import's next batch while it writes one.
+	_ ingest.BatchPreparer = (*pgstore.DB)(nil)
 )
 
 // openDatabase opens the database -db names, creating it if needed, with

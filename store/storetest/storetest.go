@@ -86,6 +86,7 @@ func Run(t *testing.T, open func(t *testing.T) Engine) {
 		{"ReimportHistory", testReimportHistory},
 		{"ImportBatchDuplicates", testImportBatchDuplicates},
 		{"ImportedIDsAscend", testImportedIDsAscend},
+		{"ImportPipeline", testImportPipeline},
 		{"SampleRoundTrip", testSampleRoundTrip},
 		{"Export", testExport},
 		{"ExportStreams", testExportStreams},
