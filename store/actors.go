@@ -319,6 +319,9 @@ func (db *DB) ActorRecords(ctx context.Context, c geo.Collection, spellings []st
 		if err := rows.Scan(&rid, &f); err != nil {
 			return nil, err
 		}
+		if f, err = unpack(nil, f); err != nil {
+			return nil, err
+		}
 		out = append(out, f)
 	}
 	return out, rows.Err()

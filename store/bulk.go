@@ -271,6 +271,9 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 		}
 		results[i] = geo.ImportResult{ID: k.id, Outcome: geo.Updated}
 	}
+	if err := b.pack(inserts, updates); err != nil {
+		return err
+	}
 	for i := 0; i < len(sources); i += 2 {
 		if _, err := tx.Exec("UPDATE records SET src = ? WHERE rid = ?", sources[i], sources[i+1]); err != nil {
 			return err
@@ -287,7 +290,7 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 			return err
 		}
 	}
-	if _, err := tx.insertRows("INSERT INTO records (rid, collection, id, external_id, kind, t0, t1, x, y, version, geom, feature, src)", 13, inserts); err != nil {
+	if _, err := tx.insertRows("INSERT INTO records (rid, collection, id, external_id, kind, t0, t1, x, y, version, geom, feature, src)", insertColumns, inserts); err != nil {
 		return err
 	}
 	if err := tx.unindexAll(unindex); err != nil {
@@ -296,6 +299,59 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 	if err := tx.indexAll(index); err != nil {
 		return err
 	}
+	return nil
+}
+
+// insertColumns is how many values an inserted record row takes, and
+// insertFeature which of them is the Feature; updateFeature is the
+// Feature's place in an updated row.
+const (
+	insertColumns = 13
+	insertFeature = 11
+	updateFeature = 8
+)
+
+// pack replaces the Features of the rows to be written by their packed
+// form, on every core, with the database's dictionary or one made of
+// these Features (writeTx.dictionary).
+func (b *bulk) pack(inserts []any, updates [][]any) error {
+	slots := make([]*any, 0, len(inserts)/insertColumns+len(updates))
+	for i := insertFeature; i < len(inserts); i += insertColumns {
+		slots = append(slots, &inserts[i])
+	}
+	for _, row := range updates {
+		slots = append(slots, &row[updateFeature])
+	}
+	if len(slots) == 0 {
+		return nil
+	}
+	features := make([][]byte, len(slots))
+	for i, p := range slots {
+		features[i] = (*p).([]byte)
+	}
+	d, err := b.tx.dictionary(features, true)
+	if err != nil || d == nil {
+		return err
+	}
+	const chunk = 256
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(chunk)) - chunk
+			if i >= len(slots) {
+				return
+			}
+			for k := i; k < min(i+chunk, len(slots)); k++ {
+				*slots[k] = packFeature(d, features[k])
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), (len(slots)+chunk-1)/chunk) - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
 	return nil
 }
 

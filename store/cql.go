@@ -105,11 +105,11 @@ func (q *cqlSQL) column(prop string) (sql string, isList bool) {
 	case prop == "type" && q.c == geo.Incidents, prop == "commodity" && q.c == geo.Routes, prop == "relation" && q.c == geo.Links:
 		return "r.kind", false
 	case qa.Type == "array":
-		return "json_extract(r.feature, '$.properties." + prop + "')", true
+		return "json_extract(nexus_feature(r.feature), '$.properties." + prop + "')", true
 	case qa.Type == "boolean":
-		return "coalesce(json_extract(r.feature, '$.properties." + prop + "'), 0)", false
+		return "coalesce(json_extract(nexus_feature(r.feature), '$.properties." + prop + "'), 0)", false
 	}
-	return "json_extract(r.feature, '$.properties." + prop + "')", false
+	return "json_extract(nexus_feature(r.feature), '$.properties." + prop + "')", false
 }
 
 // test applies a condition on a property's value: on a list, it holds
@@ -117,7 +117,7 @@ func (q *cqlSQL) column(prop string) (sql string, isList bool) {
 func (q *cqlSQL) test(prop string, cond func(value string) string) string {
 	col, isList := q.column(prop)
 	if isList {
-		return "EXISTS (SELECT 1 FROM json_each(r.feature, '$.properties." + prop + "') j WHERE " + cond("j.value") + ")"
+		return "EXISTS (SELECT 1 FROM json_each(nexus_feature(r.feature), '$.properties." + prop + "') j WHERE " + cond("j.value") + ")"
 	}
 	return cond(col)
 }

@@ -50,9 +50,10 @@ type DB struct {
 
 	writeFailed atomic.Value // *writeFailure; nil while writes succeed
 
-	aliases  aliasCache   // the alias table, read once per change
-	payloads payloadCache // inflated change-log payloads
-	stmts    readStmts    // prepared statements of frequent reads
+	dict     atomic.Pointer[dictionary] // what writes pack Features with; nil before the first
+	aliases  aliasCache                 // the alias table, read once per change
+	payloads payloadCache               // inflated change-log payloads
+	stmts    readStmts                  // prepared statements of frequent reads
 }
 
 // dsn builds the connection string: pragmas in the DSN apply to every
@@ -112,15 +113,40 @@ func Open(path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	if err := db.loadDict(context.Background()); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	r, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
+	openPaths.Lock()
+	openPaths.n[path]++
+	openPaths.Unlock()
 	r.SetMaxOpenConns(ReadConns)
 	r.SetMaxIdleConns(ReadConns)
 	db.read = r
 	return db, nil
+}
+
+// loadDict reads the largest dictionary, which writes pack Features with.
+func (db *DB) loadDict(ctx context.Context) error {
+	var data []byte
+	err := db.write.QueryRowContext(ctx, "SELECT data FROM dictionaries ORDER BY length(data) DESC, key LIMIT 1").Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d, err := loadDictionary(data)
+	if err != nil {
+		return err
+	}
+	db.dict.Store(d)
+	return nil
 }
 
 // Path is the database file's path.
@@ -210,7 +236,11 @@ func refold(ctx context.Context, tx *sql.Tx) error {
 			return nil
 		}
 		for _, r := range batch {
-			rec, err := geo.DecodeFeature(r.c, r.feature)
+			feature, err := unpack(nil, r.feature)
+			if err != nil {
+				return fmt.Errorf("record %d: %w", r.rid, err)
+			}
+			rec, err := geo.DecodeFeature(r.c, feature)
 			if err != nil {
 				return fmt.Errorf("record %d: %w", r.rid, err)
 			}
@@ -225,6 +255,11 @@ func refold(ctx context.Context, tx *sql.Tx) error {
 // Close checkpoints the WAL into the main file and closes the database.
 func (db *DB) Close() error {
 	var errs []error
+	openPaths.Lock()
+	if openPaths.n[db.path]--; openPaths.n[db.path] <= 0 {
+		delete(openPaths.n, db.path)
+	}
+	openPaths.Unlock()
 	if db.read != nil {
 		db.stmts.close()
 		errs = append(errs, db.read.Close())

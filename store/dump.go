@@ -44,7 +44,11 @@ func (db *DB) Dump(ctx context.Context, fn func(geo.Row) error) error {
 	}
 	if err := each("SELECT collection, id, version, feature FROM records ORDER BY rid", func(rows *sql.Rows) (geo.Row, error) {
 		var s geo.Stored
-		err := rows.Scan(&s.Collection, &s.ID, &s.Version, &s.Feature)
+		if err := rows.Scan(&s.Collection, &s.ID, &s.Version, &s.Feature); err != nil {
+			return geo.Row{}, err
+		}
+		var err error
+		s.Feature, err = unpack(nil, s.Feature)
 		return geo.Row{Record: &s}, err
 	}); err != nil {
 		return err
@@ -177,7 +181,10 @@ func (db *DB) Load(ctx context.Context, dump func(ctx context.Context, fn func(g
 				if m := rec.Base(); m.ID != s.ID || m.Version != s.Version {
 					return fmt.Errorf("record %s %s: its Feature says id %s version %d", s.Collection, s.ID, m.ID, m.Version)
 				}
-				err = tx.write(0, rec, s.Feature)
+				var blob []byte
+				if blob, err = tx.pack(s.Feature); err == nil {
+					err = tx.write(0, rec, blob)
+				}
 			case r.Change != nil:
 				c := r.Change
 				_, err = tx.Exec("INSERT INTO changes (seq, collection, id, op, version, actor, time, before, after) VALUES (?,?,?,?,?,?,?,?,?)",

@@ -34,12 +34,13 @@ func (db *DB) Export(ctx context.Context, w io.Writer, cols []geo.Collection, f 
 			return n, translate(err)
 		}
 		var feature sql.RawBytes
+		var buf []byte
 		for rows.Next() {
 			if err := rows.Scan(&feature); err != nil {
 				rows.Close()
 				return n, err
 			}
-			out, err := shown(c, f, feature)
+			out, err := shown(buf, c, f, feature)
 			if err != nil {
 				rows.Close()
 				return n, err
@@ -49,6 +50,7 @@ func (db *DB) Export(ctx context.Context, w io.Writer, cols []geo.Collection, f 
 				sep = "\n"
 			}
 			bw.WriteString(sep)
+			buf = out[:0]
 			if _, err := bw.Write(out); err != nil {
 				rows.Close()
 				return n, err
@@ -156,16 +158,18 @@ func (db *DB) Scan(ctx context.Context, cols []geo.Collection, f geo.Filter,
 			return translate(err)
 		}
 		var feature sql.RawBytes
+		var buf []byte
 		for rows.Next() {
 			if err := rows.Scan(&feature); err != nil {
 				rows.Close()
 				return err
 			}
-			out, err := shown(c, f, feature)
+			out, err := shown(buf, c, f, feature)
 			if err != nil {
 				rows.Close()
 				return err
 			}
+			buf = out[:0]
 			if err := each(c, out); err != nil {
 				rows.Close()
 				return err

@@ -74,10 +74,10 @@ func (db *DB) writeGroup(ctx context.Context, group []*createReq) {
 			if _, err := tx.Tx.Exec("SAVEPOINT one_create"); err != nil {
 				return err
 			}
-			seq := tx.lastSeq
+			seq, dict := tx.lastSeq, tx.pending
 			if g.out, g.err = tx.create(g.actor, g.r); g.err != nil {
 				g.err = translate(g.err)
-				tx.lastSeq = seq
+				tx.lastSeq, tx.pending = seq, dict
 				if _, err := tx.Tx.Exec("ROLLBACK TO one_create"); err != nil {
 					if geo.ErrorCode(g.err) == geo.EFULL {
 						// A full disk rolled the whole transaction back.

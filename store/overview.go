@@ -260,6 +260,10 @@ func (db *DB) Features(ctx context.Context, c geo.Collection, ids []string) ([][
 				return nil, err
 			}
 			if col == string(c) {
+				if f, err = unpack(nil, f); err != nil {
+					rows.Close()
+					return nil, err
+				}
 				out = append(out, f)
 			}
 		}

@@ -111,6 +111,10 @@ func (db *DB) Get(ctx context.Context, c geo.Collection, id string) (geo.Stored,
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, geo.Errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
 	}
+	if err != nil {
+		return s, err
+	}
+	s.Feature, err = unpack(nil, s.Feature)
 	return s, err
 }
 
@@ -199,14 +203,16 @@ func (db *DB) Each(ctx context.Context, c geo.Collection, f geo.Filter, fn func(
 	}
 	defer rows.Close()
 	var feature sql.RawBytes
+	var buf []byte
 	for rows.Next() {
 		if err := rows.Scan(&feature); err != nil {
 			return err
 		}
-		out, err := shown(c, f, feature)
+		out, err := shown(buf, c, f, feature)
 		if err != nil {
 			return err
 		}
+		buf = out[:0]
 		if err := fn(out); err != nil {
 			return err
 		}
@@ -242,7 +248,13 @@ func (db *DB) scanChanges(ctx context.Context, q queryer, rows *sql.Rows) ([]geo
 			return nil, err
 		}
 		c.Restored = restored.Int64
-		c.Before, c.After = before, after
+		var err error
+		if c.Before, err = unpack(nil, before); err != nil {
+			return nil, err
+		}
+		if c.After, err = unpack(nil, after); err != nil {
+			return nil, err
+		}
 		c.Time, _ = time.Parse(time.RFC3339Nano, t)
 		if payload.Valid {
 			refs = append(refs, ref{len(out), payload.Int64, int(part.Int64)})
@@ -387,7 +399,7 @@ func scanPage(rows *sql.Rows, c geo.Collection, f geo.Filter, limit int) (geo.Pa
 		if err := rows.Scan(&rid, &feature); err != nil {
 			return p, err
 		}
-		feature, err := shown(c, f, feature)
+		feature, err := shown(nil, c, f, feature)
 		if err != nil {
 			return p, err
 		}

@@ -77,11 +77,13 @@ func geomColumn(exact bool) string {
 	return "(CASE WHEN r.rid IN (" + sensitiveRids + ") THEN nexus_coarse(r.geom) ELSE r.geom END)"
 }
 
-// shown is what the filter's caller sees of a Feature read under it: a
-// viewer's copy of a sensitive record is coarsened (geo.PublicFeature).
-func shown(c geo.Collection, f geo.Filter, feature []byte) ([]byte, error) {
-	if f.Exact {
-		return feature, nil
+// shown is what the filter's caller sees of a Feature read under it, as
+// stored (blob, unpacked in dst's memory when it has room): a viewer's
+// copy of a sensitive record is coarsened (geo.PublicFeature).
+func shown(dst []byte, c geo.Collection, f geo.Filter, blob []byte) ([]byte, error) {
+	feature, err := unpack(dst, blob)
+	if err != nil || f.Exact {
+		return feature, err
 	}
 	return geo.PublicFeature(c, feature)
 }

@@ -52,7 +52,8 @@ var ids struct {
 type current struct {
 	rid     int64
 	version int64
-	feature []byte
+	feature []byte // the Feature
+	blob    []byte // as stored: packed (compress.go) or not
 }
 
 // prepare validates and normalises a record before it is written.
@@ -134,7 +135,7 @@ func (db *DB) Delete(ctx context.Context, actor string, c geo.Collection, id str
 		if _, err := tx.Exec("DELETE FROM records WHERE rid = ?", cur.rid); err != nil {
 			return err
 		}
-		return tx.log(geo.Change{Collection: c, ID: id, Op: geo.OpDelete, Version: cur.version + 1, Actor: actor, Before: cur.feature})
+		return tx.log(geo.Change{Collection: c, ID: id, Op: geo.OpDelete, Version: cur.version + 1, Actor: actor, Before: cur.blob})
 	})
 }
 
@@ -145,6 +146,9 @@ type writeTx struct {
 	now     time.Time
 	lastSeq int64
 	stmts   map[string]*sql.Stmt
+	// pending is the dictionary this transaction made, which writes
+	// pack with after its commit.
+	pending *dictionary
 	// recheck holds the actors (and collections) whose earliest start or
 	// latest end went with a removed or replaced record: the widest span
 	// removed, read again before the commit.
@@ -210,6 +214,9 @@ func (db *DB) inTx(ctx context.Context, f func(*writeTx) error) (err error) {
 	if err := sqlTx.Commit(); err != nil {
 		return translate(err)
 	}
+	if tx.pending != nil {
+		db.dict.Store(tx.pending)
+	}
 	if tx.lastSeq > 0 {
 		db.committed(tx.lastSeq)
 	}
@@ -218,11 +225,53 @@ func (db *DB) inTx(ctx context.Context, f func(*writeTx) error) (err error) {
 
 func (tx *writeTx) current(c geo.Collection, id string) (current, error) {
 	var cur current
-	err := tx.QueryRow("SELECT rid, version, feature FROM records WHERE id = ? AND collection = ?", id, string(c)).Scan(&cur.rid, &cur.version, &cur.feature)
+	err := tx.QueryRow("SELECT rid, version, feature FROM records WHERE id = ? AND collection = ?", id, string(c)).Scan(&cur.rid, &cur.version, &cur.blob)
 	if errors.Is(err, sql.ErrNoRows) {
 		return cur, geo.Errorf(geo.ENOTFOUND, "no %s with id %q", strings.TrimSuffix(string(c), "s"), id)
 	}
+	if err != nil {
+		return cur, err
+	}
+	cur.feature, err = unpack(nil, cur.blob)
 	return cur, err
+}
+
+// dictionary returns the dictionary to pack these Features with: the
+// database's, or else (or, with grow, when the database's is small and
+// these are many) a new one made of them, stored in this transaction.
+func (tx *writeTx) dictionary(features [][]byte, grow bool) (*dictionary, error) {
+	d := tx.pending
+	if d == nil {
+		d = tx.db.dict.Load()
+	}
+	if d != nil && (!grow || len(d.data) >= dictTarget/2) {
+		return d, nil
+	}
+	total := 0
+	for _, f := range features {
+		total += len(f)
+	}
+	if d != nil && total < dictTarget {
+		return d, nil
+	}
+	nd := makeDictionary(features)
+	if nd == nil {
+		return d, nil
+	}
+	if _, err := tx.Exec("INSERT OR IGNORE INTO dictionaries (key, data) VALUES (?, ?)", nd.key, nd.data); err != nil {
+		return nil, err
+	}
+	tx.pending = nd
+	return nd, nil
+}
+
+// pack returns the packed form of a Feature, to be stored.
+func (tx *writeTx) pack(feature []byte) ([]byte, error) {
+	d, err := tx.dictionary([][]byte{feature}, false)
+	if err != nil {
+		return nil, err
+	}
+	return packFeature(d, feature), nil
 }
 
 func (tx *writeTx) create(actor string, r geo.Record) (geo.Stored, error) {
@@ -232,10 +281,14 @@ func (tx *writeTx) create(actor string, r geo.Record) (geo.Stored, error) {
 	if err != nil {
 		return geo.Stored{}, err
 	}
-	if err := tx.write(0, r, feature); err != nil {
+	blob, err := tx.pack(feature)
+	if err != nil {
 		return geo.Stored{}, err
 	}
-	return geo.Stored{Collection: r.Collection(), ID: m.ID, Version: 1, Feature: feature}, tx.log(geo.Change{Collection: r.Collection(), ID: m.ID, Op: geo.OpCreate, Version: 1, Actor: actor, After: feature})
+	if err := tx.write(0, r, blob); err != nil {
+		return geo.Stored{}, err
+	}
+	return geo.Stored{Collection: r.Collection(), ID: m.ID, Version: 1, Feature: feature}, tx.log(geo.Change{Collection: r.Collection(), ID: m.ID, Op: geo.OpCreate, Version: 1, Actor: actor, After: blob})
 }
 
 func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (geo.Stored, geo.Outcome, error) {
@@ -258,20 +311,25 @@ func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (geo.Stor
 	if err != nil {
 		return geo.Stored{}, "", err
 	}
+	blob, err := tx.pack(feature)
+	if err != nil {
+		return geo.Stored{}, "", err
+	}
 	if err := tx.unindex(cur.rid); err != nil {
 		return geo.Stored{}, "", err
 	}
-	if err := tx.write(cur.rid, r, feature); err != nil {
+	if err := tx.write(cur.rid, r, blob); err != nil {
 		return geo.Stored{}, "", err
 	}
-	err = tx.log(geo.Change{Collection: r.Collection(), ID: id, Op: geo.OpUpdate, Version: m.Version, Actor: actor, Before: cur.feature, After: feature})
+	err = tx.log(geo.Change{Collection: r.Collection(), ID: id, Op: geo.OpUpdate, Version: m.Version, Actor: actor, Before: cur.blob, After: blob})
 	return geo.Stored{Collection: r.Collection(), ID: id, Version: m.Version, Feature: feature}, geo.Updated, err
 }
 
-// write inserts (rid 0) or replaces the record row and its index entries.
-func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
+// write inserts (rid 0) or replaces the record row and its index entries;
+// blob is the record's Feature as stored (packed or not).
+func (tx *writeTx) write(rid int64, r geo.Record, blob []byte) error {
 	k := r.Keys()
-	row, err := recordRow(r, k, feature)
+	row, err := recordRow(r, k, blob)
 	if err != nil {
 		return err
 	}
