@@ -226,7 +226,7 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 			}
 			inserts = append(append(inserts, b.lastRid, string(r.Collection()), m.ID), row...)
 			index = append(index, indexed{b.lastRid, r.Collection(), keys, coarseBoxes(r)})
-			if err := b.logChange(r.Collection(), m.ID, geo.OpCreate, 1, nil, feature); err != nil {
+			if err := b.logChange(r.Collection(), m.ID, geo.OpCreate, 1, nil); err != nil {
 				return err
 			}
 			results[i] = geo.ImportResult{ID: m.ID, Outcome: geo.Created}
@@ -266,7 +266,7 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 		updates = append(updates, append(row, cur.rid))
 		unindex = append(unindex, cur.rid)
 		index = append(index, indexed{cur.rid, r.Collection(), keys, coarseBoxes(r)})
-		if err := b.logChange(r.Collection(), k.id, geo.OpUpdate, m.Version, cur.feature, feature); err != nil {
+		if err := b.logChange(r.Collection(), k.id, geo.OpUpdate, m.Version, cur.feature); err != nil {
 			return err
 		}
 		results[i] = geo.ImportResult{ID: k.id, Outcome: geo.Updated}
@@ -386,11 +386,15 @@ func recordRow(r geo.Record, k geo.Keys, feature []byte) ([]any, error) {
 // changeColumnsBulk is how many values one compact change-log row takes.
 const changeColumnsBulk = 8
 
-// logChange queues a change-log entry whose Features go into the shared
-// payload; a full payload is written at once, the entries at the end of
-// the batch (flushLog).
-func (b *bulk) logChange(c geo.Collection, id, op string, version int64, before, after []byte) error {
-	part := b.payload.add(before, after)
+// logChange queues a change-log entry. The Feature it replaced (before)
+// goes into the shared payload; the one it wrote is the record's (see
+// changeColumns). A full payload is written at once, the entries at the
+// end of the batch (flushLog).
+func (b *bulk) logChange(c geo.Collection, id, op string, version int64, before []byte) error {
+	var part any
+	if before != nil {
+		part = b.payload.add(before, nil)
+	}
 	b.log = append(b.log, string(c), id, op, version, b.actor, b.tx.now.Format(time.RFC3339Nano), nil, part)
 	if b.payload.parts == payloadParts {
 		return b.flushPayload()
@@ -417,7 +421,9 @@ func (b *bulk) flushPayload() error {
 		return err
 	}
 	for i := b.logged + 6; i < len(b.log); i += changeColumnsBulk {
-		b.log[i] = id
+		if b.log[i+1] != nil {
+			b.log[i] = id
+		}
 	}
 	b.logged = len(b.log)
 	return nil

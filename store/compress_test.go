@@ -120,3 +120,116 @@ func TestDictionaryOfAnotherProcess(t *testing.T) {
 		t.Error("the dictionary read from the database was not kept")
 	}
 }
+
+// TestChangeLogKeepsOneCopy: the change log keeps the Feature a change
+// replaced, not the one it wrote, which the record (or the next change)
+// holds: a create logs no Feature, an update its before only; yet every
+// change reads back with both, from Changes and from History.
+func TestChangeLogKeepsOneCopy(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	s := storetest.NewSynth(3, "one")
+	created, err := db.Create(ctx, "test", s.Incident())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulk, err := db.ImportBatch(ctx, "test", []geo.Record{s.Incident(), s.Incident()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored int
+	if err := db.read.QueryRow("SELECT count(*) FROM changes WHERE after IS NOT NULL OR before IS NOT NULL OR payload IS NOT NULL").Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored != 0 {
+		t.Errorf("%d creates keep a copy of the Feature in the change log", stored)
+	}
+	next := s.Incident()
+	updated, _, err := db.Replace(ctx, "test", created.ID, 0, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := db.Get(ctx, geo.Incidents, bulk[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := geo.DecodeFeature(geo.Incidents, cur.Feature)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := rec.(*geo.Incident)
+	in.Title = "Changed in bulk"
+	if _, err := db.ImportBatch(ctx, "test", []geo.Record{in}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Delete(ctx, "test", geo.Incidents, bulk[1].ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	changes, err := db.Changes(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, _ := db.Get(ctx, geo.Incidents, bulk[0].ID)
+	want := []struct {
+		id, op        string
+		before, after string
+	}{
+		{created.ID, geo.OpCreate, "", string(created.Feature)},
+		{bulk[0].ID, geo.OpCreate, "", string(cur.Feature)},
+		{bulk[1].ID, geo.OpCreate, "", "?"},
+		{created.ID, geo.OpUpdate, string(created.Feature), string(updated.Feature)},
+		{bulk[0].ID, geo.OpUpdate, string(cur.Feature), string(last.Feature)},
+		{bulk[1].ID, geo.OpDelete, "?", ""},
+	}
+	if len(changes) != len(want) {
+		t.Fatalf("%d changes, want %d", len(changes), len(want))
+	}
+	for i, w := range want {
+		c := changes[i]
+		if c.ID != w.id || c.Op != w.op {
+			t.Fatalf("change %d: %s %s, want %s %s", i, c.Op, c.ID, w.op, w.id)
+		}
+		if w.before != "?" && string(c.Before) != w.before || w.after != "?" && string(c.After) != w.after {
+			t.Errorf("change %d (%s %s): before %.80s…, after %.80s…", i, c.Op, c.ID, c.Before, c.After)
+		}
+	}
+	// The create of the deleted record reads its Feature from the delete.
+	if len(changes[2].After) == 0 || string(changes[2].After) != string(changes[5].Before) {
+		t.Errorf("the deleted record's create reads %.80s…, its delete %.80s…", changes[2].After, changes[5].Before)
+	}
+	h, err := db.History(ctx, geo.Incidents, created.ID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Changes) != 2 || string(h.Changes[1].After) != string(created.Feature) || string(h.Changes[0].After) != string(updated.Feature) {
+		t.Errorf("history of %s: %d changes", created.ID, len(h.Changes))
+	}
+}
+
+// TestChangeLogOfOlderVersions: change-log rows that keep both Features
+// (written before the log kept one copy) read as they are, beside new ones.
+func TestChangeLogOfOlderVersions(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	s := storetest.NewSynth(4, "old")
+	created, err := db.Create(ctx, "test", s.Incident())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As an older version wrote it: the create keeps its after.
+	if _, err := db.write.Exec("UPDATE changes SET after = ? WHERE id = ?", created.Feature, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	updated, _, err := db.Replace(ctx, "test", created.ID, 0, s.Incident())
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, err := db.Changes(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 2 || string(changes[0].After) != string(created.Feature) ||
+		string(changes[1].Before) != string(created.Feature) || string(changes[1].After) != string(updated.Feature) {
+		t.Errorf("changes: %+v", changes)
+	}
+}

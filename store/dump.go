@@ -54,7 +54,7 @@ func (db *DB) Dump(ctx context.Context, fn func(geo.Row) error) error {
 		return err
 	}
 	for after := int64(0); ; {
-		rows, err := tx.QueryContext(ctx, "SELECT "+changeColumns+" FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", after, dumpChunk)
+		rows, err := tx.QueryContext(ctx, "SELECT "+changeColumns+" FROM changes c WHERE c.seq > ? ORDER BY c.seq LIMIT ?", after, dumpChunk)
 		if err != nil {
 			return translate(err)
 		}

@@ -220,7 +220,15 @@ func (db *DB) Each(ctx context.Context, c geo.Collection, f geo.Filter, fn func(
 	return rows.Err()
 }
 
-const changeColumns = "seq, collection, id, op, version, actor, time, before, after, payload, part, restored"
+// changeColumns are the columns scanChanges reads, of the change log as
+// c. A change keeps the Feature it replaced (before) but not the one it
+// wrote (after), which is the next change's before or, for the newest
+// change of a record, the record's stored Feature: the two last columns
+// say where to find it, in the snapshot that read the change (rows written
+// by older versions, or loaded from a dump, keep after themselves).
+const changeColumns = "c.seq, c.collection, c.id, c.op, c.version, c.actor, c.time, c.before, c.after, c.payload, c.part, c.restored, " +
+	"CASE WHEN c.after IS NULL AND c.op <> 'delete' THEN (SELECT n.seq FROM changes n WHERE n.id = c.id AND n.collection = c.collection AND n.seq > c.seq ORDER BY n.seq LIMIT 1) END, " +
+	"CASE WHEN c.after IS NULL AND c.op <> 'delete' AND NOT EXISTS (SELECT 1 FROM changes n WHERE n.id = c.id AND n.collection = c.collection AND n.seq > c.seq) THEN (SELECT r.feature FROM records r WHERE r.id = c.id AND r.collection = c.collection) END"
 
 // queryer is what reading a change payload needs: the read pool or a
 // transaction.
@@ -228,8 +236,9 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// scanChanges reads change-log rows; an entry written in bulk takes its
-// before and after from its payload.
+// scanChanges reads change-log rows selected as changeColumns; an entry
+// written in bulk takes its before (and, if written before the change log
+// stopped keeping it, its after) from its payload.
 func (db *DB) scanChanges(ctx context.Context, q queryer, rows *sql.Rows) ([]geo.Change, error) {
 	defer rows.Close()
 	var out []geo.Change
@@ -239,15 +248,19 @@ func (db *DB) scanChanges(ctx context.Context, q queryer, rows *sql.Rows) ([]geo
 		part    int
 	}
 	var refs []ref
+	nexts := map[int]int64{} // change → the seq of the next change of its record
 	for rows.Next() {
 		var c geo.Change
 		var t string
-		var before, after []byte
-		var payload, part, restored sql.NullInt64
-		if err := rows.Scan(&c.Seq, &c.Collection, &c.ID, &c.Op, &c.Version, &c.Actor, &t, &before, &after, &payload, &part, &restored); err != nil {
+		var before, after, current []byte
+		var payload, part, restored, next sql.NullInt64
+		if err := rows.Scan(&c.Seq, &c.Collection, &c.ID, &c.Op, &c.Version, &c.Actor, &t, &before, &after, &payload, &part, &restored, &next, &current); err != nil {
 			return nil, err
 		}
 		c.Restored = restored.Int64
+		if len(after) == 0 {
+			after = current
+		}
 		var err error
 		if c.Before, err = unpack(nil, before); err != nil {
 			return nil, err
@@ -259,21 +272,63 @@ func (db *DB) scanChanges(ctx context.Context, q queryer, rows *sql.Rows) ([]geo
 		if payload.Valid {
 			refs = append(refs, ref{len(out), payload.Int64, int(part.Int64)})
 		}
+		if next.Valid {
+			nexts[len(out)] = next.Int64
+		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	rows.Close()
+	part := func(seq, payload int64, part int) (payloadEntry, error) {
+		parts, err := db.payload(ctx, q, payload)
+		if err != nil {
+			return payloadEntry{}, err
+		}
+		if part < 0 || part >= len(parts) {
+			return payloadEntry{}, fmt.Errorf("change %d: part %d of payload %d is missing", seq, part, payload)
+		}
+		return parts[part], nil
+	}
 	for _, r := range refs {
-		parts, err := db.payload(ctx, q, r.payload)
+		e, err := part(out[r.i].Seq, r.payload, r.part)
 		if err != nil {
 			return nil, err
 		}
-		if r.part < 0 || r.part >= len(parts) {
-			return nil, fmt.Errorf("change %d: part %d of payload %d is missing", out[r.i].Seq, r.part, r.payload)
+		out[r.i].Before = e.before
+		if len(e.after) > 0 {
+			out[r.i].After = e.after
 		}
-		out[r.i].Before, out[r.i].After = parts[r.part].before, parts[r.part].after
+	}
+	for i, next := range nexts {
+		if len(out[i].After) > 0 {
+			continue // an older row that kept it
+		}
+		// The next change's before: change-log rows do not change, so
+		// any snapshot reads the same.
+		var before []byte
+		var payload, p sql.NullInt64
+		if err := q.QueryRowContext(ctx, "SELECT before, payload, part FROM changes WHERE seq = ?", next).Scan(&before, &payload, &p); err != nil {
+			return nil, fmt.Errorf("change %d: the next change %d: %w", out[i].Seq, next, err)
+		}
+		if payload.Valid {
+			e, err := part(next, payload.Int64, int(p.Int64))
+			if err != nil {
+				return nil, err
+			}
+			before = e.before
+		}
+		after, err := unpack(nil, before)
+		if err != nil {
+			return nil, err
+		}
+		out[i].After = after
+	}
+	for _, c := range out {
+		if c.Op != geo.OpDelete && len(c.After) == 0 {
+			return nil, fmt.Errorf("change %d of %s %s: its Feature is missing", c.Seq, c.Collection, c.ID)
+		}
 	}
 	return out, nil
 }
@@ -305,7 +360,7 @@ func (db *DB) History(ctx context.Context, c geo.Collection, id string, before i
 	}
 	size := 0
 	for len(p.Changes) < limit {
-		rows, err := tx.QueryContext(ctx, "SELECT "+changeColumns+" FROM changes WHERE id = ? AND collection = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+		rows, err := tx.QueryContext(ctx, "SELECT "+changeColumns+" FROM changes c WHERE c.id = ? AND c.collection = ? AND c.seq < ? ORDER BY c.seq DESC LIMIT ?",
 			id, string(c), before, min(historyChunk, limit-len(p.Changes)))
 		if err != nil {
 			return p, translate(err)
@@ -362,7 +417,7 @@ func (db *DB) DeletedAfter(ctx context.Context, after int64) (map[string]int64, 
 
 // Changes returns up to limit change-log entries after seq, oldest first.
 func (db *DB) Changes(ctx context.Context, after int64, limit int) ([]geo.Change, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+changeColumns+" FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+	rows, err := db.read.QueryContext(ctx, "SELECT "+changeColumns+" FROM changes c WHERE c.seq > ? ORDER BY c.seq LIMIT ?", after, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -288,7 +288,7 @@ func (tx *writeTx) create(actor string, r geo.Record) (geo.Stored, error) {
 	if err := tx.write(0, r, blob); err != nil {
 		return geo.Stored{}, err
 	}
-	return geo.Stored{Collection: r.Collection(), ID: m.ID, Version: 1, Feature: feature}, tx.log(geo.Change{Collection: r.Collection(), ID: m.ID, Op: geo.OpCreate, Version: 1, Actor: actor, After: blob})
+	return geo.Stored{Collection: r.Collection(), ID: m.ID, Version: 1, Feature: feature}, tx.log(geo.Change{Collection: r.Collection(), ID: m.ID, Op: geo.OpCreate, Version: 1, Actor: actor})
 }
 
 func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (geo.Stored, geo.Outcome, error) {
@@ -321,7 +321,7 @@ func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (geo.Stor
 	if err := tx.write(cur.rid, r, blob); err != nil {
 		return geo.Stored{}, "", err
 	}
-	err = tx.log(geo.Change{Collection: r.Collection(), ID: id, Op: geo.OpUpdate, Version: m.Version, Actor: actor, Before: cur.blob, After: blob})
+	err = tx.log(geo.Change{Collection: r.Collection(), ID: id, Op: geo.OpUpdate, Version: m.Version, Actor: actor, Before: cur.blob})
 	return geo.Stored{Collection: r.Collection(), ID: id, Version: m.Version, Feature: feature}, geo.Updated, err
 }
 
@@ -411,7 +411,9 @@ func (tx *writeTx) unindex(rid int64) error {
 	return err
 }
 
-// log writes one change-log entry.
+// log writes one change-log entry. It keeps the Feature the change
+// replaced (Before); the one it wrote is the record's until the next
+// change keeps it (see changeColumns), so c.After is left out.
 func (tx *writeTx) log(c geo.Change) error {
 	res, err := tx.Exec("INSERT INTO changes (collection, id, op, version, actor, time, before, after) VALUES (?,?,?,?,?,?,?,?)",
 		string(c.Collection), c.ID, c.Op, c.Version, c.Actor, tx.now.Format(time.RFC3339Nano), nullBytes(c.Before), nullBytes(c.After))
