@@ -205,6 +205,7 @@ func (db *DB) migrate(ctx context.Context) error {
 // in its transaction, by the migration's file name.
 var afterMigration = map[string]func(context.Context, *sql.Tx) error{
 	"0009_fts_folded.sql": refold,
+	"0021_fts_detail.sql": refold,
 }
 
 // refold fills the full-text index with the folded text of every record.
