@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"slices"
 	"strings"
@@ -208,6 +209,10 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 	var index []indexed
 	var unindex []int64
 	var sources []any // src, rid of unchanged records read from new bytes
+	// A new record's row is worked out after this loop, on every core:
+	// its place in inserts and in index.
+	type fresh struct{ rec, row, index int }
+	var news []fresh
 	for i := from; i < to; i++ {
 		r, keys := b.recs[i], b.pre[i].keys
 		m := r.Base()
@@ -216,16 +221,9 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 		if !ok {
 			b.lastRid++
 			m.ID, m.Version, m.Created, m.Updated = newID(), 1, tx.now, tx.now
-			feature, err := geo.EncodeFeature(r)
-			if err != nil {
-				return err
-			}
-			row, err := recordRow(r, keys, feature)
-			if err != nil {
-				return err
-			}
-			inserts = append(append(inserts, b.lastRid, string(r.Collection()), m.ID), row...)
-			index = append(index, indexed{b.lastRid, r.Collection(), keys, coarseBoxes(r)})
+			news = append(news, fresh{i, len(inserts), len(index)})
+			inserts = append(append(inserts, b.lastRid, string(r.Collection()), m.ID), make([]any, insertColumns-3)...)
+			index = append(index, indexed{rid: b.lastRid, coll: r.Collection(), keys: keys})
 			if err := b.logChange(r.Collection(), m.ID, geo.OpCreate, 1, nil); err != nil {
 				return err
 			}
@@ -270,6 +268,26 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 			return err
 		}
 		results[i] = geo.ImportResult{ID: k.id, Outcome: geo.Updated}
+	}
+	errs := make([]error, len(news))
+	parallel(len(news), func(j int) {
+		n := news[j]
+		r := b.recs[n.rec]
+		feature, err := geo.EncodeFeature(r)
+		if err != nil {
+			errs[j] = err
+			return
+		}
+		row, err := recordRow(r, b.pre[n.rec].keys, feature)
+		if err != nil {
+			errs[j] = err
+			return
+		}
+		copy(inserts[n.row+3:n.row+insertColumns], row)
+		index[n.index].coarse = coarseBoxes(r)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	if err := b.pack(inserts, updates); err != nil {
 		return err
@@ -333,26 +351,31 @@ func (b *bulk) pack(inserts []any, updates [][]any) error {
 	if err != nil || d == nil {
 		return err
 	}
-	const chunk = 256
+	parallel(len(slots), func(k int) { *slots[k] = packFeature(d, features[k]) })
+	return nil
+}
+
+// parallel calls f(0) … f(n-1) on every core, in chunks.
+func parallel(n int, f func(int)) {
+	const chunk = 64
 	var next atomic.Int64
 	work := func() {
 		for {
 			i := int(next.Add(chunk)) - chunk
-			if i >= len(slots) {
+			if i >= n {
 				return
 			}
-			for k := i; k < min(i+chunk, len(slots)); k++ {
-				*slots[k] = packFeature(d, features[k])
+			for k := i; k < min(i+chunk, n); k++ {
+				f(k)
 			}
 		}
 	}
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), (len(slots)+chunk-1)/chunk) - 1 {
+	for range min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk) - 1 {
 		wg.Go(work)
 	}
 	work()
 	wg.Wait()
-	return nil
 }
 
 // recordRow returns the values of a record row from external_id to src,
