@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"runtime"
@@ -535,7 +536,12 @@ func (tx *writeTx) indexAll(recs []indexed) error {
 		b  orb.Bound
 	}
 	var boxes []box
-	var keys, text, coarse []any
+	type key struct {
+		key, value, folded string
+		rid                int64
+	}
+	var keys []key
+	var text, coarse []any
 	seen := map[string]bool{}
 	var sum summary
 	for _, r := range recs {
@@ -553,7 +559,7 @@ func (tx *writeTx) indexAll(recs []indexed) error {
 				continue
 			}
 			seen[lk] = true
-			keys = append(keys, kv[0], kv[1], r.rid)
+			keys = append(keys, key{kv[0], kv[1], lk, r.rid})
 			if kv[0] == "actor" {
 				actors = append(actors, kv[1])
 			} else {
@@ -586,7 +592,19 @@ func (tx *writeTx) indexAll(recs []indexed) error {
 	if _, err := tx.insertRows("INSERT INTO coarse_boxes", 9, coarse); err != nil {
 		return err
 	}
-	if _, err := tx.insertRows("INSERT INTO record_keys (key, value, rid)", 3, keys); err != nil {
+	// In the order of the table's key, so that the rows of one actor or
+	// country go in side by side.
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := strings.Compare(a.folded, b.folded); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.rid, b.rid)
+	})
+	args = args[:0]
+	for _, k := range keys {
+		args = append(args, k.key, k.value, k.rid)
+	}
+	if _, err := tx.insertRows("INSERT INTO record_keys (key, value, rid)", 3, args); err != nil {
 		return err
 	}
 	_, err := tx.insertRows("INSERT INTO fts (rowid, text)", 2, text)
