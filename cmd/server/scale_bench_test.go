@@ -570,6 +570,10 @@ func browserScale(b *testing.B, base string) {
 	report("browser: pan or zoom to full redraw, %d views: p50 %.0f ms (goal %.0f: %s), max %.0f ms", len(redraws), ms(r50), ms(goalRedraw), verdict(r50 <= goalRedraw), ms(r99))
 
 	shots := benchOut(b)
+	if abs, err := filepath.Abs(shots); err == nil {
+		shots = abs
+	}
+	report("browser: screenshots of the world, a country, a city and the density mode in %s", shots)
 	eval[bool](p, `(document.getElementById('legend').open = false, true)`)
 	p.moveTo(15, -40, 2)
 	p.screenshot(filepath.Join(shots, fmt.Sprintf("map-%dk-world.png", scaleIncidents/1000)))

@@ -274,6 +274,12 @@ async function main() {
     }
   };
 
+  // The first load starts here, while the rest of the page is set up, when
+  // the configuration said which change the server was at: the live
+  // connection asks for every change after it. Else it waits for the live
+  // hello (below).
+  const firstLoad = Number.isFinite(config.seq) ? [loadView(), loadRoutes()] : null;
+
   // Live updates.
   const known = new Map();
   const remember = (frame, feature) => {
@@ -625,17 +631,16 @@ async function main() {
   setTimeState(initial.time, false);
   nexus.timeline = timeline;
 
-  // First load: at once when the configuration said which change the
-  // server was at (the live connection asks for every change after it),
-  // else after the live hello (so nothing falls between the two), or
-  // without it when the live connection is slow to come. The counts by
-  // type beside the filters come when they come: on a large database they
-  // take longer than the view itself, and the map need not wait for them.
-  if (live.lastSeq === null) {
+  // First load, unless it started above: after the live hello (so nothing
+  // falls between the two), or without it when the live connection is slow
+  // to come. The counts by type beside the filters come when they come: on
+  // a large database they take longer than the view itself, and the map
+  // need not wait for them.
+  if (!firstLoad) {
     await Promise.race([live.firstHello, new Promise((r) => { setTimeout(r, HELLO_WAIT_MS); })]);
   }
   loadCounts();
-  await Promise.allSettled([loadView(), loadRoutes(), basemap.loaded]);
+  await Promise.allSettled([...(firstLoad ?? [loadView(), loadRoutes()]), basemap.loaded]);
   if (!initial.view) saveURL();
   nexus.readyAt = performance.now();
   body.dataset.ready = '1';
