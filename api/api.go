@@ -149,7 +149,8 @@ type Geocoder interface {
 
 // Overview is what the API needs of the in-memory overview of the
 // incidents; *overview.Index satisfies it. It answers every filter but
-// full text, corridors and filter expressions (overview.Handles).
+// corridors and filter expressions (overview.Handles); full text through
+// the matches of the text, which it asks the store for once.
 type Overview interface {
 	View(ctx context.Context, f geo.Filter, level int) ([]overview.Cluster, int64, error)
 	Count(ctx context.Context, f geo.Filter) (int64, error)

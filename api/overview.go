@@ -108,8 +108,9 @@ const scanShare = 0.05
 
 // itemsPage reads one page of items. Counting never costs more than the
 // page: numberMatched (page.Matched, -1 when unknown) comes from the
-// overview for incidents under every filter but full text, corridors and
-// filter expressions; from the page itself when it holds every match; and
+// overview for incidents under every filter but corridors and filter
+// expressions (a text's matches are read once, then kept); from the page
+// itself when it holds every match; and
 // from the store for routes, a small collection. The overview's count also
 // says how to read a box.
 func (s *Server) itemsPage(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (geo.Page, error) {

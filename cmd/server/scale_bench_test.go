@@ -485,10 +485,17 @@ func BenchmarkScale1M(b *testing.B) {
 		sp50, sp99 := quantiles(steps)
 		report("time-slider step (view at zoom 5 and counts by type, one-year window): p50 %.1f ms, max %.1f ms (goal %.0f: %s)", ms(sp50), ms(sp99), ms(goalStep), verdict(sp99 <= goalStep))
 		// Filters off the fast path.
+		// A text's first answer asks the store for its matches, which
+		// the overview then keeps: the first and the later are shown apart.
 		for _, q := range []string{"actor=ELN", "country=CO", "actor=ELN&datetime=2000/2010", "q=bogota", "q=synthetic"} {
-			lat, _ := timeGet(b, client, base, "/api/view?zoom=2&"+q, 3)
+			lat, _ := timeGet(b, client, base, "/api/view?zoom=2&"+q, 4)
+			p50, _ := quantiles(lat[1:])
+			report("GET /api/view?zoom=2&%s: first %.0f ms (goal about %.0f ms: %s), then p50 %.0f ms", q, ms(lat[0]), ms(goalSlow), verdict(lat[0] <= goalSlow+goalSlow/2), ms(p50))
+		}
+		for _, q := range []string{"q=bogota", "q=synthetic"} {
+			lat, _ := timeGet(b, client, base, "/api/stats?by=country&"+q, 3)
 			p50, _ := quantiles(lat)
-			report("GET /api/view?zoom=2&%s: %.0f ms (goal about %.0f ms: %s)", q, ms(p50), ms(goalSlow), verdict(p50 <= goalSlow+goalSlow/2))
+			report("GET /api/stats?by=country&%s: p50 %.0f ms (goal about %.0f ms: %s)", q, ms(p50), ms(goalSlow), verdict(p50 <= goalSlow))
 		}
 		// GIS paging: a wide box holding about half the incidents.
 		west := -74.5
