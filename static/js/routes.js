@@ -18,14 +18,16 @@ const MAX_PAGES = 10;
 /** How long a changed route stays highlighted, in milliseconds. */
 const FLASH_MS = 2500;
 /**
- * Above this many routes, they are drawn light on a shared canvas: every
- * route of one colour and dash in one path, stroked once, with no arrows,
+ * Above this many routes, they are drawn light on a shared canvas: the
+ * routes of one colour and dash in a few paths, each stroked once, with no arrows,
  * no waypoint markers and no wide hit line (the canvas's own tolerance
  * makes lines easy to hit). Thousands of SVG paths with their decorations,
  * or thousands of canvas lines each stroked and tested on its own, take
  * the browser seconds.
  */
 export const LIGHT_ROUTES = 1000;
+/** Shares of each light style, drawn interleaved with the other styles'. */
+const LIGHT_BUCKETS = 16;
 /** Degrees between the points of a light route's great circles. */
 const LIGHT_STEP_DEG = 10;
 
@@ -33,6 +35,13 @@ const LIGHT_STEP_DEG = 10;
 const POPUP_OPTIONS = {
   maxWidth: 380, minWidth: 240, autoPanPadding: [20, 20], autoPanPaddingTopLeft: POPUP_PAD_TOP_LEFT, className: 'nx-leaflet-popup',
 };
+
+/** The share (0 … LIGHT_BUCKETS-1) of an id: a hash of its characters. */
+function bucketOf(id) {
+  let h = 2166136261;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 16777619);
+  return (h >>> 0) % LIGHT_BUCKETS;
+}
 
 /** Leaflet [lat, lng] parts moved by offset degrees of longitude. */
 function shifted(parts, offset) {
@@ -57,7 +66,7 @@ export class RouteLayer {
     /** Whether routes are drawn light (see LIGHT_ROUTES). */
     this.light = false;
     this.canvas = null;
-    /** Light styles: "colour|dash" → { lines: SharedLines, entries }. */
+    /** Light styles: "colour|dash|share" → { lines: SharedLines, entries }. */
     this.styles = new Map();
     /** Light styles whose routes changed since they were drawn. */
     this.dirty = new Set();
@@ -208,7 +217,10 @@ export class RouteLayer {
    * lines of its style (colour and dash).
    */
   lightEntry(feature, main, colour, dashArray) {
-    const style = `${colour}|${dashArray ?? ''}`;
+    // Each style is drawn in LIGHT_BUCKETS shares, by id, in the order
+    // they came: drawn whole one after another, the last colour drawn
+    // would hide the others where routes crowd.
+    const style = `${colour}|${dashArray ?? ''}|${bucketOf(String(feature.id))}`;
     const entry = new LightRoute(this, feature, main, style, colour);
     this.styleOf(style, colour, dashArray).entries.add(entry);
     this.dirty.add(style);
