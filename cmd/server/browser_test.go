@@ -63,6 +63,20 @@ func TestMapLoads(t *testing.T) {
 		t.Errorf("%d routes drawn, the API holds %d", got, routes)
 	}
 
+	// Counts as wide as a million incidents give keep every type's box and
+	// count inside the panel: long names are cut short, not the column.
+	if out := eval[string](p, `(() => {
+		for (const c of document.querySelectorAll('#f-type .nx-count')) c.textContent = '999k';
+		const panel = document.getElementById('panel');
+		const right = panel.getBoundingClientRect().left + panel.clientWidth + 0.5;
+		const out = [...document.querySelectorAll('#f-type .nx-check')]
+			.filter((c) => c.getBoundingClientRect().right > right || c.querySelector('.nx-count').getBoundingClientRect().right > right)
+			.map((c) => c.querySelector('input').value);
+		return out.join(',');
+	})()`); out != "" {
+		t.Errorf("types that overflow the panel with wide counts: %s", out)
+	}
+
 	errs, foreign, dialogs := p.seen()
 	if len(errs) > 0 {
 		t.Errorf("console errors:\n  %s", strings.Join(errs, "\n  "))

@@ -8,6 +8,7 @@
 import { getJSON, withQuery } from './api.js';
 import { clear, el, splitList } from './dom.js';
 import { isPartialDate, spanOf } from './dates.js';
+import { formatCount } from './format.js';
 import {
   COMMODITIES, INCIDENT_TYPES, commodityColour, countryCode, countryName, label, typeColour,
 } from './vocab.js';
@@ -95,7 +96,7 @@ export class Filters extends EventTarget {
       box.append(el('label', { for: id, class: 'nx-check' },
         el('input', { type: 'checkbox', id, name, value: v }),
         el('span', { class: name === 'commodity' ? 'nx-swatch line' : 'nx-swatch', style: { background: colour(v) }, 'aria-hidden': 'true' }),
-        el('span', { text: label(v) }),
+        el('span', { text: label(v), title: label(v) }),
         count));
     }
     fieldset.append(box);
@@ -238,7 +239,11 @@ export class Filters extends EventTarget {
     for (const c of Array.isArray(data?.counts) ? data.counts : []) {
       if (c && typeof c.key === 'string') counts.set(c.key, Number(c.count) || 0);
     }
-    for (const [type, node] of this.counts) node.textContent = String(counts.get(type) ?? 0);
+    for (const [type, node] of this.counts) {
+      const n = counts.get(type) ?? 0;
+      node.textContent = formatCount(n);
+      node.title = `${n.toLocaleString('en')} in view`;
+    }
     return counts;
   }
 

@@ -5,6 +5,7 @@
 // for tests (window.nexus.incidents).
 
 import { el } from './dom.js';
+import { formatCount } from './format.js';
 import { newer, pointLatLng, versionOf } from './geo.js';
 import { POPUP_PAD_TOP_LEFT, incidentPopup } from './popup.js';
 import { TYPE_COLOURS, typeColour } from './vocab.js';
@@ -19,14 +20,6 @@ const POPUP_OPTIONS = {
 };
 /** How long show() waits for a marker in the chunked drawing. */
 const OPEN_WITHIN_MS = 5000;
-
-/** 1234 → "1.2k", 2500000 → "2.5M". */
-export function formatCount(n) {
-  if (n >= 1e6) return `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)}M`;
-  if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
-  return String(n);
-}
 
 /** The count at which a cluster the browser makes reaches full size. */
 const LOCAL_LARGEST = 300;

@@ -16,6 +16,16 @@ const { setVocabulary, INCIDENT_TYPES, COMMODITIES } = await import('../js/vocab
 const { qs } = await import('../js/api.js');
 const { unwrapRing, sourceTile, decodeTile, tilesCovering } = await import('../js/basemap.js');
 const geo = await import('../js/geo.js');
+const { formatCount } = await import('../js/format.js');
+
+test('counts are short where room is small', () => {
+  assert.equal(formatCount(0), '0');
+  assert.equal(formatCount(999), '999');
+  assert.equal(formatCount(1234), '1.2k');
+  assert.equal(formatCount(98135), '98k');
+  assert.equal(formatCount(2500000), '2.5M');
+  assert.equal(formatCount(12000000), '12M');
+});
 
 test('export path names the format, GeoJSON when unknown', () => {
   assert.equal(exportPath('gpkg'), '/api/export.gpkg');
