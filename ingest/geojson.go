@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"nexus/geo"
+	"nexus/internal/parallel"
 )
 
 // jsonReader walks GeoJSON with a json.Decoder, token by token down to each
@@ -298,7 +296,7 @@ func (im *importer) decodeRaws() error {
 	out := make([]decoded, len(raws))
 	hashes := make([]uint64, len(raws))
 	skip := make([]bool, len(raws))
-	parallel(len(raws), func(k int) { hashes[k] = sourceHash(geojsonSource, raws[k].raw) })
+	parallel.For(len(raws), func(k int) { hashes[k] = sourceHash(geojsonSource, raws[k].raw) })
 	known, err := im.known(hashes)
 	if err != nil {
 		return err
@@ -313,7 +311,7 @@ func (im *importer) decodeRaws() error {
 			_, skip[k] = known[h]
 		}
 	}
-	parallel(len(raws), func(k int) {
+	parallel.For(len(raws), func(k int) {
 		if !skip[k] {
 			decode(k)
 		}
@@ -354,30 +352,6 @@ func (im *importer) decodeRaws() error {
 		}
 	}
 	return nil
-}
-
-// parallel calls f(0) … f(n-1) on every core, in chunks.
-func parallel(n int, f func(int)) {
-	const chunk = 64
-	workers := min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk)
-	var next atomic.Int64
-	work := func() {
-		for {
-			i := int(next.Add(chunk)) - chunk
-			if i >= n {
-				return
-			}
-			for k := i; k < min(i+chunk, n); k++ {
-				f(k)
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for range workers - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
 }
 
 // decodeFeature decodes one feature into the record of its collection

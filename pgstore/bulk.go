@@ -2,10 +2,7 @@ package pgstore
 
 import (
 	"context"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +11,7 @@ import (
 	"github.com/paulmach/orb/encoding/ewkb"
 
 	"nexus/geo"
+	"nexus/internal/parallel"
 )
 
 // prepared is what a batch works out of a record before its transaction,
@@ -40,25 +38,7 @@ type rows struct {
 // and returns the error of the lowest i that failed.
 func eachIndex(n int, f func(i int) error) error {
 	errs := make([]error, n)
-	const chunk = 64
-	var next atomic.Int64
-	work := func() {
-		for {
-			i := int(next.Add(chunk)) - chunk
-			if i >= n {
-				return
-			}
-			for k := i; k < min(i+chunk, n); k++ {
-				errs[k] = f(k)
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk) - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
+	parallel.For(n, func(k int) { errs[k] = f(k) })
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -75,7 +55,7 @@ func eachIndex(n int, f func(i int) error) error {
 func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 	pre := make([]prepared, len(recs))
 	for k := range pre {
-		pre[k].id = newID()
+		pre[k].id = geo.NewID()
 	}
 	err := eachIndex(len(recs), func(k int) error {
 		r := recs[k]

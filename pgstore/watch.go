@@ -39,7 +39,7 @@ func (db *DB) CreateWatch(ctx context.Context, owner string, w *geo.Watch) (geo.
 	}
 	var out geo.StoredWatch
 	err := db.inTx(ctx, func(tx *writeTx) error {
-		w.ID, w.Owner, w.Version, w.Created, w.Updated = newID(), owner, 1, tx.now, tx.now
+		w.ID, w.Owner, w.Version, w.Created, w.Updated = geo.NewID(), owner, 1, tx.now, tx.now
 		feature, err := geo.EncodeWatch(w)
 		if err != nil {
 			return err

@@ -2,14 +2,10 @@ package pgstore
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base32"
-	"encoding/binary"
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -18,38 +14,6 @@ import (
 
 	"nexus/geo"
 )
-
-var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
-
-// newID returns an identifier of 80 bits, 16 characters, as the SQLite
-// engine makes them: the Unix second, then a count that starts at random
-// each second, so that ids made one after the other follow each other in
-// sorted order and go into the id indexes at one end.
-func newID() string {
-	now := time.Now().Unix()
-	ids.mu.Lock()
-	if now != ids.second {
-		// 39 random bits leave room for 2³⁹ ids in the second.
-		var r [8]byte
-		rand.Read(r[:])
-		ids.second, ids.next = now, binary.BigEndian.Uint64(r[:])>>25
-	}
-	n := ids.next
-	ids.next++
-	ids.mu.Unlock()
-	var b [10]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(now)<<24|n>>16)
-	binary.BigEndian.PutUint16(b[8:], uint16(n))
-	return idEncoding.EncodeToString(b[:])
-}
-
-// ids is the state of newID: the second of the last id and the count of
-// the next.
-var ids struct {
-	mu     sync.Mutex
-	second int64
-	next   uint64
-}
 
 // prepare validates and normalises a record before it is written.
 func (db *DB) prepare(r geo.Record) error {
@@ -200,7 +164,7 @@ func (tx *writeTx) current(c geo.Collection, id string) (current, error) {
 
 func (tx *writeTx) create(actor string, r geo.Record) (geo.Stored, error) {
 	m := r.Base()
-	m.ID, m.Version, m.Created, m.Updated = newID(), 1, tx.now, tx.now
+	m.ID, m.Version, m.Created, m.Updated = geo.NewID(), 1, tx.now, tx.now
 	feature, err := geo.EncodeFeature(r)
 	if err != nil {
 		return geo.Stored{}, err

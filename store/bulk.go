@@ -15,6 +15,7 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 
 	"nexus/geo"
+	"nexus/internal/parallel"
 )
 
 // rowsPerStatement is how many rows one multi-row INSERT carries at most
@@ -221,7 +222,7 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 		k, ok := stored[b.pre[i].ext]
 		if !ok {
 			b.lastRid++
-			m.ID, m.Version, m.Created, m.Updated = newID(), 1, tx.now, tx.now
+			m.ID, m.Version, m.Created, m.Updated = geo.NewID(), 1, tx.now, tx.now
 			news = append(news, fresh{i, len(inserts), len(index)})
 			inserts = append(append(inserts, b.lastRid, string(r.Collection()), m.ID), make([]any, insertColumns-3)...)
 			index = append(index, indexed{rid: b.lastRid, coll: r.Collection(), keys: keys})
@@ -271,7 +272,7 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 		results[i] = geo.ImportResult{ID: k.id, Outcome: geo.Updated}
 	}
 	errs := make([]error, len(news))
-	parallel(len(news), func(j int) {
+	parallel.For(len(news), func(j int) {
 		n := news[j]
 		r := b.recs[n.rec]
 		feature, err := geo.EncodeFeature(r)
@@ -352,31 +353,8 @@ func (b *bulk) pack(inserts []any, updates [][]any) error {
 	if err != nil || d == nil {
 		return err
 	}
-	parallel(len(slots), func(k int) { *slots[k] = packFeature(d, features[k]) })
+	parallel.For(len(slots), func(k int) { *slots[k] = packFeature(d, features[k]) })
 	return nil
-}
-
-// parallel calls f(0) … f(n-1) on every core, in chunks.
-func parallel(n int, f func(int)) {
-	const chunk = 64
-	var next atomic.Int64
-	work := func() {
-		for {
-			i := int(next.Add(chunk)) - chunk
-			if i >= n {
-				return
-			}
-			for k := i; k < min(i+chunk, n); k++ {
-				f(k)
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), (n+chunk-1)/chunk) - 1 {
-		wg.Go(work)
-	}
-	work()
-	wg.Wait()
 }
 
 // recordRow returns the values of a record row from external_id to src,

@@ -2,51 +2,13 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base32"
-	"encoding/binary"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"nexus/geo"
 )
-
-var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
-
-// newID returns a new identifier: 80 bits, 16 characters. The first 40
-// bits are the Unix second it was made in, the other 40 count up from a
-// random number drawn anew every second, so that the ids of one batch
-// follow each other: they go into the indexes of ids (records.id,
-// changes_id) at one end, where random ids would touch a page of the
-// index each, which a large import writes out again and again.
-func newID() string {
-	now := time.Now().Unix()
-	ids.mu.Lock()
-	if now != ids.second {
-		// 39 random bits leave room for 2³⁹ ids in the second.
-		var r [8]byte
-		rand.Read(r[:])
-		ids.second, ids.next = now, binary.BigEndian.Uint64(r[:])>>25
-	}
-	n := ids.next
-	ids.next++
-	ids.mu.Unlock()
-	var b [10]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(now)<<24|n>>16)
-	binary.BigEndian.PutUint16(b[8:], uint16(n))
-	return idEncoding.EncodeToString(b[:])
-}
-
-// ids is the state of newID: the second of the last id and the count
-// of the next.
-var ids struct {
-	mu     sync.Mutex
-	second int64
-	next   uint64
-}
 
 // current is the stored state of one record inside a write transaction.
 type current struct {
@@ -276,7 +238,7 @@ func (tx *writeTx) pack(feature []byte) ([]byte, error) {
 
 func (tx *writeTx) create(actor string, r geo.Record) (geo.Stored, error) {
 	m := r.Base()
-	m.ID, m.Version, m.Created, m.Updated = newID(), 1, tx.now, tx.now
+	m.ID, m.Version, m.Created, m.Updated = geo.NewID(), 1, tx.now, tx.now
 	feature, err := geo.EncodeFeature(r)
 	if err != nil {
 		return geo.Stored{}, err
