@@ -173,23 +173,7 @@ func TestSelectSeqFollowsChanges(t *testing.T) {
 // stop, every text counts what the store counts.
 func TestTextFollowsConcurrentWrites(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rng := rand.New(rand.NewPCG(9, 1))
-	var batch []geo.Record
-	for i := range 300 {
-		batch = append(batch, randomIncident(rng, fmt.Sprintf("c:%d", i)))
-	}
-	if _, err := db.ImportBatch(ctx, "test", batch); err != nil {
-		t.Fatal(err)
-	}
-	ix := New(db, nil)
-	if err := ix.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, ix := loadedRandom(t, rand.New(rand.NewPCG(9, 1)), 300, "c")
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go ix.Run(runCtx)

@@ -237,6 +237,31 @@ func checkView(t *testing.T, ix *Index, all []*geo.Incident, f geo.Filter, level
 	}
 }
 
+// loadedRandom opens a store in a temporary file with n random incidents
+// (external ids prefix:0 … prefix:n-1, drawn from rng) and an index
+// loaded from it. The store is closed when the test ends.
+func loadedRandom(t *testing.T, rng *rand.Rand, n int, prefix string) (*store.DB, *Index) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var batch []geo.Record
+	for i := range n {
+		batch = append(batch, randomIncident(rng, fmt.Sprintf("%s:%d", prefix, i)))
+	}
+	if _, err := db.ImportBatch(ctx, "test", batch); err != nil {
+		t.Fatal(err)
+	}
+	ix := New(db, nil)
+	if err := ix.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db, ix
+}
+
 func TestClustersEqualBruteForce(t *testing.T) {
 	ctx := context.Background()
 	// Cells split at a few points, so that the test's few hundred
@@ -246,23 +271,8 @@ func TestClustersEqualBruteForce(t *testing.T) {
 	// And the load grows every cell of more than a few points apart.
 	defer func(n int) { growApart = n }(growApart)
 	growApart = 8
-	db, err := store.Open(filepath.Join(t.TempDir(), "nexus.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	rng := rand.New(rand.NewPCG(11, 3))
-	var batch []geo.Record
-	for i := range 600 {
-		batch = append(batch, randomIncident(rng, fmt.Sprintf("x:%d", i)))
-	}
-	if _, err := db.ImportBatch(ctx, "test", batch); err != nil {
-		t.Fatal(err)
-	}
-	ix := New(db, nil)
-	if err := ix.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, ix := loadedRandom(t, rng, 600, "x")
 	for round := range 6 {
 		// Random writes between the checks.
 		all := truth(t, db)
