@@ -1,5 +1,7 @@
 package geo
 
+import "context"
+
 // The nouns a store answers with. Every engine (SQLite, PostgreSQL) speaks
 // them, so that the layers above a store never name an engine.
 
@@ -28,6 +30,17 @@ const ImportBatchSize = 10000
 type ImportResult struct {
 	ID      string
 	Outcome Outcome
+}
+
+// Load is one import into a store that held no records, written in one
+// transaction (ingest.Loader): its batches are written as ImportBatch and
+// PrepareBatch write them, and none is kept, nor seen by anyone else,
+// until Commit. Rollback drops them all; it is harmless after Commit.
+type Load interface {
+	ImportBatch(ctx context.Context, actor string, recs []Record) ([]ImportResult, error)
+	PrepareBatch(actor string, recs []Record) (func(ctx context.Context) ([]ImportResult, error), error)
+	Commit(ctx context.Context) error
+	Rollback()
 }
 
 // Page is one page of a query.

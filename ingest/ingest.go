@@ -46,6 +46,17 @@ type BatchPreparer interface {
 	PrepareBatch(actor string, recs []geo.Record) (func(ctx context.Context) ([]geo.ImportResult, error), error)
 }
 
+// Loader is what a store may offer an import besides Batcher: while the
+// store holds no records, Load begins one transaction for the whole
+// import, in which the store writes faster than batch by batch (it builds
+// its indexes once, after the rows) and which other writers wait for.
+// The import writes every batch through the load and commits it at the
+// end; an import that fails or is interrupted rolls it back and keeps
+// nothing. BeginLoad returns nil when the store holds records.
+type Loader interface {
+	BeginLoad(ctx context.Context) (geo.Load, error)
+}
+
 // SourceKeeper is what a store may offer an import besides Batcher: which
 // source hashes (geo.Meta.Source) its records with an external_id were
 // last written from, with that external_id. With it, an unchanged
@@ -148,6 +159,9 @@ type importer struct {
 	// Batches are written by a writer goroutine while the next one is
 	// read, decoded and prepared (BatchPreparer): on two cores an import
 	// takes about the longer of the two instead of their sum.
+	// load is the transaction of an import into an empty store (Loader),
+	// which dst is while it runs; nil otherwise.
+	load   geo.Load
 	mu     sync.Mutex    // guards rep and werr between the reader and the writer
 	writes chan batch    // batches to write; nil until the first
 	done   chan struct{} // closed when the writer has ended
@@ -190,6 +204,16 @@ func (im *importer) run(r io.Reader) error {
 	err := im.read(r)
 	if werr := im.wait(); err == nil {
 		err = werr
+	}
+	if im.load != nil {
+		if err == nil {
+			err = im.load.Commit(im.ctx)
+		}
+		if err != nil {
+			// Nothing of the load is kept.
+			im.load.Rollback()
+			im.rep.Created, im.rep.Updated, im.rep.Unchanged, im.rep.Geocoded = 0, 0, 0, 0
+		}
 	}
 	// Batches retried record by record report their rejections when they
 	// are written, after rows read later: the report lists them in order.
@@ -362,6 +386,15 @@ func (im *importer) flush() error {
 		return err
 	}
 	if im.writes == nil {
+		if l, ok := im.dst.(Loader); ok {
+			load, err := l.BeginLoad(im.ctx)
+			if err != nil {
+				return err
+			}
+			if load != nil {
+				im.load, im.dst = load, load
+			}
+		}
 		im.writes, im.done = make(chan batch), make(chan struct{})
 		go im.writer()
 	}

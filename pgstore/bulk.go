@@ -167,14 +167,22 @@ func (db *DB) PrepareBatch(actor string, recs []geo.Record) (func(context.Contex
 		return nil, err
 	}
 	return func(ctx context.Context) ([]geo.ImportResult, error) {
-		return db.writeBatch(ctx, actor, recs, pre)
+		return db.writeBatch(ctx, actor, recs, pre, nil)
 	}, nil
 }
 
-// writeBatch writes a prepared batch in one transaction.
-func (db *DB) writeBatch(ctx context.Context, actor string, recs []geo.Record, pre []prepared) ([]geo.ImportResult, error) {
+// writeBatch writes a prepared batch in one transaction, or, in a load,
+// in one savepoint of the load's transaction.
+func (db *DB) writeBatch(ctx context.Context, actor string, recs []geo.Record, pre []prepared, l *load) ([]geo.ImportResult, error) {
 	results := make([]geo.ImportResult, len(recs))
-	err := db.inTx(ctx, func(tx *writeTx) error {
+	inTx := db.inTx
+	if l != nil {
+		inTx = l.inTx
+	}
+	err := inTx(ctx, func(tx *writeTx) error {
+		if l != nil {
+			defer l.wrote(pre)
+		}
 		known, err := tx.known(recs, pre)
 		if err != nil {
 			return err
@@ -258,7 +266,7 @@ func (tx *writeTx) known(recs []geo.Record, pre []prepared) (map[string]*pending
 	var hashes [][]byte
 	seen := map[string]bool{}
 	for i, p := range pre {
-		if p.ext != "" && !seen[p.ext] {
+		if p.ext != "" && !seen[p.ext] && (tx.load == nil || tx.load.mayHold(p.ext)) {
 			seen[p.ext] = true
 			colls = append(colls, string(recs[i].Collection()))
 			exts = append(exts, p.keys.ExternalID)
@@ -396,6 +404,10 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 		if _, err := tx.Exec(tx.ctx, `UPDATE records r SET external_id = s.external_id, kind = s.kind, t0 = s.t0, t1 = s.t1, version = s.version,
 			geom = s.geom, coarse = s.coarse, words = s.words, hash = s.hash, feature = s.feature
 			FROM import_records s WHERE r.rid = s.rid`); err != nil {
+			return err
+		}
+		// A load's next batch, in the same transaction, makes it again.
+		if _, err := tx.Exec(tx.ctx, "DROP TABLE import_records"); err != nil {
 			return err
 		}
 	}

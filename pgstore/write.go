@@ -110,7 +110,8 @@ type writeTx struct {
 	now      time.Time
 	locked   bool // holds the change log's lock
 	lastSeq  int64
-	notified bool // lastSeq was announced on the change channel
+	notified bool  // lastSeq was announced on the change channel
+	load     *load // the load the transaction is a savepoint of; nil if none
 }
 
 // inTx runs f in one write transaction, announces its last seq on the

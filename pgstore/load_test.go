@@ -1,0 +1,389 @@
+package pgstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"nexus/geo"
+	"nexus/ingest"
+	"nexus/internal/pgtest"
+	"nexus/pgstore"
+	"nexus/store/storetest"
+)
+
+// loadInput is a GeoJSON file for the load tests, imported in batches of
+// loadBatch: incidents (some sensitive) and routes (some across the
+// antimeridian), then, in later batches, new versions of some of them,
+// unchanged repeats of others and an invalid feature. It returns the
+// file and how many records it makes.
+func loadInput(t *testing.T) (string, int) {
+	t.Helper()
+	gen := storetest.NewSynth(13, "load:")
+	recs := append(gen.Incidents(600), gen.Routes(40)...)
+	for i, r := range recs {
+		if inc, ok := r.(*geo.Incident); ok && i%97 == 0 {
+			inc.Sensitive = true
+		}
+	}
+	var fs []string
+	add := func(r geo.Record) {
+		b, err := geo.EncodeFeature(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, string(b))
+	}
+	for _, r := range recs {
+		add(r)
+	}
+	for i := 0; i < len(recs); i += 9 { // new versions
+		switch r := recs[i].(type) {
+		case *geo.Incident:
+			r.Title += " (revised)"
+		case *geo.Route:
+			r.Name += " (revised)"
+		}
+		add(recs[i])
+	}
+	for i := 5; i < len(recs); i += 31 { // unchanged repeats
+		add(recs[i])
+	}
+	fs = append(fs, `{"type":"Feature","geometry":{"type":"Point","coordinates":[-74.1,4.6]},"properties":{"external_id":"load:bad","title":"bad date","type":"attack","date":"2020-13-40"}}`)
+	for i := 0; i < len(recs); i += 50 { // revised twice
+		switch r := recs[i].(type) {
+		case *geo.Incident:
+			r.Summary += " Revised again."
+		case *geo.Route:
+			r.Name += " again"
+		}
+		add(recs[i])
+	}
+	return `{"type":"FeatureCollection","features":[` + strings.Join(fs, ",\n") + "]}", len(recs)
+}
+
+const loadBatch = 120
+
+// An import into an empty database loads it in one transaction.
+var _ ingest.Loader = (*pgstore.DB)(nil)
+
+// batchesOnly is a store that offers an import no load: it writes batch
+// by batch, as a store that holds records does.
+type batchesOnly struct{ db *pgstore.DB }
+
+func (b batchesOnly) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
+	return b.db.ImportBatch(ctx, actor, recs)
+}
+
+func (b batchesOnly) PrepareBatch(actor string, recs []geo.Record) (func(context.Context) ([]geo.ImportResult, error), error) {
+	return b.db.PrepareBatch(actor, recs)
+}
+
+// imported is what one import left: its report, what another connection
+// saw of the change log after each batch, the frames a subscriber on a
+// second server got, and the database.
+type imported struct {
+	rep     ingest.Report
+	seen    []int64 // change-log entries committed, after each batch
+	frames  []string
+	db      *pgstore.DB
+	url     string
+	indexes []string
+}
+
+// importInto imports the file into a new database through dst(db), with
+// a subscriber on a second server on the same database, and waits until
+// the subscriber has every change.
+func importInto(t *testing.T, in string, dst func(*pgstore.DB) ingest.Batcher) imported {
+	t.Helper()
+	url := pgtest.DB(t)
+	a, b := startServer(t, url), startServer(t, url)
+	clock := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	a.db.Now = func() time.Time { return clock }
+	ws := b.subscribe(t, 0)
+	other := openURL(t, url)
+	out := imported{db: a.db, url: url}
+	ctx := context.Background()
+	var err error
+	out.rep, err = ingest.Import(ctx, dst(a.db), strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: loadBatch,
+		Written: func(int64) {
+			var n int64
+			if err := other.Pool().QueryRow(ctx, "SELECT count(*) FROM changes").Scan(&n); err != nil {
+				t.Error(err)
+			}
+			out.seen = append(out.seen, n)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := a.db.LastSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := int64(0); seq < last; {
+		f := readFrame(t, ws)
+		if f.Type != "change" {
+			t.Fatalf("frame %+v", f)
+		}
+		if f.Seq <= seq {
+			t.Fatalf("frame of seq %d after seq %d", f.Seq, seq)
+		}
+		seq = f.Seq
+		out.frames = append(out.frames, fmt.Sprintf("%d %s %s %s %s", f.Seq, f.Op, f.Collection, f.ID, f.Feature))
+	}
+	out.indexes = indexDefs(t, a.db)
+	return out
+}
+
+// indexDefs are the definitions of the database's indexes.
+func indexDefs(t *testing.T, db *pgstore.DB) []string {
+	t.Helper()
+	rows, err := db.Pool().Query(context.Background(), "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs := []string{}
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			t.Fatal(err)
+		}
+		defs = append(defs, d)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return defs
+}
+
+// state is a database's records, change log and the histories of the
+// records written more than once, as clients read them, with each
+// record's id replaced by its external_id.
+func state(t *testing.T, db *pgstore.DB) (records, log, history []string, ids map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	ids = map[string]string{}
+	rows, err := db.Pool().Query(ctx, "SELECT id, external_id FROM records")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, ext string
+		if err := rows.Scan(&id, &ext); err != nil {
+			t.Fatal(err)
+		}
+		ids[id] = ext
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []geo.Collection{geo.Incidents, geo.Routes} {
+		var after int64
+		for {
+			f := geo.NewFilter()
+			f.Exact = true
+			p, err := db.Query(ctx, c, f, after, 500)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range p.Features {
+				records = append(records, unID(string(b), ids))
+			}
+			if p.Next == 0 {
+				break
+			}
+			after = p.Next
+		}
+	}
+	changes, err := db.Changes(ctx, 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := map[string]int{}
+	for _, c := range changes {
+		versions[c.ID]++
+		log = append(log, unID(fmt.Sprintf("%d %s %s %s %d %s %s %s %s", c.Seq, c.Collection, c.ID, c.Op, c.Version, c.Actor,
+			c.Time.Format(time.RFC3339Nano), c.Before, c.After), ids))
+	}
+	// The histories of the records written more than once.
+	for _, c := range changes {
+		if versions[c.ID] < 2 || c.Version != 1 {
+			continue
+		}
+		h, err := db.History(ctx, c.Collection, c.ID, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range h.Changes {
+			history = append(history, unID(fmt.Sprintf("history %s %s %d %s %s", c.ID, v.Op, v.Version, v.Before, v.After), ids))
+		}
+	}
+	return records, log, history, ids
+}
+
+// unID replaces every record id in s by its external_id.
+func unID(s string, ids map[string]string) string {
+	for id, ext := range ids {
+		if strings.Contains(s, id) {
+			s = strings.ReplaceAll(s, id, "<"+ext+">")
+		}
+	}
+	return s
+}
+
+// TestLoadMatchesBatches: an import into an empty store is one load (one
+// transaction; the indexes are dropped and built again after the rows).
+// Nothing of it is seen by another connection until it ends, and it
+// leaves what the same import batch by batch leaves: the report, the
+// records, their histories, the change log with its seqs, the frames a
+// subscriber on another server gets, the indexes, and the answers of
+// queries that use them.
+func TestLoadMatchesBatches(t *testing.T) {
+	in, n := loadInput(t)
+	load := importInto(t, in, func(db *pgstore.DB) ingest.Batcher { return db })
+	batches := importInto(t, in, func(db *pgstore.DB) ingest.Batcher { return batchesOnly{db} })
+
+	if load.rep.Created != int64(n) || load.rep.RejectedCount != 1 || load.rep.Updated == 0 || load.rep.Unchanged == 0 {
+		t.Fatalf("load report %+v", load.rep)
+	}
+	if fmt.Sprint(load.rep) != fmt.Sprint(batches.rep) {
+		t.Errorf("reports differ:\nload    %+v\nbatches %+v", load.rep, batches.rep)
+	}
+	if len(load.seen) < 5 || load.seen[len(load.seen)-1] != 0 {
+		t.Errorf("another connection saw %v change-log entries after the load's batches, want none before the end", load.seen)
+	}
+	if len(batches.seen) < 5 || batches.seen[0] == 0 {
+		t.Errorf("another connection saw %v change-log entries after each batch of the batch-by-batch import", batches.seen)
+	}
+
+	loadRecs, loadLog, loadHistory, loadIDs := state(t, load.db)
+	batchRecs, batchLog, batchHistory, batchIDs := state(t, batches.db)
+	if len(loadRecs) != n || len(loadIDs) != n {
+		t.Fatalf("%d records (%d ids) after the load, want %d", len(loadRecs), len(loadIDs), n)
+	}
+	same(t, "records", loadRecs, batchRecs)
+	same(t, "change log", loadLog, batchLog)
+	same(t, "histories", loadHistory, batchHistory)
+	if len(loadHistory) == 0 {
+		t.Error("no record has a history of several versions")
+	}
+	for i := range load.frames {
+		load.frames[i] = unID(load.frames[i], loadIDs)
+	}
+	for i := range batches.frames {
+		batches.frames[i] = unID(batches.frames[i], batchIDs)
+	}
+	if len(load.frames) != len(loadLog) {
+		t.Errorf("%d frames for %d changes", len(load.frames), len(loadLog))
+	}
+	same(t, "live frames", load.frames, batches.frames)
+	same(t, "indexes", load.indexes, batches.indexes)
+
+	ctx := context.Background()
+	filters := map[string]geo.Filter{}
+	f := geo.NewFilter()
+	f.Q = "cocaine"
+	filters["q"] = f
+	f = geo.NewFilter()
+	f.BBox = &geo.BBox{W: -80, S: -10, E: -60, N: 15}
+	filters["bbox"] = f
+	f = geo.NewFilter()
+	f.BBox = &geo.BBox{W: 170, S: -60, E: -170, N: 60}
+	filters["bbox across the antimeridian"] = f
+	f = geo.NewFilter()
+	f.Actors = []string{"FARC"}
+	f.Countries = []string{"CO"}
+	filters["actor and country"] = f
+	f = geo.NewFilter()
+	f.Span = geo.Span{Start: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), End: time.Date(2020, 12, 31, 0, 0, 0, 0, time.UTC).Unix()}
+	filters["datetime"] = f
+	for name, f := range filters {
+		for _, c := range []geo.Collection{geo.Incidents, geo.Routes} {
+			a, err := load.db.Count(ctx, c, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := batches.db.Count(ctx, c, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a != b {
+				t.Errorf("%s %s: %d after the load, %d after the batches", name, c, a, b)
+			}
+		}
+	}
+}
+
+// same fails the test where two lists differ.
+func same(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d after the load, %d after the batches", what, len(got), len(want))
+		return
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("%s differ at %d:\nload    %s\nbatches %s", what, i, got[i], want[i])
+			return
+		}
+	}
+}
+
+// TestLoadInterrupted: a load interrupted after some of its batches (the
+// context cancelled) keeps nothing: no record, box, key or change-log
+// entry, no frame for a subscriber, the indexes as they were, and the
+// report counts nothing kept. The next import loads the store again.
+func TestLoadInterrupted(t *testing.T) {
+	in, n := loadInput(t)
+	url := pgtest.DB(t)
+	a, b := startServer(t, url), startServer(t, url)
+	before := indexDefs(t, a.db)
+	ws := b.subscribe(t, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	written := 0
+	rep, err := ingest.Import(ctx, a.db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: loadBatch,
+		Written: func(int64) {
+			if written++; written == 3 {
+				once.Do(cancel)
+			}
+		}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted import: %v", err)
+	}
+	if written < 3 || rep.Created != 0 || rep.Updated != 0 || rep.Unchanged != 0 {
+		t.Fatalf("interrupted after %d batches, report %+v: want nothing kept", written, rep)
+	}
+	bg := context.Background()
+	for what, q := range map[string]string{
+		"records": "SELECT count(*) FROM records", "boxes": "SELECT count(*) FROM record_boxes",
+		"keys": "SELECT count(*) FROM record_keys", "change-log entries": "SELECT count(*) FROM changes",
+	} {
+		var got int64
+		if err := a.db.Pool().QueryRow(bg, q).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != 0 {
+			t.Errorf("%d %s after the interrupted load", got, what)
+		}
+	}
+	same(t, "indexes", indexDefs(t, a.db), before)
+
+	rep, err = ingest.Import(bg, a.db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: loadBatch})
+	if err != nil || rep.Created != int64(n) {
+		t.Fatalf("import after the interrupted one: %v, %+v", err, rep)
+	}
+	// The subscriber's first frame is the next import's first change.
+	var seq int64
+	var id string
+	if err := a.db.Pool().QueryRow(bg, "SELECT seq, id FROM changes ORDER BY seq LIMIT 1").Scan(&seq, &id); err != nil {
+		t.Fatal(err)
+	}
+	if f := readFrame(t, ws); f.Type != "change" || f.Seq != seq || f.ID != id {
+		t.Fatalf("first frame %+v, want the change of seq %d to %s", f, seq, id)
+	}
+}
