@@ -5,8 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/ewkb"
 
@@ -29,8 +27,8 @@ type prepared struct {
 // binary COPY takes.
 type rows struct {
 	row
-	geom, coarse any // EWKB, or nil (NULL)
-	words        pgtype.TSVector
+	geom, coarse []byte   // EWKB, or nil (NULL)
+	words        []byte   // the tsvector, in binary form
 	boxes        [][]byte // EWKB of each of row.boxes
 }
 
@@ -106,7 +104,7 @@ func recordRows(r geo.Record, k geo.Keys) (rows, error) {
 	if err != nil {
 		return rows{}, err
 	}
-	out := rows{row: rw, words: tsvector(rw.words)}
+	out := rows{row: rw, words: tsvectorBinary(rw.words)}
 	if out.geom, err = ewkbOf(r.Geometry()); err != nil {
 		return out, err
 	}
@@ -192,7 +190,7 @@ func (db *DB) writeBatch(ctx context.Context, actor string, recs []geo.Record, p
 		}
 		var order []*pending  // records to write, in the order first met
 		var replaced []stored // stored records the batch replaces, as read
-		var changes [][]any
+		var changes []logEntry
 		for i, r := range recs {
 			p := &pre[i]
 			st := known[p.ext]
@@ -207,7 +205,7 @@ func (db *DB) writeBatch(ctx context.Context, actor string, recs []geo.Record, p
 					known[p.ext] = st
 				}
 				order = append(order, st)
-				changes = append(changes, []any{string(st.coll), st.id, geo.OpCreate, int64(1), actor, tx.now, nil, feature})
+				changes = append(changes, logEntry{st.coll, st.id, geo.OpCreate, 1, nil, feature})
 				results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Created}
 				continue
 			}
@@ -228,7 +226,7 @@ func (db *DB) writeBatch(ctx context.Context, actor string, recs []geo.Record, p
 					replaced = append(replaced, stored{st.id, st.feature})
 				}
 			}
-			changes = append(changes, []any{string(st.coll), st.id, geo.OpUpdate, m.Version, actor, tx.now, st.feature, feature})
+			changes = append(changes, logEntry{st.coll, st.id, geo.OpUpdate, m.Version, st.feature, feature})
 			st.version, st.hash, st.feature, st.rows = m.Version, p.hash, feature, p.rows
 			results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Updated}
 		}
@@ -245,12 +243,12 @@ func (db *DB) writeBatch(ctx context.Context, actor string, recs []geo.Record, p
 		// row (see currentAfter).
 		last := make(map[string]bool, len(order))
 		for i := len(changes) - 1; i >= 0; i-- {
-			if id := changes[i][1].(string); !last[id] {
+			if id := changes[i].id; !last[id] {
 				last[id] = true
-				changes[i][7] = nil
+				changes[i].after = nil
 			}
 		}
-		return tx.copyLog(changes)
+		return tx.copyLog(actor, changes)
 	})
 	if err != nil {
 		return nil, err
@@ -372,21 +370,53 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 			}
 		}
 	}
-	var recRows, updRows, boxRows, keyRows [][]any
+	size := 0
+	for _, st := range order {
+		size += len(st.feature) + len(st.rows.words) + 256
+	}
+	recs, upds, boxes, keys := newCopy(size), newCopy(0), newCopy(len(order)*150), newCopy(len(order)*150)
 	var replaced []int64
 	for _, st := range order {
 		rw := st.rows
+		c := &recs
 		if st.created {
-			recRows = append(recRows, []any{st.rid, string(st.coll), st.id, rw.ext, rw.kind, rw.t0, rw.t1, st.version, rw.geom, rw.coarse, rw.words, st.hash, st.feature})
+			c.tuple(13)
+			c.int8(st.rid)
+			c.text(string(st.coll))
+			c.text(st.id)
 		} else {
-			updRows = append(updRows, []any{st.rid, rw.ext, rw.kind, rw.t0, rw.t1, st.version, rw.geom, rw.coarse, rw.words, st.hash, st.feature})
+			c = &upds
+			c.tuple(11)
+			c.int8(st.rid)
 			replaced = append(replaced, st.rid)
 		}
+		c.textOrNull(rw.ext)
+		c.text(rw.kind)
+		c.int8(rw.t0)
+		c.int8(rw.t1)
+		c.int8(st.version)
+		c.bytes(rw.geom)
+		c.bytes(rw.coarse)
+		c.bytes(rw.words)
+		c.bytes(st.hash)
+		c.bytes(st.feature)
 		for i, b := range rw.row.boxes {
-			boxRows = append(boxRows, []any{st.rid, rw.boxes[i], b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.editors, b.viewers})
+			boxes.tuple(8)
+			boxes.int8(st.rid)
+			boxes.bytes(rw.boxes[i])
+			boxes.float8(b.Min[0])
+			boxes.float8(b.Max[0])
+			boxes.float8(b.Min[1])
+			boxes.float8(b.Max[1])
+			boxes.bool(b.editors)
+			boxes.bool(b.viewers)
 		}
 		for _, kv := range rw.keys {
-			keyRows = append(keyRows, []any{kv[0], kv[1], lowerASCII(kv[1]), st.rid})
+			keys.tuple(4)
+			keys.text(kv[0])
+			keys.text(kv[1])
+			keys.text(lowerASCII(kv[1]))
+			keys.int8(st.rid)
 		}
 	}
 	if len(replaced) > 0 {
@@ -394,8 +424,7 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 			geom geometry, coarse geometry, words tsvector, hash bytea, feature bytea) ON COMMIT DROP`); err != nil {
 			return err
 		}
-		if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"import_records"},
-			[]string{"rid", "external_id", "kind", "t0", "t1", "version", "geom", "coarse", "words", "hash", "feature"}, pgx.CopyFromRows(updRows)); err != nil {
+		if err := tx.copyIn("import_records", []string{"rid", "external_id", "kind", "t0", "t1", "version", "geom", "coarse", "words", "hash", "feature"}, upds); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(tx.ctx, "WITH b AS (DELETE FROM record_boxes WHERE rid = ANY($1)) DELETE FROM record_keys WHERE rid = ANY($1)", replaced); err != nil {
@@ -411,20 +440,18 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 			return err
 		}
 	}
-	if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"records"},
-		[]string{"rid", "collection", "id", "external_id", "kind", "t0", "t1", "version", "geom", "coarse", "words", "hash", "feature"}, pgx.CopyFromRows(recRows)); err != nil {
+	if err := tx.copyIn("records", []string{"rid", "collection", "id", "external_id", "kind", "t0", "t1", "version", "geom", "coarse", "words", "hash", "feature"}, recs); err != nil {
 		return err
 	}
-	if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"record_boxes"}, []string{"rid", "box", "x0", "x1", "y0", "y1", "editors", "viewers"}, pgx.CopyFromRows(boxRows)); err != nil {
+	if err := tx.copyIn("record_boxes", []string{"rid", "box", "x0", "x1", "y0", "y1", "editors", "viewers"}, boxes); err != nil {
 		return err
 	}
-	_, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"record_keys"}, []string{"key", "value", "lvalue", "rid"}, pgx.CopyFromRows(keyRows))
-	return err
+	return tx.copyIn("record_keys", []string{"key", "value", "lvalue", "rid"}, keys)
 }
 
 // ewkbOf is a geometry as a geometry column takes it in binary COPY: EWKB
 // with SRID 4326; nil (NULL) for none.
-func ewkbOf(g orb.Geometry) (any, error) {
+func ewkbOf(g orb.Geometry) ([]byte, error) {
 	if g == nil {
 		return nil, nil
 	}
@@ -435,19 +462,6 @@ func ewkbOf(g orb.Geometry) (any, error) {
 // ST_MakeEnvelope.
 func envelope(b orb.Bound) orb.Polygon {
 	return orb.Polygon{{{b.Min[0], b.Min[1]}, {b.Min[0], b.Max[1]}, {b.Max[0], b.Max[1]}, {b.Max[0], b.Min[1]}, {b.Min[0], b.Min[1]}}}
-}
-
-// tsvector is a record's words as the tsvector array_to_tsvector makes of
-// them: the lexemes in byte order, each once, without positions.
-func tsvector(words []string) pgtype.TSVector {
-	words = slices.Clone(words)
-	slices.Sort(words)
-	words = slices.Compact(words)
-	lex := make([]pgtype.TSVectorLexeme, len(words))
-	for i, w := range words {
-		lex[i].Word = w
-	}
-	return pgtype.TSVector{Lexemes: lex, Valid: true}
 }
 
 // stored is a record's id and its feature as stored before the batch.
@@ -471,16 +485,40 @@ func (tx *writeTx) fillAfters(replaced []stored) error {
 	return err
 }
 
+// logEntry is one change-log entry of a batch.
+type logEntry struct {
+	coll          geo.Collection
+	id, op        string
+	version       int64
+	before, after []byte
+}
+
 // copyLog writes the batch's change-log entries, in order, under the log's
 // lock (see writeTx.log); inTx announces the last.
-func (tx *writeTx) copyLog(changes [][]any) error {
+func (tx *writeTx) copyLog(actor string, changes []logEntry) error {
 	if !tx.locked {
 		if _, err := tx.Exec(tx.ctx, "SELECT pg_advisory_xact_lock($1)", lockLog); err != nil {
 			return err
 		}
 		tx.locked = true
 	}
-	if _, err := tx.CopyFrom(tx.ctx, pgx.Identifier{"changes"}, []string{"collection", "id", "op", "version", "actor", "time", "before", "after"}, pgx.CopyFromRows(changes)); err != nil {
+	size := 0
+	for _, c := range changes {
+		size += len(c.before) + len(c.after) + 128
+	}
+	c := newCopy(size)
+	for _, e := range changes {
+		c.tuple(8)
+		c.text(string(e.coll))
+		c.text(e.id)
+		c.text(e.op)
+		c.int8(e.version)
+		c.text(actor)
+		c.time(tx.now)
+		c.bytes(e.before)
+		c.bytes(e.after)
+	}
+	if err := tx.copyIn("changes", []string{"collection", "id", "op", "version", "actor", "time", "before", "after"}, c); err != nil {
 		return err
 	}
 	tx.notified = false

@@ -1,0 +1,108 @@
+package pgstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// copyBuf is the data of one COPY … FROM STDIN BINARY: the header, then
+// each tuple as its field count and each field as its length and its
+// bytes in the type's binary form (PostgreSQL's "COPY", binary format).
+// The rows of a batch are appended to it as they are met, with no value
+// boxed or planned on the way.
+type copyBuf []byte
+
+// copyHeader is the signature, the flags and the header extension length
+// of the binary COPY format.
+const copyHeader = "PGCOPY\n\xff\r\n\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x00"
+
+// pgEpoch is the zero of PostgreSQL's timestamps, 2000-01-01 UTC, in Unix
+// microseconds.
+const pgEpoch = 946684800000000
+
+func newCopy(size int) copyBuf {
+	return append(make(copyBuf, 0, size+len(copyHeader)+2), copyHeader...)
+}
+
+// tuple starts a tuple of n fields.
+func (c *copyBuf) tuple(n int) { *c = binary.BigEndian.AppendUint16(*c, uint16(n)) }
+
+func (c *copyBuf) null() { *c = binary.BigEndian.AppendUint32(*c, math.MaxUint32) }
+
+func (c *copyBuf) int8(v int64) {
+	*c = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(*c, 8), uint64(v))
+}
+
+func (c *copyBuf) float8(v float64) {
+	*c = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(*c, 8), math.Float64bits(v))
+}
+
+func (c *copyBuf) bool(v bool) {
+	b := byte(0)
+	if v {
+		b = 1
+	}
+	*c = append(binary.BigEndian.AppendUint32(*c, 1), b)
+}
+
+func (c *copyBuf) text(s string) {
+	*c = append(binary.BigEndian.AppendUint32(*c, uint32(len(s))), s...)
+}
+
+// bytes appends a field in its binary form (bytea, a geometry's EWKB, a
+// tsvector from tsvectorBinary); nil is NULL.
+func (c *copyBuf) bytes(b []byte) {
+	if b == nil {
+		c.null()
+		return
+	}
+	*c = append(binary.BigEndian.AppendUint32(*c, uint32(len(b))), b...)
+}
+
+// textOrNull appends a string, or NULL for nil.
+func (c *copyBuf) textOrNull(v any) {
+	if s, ok := v.(string); ok {
+		c.text(s)
+		return
+	}
+	c.null()
+}
+
+func (c *copyBuf) time(t time.Time) { c.int8(t.UnixMicro() - pgEpoch) }
+
+// copyIn sends the tuples of c to the columns of table.
+func (tx *writeTx) copyIn(table string, cols []string, c copyBuf) error {
+	c = binary.BigEndian.AppendUint16(c, math.MaxUint16) // the trailer: -1
+	quoted := make([]string, len(cols))
+	for i, col := range cols {
+		quoted[i] = pgx.Identifier{col}.Sanitize()
+	}
+	_, err := tx.Conn().PgConn().CopyFrom(tx.ctx, bytes.NewReader(c),
+		"COPY "+pgx.Identifier{table}.Sanitize()+" ("+strings.Join(quoted, ", ")+") FROM STDIN BINARY")
+	return err
+}
+
+// tsvectorBinary is a record's words as the binary form of the tsvector
+// array_to_tsvector makes of them: the lexemes in byte order, each once,
+// without positions.
+func tsvectorBinary(words []string) []byte {
+	words = slices.Clone(words)
+	slices.Sort(words)
+	words = slices.Compact(words)
+	n := 4
+	for _, w := range words {
+		n += len(w) + 3
+	}
+	b := binary.BigEndian.AppendUint32(make([]byte, 0, n), uint32(len(words)))
+	for _, w := range words {
+		b = append(b, w...)
+		b = append(b, 0, 0, 0) // the end of the lexeme; no positions
+	}
+	return b
+}
