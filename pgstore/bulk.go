@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"time"
@@ -18,6 +19,7 @@ type prepared struct {
 	keys    geo.Keys
 	ext     string // collection and external_id, "" without one
 	hash    []byte
+	plain   []byte // the Feature with no id, version or times (contentHash)
 	rows    *rows
 	id      string // should the record be new: its id
 	feature []byte // and its Feature as created (encodeNew)
@@ -66,7 +68,7 @@ func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 			p.ext = string(r.Collection()) + "\x00" + p.keys.ExternalID
 		}
 		var err error
-		if p.hash, err = contentHash(r); err != nil {
+		if p.hash, p.plain, err = contentHashOf(r); err != nil {
 			return err
 		}
 		rw, err := recordRows(r, p.keys)
@@ -85,17 +87,61 @@ func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 // encodeNew encodes, side by side, the Feature of every record of the
 // batch not stored before it, as created at now.
 func encodeNew(recs []geo.Record, pre []prepared, known map[string]*pending, now time.Time) error {
+	stamp, err := now.MarshalJSON()
+	if err != nil {
+		return err
+	}
 	return eachIndex(len(recs), func(k int) error {
 		p := &pre[k]
 		if known[p.ext] != nil {
 			return nil
 		}
 		m := recs[k].Base()
+		label := m.Label
 		m.ID, m.Version, m.Created, m.Updated = p.id, 1, now, now
-		var err error
-		p.feature, err = geo.EncodeFeature(recs[k])
-		return err
+		var ok bool
+		if label == "" {
+			p.feature, ok = created(p.plain, p.id, stamp)
+		}
+		p.plain = nil
+		if !ok {
+			var err error
+			p.feature, err = geo.EncodeFeature(recs[k])
+			return err
+		}
+		return nil
 	})
+}
+
+// plainHead is how every Feature encoded with a zero Meta begins.
+const plainHead = `{"type":"Feature","id":""`
+
+// created is the Feature geo.EncodeFeature writes of a record as version
+// 1 with id and both times stamp (JSON), made from plain, its encoding
+// with a zero Meta, rather than encoded again: the id goes into its
+// place, and the version and the times end the properties, as Meta, the
+// last member of every record, ends them. ok is false when plain is not
+// of that form, or the id needs escaping.
+func created(plain []byte, id string, stamp []byte) (feature []byte, ok bool) {
+	n := len(plain)
+	if !bytes.HasPrefix(plain, []byte(plainHead)) || !bytes.HasSuffix(plain, []byte("}}")) || n < len(plainHead)+3 || plain[n-3] == '{' {
+		return nil, false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < '0' || c > 'z' || (c > '9' && c < 'A') || (c > 'Z' && c < 'a') {
+			return nil, false
+		}
+	}
+	b := make([]byte, 0, n+len(id)+2*len(stamp)+40)
+	b = append(b, `{"type":"Feature","id":"`...)
+	b = append(b, id...)
+	b = append(b, '"')
+	b = append(b, plain[len(plainHead):n-2]...)
+	b = append(b, `,"version":1,"created":`...)
+	b = append(b, stamp...)
+	b = append(b, `,"updated":`...)
+	b = append(b, stamp...)
+	return append(b, "}}"...), true
 }
 
 // recordRows works out the rows of a record.

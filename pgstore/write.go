@@ -264,16 +264,23 @@ func lexemes(text string) []string {
 // sets (id, version, times): equal hashes mean an import has nothing to
 // change.
 func contentHash(r geo.Record) ([]byte, error) {
+	sum, _, err := contentHashOf(r)
+	return sum, err
+}
+
+// contentHashOf is contentHash, and the Feature with a zero Meta it is
+// the hash of.
+func contentHashOf(r geo.Record) (sum, plain []byte, err error) {
 	m := r.Base()
 	saved := *m
 	*m = geo.Meta{}
-	b, err := geo.EncodeFeature(r)
+	plain, err = geo.EncodeFeature(r)
 	*m = saved
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	sum := sha256.Sum256(b)
-	return sum[:16], nil
+	h := sha256.Sum256(plain)
+	return h[:16], plain, nil
 }
 
 // write inserts (rid 0) or replaces the record row and its index entries,
