@@ -244,7 +244,7 @@ func checkRTreeWindows(t *testing.T, db *DB, table string, m rtreeModel, rng *ra
 	// detector most there.
 	k := 1
 	if len(m) > 10000 {
-		k = 3
+		k = 4
 	}
 	windows := make([]orb.Bound, 0, 100)
 	for range 60 / k {
@@ -452,10 +452,11 @@ func TestBulkLoadRTreeRoundsOutwards(t *testing.T) {
 	}
 }
 
-// TestBulkLoadRTreeInto covers the cases besides an empty table: entries
-// already in the table (inserted row by row then, in the same
-// transaction as a query that read the tree), an id twice, a box that is
-// no box, a name that is no plain table name.
+// TestBulkLoadRTreeInto covers the cases besides an empty boxes table:
+// entries already in the table (inserted row by row then, in the same
+// transaction as a query that read the tree), the other R*Tree
+// (coarse_boxes), an id twice, a box that is no box, a name that is no
+// plain table name, a table that is no R*Tree.
 func TestBulkLoadRTreeInto(t *testing.T) {
 	t.Run("filled", func(t *testing.T) {
 		db := openRTreeDB(t)
@@ -474,6 +475,17 @@ func TestBulkLoadRTreeInto(t *testing.T) {
 		}
 		insertRowByRow(t, db, "ref", entries)
 		checkRTree(t, db, "boxes", modelOf(entries), rng, true, true)
+	})
+	t.Run("coarse_boxes", func(t *testing.T) {
+		db := openRTreeDB(t)
+		rng := rand.New(rand.NewPCG(5, 5))
+		entries := randomEntries(rng, 300)
+		bulkLoad(t, db, "coarse_boxes", entries)
+		insertRowByRow(t, db, "ref", entries)
+		checkRTree(t, db, "coarse_boxes", modelOf(entries), rng, true, true)
+		if n := queryIDs(t, db.read, "SELECT count(*) FROM boxes"); n[0] != 0 {
+			t.Fatalf("%d entries in boxes, loaded into coarse_boxes", n[0])
+		}
 	})
 	t.Run("read in the same transaction", func(t *testing.T) {
 		db := openRTreeDB(t)
