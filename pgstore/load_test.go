@@ -1,9 +1,12 @@
 package pgstore_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -386,4 +389,100 @@ func TestLoadInterrupted(t *testing.T) {
 	if f := readFrame(t, ws); f.Type != "change" || f.Seq != seq || f.ID != id {
 		t.Fatalf("first frame %+v, want the change of seq %d to %s", f, seq, id)
 	}
+}
+
+// loadChildEnv names the database the child process of TestKillDuringLoad
+// loads.
+const loadChildEnv = "NEXUS_LOAD_CHILD_PG"
+
+// TestKillDuringLoad kills (SIGKILL) a process in the middle of a load,
+// after three of its batches are written: PostgreSQL rolls the whole load
+// back, the dropped indexes included. Nothing is left in any table, the
+// indexes are those of a new database, and the same file loads again.
+func TestKillDuringLoad(t *testing.T) {
+	url := pgtest.DB(t)
+	db := openURL(t, url)
+	before := indexDefs(t, db)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), loadChildEnv+"="+url)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	killed := false
+	for sc := bufio.NewScanner(out); sc.Scan(); {
+		if sc.Text() == "written 3" {
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			killed = true
+			break
+		}
+	}
+	cmd.Wait()
+	if !killed {
+		t.Fatalf("the child ended before its third batch: %s", stderr.String())
+	}
+	ctx := context.Background()
+	// The server ends the child's session once it notices the socket closed.
+	for {
+		var n int
+		if err := db.Pool().QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'nexus' AND xact_start IS NOT NULL").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for what, q := range map[string]string{
+		"records": "SELECT count(*) FROM records", "boxes": "SELECT count(*) FROM record_boxes",
+		"keys": "SELECT count(*) FROM record_keys", "change-log entries": "SELECT count(*) FROM changes",
+	} {
+		var got int64
+		if err := db.Pool().QueryRow(ctx, q).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != 0 {
+			t.Errorf("%d %s after the killed load", got, what)
+		}
+	}
+	same(t, "indexes", indexDefs(t, db), before)
+	in, n := loadInput(t)
+	rep, err := ingest.Import(ctx, db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: loadBatch})
+	if err != nil || rep.Created != int64(n) {
+		t.Fatalf("import after the killed one: %v, %+v", err, rep)
+	}
+}
+
+// TestLoadChild is the child process of TestKillDuringLoad: it loads the
+// file of the load tests, says "written N" after each batch, and stops
+// (without ending) after the third. Without NEXUS_LOAD_CHILD_PG it does
+// nothing.
+func TestLoadChild(t *testing.T) {
+	url := os.Getenv(loadChildEnv)
+	if url == "" {
+		return
+	}
+	db, err := pgstore.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := loadInput(t)
+	batches := 0
+	_, err = ingest.Import(context.Background(), db, strings.NewReader(in), ingest.Options{Actor: "child", BatchSize: loadBatch,
+		Written: func(int64) {
+			batches++
+			fmt.Printf("written %d\n", batches)
+			if batches == 3 {
+				select {} // until killed
+			}
+		}})
+	t.Fatalf("the load ended: %v", err)
 }

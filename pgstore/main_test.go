@@ -10,8 +10,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		// The child of TestKillDuringImport uses its parent's cluster.
+	if os.Getenv(childEnv) != "" || os.Getenv(loadChildEnv) != "" {
+		// The children of TestKillDuringImport and TestKillDuringLoad use
+		// their parent's cluster.
 		os.Exit(m.Run())
 	}
 	os.Exit(pgtest.Main(m))
