@@ -52,6 +52,15 @@ type featureIn struct {
 // error is EMALFORMED; anything that breaks a rule is EINVALID, naming the
 // field. The record is not validated beyond its geometry: call Validate.
 func DecodeFeature(c Collection, data []byte) (Record, error) {
+	if r, ok := decodeFeatureQuick(c, data); ok {
+		return r, nil
+	}
+	return decodeFeatureStrict(c, data)
+}
+
+// decodeFeatureStrict is DecodeFeature by encoding/json: the reference
+// that the quick path must agree with, and the one that names errors.
+func decodeFeatureStrict(c Collection, data []byte) (Record, error) {
 	var f featureIn
 	if err := strictUnmarshal(data, &f); err != nil {
 		return nil, jsonError(err, "")
