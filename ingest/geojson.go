@@ -155,7 +155,7 @@ func (j *jsonReader) value(line int64, first bool) error {
 	case json.Delim('{'):
 		return j.object(line, first)
 	case json.Delim('['):
-		return j.elements()
+		return j.elements(false)
 	}
 	j.im.reject(line, fieldFeature, fmt.Sprintf("a JSON %s is not a GeoJSON Feature", jsonKind(tok)))
 	return nil
@@ -188,7 +188,7 @@ func (j *jsonReader) object(line int64, first bool) error {
 			}
 			isCollection = true
 			j.lines.from = -1
-			if err := j.elements(); err != nil {
+			if err := j.elements(true); err != nil {
 				return err
 			}
 			continue
@@ -235,8 +235,14 @@ func (j *jsonReader) object(line int64, first bool) error {
 }
 
 // elements imports the elements of an array of features, the opening
-// bracket read; each is decoded whole, then imported.
-func (j *jsonReader) elements() error {
+// bracket read; each is decoded whole, then imported. inObject says the
+// array is a member of a top-level object, else it is a top-level value.
+func (j *jsonReader) elements(inObject bool) error {
+	if !j.im.slowJSON {
+		if err := j.quickElements(inObject); err != nil {
+			return err
+		}
+	}
 	for j.dec.More() {
 		if err := j.im.ctx.Err(); err != nil {
 			return err
@@ -260,9 +266,10 @@ func (j *jsonReader) elements() error {
 	return nil
 }
 
-// feature imports one Feature: its geometry type says its collection.
+// feature queues the bytes of one Feature, as UTF-8, to be decoded.
+// Nothing writes over raw afterwards: it is kept as it is.
 func (j *jsonReader) feature(line int64, raw []byte) error {
-	j.im.raws = append(j.im.raws, rawFeature{line: line, raw: bytes.Clone(j.im.text(raw))})
+	j.im.raws = append(j.im.raws, rawFeature{line: line, raw: j.im.text(raw)})
 	if len(j.im.raws) >= j.im.opt.BatchSize {
 		return j.im.decodeRaws()
 	}

@@ -154,6 +154,8 @@ type importer struct {
 	attempted int64
 	raws      []rawFeature // features read, to be decoded side by side
 	latin1    bool         // the input as a whole is not UTF-8
+	slowJSON  bool         // read arrays of features with the json.Decoder alone, as the quick scanner is checked against
+	quick     int64        // features the quick scanner read
 	cp1252    *encoding.Decoder
 
 	// Batches are written by a writer goroutine while the next one is
