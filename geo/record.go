@@ -228,15 +228,23 @@ func (r *Route) Validate() error {
 }
 
 func checkString(v *invalid, field, s string, required bool, max int) {
-	n := utf8.RuneCountInString(s)
+	if problem := stringProblem(s, required, max); problem != "" {
+		v.fields = append(v.fields, FieldError{Field: field, Message: problem})
+	}
+}
+
+// stringProblem says which rule a string breaks, "" if none.
+func stringProblem(s string, required bool, max int) string {
 	switch {
 	case !utf8.ValidString(s):
-		v.add(field, "is not valid UTF-8")
+		return "is not valid UTF-8"
 	case required && strings.TrimSpace(s) == "":
-		v.add(field, "is required")
-	case n > max:
-		v.add(field, "is %d characters long, more than %d", n, max)
+		return "is required"
 	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return fmt.Sprintf("is %d characters long, more than %d", n, max)
+	}
+	return ""
 }
 
 func checkEnum(v *invalid, field, s string, required bool, allowed []string) {
@@ -272,7 +280,10 @@ func checkList(v *invalid, field string, list []string) {
 		return
 	}
 	for k, s := range list {
-		checkString(v, fmt.Sprintf("%s[%d]", field, k), s, true, MaxTitle)
+		// The field is named only when it breaks a rule: most do not.
+		if problem := stringProblem(s, true, MaxTitle); problem != "" {
+			v.fields = append(v.fields, FieldError{Field: fmt.Sprintf("%s[%d]", field, k), Message: problem})
+		}
 	}
 }
 
@@ -288,21 +299,26 @@ func checkSources(v *invalid, sources []Source) {
 		return
 	}
 	for k, s := range sources {
-		f := fmt.Sprintf("sources[%d]", k)
+		// The field is named only when it breaks a rule: most do not.
+		f := func(member string) string { return fmt.Sprintf("sources[%d]%s", k, member) }
 		if strings.TrimSpace(s.Title) == "" && s.URL == "" {
-			v.add(f, "needs a title or a url")
+			v.add(f(""), "needs a title or a url")
 		}
-		checkString(v, f+".title", s.Title, false, MaxText)
-		checkString(v, f+".publisher", s.Publisher, false, MaxText)
+		if problem := stringProblem(s.Title, false, MaxText); problem != "" {
+			v.fields = append(v.fields, FieldError{Field: f(".title"), Message: problem})
+		}
+		if problem := stringProblem(s.Publisher, false, MaxText); problem != "" {
+			v.fields = append(v.fields, FieldError{Field: f(".publisher"), Message: problem})
+		}
 		if s.URL != "" {
 			u, err := url.Parse(s.URL)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(s.URL) > MaxText {
-				v.add(f+".url", "must be an absolute http or https URL")
+				v.add(f(".url"), "must be an absolute http or https URL")
 			}
 		}
 		if s.Published != "" {
 			if _, err := ParseInstant(s.Published); err != nil {
-				v.add(f+".published", "%v", err)
+				v.add(f(".published"), "%v", err)
 			}
 		}
 	}
