@@ -58,6 +58,7 @@ func (discard) ImportBatch(_ context.Context, _ string, recs []geo.Record) ([]ge
 func benchImport(b *testing.B, data []byte, intoStore bool) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
+	cpu0 := cpuTime(b)
 	for i := 0; b.Loop(); i++ {
 		var dst Batcher = discard{}
 		var db *store.DB
@@ -81,6 +82,7 @@ func benchImport(b *testing.B, data []byte, intoStore bool) {
 		}
 	}
 	b.ReportMetric(float64(benchRecords*b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(benchRecords*b.N), "cpu-ns/record")
 }
 
 func BenchmarkDecodeGeoJSON(b *testing.B) { benchImport(b, benchGeoJSON(benchRecords), false) }

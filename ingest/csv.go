@@ -187,19 +187,24 @@ func (c *csvRows) flush() error {
 		inc, geocoded, rerr := c.convert(im, row{c.fields[k], c.col})
 		out[k] = converted{inc, geocoded, rerr, true}
 	}
-	exts := map[string]bool{}
 	for k, h := range hashes {
 		if _, ok := known[h]; !ok {
-			if convert(k); out[k].inc != nil {
-				exts[out[k].inc.ExternalID] = true
-			}
+			convert(k)
 		}
 	}
-	// A row of this batch that changes the record of a skipped one: both
-	// are written, in their order.
-	for k, h := range hashes {
-		if ext, ok := known[h]; ok && exts[ext] {
-			convert(k)
+	if len(known) > 0 {
+		// A row of this batch that changes the record of a skipped one:
+		// both are written, in their order.
+		exts := map[string]bool{}
+		for _, o := range out {
+			if o.inc != nil {
+				exts[o.inc.ExternalID] = true
+			}
+		}
+		for k, h := range hashes {
+			if ext, ok := known[h]; ok && exts[ext] {
+				convert(k)
+			}
 		}
 	}
 	for k, o := range out {
