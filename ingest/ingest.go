@@ -18,6 +18,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"slices"
 	"sync"
@@ -489,13 +490,24 @@ func (im *importer) unchanged() {
 // the first 64 bits of their SHA-256, after a label of the format and of
 // how it is read (never 0).
 func sourceHash(label string, b []byte) uint64 {
-	h := sha256.New()
-	h.Write([]byte(label))
-	h.Write([]byte{0})
-	h.Write(b)
-	var sum [sha256.Size]byte
-	return max(binary.BigEndian.Uint64(h.Sum(sum[:0])), 1)
+	x := hashers.Get().(*hasher)
+	defer hashers.Put(x)
+	x.h.Reset()
+	x.buf = append(append(x.buf[:0], label...), 0)
+	x.h.Write(x.buf)
+	x.h.Write(b)
+	return max(binary.BigEndian.Uint64(x.h.Sum(x.sum[:0])), 1)
 }
+
+// hasher is a SHA-256 with room for a label and a sum: sourceHash takes
+// one from hashers rather than making its own for every record.
+type hasher struct {
+	h   hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
+}
+
+var hashers = sync.Pool{New: func() any { return &hasher{h: sha256.New()} }}
 
 // known returns which of the hashes the store holds records of, each with
 // its external_id, leaving out those whose external_id is in flight: the
