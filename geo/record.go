@@ -241,6 +241,9 @@ func stringProblem(s string, required bool, max int) string {
 	case required && strings.TrimSpace(s) == "":
 		return "is required"
 	}
+	if len(s) <= max {
+		return "" // no more characters than bytes
+	}
 	if n := utf8.RuneCountInString(s); n > max {
 		return fmt.Sprintf("is %d characters long, more than %d", n, max)
 	}

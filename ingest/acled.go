@@ -79,8 +79,10 @@ var acledDateLayouts = []string{"2006-01-02", "2 January 2006", "2-January-2006"
 func acledDate(s, precision string) (string, *rowError) {
 	var t time.Time
 	var perr error
-	for _, l := range acledDateLayouts {
+	iso := false // s is YYYY-MM-DD, as the date is written
+	for k, l := range acledDateLayouts {
 		if t, perr = time.Parse(l, s); perr == nil {
+			iso = k == 0 && '0' <= s[0] && s[0] <= '9'
 			break
 		}
 	}
@@ -97,10 +99,14 @@ func acledDate(s, precision string) (string, *rowError) {
 			return "", err
 		}
 	}
-	switch n {
-	case 1:
+	switch {
+	case n == 1 && iso:
+		return s, nil
+	case n == 1:
 		return t.Format("2006-01-02"), nil
-	case 2, 3:
+	case (n == 2 || n == 3) && iso:
+		return s[:len("2006-01")], nil
+	case n == 2 || n == 3:
 		return t.Format("2006-01"), nil
 	}
 	return "", bad("time_precision", "%d is not an ACLED time precision (1-3)", n)

@@ -632,6 +632,8 @@ func TestACLEDDate(t *testing.T) {
 		{"2020-03-14", "4", ""},
 		{"March 14, 2020", "1", ""},
 		{"2020-02-30", "1", ""},
+		{"+202-03-14", "1", ""},
+		{"0000-03-14", "1", ""},
 	} {
 		got, err := acledDate(c.date, c.precision)
 		if c.want == "" && err == nil || c.want != "" && (err != nil || got != c.want) {
