@@ -238,12 +238,20 @@ func (j *jsonReader) object(line int64, first bool) error {
 // bracket read; each is decoded whole, then imported. inObject says the
 // array is a member of a top-level object, else it is a top-level value.
 func (j *jsonReader) elements(inObject bool) error {
-	if !j.im.slowJSON {
-		if err := j.quickElements(inObject); err != nil {
-			return err
+	after := false // an element was read
+	for {
+		if !j.im.slowJSON {
+			read, err := j.quickElements(inObject, after)
+			if err != nil {
+				return err
+			}
+			after = after || read
 		}
-	}
-	for j.dec.More() {
+		// What the quick scanner left: the end, an error, or an element
+		// it does not follow.
+		if !j.dec.More() {
+			break
+		}
 		if err := j.im.ctx.Err(); err != nil {
 			return err
 		}
@@ -259,6 +267,7 @@ func (j *jsonReader) elements(inObject bool) error {
 		if err := j.feature(j.lines.lineAt(start), raw); err != nil {
 			return err
 		}
+		after = true
 	}
 	if _, err := j.dec.Token(); err != nil { // the closing bracket
 		return j.malformed(err)

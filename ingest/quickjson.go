@@ -11,10 +11,11 @@ import (
 // syntax as encoding/json would, and hands over a slice of the bytes it
 // read, without copying them. Anything it is not sure of (a syntax error,
 // a value nested deeper than it follows, the end of the input, an error
-// of the reader, the closing bracket) it leaves to the json.Decoder,
-// rebuilt to stand where it would have stood: after the last element
-// read, inside the array. Errors are then found and named as they always
-// were.
+// of the reader, the closing bracket, a feature larger than
+// maxQuickFeature) it leaves to the json.Decoder, rebuilt to stand where it
+// would have stood: after the last element read, inside the array. Errors
+// are then found and named as they always were, and after an element the
+// json.Decoder read, the quick scanner takes over again.
 
 // chunkSize is how much input the quick scanner reads at a time, in bytes.
 // Features read are slices of these chunks, which are never written again.
@@ -23,20 +24,29 @@ const chunkSize = 256 << 10
 // maxQuickDepth is the deepest nesting the quick scanner follows.
 const maxQuickDepth = 512
 
-// quickElements imports the elements of an array of features, its opening
-// bracket read by j.dec, for as long as the quick scanner can, then leaves
+// The quick scanner scans a feature again from its start after each read
+// it needs for it: a feature larger than maxQuickFeature bytes, or one
+// that took more than maxScans reads, is left to the json.Decoder, which
+// scans each byte once.
+const (
+	maxQuickFeature = 1 << 20
+	maxScans        = 16
+)
+
+// quickElements imports the elements of an array of features, from where
+// j.dec stands in it, for as long as the quick scanner can, then leaves
 // j.dec after the last element it imported. inObject says the array is
 // the member of a top-level object (a FeatureCollection's features); else
-// it is a top-level array.
-func (j *jsonReader) quickElements(inObject bool) error {
+// it is a top-level array. after says j.dec stands after an element, not
+// after the opening bracket; read, that the scanner imported one.
+func (j *jsonReader) quickElements(inObject, after bool) (read bool, err error) {
 	rest := io.MultiReader(j.dec.Buffered(), j.src)
 	c := chunks{r: rest, off: j.base + j.dec.InputOffset()}
 	c.buf = make([]byte, 0, chunkSize)
-	after := false // an element was read: a comma or the bracket is next
-	q := 0         // where j.dec will stand: after the last element, or after the bracket
+	q := 0 // where j.dec will stand: after the last element, or after the bracket
 	for {
 		if err := j.im.ctx.Err(); err != nil {
-			return err
+			return read, err
 		}
 		i := q
 		more := true
@@ -67,7 +77,7 @@ func (j *jsonReader) quickElements(inObject bool) error {
 		// The element.
 		start := i
 		end, status := valueEnd(c.buf, start)
-		for status == incomplete && more {
+		for scans := 1; status == incomplete && more && scans <= maxScans && len(c.buf)-start <= maxQuickFeature; scans++ {
 			j.lines.from = c.off + int64(start)
 			start, q, more = c.fill(start, q)
 			end, status = valueEnd(c.buf, start)
@@ -78,9 +88,9 @@ func (j *jsonReader) quickElements(inObject bool) error {
 		}
 		raw := c.buf[start:end:end]
 		if err := j.feature(j.lines.lineAt(c.off+int64(start)), raw); err != nil {
-			return err
+			return read, err
 		}
-		q, after = end, true
+		q, after, read = end, true, true
 		j.im.quick++
 	}
 	// The json.Decoder goes on from q, as if it had read the elements.
@@ -97,10 +107,10 @@ func (j *jsonReader) quickElements(inObject bool) error {
 	j.dec = json.NewDecoder(j.src)
 	for j.dec.InputOffset() < int64(len(prefix)) {
 		if _, err := j.dec.Token(); err != nil {
-			return err // cannot happen: the prefix is JSON
+			return read, err // cannot happen: the prefix is JSON
 		}
 	}
-	return nil
+	return read, nil
 }
 
 // chunks holds the input the quick scanner reads.

@@ -114,7 +114,16 @@ func TestQuickElements(t *testing.T) {
 	big := benchIncidents(1500) // several chunks
 	sameAsDecoder(t, big)
 	sameAsDecoder(t, big[:len(big)/2])
-	for _, wrap := range []func(io.Reader) io.Reader{func(r io.Reader) io.Reader { return r }, iotest.OneByteReader} {
+	// Features the json.Decoder reads, between ones the quick scanner reads.
+	huge := feature("q:huge", `"summary": "`+strings.Repeat("z", 2*maxQuickFeature)+`"`)
+	deep := strings.Repeat("[", maxQuickDepth+1) + strings.Repeat("]", maxQuickDepth+1)
+	mixed := `{"type":"FeatureCollection","features":[` + feature("q:1", "") + "," + huge + "," + feature("q:2", "") + "," + deep + "," + feature("q:3", "") + "]}"
+	rep, _, err, quick := importedQuick([]byte(mixed), false, func(r io.Reader) io.Reader { return r })
+	if err != "" || rep.Created != 3 || rep.RejectedCount != 2 || quick != 3 {
+		t.Fatalf("report %+v, %d read by the quick scanner, error %q", rep, quick, err)
+	}
+	sameAsDecoder(t, []byte(mixed))
+	for _, wrap := range []func(io.Reader) io.Reader{func(r io.Reader) io.Reader { return r }, iotest.HalfReader} {
 		rep, recs, err, quick := importedQuick(big, false, wrap)
 		if err != "" || rep.Created != 1500 || len(recs) != 1500 || quick != 1500 {
 			t.Fatalf("report %+v, %d records, %d read by the quick scanner, error %q", rep, len(recs), quick, err)
