@@ -4,22 +4,32 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"nexus/geo"
 	"nexus/store"
 )
 
-// handCounter is the real store, counting the records an import hands it.
+// handCounter is the real store, counting the records an import hands it,
+// to write at once or to prepare.
 type handCounter struct {
 	*store.DB
-	handed int
+	n atomic.Int64
 }
 
 func (h *handCounter) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
-	h.handed += len(recs)
+	h.n.Add(int64(len(recs)))
 	return h.DB.ImportBatch(ctx, actor, recs)
 }
+
+func (h *handCounter) PrepareBatch(actor string, recs []geo.Record) (func(context.Context) ([]geo.ImportResult, error), error) {
+	h.n.Add(int64(len(recs)))
+	return h.DB.PrepareBatch(actor, recs)
+}
+
+// handed is how many records the store was handed.
+func (h *handCounter) handed() int { return int(h.n.Load()) }
 
 // sourceFeature is feature i of TestReimportKnownBytes, titled.
 func sourceFeature(i int, title string) string {
@@ -56,20 +66,20 @@ func TestReimportKnownBytes(t *testing.T) {
 	file := featureCollection(features...)
 	imp := func(data []byte, batch int) Report {
 		t.Helper()
-		h.handed = 0
+		h.n.Store(0)
 		rep, err := Import(ctx, h, bytes.NewReader(data), Options{Actor: "t", BatchSize: batch})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return rep
 	}
-	if rep := imp(file, 8); rep.Created != n || h.handed != n {
-		t.Fatalf("first import: %+v, %d handed", rep, h.handed)
+	if rep := imp(file, 8); rep.Created != n || h.handed() != n {
+		t.Fatalf("first import: %+v, %d handed", rep, h.handed())
 	}
 	seq := lastSeq(t, db)
 
-	if rep := imp(file, 8); rep.Unchanged != n || rep.Created+rep.Updated+rep.RejectedCount != 0 || h.handed != 0 {
-		t.Fatalf("unchanged re-import: %+v, %d records handed to the store", rep, h.handed)
+	if rep := imp(file, 8); rep.Unchanged != n || rep.Created+rep.Updated+rep.RejectedCount != 0 || h.handed() != 0 {
+		t.Fatalf("unchanged re-import: %+v, %d records handed to the store", rep, h.handed())
 	}
 	if got := lastSeq(t, db); got != seq {
 		t.Fatalf("the unchanged re-import logged up to %d (was %d)", got, seq)
@@ -82,8 +92,8 @@ func TestReimportKnownBytes(t *testing.T) {
 	if _, _, err := db.Replace(ctx, "editor", edited.ID, 0, edited); err != nil {
 		t.Fatal(err)
 	}
-	if rep := imp(file, 8); rep.Updated != 1 || rep.Unchanged != n-1 || h.handed != 1 {
-		t.Fatalf("re-import after an edit: %+v, %d handed", rep, h.handed)
+	if rep := imp(file, 8); rep.Updated != 1 || rep.Unchanged != n-1 || h.handed() != 1 {
+		t.Fatalf("re-import after an edit: %+v, %d handed", rep, h.handed())
 	}
 	if got := incident(t, stored(t, db), "src:3").Title; got != "Incident 3" {
 		t.Fatalf("record 3 is titled %q after the re-import", got)
@@ -116,28 +126,28 @@ func TestReimportKnownRows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if first.Created == 0 || h.handed != int(first.Created) {
-				t.Fatalf("first import: %+v, %d handed", first, h.handed)
+			if first.Created == 0 || h.handed() != int(first.Created) {
+				t.Fatalf("first import: %+v, %d handed", first, h.handed())
 			}
-			h.handed = 0
+			h.n.Store(0)
 			again, err := Import(context.Background(), h, bytes.NewReader(data), Options{Actor: "t", Geocode: bogota})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if again.Unchanged != first.Created || again.Created+again.Updated != 0 || again.RejectedCount != first.RejectedCount || h.handed != 0 {
-				t.Fatalf("re-import: %+v (first %+v), %d handed to the store", again, first, h.handed)
+			if again.Unchanged != first.Created || again.Created+again.Updated != 0 || again.RejectedCount != first.RejectedCount || h.handed() != 0 {
+				t.Fatalf("re-import: %+v (first %+v), %d handed to the store", again, first, h.handed())
 			}
 			// A header spelled in capitals reads the same: the rows are
 			// converted again and found unchanged by content.
 			header, rest, _ := bytes.Cut(data, []byte("\n"))
 			upper := append(append(bytes.ToUpper(header), '\n'), rest...)
-			h.handed = 0
+			h.n.Store(0)
 			third, err := Import(context.Background(), h, bytes.NewReader(upper), Options{Actor: "t", Geocode: bogota})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if third.Unchanged != first.Created || h.handed != int(first.Created) {
-				t.Fatalf("re-import under another header: %+v, %d handed", third, h.handed)
+			if third.Unchanged != first.Created || h.handed() != int(first.Created) {
+				t.Fatalf("re-import under another header: %+v, %d handed", third, h.handed())
 			}
 		})
 	}

@@ -41,43 +41,40 @@ const lookupChunk = 500
 // The batch is written the bulk way: the known records are looked up in a
 // few queries, the rows and their index entries go in multi-row
 // statements, and the change-log entries (one seq each) keep their
-// Features in shared deflated payloads.
+// Features in shared deflated payloads. What needs no transaction is
+// worked out before it (PrepareBatch).
 func (db *DB) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
-	pre, err := db.prepareAll(recs)
+	write, err := db.PrepareBatch(actor, recs)
 	if err != nil {
 		return nil, err
 	}
-	results := make([]geo.ImportResult, len(recs))
-	err = db.inTx(ctx, func(tx *writeTx) error {
-		b := &bulk{tx: tx, actor: actor, pre: pre, recs: recs}
-		if err := tx.QueryRow("SELECT coalesce(max(rid), 0) FROM records").Scan(&b.lastRid); err != nil {
-			return err
-		}
-		// A batch that names one external_id twice is written in
-		// segments, so the second sees what the first wrote.
-		start := 0
-		seen := map[string]bool{}
-		for i := range recs {
-			if k := pre[i].ext; k != "" {
-				if seen[k] {
-					if err := b.write(start, i, results); err != nil {
-						return err
-					}
-					start = i
-					clear(seen)
+	return write(ctx)
+}
+
+// importBatch writes a batch of prepared records in the transaction tx,
+// working out in it what they write; lastRid is the highest rid stored.
+func (tx *writeTx) importBatch(actor string, recs []geo.Record, pre []prepared, lastRid int64, results []geo.ImportResult) error {
+	b := &bulk{tx: tx, actor: actor, pre: pre, recs: recs, lastRid: lastRid}
+	// A batch that names one external_id twice is written in
+	// segments, so the second sees what the first wrote.
+	start := 0
+	seen := map[string]bool{}
+	for i := range recs {
+		if k := pre[i].ext; k != "" {
+			if seen[k] {
+				if err := b.write(start, i, results); err != nil {
+					return err
 				}
-				seen[k] = true
+				start = i
+				clear(seen)
 			}
+			seen[k] = true
 		}
-		if err := b.write(start, len(recs), results); err != nil {
-			return err
-		}
-		return b.flushLog()
-	})
-	if err != nil {
-		return nil, err
 	}
-	return results, nil
+	if err := b.write(start, len(recs), results); err != nil {
+		return err
+	}
+	return b.flushLog()
 }
 
 // prepared is what ImportBatch works out of a record before its
@@ -145,15 +142,17 @@ type known struct {
 	rid     int64
 	id      string
 	version int64
-	src     int64 // Meta.Source's 64 bits, 0 for none
+	src     int64  // Meta.Source's 64 bits, 0 for none
+	blob    []byte // its Feature as stored, when read before the transaction (PrepareBatch)
 }
 
 // indexed is a record row whose index entries are to be written.
 type indexed struct {
-	rid    int64
+	rid    int64 // with fresh, the record's place among the batch's new records
 	coll   geo.Collection
 	keys   geo.Keys
 	coarse []orb.Bound // the coarse boxes of a sensitive record
+	fresh  bool        // a new record, whose rid is not known yet
 }
 
 // lookup finds the stored records of the batch by external_id.
@@ -265,7 +264,7 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 		}
 		updates = append(updates, append(row, cur.rid))
 		unindex = append(unindex, cur.rid)
-		index = append(index, indexed{cur.rid, r.Collection(), keys, coarseBoxes(r)})
+		index = append(index, indexed{rid: cur.rid, coll: r.Collection(), keys: keys, coarse: coarseBoxes(r)})
 		if err := b.logChange(r.Collection(), k.id, geo.OpUpdate, m.Version, cur.feature); err != nil {
 			return err
 		}
@@ -291,7 +290,7 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if err := b.pack(inserts, updates); err != nil {
+	if err := tx.packRows(inserts, updates); err != nil {
 		return err
 	}
 	for i := 0; i < len(sources); i += 2 {
@@ -331,10 +330,10 @@ const (
 	updateFeature = 8
 )
 
-// pack replaces the Features of the rows to be written by their packed
-// form, on every core, with the database's dictionary or one made of
-// these Features (writeTx.dictionary).
-func (b *bulk) pack(inserts []any, updates [][]any) error {
+// packRows replaces the Features of the rows to be written by their
+// packed form, on every core, with the database's dictionary or one made
+// of these Features (writeTx.dictionary).
+func (tx *writeTx) packRows(inserts []any, updates [][]any) error {
 	slots := make([]*any, 0, len(inserts)/insertColumns+len(updates))
 	for i := insertFeature; i < len(inserts); i += insertColumns {
 		slots = append(slots, &inserts[i])
@@ -349,7 +348,7 @@ func (b *bulk) pack(inserts []any, updates [][]any) error {
 	for i, p := range slots {
 		features[i] = (*p).([]byte)
 	}
-	d, err := b.tx.dictionary(features, true)
+	d, err := tx.dictionary(features, true)
 	if err != nil || d == nil {
 		return err
 	}
@@ -361,12 +360,21 @@ func (b *bulk) pack(inserts []any, updates [][]any) error {
 // in the order of the UPDATE and INSERT statements. The source hash is
 // kept only with an external_id, which a re-import finds the record by.
 func recordRow(r geo.Record, k geo.Keys, feature []byte) ([]any, error) {
+	row := make([]any, recordColumns)
+	return row, fillRow(row, r, k, feature)
+}
+
+// recordColumns is how many values recordRow returns.
+const recordColumns = 10
+
+// fillRow sets row[:recordColumns] to what recordRow returns.
+func fillRow(row []any, r geo.Record, k geo.Keys, feature []byte) error {
 	m := r.Base()
 	g := []byte{} // a link has no geometry
 	if r.Geometry() != nil {
 		var err error
 		if g, err = wkb.Marshal(r.Geometry()); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	// x and y place an incident in the overview and the clusters, which
@@ -382,7 +390,9 @@ func recordRow(r geo.Record, k geo.Keys, feature []byte) ([]any, error) {
 			src = int64(m.Source) // the same 64 bits
 		}
 	}
-	return []any{ext, k.Kind, k.Span.Start, k.Span.End, x, y, m.Version, g, feature, src}, nil
+	row = row[:recordColumns]
+	row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9] = ext, k.Kind, k.Span.Start, k.Span.End, x, y, m.Version, g, feature, src
+	return nil
 }
 
 // changeColumnsBulk is how many values one compact change-log row takes.
@@ -502,32 +512,77 @@ func (tx *writeTx) unindexAll(rids []int64) error {
 }
 
 // indexAll writes the bounding boxes, keys and full text of the records.
-// The boxes go into the R*Tree in Z order, so that neighbouring inserts
-// touch the same nodes.
 func (tx *writeTx) indexAll(recs []indexed) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	return tx.writeIndex(buildIndex(recs), 0)
+}
+
+// indexRows are the index entries of a batch's records, worked out before
+// they are written (buildIndex): the arguments of the multi-row INSERTs
+// of the boxes, the coarse boxes, the keys and the full text, and the
+// counts the actor summary gains. The rid of a record not stored yet is
+// a freshRid (its place among the batch's new records), and its box ids
+// freshBox: writeIndex gives them their rids.
+type indexRows struct {
+	boxes, coarse, keys, text []any
+	sum                       summary
+}
+
+// freshRid is the rid of the record that is the n-th new record of its
+// batch, before the batch knows its first rid; freshBox is the id of its
+// box, 2n + part.
+type (
+	freshRid int64
+	freshBox int64
+)
+
+// settle replaces, in every stride-th value of args from args[at] on, a
+// freshRid or freshBox by the rid or box id it stands for, the batch's
+// new records taking rids from first on.
+func settle(args []any, stride, at int, first int64) {
+	for i := at; i < len(args); i += stride {
+		switch v := args[i].(type) {
+		case freshRid:
+			args[i] = first + int64(v)
+		case freshBox:
+			args[i] = 2*first + int64(v)
+		}
+	}
+}
+
+// buildIndex works out the index entries of the records. The boxes go
+// into the R*Tree in Z order, so that neighbouring inserts touch the same
+// nodes, and the keys in the order of their table. An indexed whose fresh
+// is set is a new record: its rid is its place among them.
+func buildIndex(recs []indexed) *indexRows {
 	type box struct {
-		id int64
+		id any
 		z  uint64
 		b  orb.Bound
 	}
-	var boxes []box
 	type key struct {
 		key, value, folded string
-		rid                int64
+		rid                int64 // the order of the rids: a new record's follow every stored one's
+		arg                any
 	}
-	var keys []key
-	var text, coarse []any
+	ix := &indexRows{text: make([]any, 0, 2*len(recs))}
+	boxes := make([]box, 0, len(recs))
+	keys := make([]key, 0, 2*len(recs))
 	seen := map[string]bool{}
-	var sum summary
 	for _, r := range recs {
+		rid, order := any(r.rid), r.rid
+		boxID := func(part int) any { return r.rid*2 + int64(part) }
+		if r.fresh {
+			rid, order = freshRid(r.rid), 1<<62+r.rid
+			boxID = func(part int) any { return freshBox(r.rid*2 + int64(part)) }
+		}
 		for part, b := range r.keys.Boxes {
-			boxes = append(boxes, box{r.rid*2 + int64(part), zOrder(b.Center()), b})
+			boxes = append(boxes, box{boxID(part), zOrder(b.Center()), b})
 		}
 		for part, b := range r.coarse {
-			coarse = append(coarse, r.rid*2+int64(part), b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+			ix.coarse = append(ix.coarse, boxID(part), b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.Min[0], b.Max[0], b.Min[1], b.Max[1])
 		}
 		clear(seen)
 		var actors, countries []string
@@ -537,38 +592,21 @@ func (tx *writeTx) indexAll(recs []indexed) error {
 				continue
 			}
 			seen[lk] = true
-			keys = append(keys, key{kv[0], kv[1], lk, r.rid})
+			keys = append(keys, key{kv[0], kv[1], lk, order, rid})
 			if kv[0] == "actor" {
 				actors = append(actors, kv[1])
 			} else {
 				countries = append(countries, kv[1])
 			}
 		}
-		sum.add(r.coll, actors, countries, r.keys.Span)
-		text = append(text, r.rid, ftsText(r.keys))
+		ix.sum.add(r.coll, actors, countries, r.keys.Span)
+		ix.text = append(ix.text, rid, ftsText(r.keys))
 	}
-	if err := sum.write(tx); err != nil {
-		return err
-	}
-	slices.SortFunc(boxes, func(a, b box) int {
-		switch {
-		case a.z < b.z:
-			return -1
-		case a.z > b.z:
-			return 1
-		}
-		return 0
-	})
-	args := make([]any, 0, 9*len(boxes))
+	slices.SortFunc(boxes, func(a, b box) int { return cmp.Compare(a.z, b.z) })
+	ix.boxes = make([]any, 0, 9*len(boxes))
 	for _, x := range boxes {
 		b := x.b
-		args = append(args, x.id, b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.Min[0], b.Max[0], b.Min[1], b.Max[1])
-	}
-	if _, err := tx.insertRows("INSERT INTO boxes", 9, args); err != nil {
-		return err
-	}
-	if _, err := tx.insertRows("INSERT INTO coarse_boxes", 9, coarse); err != nil {
-		return err
+		ix.boxes = append(ix.boxes, x.id, b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.Min[0], b.Max[0], b.Min[1], b.Max[1])
 	}
 	// In the order of the table's key, so that the rows of one actor or
 	// country go in side by side.
@@ -578,14 +616,33 @@ func (tx *writeTx) indexAll(recs []indexed) error {
 		}
 		return cmp.Compare(a.rid, b.rid)
 	})
-	args = args[:0]
+	ix.keys = make([]any, 0, 3*len(keys))
 	for _, k := range keys {
-		args = append(args, k.key, k.value, k.rid)
+		ix.keys = append(ix.keys, k.key, k.value, k.arg)
 	}
-	if _, err := tx.insertRows("INSERT INTO record_keys (key, value, rid)", 3, args); err != nil {
+	return ix
+}
+
+// writeIndex writes index entries worked out by buildIndex, the batch's
+// new records taking rids from first on.
+func (tx *writeTx) writeIndex(ix *indexRows, first int64) error {
+	settle(ix.boxes, 9, 0, first)
+	settle(ix.coarse, 9, 0, first)
+	settle(ix.keys, 3, 2, first)
+	settle(ix.text, 2, 0, first)
+	if err := ix.sum.write(tx); err != nil {
 		return err
 	}
-	_, err := tx.insertRows("INSERT INTO fts (rowid, text)", 2, text)
+	if _, err := tx.insertRows("INSERT INTO boxes", 9, ix.boxes); err != nil {
+		return err
+	}
+	if _, err := tx.insertRows("INSERT INTO coarse_boxes", 9, ix.coarse); err != nil {
+		return err
+	}
+	if _, err := tx.insertRows("INSERT INTO record_keys (key, value, rid)", 3, ix.keys); err != nil {
+		return err
+	}
+	_, err := tx.insertRows("INSERT INTO fts (rowid, text)", 2, ix.text)
 	return err
 }
 

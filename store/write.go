@@ -144,6 +144,15 @@ func (tx *writeTx) Exec(query string, args ...any) (sql.Result, error) {
 	return s.Exec(args...)
 }
 
+// Query is sql.Tx.Query through the transaction's prepared statements.
+func (tx *writeTx) Query(query string, args ...any) (*sql.Rows, error) {
+	s, err := tx.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return s.Query(args...)
+}
+
 // QueryRow is sql.Tx.QueryRow through the transaction's prepared statements.
 func (tx *writeTx) QueryRow(query string, args ...any) *sql.Row {
 	s, err := tx.stmt(query)
@@ -154,7 +163,13 @@ func (tx *writeTx) QueryRow(query string, args ...any) *sql.Row {
 }
 
 // inTx runs f in one write transaction, commits, then tells the listeners.
-func (db *DB) inTx(ctx context.Context, f func(*writeTx) error) (err error) {
+func (db *DB) inTx(ctx context.Context, f func(*writeTx) error) error {
+	return db.inTxAt(ctx, time.Time{}, f)
+}
+
+// inTxAt is inTx with the time the transaction stamps its writes with
+// given; the zero time means the clock's now.
+func (db *DB) inTxAt(ctx context.Context, now time.Time, f func(*writeTx) error) (err error) {
 	if err := db.gate.acquire(ctx); err != nil {
 		return err
 	}
@@ -164,7 +179,10 @@ func (db *DB) inTx(ctx context.Context, f func(*writeTx) error) (err error) {
 	if err != nil {
 		return translate(err)
 	}
-	tx := &writeTx{Tx: sqlTx, db: db, now: db.Now().UTC().Truncate(time.Millisecond)}
+	if now.IsZero() {
+		now = db.Now().UTC().Truncate(time.Millisecond)
+	}
+	tx := &writeTx{Tx: sqlTx, db: db, now: now}
 	err = f(tx)
 	if err == nil {
 		err = tx.recheckSummary()

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -68,6 +69,38 @@ func isTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
+// lazyGazetteer is the shared gazetteer (geocode.Default), loaded when it
+// is first asked something.
+type lazyGazetteer struct {
+	load func() *geocode.Gazetteer
+}
+
+func newLazyGazetteer() *lazyGazetteer {
+	return &lazyGazetteer{load: sync.OnceValue(func() *geocode.Gazetteer {
+		g, err := geocode.Default()
+		if err != nil {
+			return nil
+		}
+		return g
+	})}
+}
+
+// CountryOf is geocode.Gazetteer.CountryOf; "" without reference data.
+func (l *lazyGazetteer) CountryOf(lon, lat float64) string {
+	if g := l.load(); g != nil {
+		return g.CountryOf(lon, lat)
+	}
+	return ""
+}
+
+// Place is geocode.Gazetteer.Place; not ok without reference data.
+func (l *lazyGazetteer) Place(name, country string) (lon, lat float64, precision string, ok bool) {
+	if g := l.load(); g != nil {
+		return g.Place(name, country)
+	}
+	return 0, 0, "", false
+}
+
 // importMemoryLimit is the soft limit of the Go heap of `server import`,
 // in bytes, unless GOMEMLIMIT says otherwise; pgImportMemoryLimit is the
 // limit of an import into PostgreSQL, which holds each batch a second
@@ -101,15 +134,23 @@ func importCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 		debug.SetMemoryLimit(limit)
 	}
-	db, err := openDB(ctx, *dbPath)
+	// The gazetteer is loaded when a row first needs it: an import whose
+	// rows have their points and countries never does, and its tens of
+	// megabytes would be marked by every collection of the garbage
+	// collector.
+	gaz := newLazyGazetteer()
+	db, err := openDatabase(ctx, *dbPath, nil)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	var place func(name, country string) (float64, float64, string, bool)
-	if gaz, err := geocode.Default(); err == nil {
-		place = gaz.Place
+	switch d := db.(type) {
+	case *store.DB:
+		d.CountryOf = gaz.CountryOf
+	case *pgstore.DB:
+		d.CountryOf = gaz.CountryOf
 	}
+	place := gaz.Place
 	for _, name := range files {
 		var r io.Reader = stdin
 		var size int64 = -1

@@ -39,7 +39,8 @@ type database interface {
 var (
 	_ database = (*store.DB)(nil)
 	_ database = (*pgstore.DB)(nil)
-	// PostgreSQL prepares an import's next batch while it writes one.
+	// Both engines prepare an import's next batch while they write one.
+	_ ingest.BatchPreparer = (*store.DB)(nil)
 	_ ingest.BatchPreparer = (*pgstore.DB)(nil)
 )
 
