@@ -87,6 +87,7 @@ func Run(t *testing.T, open func(t *testing.T) Engine) {
 		{"ImportBatchDuplicates", testImportBatchDuplicates},
 		{"ImportedIDsAscend", testImportedIDsAscend},
 		{"ImportPipeline", testImportPipeline},
+		{"PreparedBatchSeesWritesBefore", testPreparedBatchSeesWritesBefore},
 		{"SampleRoundTrip", testSampleRoundTrip},
 		{"Export", testExport},
 		{"ExportStreams", testExportStreams},
