@@ -29,6 +29,21 @@ func openDB(t testing.TB) *store.DB {
 	return db
 }
 
+// batchwise is the store as it is once it holds records: it offers an
+// import no load (Loader), so that the import writes batch by batch.
+type batchwise struct{ db *store.DB }
+
+func (b batchwise) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
+	return b.db.ImportBatch(ctx, actor, recs)
+}
+
+func (b batchwise) PrepareBatch(actor string, recs []geo.Record) (func(context.Context) ([]geo.ImportResult, error), error) {
+	return b.db.PrepareBatch(actor, recs)
+}
+
+// An import into a store that holds no records is one load.
+var _ Loader = (*store.DB)(nil)
+
 // bogota is the geocoder of the tests: a pure function that knows one place.
 func bogota(place, country string) (lon, lat float64, precision string, ok bool) {
 	if place == "Bogotá" && country == "Colombia" {
@@ -535,21 +550,33 @@ func (r *failingReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// An import that breaks off keeps only whole batches; the first import
+// into an empty store, one load, keeps nothing.
 func TestReaderError(t *testing.T) {
 	broken := errors.New("connection reset")
 	for name, data := range map[string][]byte{"csv": benchACLED(t, 1000), "geojson": benchGeoJSON(1000)} {
-		t.Run(name, func(t *testing.T) {
-			db := openDB(t)
-			// The break comes after the first 64 KB, which are read at once.
-			r := &failingReader{data: data[:len(data)*3/4], err: broken}
-			rep, err := Import(context.Background(), db, r, Options{BatchSize: 7})
-			if !errors.Is(err, broken) {
-				t.Fatalf("error = %v", err)
-			}
-			if rep.Created == 0 || rep.Created%7 != 0 || int64(len(stored(t, db))) != rep.Created {
-				t.Errorf("report %+v with %d stored: only whole batches", rep, len(stored(t, db)))
-			}
-		})
+		for _, load := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, load %t", name, load), func(t *testing.T) {
+				db := openDB(t)
+				var dst Batcher = batchwise{db}
+				if load {
+					dst = db
+				}
+				// The break comes after the first 64 KB, which are read at once.
+				r := &failingReader{data: data[:len(data)*3/4], err: broken}
+				rep, err := Import(context.Background(), dst, r, Options{BatchSize: 7})
+				if !errors.Is(err, broken) {
+					t.Fatalf("error = %v", err)
+				}
+				n := int64(len(stored(t, db)))
+				switch {
+				case load && (rep.Created != 0 || n != 0):
+					t.Errorf("report %+v with %d stored: an interrupted load keeps nothing", rep, n)
+				case !load && (rep.Created == 0 || rep.Created%7 != 0 || n != rep.Created):
+					t.Errorf("report %+v with %d stored: only whole batches", rep, n)
+				}
+			})
+		}
 	}
 }
 

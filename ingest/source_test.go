@@ -28,6 +28,31 @@ func (h *handCounter) PrepareBatch(actor string, recs []geo.Record) (func(contex
 	return h.DB.PrepareBatch(actor, recs)
 }
 
+// BeginLoad is the store's, its batches counted.
+func (h *handCounter) BeginLoad(ctx context.Context) (geo.Load, error) {
+	l, err := h.DB.BeginLoad(ctx)
+	if l == nil || err != nil {
+		return l, err
+	}
+	return countingLoad{l, &h.n}, nil
+}
+
+// countingLoad is a load that counts the records it is handed.
+type countingLoad struct {
+	geo.Load
+	n *atomic.Int64
+}
+
+func (c countingLoad) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
+	c.n.Add(int64(len(recs)))
+	return c.Load.ImportBatch(ctx, actor, recs)
+}
+
+func (c countingLoad) PrepareBatch(actor string, recs []geo.Record) (func(context.Context) ([]geo.ImportResult, error), error) {
+	c.n.Add(int64(len(recs)))
+	return c.Load.PrepareBatch(actor, recs)
+}
+
 // handed is how many records the store was handed.
 func (h *handCounter) handed() int { return int(h.n.Load()) }
 

@@ -24,12 +24,18 @@ import (
 // again in its transaction, as ImportBatch does unprepared. The write is
 // called once; the records stay the batch's until it has returned.
 func (db *DB) PrepareBatch(actor string, recs []geo.Record) (func(context.Context) ([]geo.ImportResult, error), error) {
+	return db.prepareBatch(actor, recs, nil)
+}
+
+// prepareBatch is PrepareBatch, for the load l or, nil, for a transaction
+// of the batch's own.
+func (db *DB) prepareBatch(actor string, recs []geo.Record, l *load) (func(context.Context) ([]geo.ImportResult, error), error) {
 	now := db.Now().UTC().Truncate(time.Millisecond)
 	pre, err := db.prepareAll(recs)
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{db: db, actor: actor, recs: recs, pre: pre, now: now}
+	p := &plan{db: db, load: l, actor: actor, recs: recs, pre: pre, now: now}
 	if err := p.work(); err != nil {
 		return nil, err
 	}
@@ -39,6 +45,7 @@ func (db *DB) PrepareBatch(actor string, recs []geo.Record) (func(context.Contex
 // plan is a batch worked out by PrepareBatch.
 type plan struct {
 	db    *DB
+	load  *load // the load the batch is written in; nil for a transaction of its own
 	actor string
 	recs  []geo.Record
 	pre   []prepared
@@ -84,6 +91,11 @@ func (p *plan) work() error {
 		return err
 	}
 	d := p.db.dict.Load()
+	if p.load != nil {
+		if ld := p.load.dict.Load(); ld != nil {
+			d = ld
+		}
+	}
 	// A small dictionary may be replaced by one made of this batch, in
 	// its transaction (writeTx.dictionary); a full one stays.
 	p.packed = d != nil && len(d.data) >= dictTarget/2
@@ -273,7 +285,11 @@ func (p *plan) read() error {
 // write writes the batch in one transaction.
 func (p *plan) write(ctx context.Context) ([]geo.ImportResult, error) {
 	var results []geo.ImportResult
-	err := p.db.inTxAt(ctx, p.now, func(tx *writeTx) error {
+	inTx := p.db.inTxAt
+	if p.load != nil {
+		inTx = p.load.inTx
+	}
+	err := inTx(ctx, p.now, func(tx *writeTx) error {
 		var last int64
 		if err := tx.QueryRow("SELECT coalesce(max(rid), 0) FROM records").Scan(&last); err != nil {
 			return err

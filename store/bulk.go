@@ -484,6 +484,9 @@ func (tx *writeTx) insertRows(head string, cols int, args []any) (int64, error) 
 
 // unindexAll removes the index entries of the records.
 func (tx *writeTx) unindexAll(rids []int64) error {
+	if tx.load != nil {
+		tx.load.unindex(rids)
+	}
 	for len(rids) > 0 {
 		chunk := rids[:min(lookupChunk, len(rids))]
 		rids = rids[len(chunk):]
@@ -633,11 +636,13 @@ func (tx *writeTx) writeIndex(ix *indexRows, first int64) error {
 	if err := ix.sum.write(tx); err != nil {
 		return err
 	}
-	if _, err := tx.insertRows("INSERT INTO boxes", 9, ix.boxes); err != nil {
-		return err
-	}
-	if _, err := tx.insertRows("INSERT INTO coarse_boxes", 9, ix.coarse); err != nil {
-		return err
+	if tx.load == nil || !tx.load.gather(ix.boxes, ix.coarse) {
+		if _, err := tx.insertRows("INSERT INTO boxes", 9, ix.boxes); err != nil {
+			return err
+		}
+		if _, err := tx.insertRows("INSERT INTO coarse_boxes", 9, ix.coarse); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.insertRows("INSERT INTO record_keys (key, value, rid)", 3, ix.keys); err != nil {
 		return err

@@ -115,6 +115,8 @@ type writeTx struct {
 	// latest end went with a removed or replaced record: the widest span
 	// removed, read again before the commit.
 	recheck map[[2]string]*actorSpan
+	// load is the load the transaction is, nil for any other.
+	load *load
 }
 
 // stmt returns the statement prepared once for this transaction. An import

@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"nexus/geo"
+)
+
+// maxGathered is how many R*Tree entries a load holds in memory to load
+// packed (bulkLoadRTree): past it, they are loaded and the rest of the
+// load inserts its boxes row by row, so that memory does not grow with
+// the import. Each entry takes about 70 bytes while it is held and
+// loaded.
+const maxGathered = 1 << 19
+
+// load is an import into a store that held no records, in one
+// transaction (geo.Load, ingest.Loader). It does what GDAL does with a
+// table it fills at once: the boxes of its records are gathered as its
+// batches are written and go into the R*Tree packed (bulkLoadRTree)
+// before it commits, rather than one by one. The load holds the write
+// lock from the start: other writers wait until it ends; readers see the
+// store as it was before it.
+type load struct {
+	db *DB
+
+	mu   sync.Mutex // one batch at a time
+	tx   *writeTx
+	done bool
+	// dict is the dictionary the load made, which batches prepared
+	// after it pack their Features with.
+	dict atomic.Pointer[dictionary]
+	// boxes and coarse are the entries of boxes and coarse_boxes
+	// gathered, while gathering lasts.
+	boxes, coarse []rtreeEntry
+	gathering     bool
+	// dead says, of the box ids whose record was replaced after its
+	// box was gathered, how many entries of boxes and of coarse were
+	// gathered then: those before are gone.
+	dead    map[int64][2]int
+	lastSeq int64
+	failed  error // the error a batch ended the load with
+}
+
+// BeginLoad begins an import into the store in one transaction when it
+// holds no records (ingest.Loader); it returns nil when it holds some.
+func (db *DB) BeginLoad(ctx context.Context) (geo.Load, error) {
+	var empty bool
+	if err := db.read.QueryRowContext(ctx, "SELECT NOT EXISTS (SELECT 1 FROM records)").Scan(&empty); err != nil || !empty {
+		return nil, translate(err)
+	}
+	if err := db.gate.acquire(ctx); err != nil {
+		return nil, err
+	}
+	// The transaction lives as long as the load, not as ctx: a load
+	// that is interrupted is rolled back by the import.
+	sqlTx, err := db.write.BeginTx(context.Background(), nil)
+	if err != nil {
+		db.gate.release()
+		return nil, translate(err)
+	}
+	// Still empty, now that the load holds the write lock?
+	if err := sqlTx.QueryRow("SELECT NOT EXISTS (SELECT 1 FROM records)").Scan(&empty); err != nil || !empty {
+		sqlTx.Rollback()
+		db.gate.release()
+		return nil, translate(err)
+	}
+	l := &load{db: db, gathering: true, dead: map[int64][2]int{}}
+	l.tx = &writeTx{Tx: sqlTx, db: db, load: l}
+	return l, nil
+}
+
+// ImportBatch writes a batch as DB.ImportBatch does, inside the load.
+func (l *load) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
+	write, err := l.PrepareBatch(actor, recs)
+	if err != nil {
+		return nil, err
+	}
+	return write(ctx)
+}
+
+// PrepareBatch prepares a batch as DB.PrepareBatch does; its write goes
+// into the load.
+func (l *load) PrepareBatch(actor string, recs []geo.Record) (func(context.Context) ([]geo.ImportResult, error), error) {
+	return l.db.prepareBatch(actor, recs, l)
+}
+
+// inTx runs f in the load's transaction, at now. A batch is not a
+// savepoint of its own (SQLite would keep a copy of every page it
+// changes, in memory, until it ends): a batch that fails ends the load,
+// which keeps nothing, with an error that is no record's.
+func (l *load) inTx(ctx context.Context, now time.Time, f func(*writeTx) error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return geo.Errorf(geo.EINTERNAL, "the load has ended")
+	}
+	if l.failed != nil {
+		return l.failed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tx := l.tx
+	tx.now = now
+	err := f(tx)
+	if err == nil {
+		err = tx.recheckSummary()
+	}
+	if err == nil && l.gathering && len(l.boxes)+len(l.coarse) > maxGathered {
+		err = l.flush()
+		l.gathering = false
+	}
+	if err != nil {
+		err = translate(err)
+		switch geo.ErrorCode(err) {
+		case geo.EINVALID, geo.ECONFLICT, geo.EDUPLICATE:
+			err = geo.Errorf(geo.EINTERNAL, "the import stopped, and keeps nothing: %s", geo.ErrorMessage(err))
+		}
+		l.failed = err
+		return err
+	}
+	l.lastSeq = tx.lastSeq
+	if tx.pending != nil {
+		l.dict.Store(tx.pending)
+	}
+	return nil
+}
+
+// gather keeps the R*Tree entries of a batch (the arguments of their
+// INSERT, as writeIndex has them) to be loaded packed, and reports
+// whether it did; when gathering is over, they are to be inserted.
+func (l *load) gather(boxes, coarse []any) bool {
+	if !l.gathering {
+		return false
+	}
+	l.boxes = appendEntries(l.boxes, boxes)
+	l.coarse = appendEntries(l.coarse, coarse)
+	return true
+}
+
+// appendEntries appends the R*Tree entries of INSERT arguments (id, minx,
+// maxx, miny, maxy, then the same four again).
+func appendEntries(dst []rtreeEntry, args []any) []rtreeEntry {
+	for i := 0; i+9 <= len(args); i += 9 {
+		dst = append(dst, rtreeEntry{args[i].(int64), orb.Bound{
+			Min: orb.Point{args[i+1].(float64), args[i+3].(float64)},
+			Max: orb.Point{args[i+2].(float64), args[i+4].(float64)}}})
+	}
+	return dst
+}
+
+// unindex notes that the records rids lost their boxes: those gathered
+// so far are gone.
+func (l *load) unindex(rids []int64) {
+	if !l.gathering {
+		return
+	}
+	for _, rid := range rids {
+		for part := range int64(2) {
+			l.dead[rid*2+part] = [2]int{len(l.boxes), len(l.coarse)}
+		}
+	}
+}
+
+// flush loads the entries gathered into the R*Trees, packed.
+func (l *load) flush() error {
+	live := func(es []rtreeEntry, k int) []rtreeEntry {
+		if len(l.dead) == 0 {
+			return es
+		}
+		out := es[:0]
+		for i, e := range es {
+			if n, ok := l.dead[e.id]; ok && i < n[k] {
+				continue
+			}
+			out = append(out, e)
+		}
+		return out
+	}
+	if err := l.tx.bulkLoadRTree("boxes", live(l.boxes, 0)); err != nil {
+		return err
+	}
+	if err := l.tx.bulkLoadRTree("coarse_boxes", live(l.coarse, 1)); err != nil {
+		return err
+	}
+	l.boxes, l.coarse = nil, nil
+	clear(l.dead)
+	return nil
+}
+
+// Commit loads the boxes gathered, commits, and tells the listeners.
+func (l *load) Commit(ctx context.Context) (err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return geo.Errorf(geo.EINTERNAL, "the load has ended")
+	}
+	l.done = true
+	db := l.db
+	defer func() { db.wrote(err) }()
+	defer db.gate.release()
+	if l.gathering {
+		if err := l.flush(); err != nil {
+			l.tx.Rollback()
+			return translate(err)
+		}
+	}
+	if err := l.tx.Commit(); err != nil {
+		return translate(err)
+	}
+	if d := l.dict.Load(); d != nil {
+		db.dict.Store(d)
+	}
+	if l.lastSeq > 0 {
+		db.committed(l.lastSeq)
+	}
+	return nil
+}
+
+// Rollback drops everything the load wrote; after Commit it does nothing.
+func (l *load) Rollback() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.done {
+		return
+	}
+	l.done = true
+	l.tx.Rollback()
+	l.db.gate.release()
+}
