@@ -80,64 +80,24 @@ func pairsOf(actors []string) [][2]string {
 	return out
 }
 
-// unsummarize takes back what summarize counted for the records rids,
+// unsummarize takes back what summarize counted for the records removed,
 // before their keys are removed: the counts of the whole batch are
 // gathered in memory and taken back with one statement per actor,
 // country, month and pair. When a record held an actor's earliest start
 // or latest end, the date is read again once, at the end of the
 // transaction (recheck), when every write of it is done.
-func (tx *writeTx) unsummarize(rids ...int64) error {
+func (tx *writeTx) unsummarize(gone ...removed) error {
 	var s summary
-	type gone struct {
-		coll              geo.Collection
-		span              geo.Span
-		actors, countries []string
-	}
-	for len(rids) > 0 {
-		chunk := rids[:min(lookupChunk, len(rids))]
-		rids = rids[len(chunk):]
-		args := make([]any, len(chunk))
-		for i, rid := range chunk {
-			args[i] = rid
-		}
-		rows, err := tx.Tx.Query("SELECT r.rid, r.collection, r.t0, r.t1, k.key, k.value FROM records r JOIN record_keys k ON k.rid = r.rid WHERE r.rid IN ("+
-			placeholders(len(chunk))+") ORDER BY r.rid", args...)
-		if err != nil {
-			return err
-		}
-		var g *gone
-		last := int64(-1)
-		flush := func() {
-			if g != nil {
-				s.add(g.coll, g.actors, g.countries, g.span)
+	for _, g := range gone {
+		var actors, countries []string
+		for _, kv := range distinctKeys(g.keys) {
+			if kv[0] == "actor" {
+				actors = append(actors, kv[1])
+			} else {
+				countries = append(countries, kv[1])
 			}
 		}
-		for rows.Next() {
-			var rid int64
-			var coll, k, v string
-			var span geo.Span
-			if err := rows.Scan(&rid, &coll, &span.Start, &span.End, &k, &v); err != nil {
-				rows.Close()
-				return err
-			}
-			if rid != last {
-				flush()
-				g, last = &gone{coll: geo.Collection(coll), span: span}, rid
-			}
-			switch k {
-			case "actor":
-				g.actors = append(g.actors, v)
-			case "country":
-				g.countries = append(g.countries, v)
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		flush()
+		s.add(g.coll, actors, countries, g.keys.Span)
 	}
 	return s.subtract(tx)
 }

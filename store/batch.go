@@ -59,11 +59,11 @@ type plan struct {
 	lookups [][]any          // arguments of the queries that read them again: a collection, then up to lookupChunk external ids
 
 	results  []geo.ImportResult
-	inserts  []any   // rows of the new records, each rid a freshRid
-	updates  [][]any // rows of the records replaced, each followed by its rid
-	sources  []any   // src, rid of unchanged records read from new bytes
-	replaced []int64 // rids of the records replaced
-	packed   bool    // the Features of inserts and updates are packed
+	inserts  []any     // rows of the new records, each rid a freshRid
+	updates  [][]any   // rows of the records replaced, each followed by its rid
+	sources  []any     // src, rid of unchanged records read from new bytes
+	replaced []removed // the records replaced
+	packed   bool      // the Features of inserts and updates are packed
 	index    *indexRows
 	log      []any // change-log rows; a payload column holds a freshPayload
 	payloads [][]byte
@@ -113,7 +113,8 @@ func (p *plan) work() error {
 		fresh   int // a new record's place among the batch's new records
 		row     []any
 		coarse  []orb.Bound
-		before  []byte // an update's stored Feature
+		before  []byte   // an update's stored Feature
+		oldKeys geo.Keys // and the keys it was indexed by
 		err     error
 	}
 	// The slices are made as large as the batch needs, and the values
@@ -169,7 +170,7 @@ func (p *plan) work() error {
 				return
 			}
 			m.Version, m.Updated = k.version+1, p.now
-			w.outcome, w.before = updated, cur
+			w.outcome, w.before, w.oldKeys = updated, cur, old.Keys()
 			w.row = make([]any, recordColumns+1)
 			w.row[recordColumns] = k.rid
 		}
@@ -210,7 +211,7 @@ func (p *plan) work() error {
 			p.results[i] = geo.ImportResult{ID: k.id, Outcome: geo.Unchanged}
 		case updated:
 			p.updates = append(p.updates, w.row)
-			p.replaced = append(p.replaced, k.rid)
+			p.replaced = append(p.replaced, removed{k.rid, c, w.oldKeys})
 			index = append(index, indexed{rid: k.rid, coll: c, keys: p.pre[i].keys, coarse: w.coarse})
 			part := payload.add(w.before, nil)
 			p.log = append(p.log, colls[c], k.id, geo.OpUpdate, r.Base().Version, actor, when, freshPayload(len(p.payloads)), part)
@@ -362,8 +363,8 @@ func (p *plan) apply(tx *writeTx, first int64) error {
 			return err
 		}
 	}
-	// The summary counts of the records replaced go before their rows
-	// change: they are read from them.
+	// The summary counts of the records replaced, from the keys of their
+	// stored Features.
 	if err := tx.unsummarize(p.replaced...); err != nil {
 		return err
 	}

@@ -208,7 +208,7 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 	var inserts []any
 	var updates [][]any
 	var index []indexed
-	var unindex []int64
+	var unindex []removed
 	var sources []any // src, rid of unchanged records read from new bytes
 	// A new record's row is worked out after this loop, on every core:
 	// its place in inserts and in index.
@@ -263,7 +263,7 @@ func (b *bulk) write(from, to int, results []geo.ImportResult) error {
 			return err
 		}
 		updates = append(updates, append(row, cur.rid))
-		unindex = append(unindex, cur.rid)
+		unindex = append(unindex, removed{cur.rid, r.Collection(), old.Keys()})
 		index = append(index, indexed{rid: cur.rid, coll: r.Collection(), keys: keys, coarse: coarseBoxes(r)})
 		if err := b.logChange(r.Collection(), k.id, geo.OpUpdate, m.Version, cur.feature); err != nil {
 			return err
@@ -483,16 +483,20 @@ func (tx *writeTx) insertRows(head string, cols int, args []any) (int64, error) 
 }
 
 // unindexAll removes the index entries of the records.
-func (tx *writeTx) unindexAll(rids []int64) error {
+func (tx *writeTx) unindexAll(gone []removed) error {
 	if tx.load != nil {
+		rids := make([]int64, len(gone))
+		for i, g := range gone {
+			rids[i] = g.rid
+		}
 		tx.load.unindex(rids)
 	}
-	for len(rids) > 0 {
-		chunk := rids[:min(lookupChunk, len(rids))]
-		rids = rids[len(chunk):]
+	for len(gone) > 0 {
+		chunk := gone[:min(lookupChunk, len(gone))]
+		gone = gone[len(chunk):]
 		args := make([]any, 0, 2*len(chunk))
-		for _, rid := range chunk {
-			args = append(args, rid*2, rid*2+1)
+		for _, g := range chunk {
+			args = append(args, g.rid*2, g.rid*2+1)
 		}
 		if _, err := tx.Tx.Exec("DELETE FROM boxes WHERE id IN ("+placeholders(len(args))+")", args...); err != nil {
 			return err
@@ -500,16 +504,42 @@ func (tx *writeTx) unindexAll(rids []int64) error {
 		if _, err := tx.Tx.Exec("DELETE FROM coarse_boxes WHERE id IN ("+placeholders(len(args))+")", args...); err != nil {
 			return err
 		}
+		// By the primary key: the keys of the Features replaced.
 		args = args[:0]
-		for _, rid := range chunk {
-			args = append(args, rid)
+		for _, g := range chunk {
+			for _, kv := range distinctKeys(g.keys) {
+				args = append(args, kv[0], kv[1], g.rid)
+			}
 		}
-		if _, err := tx.Tx.Exec("DELETE FROM record_keys WHERE rid IN ("+placeholders(len(args))+")", args...); err != nil {
+		if err := tx.deleteKeys(args); err != nil {
 			return err
+		}
+		args = args[:0]
+		for _, g := range chunk {
+			args = append(args, g.rid)
 		}
 		if _, err := tx.Tx.Exec("DELETE FROM fts WHERE rowid IN ("+placeholders(len(args))+")", args...); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// keysPerDelete is how many rows of record_keys one statement of
+// deleteKeys removes at most.
+const keysPerDelete = 64
+
+// deleteKeys removes rows of record_keys by their primary key; args holds
+// key, value and rid of each, one row after the other. Each row is one
+// term of an OR, which SQLite looks up in the primary key.
+func (tx *writeTx) deleteKeys(args []any) error {
+	for len(args) > 0 {
+		n := min(keysPerDelete, len(args)/3)
+		q := "DELETE FROM record_keys WHERE " + strings.TrimSuffix(strings.Repeat("(key = ? AND value = ? AND rid = ?) OR ", n), " OR ")
+		if _, err := tx.Exec(q, args[:3*n]...); err != nil {
+			return err
+		}
+		args = args[3*n:]
 	}
 	return nil
 }

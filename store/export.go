@@ -86,11 +86,12 @@ func (db *DB) Extent(ctx context.Context, c geo.Collection) (geo.Extent, error) 
 	var w, s, east, n sql.NullFloat64
 	var t0, t1 sql.NullInt64
 	if c == geo.Incidents {
-		// A point's box is the point: one read of the covering index
-		// records_overview gives the whole extent, without the spatial
-		// index's table (x and y hold a sensitive incident's coarse point).
+		// A point's box is the point: one scan of the table gives the
+		// whole extent, without the spatial index (x and y hold a
+		// sensitive incident's coarse point). "+": through records_kind
+		// each row would be looked up in the table.
 		err := db.read.QueryRowContext(ctx, `SELECT count(*), min(CASE WHEN t0 > ? THEN t0 END), max(CASE WHEN t1 < ? THEN t1 END), min(x), min(y), max(x), max(y)
-		FROM records INDEXED BY records_overview WHERE collection = ?`, int64(math.MinInt64), int64(math.MaxInt64), string(c)).Scan(&e.Count, &t0, &t1, &w, &s, &east, &n)
+		FROM records WHERE +collection = ?`, int64(math.MinInt64), int64(math.MaxInt64), string(c)).Scan(&e.Count, &t0, &t1, &w, &s, &east, &n)
 		if err != nil {
 			return e, translate(err)
 		}

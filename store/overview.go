@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 
 	"github.com/paulmach/orb"
@@ -45,33 +46,17 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, key int64, p 
 		return 0, translate(err)
 	}
 	sens.Close()
-	// records_overview covers the columns: the Features are not read.
-	recs, err := tx.QueryContext(ctx, "SELECT rid, id, kind, t0, t1, x, y FROM records INDEXED BY records_overview WHERE collection = ? ORDER BY rid", string(geo.Incidents))
+	keys, err := keysByRid(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	// In rid order from the table, whose rows are read without their
+	// Features ("+": through records_kind they would be sorted).
+	recs, err := tx.QueryContext(ctx, "SELECT rid, id, kind, t0, t1, x, y FROM records WHERE +collection = ? ORDER BY rid", string(geo.Incidents))
 	if err != nil {
 		return 0, translate(err)
 	}
 	defer recs.Close()
-	// record_keys_rid holds rid, key and value: the keys come in rid order
-	// without touching the table, and are merged with the records.
-	keys, err := tx.QueryContext(ctx, "SELECT rid, key, value FROM record_keys INDEXED BY record_keys_rid ORDER BY rid")
-	if err != nil {
-		return 0, translate(err)
-	}
-	defer keys.Close()
-	var (
-		krid       int64 = -1
-		kkey, kval string
-		kmore      = true
-	)
-	nextKey := func() error {
-		if kmore = keys.Next(); !kmore {
-			return keys.Err()
-		}
-		return keys.Scan(&krid, &kkey, &kval)
-	}
-	if err := nextKey(); err != nil {
-		return 0, err
-	}
 	var (
 		rid    int64
 		id     string
@@ -83,23 +68,7 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, key int64, p 
 		if err := recs.Scan(&rid, &id, &k.Kind, &k.Span.Start, &k.Span.End, &x, &y); err != nil {
 			return 0, err
 		}
-		actors, k.Countries = actors[:0], nil
-		for kmore && krid < rid {
-			if err := nextKey(); err != nil {
-				return 0, err
-			}
-		}
-		for kmore && krid == rid {
-			switch kkey {
-			case "actor":
-				actors = append(actors, kval)
-			case "country":
-				k.Countries = []string{kval}
-			}
-			if err := nextKey(); err != nil {
-				return 0, err
-			}
-		}
+		actors, k.Countries = keys.of(rid, actors[:0])
 		k.Actors = actors
 		k.Shape = nil
 		if p, ok := exact[rid]; ok {
@@ -113,6 +82,89 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, key int64, p 
 		return 0, translate(err)
 	}
 	return seq.Int64, nil
+}
+
+// ridKeys is the actors and countries of every record, by rid: the rows
+// of record_keys sorted by rid (a counting sort of the table, which is in
+// the order of its key), each naming one of the distinct values.
+type ridKeys struct {
+	start  []int32 // rid → where its rows begin in refs; start[rid+1] ends them
+	refs   []int32 // into values
+	values []keyValue
+}
+
+type keyValue struct {
+	key, value string
+}
+
+// keysByRid reads record_keys whole into a ridKeys.
+func keysByRid(ctx context.Context, tx *sql.Tx) (*ridKeys, error) {
+	var maxRid sql.NullInt64
+	if err := tx.QueryRowContext(ctx, "SELECT max(rid) FROM records").Scan(&maxRid); err != nil {
+		return nil, translate(err)
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT key, value, rid FROM record_keys")
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	type row struct {
+		rid int64
+		v   int32
+	}
+	var all []row
+	k := &ridKeys{start: make([]int32, maxRid.Int64+2)}
+	at := map[keyValue]int32{}
+	var kv keyValue
+	var rid int64
+	for rows.Next() {
+		if err := rows.Scan(&kv.key, &kv.value, &rid); err != nil {
+			return nil, err
+		}
+		if rid < 0 || rid > maxRid.Int64 {
+			continue // no such record
+		}
+		v, ok := at[kv]
+		if !ok {
+			v = int32(len(k.values))
+			at[kv] = v
+			k.values = append(k.values, kv)
+		}
+		all = append(all, row{rid, v})
+		k.start[rid+1]++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	for i := 1; i < len(k.start); i++ {
+		k.start[i] += k.start[i-1]
+	}
+	// Placed by rid in the order read: a record's rows keep the order of
+	// the table's key (key, then value), as they were before.
+	next := slices.Clone(k.start[:len(k.start)-1])
+	k.refs = make([]int32, len(all))
+	for _, r := range all {
+		k.refs[next[r.rid]] = r.v
+		next[r.rid]++
+	}
+	return k, nil
+}
+
+// of returns the actors of the record rid appended to actors, and its
+// countries (nil for none).
+func (k *ridKeys) of(rid int64, actors []string) (_, countries []string) {
+	if rid < 0 || rid+1 >= int64(len(k.start)) {
+		return actors, nil
+	}
+	for _, v := range k.refs[k.start[rid]:k.start[rid+1]] {
+		switch kv := k.values[v]; kv.key {
+		case "actor":
+			actors = append(actors, kv.value)
+		case "country":
+			countries = append(countries, kv.value)
+		}
+	}
+	return actors, countries
 }
 
 // TextKeys returns, from one snapshot with its change-log seq, the rids of

@@ -172,13 +172,14 @@ func pageQuery(c geo.Collection, f geo.Filter, extra string, extraArgs []any, af
 // under the condition cond (of where). Incidents are read by rowid: "+"
 // keeps records_kind out, through which SQLite would sort every match in a
 // temporary b-tree to return one page. Routes, a small collection stored
-// among a large one, are read through records_overview in rid order, so
+// among a large one, are read through records_routes in rid order, so
 // that a page starts at the collection's first record instead of reading
-// every incident before it.
+// every incident before it (the index's condition is spelled out for the
+// planner to see that it applies).
 func pageSource(c geo.Collection, cond string) string {
 	cond = strings.TrimPrefix(cond, "+")
 	if c == geo.Routes {
-		return "records r INDEXED BY records_overview WHERE " + cond
+		return "records r INDEXED BY records_routes WHERE r.collection = 'routes' AND " + cond
 	}
 	return "records r WHERE +" + cond
 }

@@ -91,7 +91,11 @@ func (db *DB) Delete(ctx context.Context, actor string, c geo.Collection, id str
 		if expect > 0 && cur.version != expect {
 			return staleVersion(cur.version, expect)
 		}
-		if err := tx.unindex(cur.rid); err != nil {
+		old, err := geo.DecodeFeature(c, cur.feature)
+		if err != nil {
+			return err
+		}
+		if err := tx.unindex(removed{cur.rid, c, old.Keys()}); err != nil {
 			return err
 		}
 		if _, err := tx.Exec("DELETE FROM records WHERE rid = ?", cur.rid); err != nil {
@@ -297,7 +301,7 @@ func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (geo.Stor
 	if err != nil {
 		return geo.Stored{}, "", err
 	}
-	if err := tx.unindex(cur.rid); err != nil {
+	if err := tx.unindex(removed{cur.rid, r.Collection(), old.Keys()}); err != nil {
 		return geo.Stored{}, "", err
 	}
 	if err := tx.write(cur.rid, r, blob); err != nil {
@@ -375,19 +379,49 @@ func keyValues(k geo.Keys) [][2]string {
 	return kv
 }
 
+// removed is a stored record whose index entries are to be removed: its
+// rid, and the keys of its stored Feature, which its entries were made of.
+type removed struct {
+	rid  int64
+	coll geo.Collection
+	keys geo.Keys
+}
+
+// distinctKeys returns the key rows (key, value) of a record as the writes
+// index them: each once, case aside, the first spelling kept.
+func distinctKeys(k geo.Keys) [][2]string {
+	all := keyValues(k)
+	out := all[:0]
+	lower := make([]string, 0, len(all))
+next:
+	for _, kv := range all {
+		l := strings.ToLower(kv[1])
+		for i, have := range out {
+			if have[0] == kv[0] && lower[i] == l {
+				continue next
+			}
+		}
+		out, lower = append(out, kv), append(lower, l)
+	}
+	return out
+}
+
 // unindex removes a record's entries from the boxes, keys and full text.
-func (tx *writeTx) unindex(rid int64) error {
-	if err := tx.unsummarize(rid); err != nil {
+func (tx *writeTx) unindex(g removed) error {
+	if err := tx.unsummarize(g); err != nil {
 		return err
 	}
+	rid := g.rid
 	if _, err := tx.Exec("DELETE FROM boxes WHERE id IN (?, ?)", rid*2, rid*2+1); err != nil {
 		return err
 	}
 	if _, err := tx.Exec("DELETE FROM coarse_boxes WHERE id IN (?, ?)", rid*2, rid*2+1); err != nil {
 		return err
 	}
-	if _, err := tx.Exec("DELETE FROM record_keys WHERE rid = ?", rid); err != nil {
-		return err
+	for _, kv := range distinctKeys(g.keys) {
+		if _, err := tx.Exec("DELETE FROM record_keys WHERE key = ? AND value = ? AND rid = ?", kv[0], kv[1], rid); err != nil {
+			return err
+		}
 	}
 	_, err := tx.Exec("DELETE FROM fts WHERE rowid = ?", rid)
 	return err
