@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkb"
@@ -370,8 +369,10 @@ const recordColumns = 10
 // fillRow sets row[:recordColumns] to what recordRow returns.
 func fillRow(row []any, r geo.Record, k geo.Keys, feature []byte) error {
 	m := r.Base()
-	g := []byte{} // a link has no geometry
-	if r.Geometry() != nil {
+	// A link has no geometry; nor does the row of a point that x and y
+	// hold exactly (any but a sensitive one): see geomColumn.
+	g := []byte{}
+	if _, point := r.Geometry().(orb.Point); r.Geometry() != nil && (!point || geo.IsSensitive(r)) {
 		var err error
 		if g, err = wkb.Marshal(r.Geometry()); err != nil {
 			return err
@@ -407,7 +408,7 @@ func (b *bulk) logChange(c geo.Collection, id, op string, version int64, before 
 	if before != nil {
 		part = b.payload.add(before, nil)
 	}
-	b.log = append(b.log, string(c), id, op, version, b.actor, b.tx.now.Format(time.RFC3339Nano), nil, part)
+	b.log = append(b.log, string(c), id, op, version, b.actor, changeTime(b.tx.now), nil, part)
 	if b.payload.parts == payloadParts {
 		return b.flushPayload()
 	}

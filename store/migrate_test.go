@@ -226,6 +226,9 @@ func TestUpgradeWithoutRidIndexes(t *testing.T) {
 	if len(h.Changes) == 4 && string(h.Changes[3].After) != string(mustEncode(t, inc)) {
 		t.Errorf("the first version in the history is\n%s\nwant\n%s", h.Changes[3].After, mustEncode(t, inc))
 	}
+	if len(h.Changes) == 4 && !h.Changes[3].Time.Equal(created) {
+		t.Errorf("the first change, its time kept as text, reads as %v, want %v", h.Changes[3].Time, created)
+	}
 	if ok := scalar[string](t, db, "PRAGMA integrity_check"); ok != "ok" {
 		t.Errorf("integrity_check: %s", ok)
 	}

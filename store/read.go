@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"time"
 
 	"nexus/geo"
 )
@@ -252,7 +251,7 @@ func (db *DB) scanChanges(ctx context.Context, q queryer, rows *sql.Rows) ([]geo
 	nexts := map[int]int64{} // change → the seq of the next change of its record
 	for rows.Next() {
 		var c geo.Change
-		var t string
+		var t any
 		var before, after, current []byte
 		var payload, part, restored, next sql.NullInt64
 		if err := rows.Scan(&c.Seq, &c.Collection, &c.ID, &c.Op, &c.Version, &c.Actor, &t, &before, &after, &payload, &part, &restored, &next, &current); err != nil {
@@ -269,7 +268,9 @@ func (db *DB) scanChanges(ctx context.Context, q queryer, rows *sql.Rows) ([]geo
 		if c.After, err = unpack(nil, after); err != nil {
 			return nil, err
 		}
-		c.Time, _ = time.Parse(time.RFC3339Nano, t)
+		if c.Time, err = parseChangeTime(t); err != nil {
+			return nil, fmt.Errorf("change %d: %w", c.Seq, err)
+		}
 		if payload.Valid {
 			refs = append(refs, ref{len(out), payload.Int64, int(part.Int64)})
 		}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"database/sql/driver"
+	"encoding/binary"
+	"math"
 	"strings"
 
 	"github.com/paulmach/orb"
@@ -18,6 +20,19 @@ import (
 // exact ones, and the Features it returns are coarsened as they are read.
 
 func init() {
+	// nexus_geom(geom, x, y) is the WKB of a record's geometry: geom, or
+	// for a row without one that has a point, the point (x, y).
+	sqlite.MustRegisterDeterministicScalarFunction("nexus_geom", 3, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		if b, ok := args[0].([]byte); ok && len(b) > 0 {
+			return b, nil
+		}
+		x, okx := args[1].(float64)
+		y, oky := args[2].(float64)
+		if !okx || !oky {
+			return args[0], nil
+		}
+		return pointWKB(x, y), nil
+	})
 	// nexus_coarse(geom) is the WKB of the coarse geometry of a WKB geometry.
 	sqlite.MustRegisterDeterministicScalarFunction("nexus_coarse", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 		b, ok := args[0].([]byte)
@@ -69,12 +84,24 @@ func boxRids(exact bool, conds []string, condArgs [][]any) (string, []any) {
 }
 
 // geomColumn is the SQL of the geometry a filter tests: for a filter that
-// is not Exact, sensitive records' coarse geometry.
+// is not Exact, sensitive records' coarse geometry. The row of a point
+// that is not sensitive keeps no geometry: x and y are its point
+// (nexus_geom).
 func geomColumn(exact bool) string {
 	if exact {
-		return "r.geom"
+		return "nexus_geom(r.geom, r.x, r.y)"
 	}
-	return "(CASE WHEN r.rid IN (" + sensitiveRids + ") THEN nexus_coarse(r.geom) ELSE r.geom END)"
+	return "(CASE WHEN r.rid IN (" + sensitiveRids + ") THEN nexus_coarse(r.geom) ELSE nexus_geom(r.geom, r.x, r.y) END)"
+}
+
+// pointWKB is the WKB of a point: little-endian, type 1, x, y.
+func pointWKB(x, y float64) []byte {
+	b := make([]byte, 21)
+	b[0] = 1
+	binary.LittleEndian.PutUint32(b[1:], 1)
+	binary.LittleEndian.PutUint64(b[5:], math.Float64bits(x))
+	binary.LittleEndian.PutUint64(b[13:], math.Float64bits(y))
+	return b
 }
 
 // shown is what the filter's caller sees of a Feature read under it, as

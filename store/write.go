@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -432,12 +434,34 @@ func (tx *writeTx) unindex(g removed) error {
 // change keeps it (see changeColumns), so c.After is left out.
 func (tx *writeTx) log(c geo.Change) error {
 	res, err := tx.Exec("INSERT INTO changes (collection, id, op, version, actor, time, before, after) VALUES (?,?,?,?,?,?,?,?)",
-		string(c.Collection), c.ID, c.Op, c.Version, c.Actor, tx.now.Format(time.RFC3339Nano), nullBytes(c.Before), nullBytes(c.After))
+		string(c.Collection), c.ID, c.Op, c.Version, c.Actor, changeTime(tx.now), nullBytes(c.Before), nullBytes(c.After))
 	if err != nil {
 		return err
 	}
 	tx.lastSeq, err = res.LastInsertId()
 	return err
+}
+
+// changeTime is how the change log keeps the time of a change: Unix
+// milliseconds as a varint blob, 6 bytes where RFC 3339 text took 24.
+// Rows written before keep their text; parseChangeTime reads both.
+func changeTime(t time.Time) []byte {
+	return binary.AppendVarint(nil, t.UnixMilli())
+}
+
+// parseChangeTime reads the time column of the change log.
+func parseChangeTime(v any) (time.Time, error) {
+	switch v := v.(type) {
+	case []byte:
+		ms, n := binary.Varint(v)
+		if n != len(v) || n <= 0 {
+			return time.Time{}, fmt.Errorf("a change's time %x is not a varint", v)
+		}
+		return time.UnixMilli(ms).UTC(), nil
+	case string:
+		return time.Parse(time.RFC3339Nano, v)
+	}
+	return time.Time{}, fmt.Errorf("a change's time is %T", v)
 }
 
 func nullBytes(b []byte) any {
