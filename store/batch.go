@@ -191,7 +191,7 @@ func (p *plan) work() error {
 	p.log = make([]any, 0, n*changeColumnsBulk)
 	index := make([]indexed, 0, n)
 	var payload payloadWriter
-	actor, when := any(p.actor), any(p.now.Format(time.RFC3339Nano))
+	actor, when := any(p.actor), any(changeTime(p.now))
 	for i, r := range p.recs {
 		w := &ws[i]
 		if w.err != nil {

@@ -637,10 +637,10 @@ func buildIndex(recs []indexed) *indexRows {
 		ix.text = append(ix.text, rid, ftsText(r.keys))
 	}
 	slices.SortFunc(boxes, func(a, b box) int { return cmp.Compare(a.z, b.z) })
-	ix.boxes = make([]any, 0, 9*len(boxes))
+	ix.boxes = make([]any, 0, 5*len(boxes))
 	for _, x := range boxes {
 		b := x.b
-		ix.boxes = append(ix.boxes, x.id, b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+		ix.boxes = append(ix.boxes, x.id, b.Min[0], b.Max[0], b.Min[1], b.Max[1])
 	}
 	// In the order of the table's key, so that the rows of one actor or
 	// country go in side by side.
@@ -660,7 +660,7 @@ func buildIndex(recs []indexed) *indexRows {
 // writeIndex writes index entries worked out by buildIndex, the batch's
 // new records taking rids from first on.
 func (tx *writeTx) writeIndex(ix *indexRows, first int64) error {
-	settle(ix.boxes, 9, 0, first)
+	settle(ix.boxes, 5, 0, first)
 	settle(ix.coarse, 9, 0, first)
 	settle(ix.keys, 3, 2, first)
 	settle(ix.text, 2, 0, first)
@@ -668,7 +668,7 @@ func (tx *writeTx) writeIndex(ix *indexRows, first int64) error {
 		return err
 	}
 	if tx.load == nil || !tx.load.gather(ix.boxes, ix.coarse) {
-		if _, err := tx.insertRows("INSERT INTO boxes", 9, ix.boxes); err != nil {
+		if _, err := tx.insertRows("INSERT INTO boxes", 5, ix.boxes); err != nil {
 			return err
 		}
 		if _, err := tx.insertRows("INSERT INTO coarse_boxes", 9, ix.coarse); err != nil {

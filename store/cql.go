@@ -203,9 +203,8 @@ func (q *cqlSQL) expr(e geo.Expr) string {
 		if _, ok := geo.QueryableOf(q.c, e.Prop); !ok {
 			return "NULL"
 		}
-		b := e.Geom.Bound()
-		rids, args := boxRids(q.exact, []string{"minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ? AND x0 <= ? AND x1 >= ? AND y0 <= ? AND y1 >= ?"},
-			[][]any{{b.Max[0], b.Min[0], b.Max[1], b.Min[1], b.Max[0], b.Min[0], b.Max[1], b.Min[1]}})
+		c, a := boxCondition(e.Geom.Bound())
+		rids, args := boxRids(q.exact, []string{c}, [][]any{a})
 		box := "r.rid IN (" + rids + ")"
 		q.args = append(q.args, args...)
 		if _, isBox := e.Geom.(orb.Bound); isBox && q.c == geo.Incidents {

@@ -105,8 +105,9 @@ func (db *DB) Extent(ctx context.Context, c geo.Collection) (geo.Extent, error) 
 	// Everyone reads the extent: sensitive records count by their coarse
 	// boxes.
 	err := db.read.QueryRowContext(ctx, `SELECT min(x0), min(y0), max(x1), max(y1) FROM (
-		SELECT b.x0, b.y0, b.x1, b.y1 FROM boxes b JOIN records r ON r.rid = b.id >> 1
-			WHERE r.collection = ? AND b.id >> 1 NOT IN (`+sensitiveRids+`)
+		SELECT nexus_box_coord(g, part, 0) x0, nexus_box_coord(g, part, 1) y0, nexus_box_coord(g, part, 2) x1, nexus_box_coord(g, part, 3) y1 FROM (
+			SELECT nexus_geom(r.geom, r.x, r.y) g, b.id & 1 part FROM boxes b JOIN records r ON r.rid = b.id >> 1
+			WHERE r.collection = ? AND b.id >> 1 NOT IN (`+sensitiveRids+`))
 		UNION ALL
 		SELECT b.x0, b.y0, b.x1, b.y1 FROM coarse_boxes b JOIN records r ON r.rid = b.id >> 1 WHERE r.collection = ?)`,
 		string(c), string(c)).Scan(&w, &s, &east, &n)

@@ -138,15 +138,16 @@ func (l *load) gather(boxes, coarse []any) bool {
 	if !l.gathering {
 		return false
 	}
-	l.boxes = appendEntries(l.boxes, boxes)
-	l.coarse = appendEntries(l.coarse, coarse)
+	l.boxes = appendEntries(l.boxes, boxes, 5)
+	l.coarse = appendEntries(l.coarse, coarse, 9)
 	return true
 }
 
-// appendEntries appends the R*Tree entries of INSERT arguments (id, minx,
-// maxx, miny, maxy, then the same four again).
-func appendEntries(dst []rtreeEntry, args []any) []rtreeEntry {
-	for i := 0; i+9 <= len(args); i += 9 {
+// appendEntries appends the R*Tree entries of INSERT arguments of stride
+// values each: id, minx, maxx, miny, maxy, then for coarse_boxes (stride
+// 9) the same four again.
+func appendEntries(dst []rtreeEntry, args []any, stride int) []rtreeEntry {
+	for i := 0; i+stride <= len(args); i += stride {
 		dst = append(dst, rtreeEntry{args[i].(int64), orb.Bound{
 			Min: orb.Point{args[i+1].(float64), args[i+3].(float64)},
 			Max: orb.Point{args[i+2].(float64), args[i+4].(float64)}}})

@@ -137,6 +137,27 @@ func TestUpgradeWithoutRidIndexes(t *testing.T) {
 		len(got[0].Countries) != 1 || got[0].Countries[0] != "CO" || got[0].Kind != "attack" {
 		t.Errorf("overview keys %+v, want actors [Clan del Golfo ELN], countries [CO], kind attack", got)
 	}
+	// The R*Tree, rebuilt without its auxiliary columns, finds both by
+	// their exact boxes: a box whose edge is the incident's longitude
+	// holds it, one a hair west of it does not.
+	if n := scalar[int](t, db, "SELECT count(*) FROM pragma_table_info('boxes')"); n != 5 {
+		t.Errorf("boxes has %d columns, want 5", n)
+	}
+	for _, tc := range []struct {
+		bbox geo.BBox
+		c    geo.Collection
+		want int64
+	}{
+		{geo.BBox{W: -80, S: 0, E: -74.08, N: 10}, geo.Incidents, 1},
+		{geo.BBox{W: -80, S: 0, E: -74.0800000001, N: 10}, geo.Incidents, 0},
+		{geo.BBox{W: -65, S: 0, E: -64, N: 20}, geo.Routes, 1},
+	} {
+		f := geo.NewFilter()
+		f.BBox = &tc.bbox
+		if n, err := db.Count(ctx, tc.c, f); err != nil || n != tc.want {
+			t.Errorf("%s in %+v: %d (%v), want %d", tc.c, tc.bbox, n, err, tc.want)
+		}
+	}
 	// Routes page through their own index.
 	page, err := db.Query(ctx, geo.Routes, geo.NewFilter(), 0, 10)
 	if err != nil {

@@ -21,10 +21,11 @@ import (
 // R*Tree keeps the entries whose box meets one of the corridor's boxes
 // (geo.Near.Boxes: small boxes along the path). nexus_near_box then decides
 // most of them from the R*Tree's own box (geo.Near.Box), without reading
-// anything more; for the rest, nexus_near_point reads the exact box kept in
-// the auxiliary columns, and since a point's box is the point, measures a
-// point there, exactly along great circles (geo.Near), before its record is
-// read. Any other geometry the boxes could not decide passes on to
+// anything more; for the rest, nexus_near_point reads the exact box (kept
+// in the auxiliary columns of coarse_boxes; of the record's geometry for
+// boxes, nexus_near_part), and since a point's box is the point, measures
+// a point there, exactly along great circles (geo.Near), before the
+// record's Feature is read. Any other geometry the boxes could not decide passes on to
 // nexus_near(geom, corridor), which measures the record's geometry.
 // corridor is the distance in km (8 bytes) and the WKB of the point or
 // path.
@@ -32,7 +33,17 @@ func init() {
 	sqlite.MustRegisterFunction("nexus_near", &sqlite.FunctionImpl{NArgs: 2, Deterministic: true, Scalar: nearFunc, VolatileArgs: true})
 	sqlite.MustRegisterFunction("nexus_near_box", &sqlite.FunctionImpl{NArgs: 5, Deterministic: true, Scalar: nearBoxFunc, VolatileArgs: true})
 	sqlite.MustRegisterFunction("nexus_near_point", &sqlite.FunctionImpl{NArgs: 5, Deterministic: true, Scalar: nearPointFunc, VolatileArgs: true})
+	sqlite.MustRegisterFunction("nexus_near_part", &sqlite.FunctionImpl{NArgs: 3, Deterministic: true, Scalar: nearPartFunc, VolatileArgs: true})
 }
+
+// nearPointTest is the test of an entry's exact box in a corridor
+// condition on coarse_boxes, with the corridor as its argument; boxRids
+// turns it into nearPointTestBoxes for boxes, which reads the record's
+// geometry.
+const (
+	nearPointTest      = "nexus_near_point(x0, x1, y0, y1, ?)"
+	nearPointTestBoxes = "(SELECT nexus_near_part(nexus_geom(e.geom, e.x, e.y), boxes.id & 1, ?) FROM records e WHERE e.rid = boxes.id >> 1)"
+)
 
 // corridors caches compiled corridors by their SQL argument.
 var corridors struct {
@@ -157,6 +168,28 @@ func nearPointFunc(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value
 	return int64(0), nil
 }
 
+// nearPartFunc is nexus_near_part(geom, part, corridor), nexus_near_point
+// on the exact box of a part of a record's geometry (partBox).
+func nearPartFunc(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	b, ok, err := partBox(args[0], args[1])
+	if err != nil {
+		return nil, err
+	}
+	p, isPoint := pointOfBox(b)
+	if !ok || !isPoint {
+		return int64(1), nil
+	}
+	arg, _ := args[2].([]byte)
+	n, err := corridorOf(arg)
+	if err != nil {
+		return nil, err
+	}
+	if n.Contains(p) {
+		return int64(1), nil
+	}
+	return int64(0), nil
+}
+
 // pointBoxSpan bounds the width and height, in degrees, of the R*Tree box
 // of a point: its float32 box, rounded outwards, is a few float32 steps
 // wide, under 1e-4° even at longitude 180.
@@ -182,7 +215,7 @@ func nearCondition(c geo.Collection, n *geo.Near, exact bool) (string, []any) {
 	var partArgs [][]any
 	for _, b := range n.Boxes() {
 		parts = append(parts, "minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?"+points+
-			" AND CASE nexus_near_box(minx, maxx, miny, maxy, ?) WHEN 2 THEN nexus_near_point(x0, x1, y0, y1, ?) WHEN 1 THEN 1 ELSE 0 END")
+			" AND CASE nexus_near_box(minx, maxx, miny, maxy, ?) WHEN 2 THEN "+nearPointTest+" WHEN 1 THEN 1 ELSE 0 END")
 		partArgs = append(partArgs, []any{b.Max[0], b.Min[0], b.Max[1], b.Min[1], arg, arg})
 	}
 	rids, args := boxRids(exact, parts, partArgs)

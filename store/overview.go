@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
 
 	"nexus/geo"
 )
@@ -27,20 +29,27 @@ func (db *DB) EachIncident(ctx context.Context, fn func(id string, key int64, p 
 		return 0, translate(err)
 	}
 	// The exact points of the sensitive incidents (x and y hold their
-	// coarse points): a point's box is the point.
+	// coarse points), which their rows keep as WKB.
 	exact := map[int64]orb.Point{}
-	sens, err := tx.QueryContext(ctx, "SELECT b.id>>1, b.x0, b.y0 FROM boxes b WHERE b.id IN (SELECT id FROM coarse_boxes)")
+	sens, err := tx.QueryContext(ctx, "SELECT rid, geom FROM records WHERE rid IN ("+sensitiveRids+") AND collection = ?", string(geo.Incidents))
 	if err != nil {
 		return 0, translate(err)
 	}
 	for sens.Next() {
 		var rid int64
-		var p orb.Point
-		if err := sens.Scan(&rid, &p[0], &p[1]); err != nil {
+		var g []byte
+		if err := sens.Scan(&rid, &g); err != nil {
 			sens.Close()
 			return 0, err
 		}
-		exact[rid] = p
+		shape, err := wkb.Unmarshal(g)
+		if err != nil {
+			sens.Close()
+			return 0, fmt.Errorf("record %d: its geometry: %w", rid, err)
+		}
+		if p, ok := shape.(orb.Point); ok {
+			exact[rid] = p
+		}
 	}
 	if err := sens.Err(); err != nil {
 		return 0, translate(err)
@@ -257,7 +266,8 @@ func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, afte
 		if f.Exact {
 			// x and y hold the coarse point of a sensitive incident: its
 			// exact box decides instead.
-			box = " AND ((" + strings.Join(parts, " OR ") + ") AND r.rid NOT IN (" + sensitiveRids + ") OR r.rid IN (SELECT id>>1 FROM boxes WHERE id>>1 IN (" + sensitiveRids + ") AND (" + strings.Repeat("x0 <= ? AND x1 >= ? AND y0 <= ? AND y1 >= ? OR ", len(parts)-1) + "x0 <= ? AND x1 >= ? AND y0 <= ? AND y1 >= ?)))"
+			box = " AND ((" + strings.Join(parts, " OR ") + ") AND r.rid NOT IN (" + sensitiveRids + ") OR r.rid IN (" + sensitiveRids + ") AND (" +
+				strings.Repeat("nexus_box_meets(r.geom, 0, ?, ?, ?, ?) OR ", len(parts)-1) + "nexus_box_meets(r.geom, 0, ?, ?, ?, ?)))"
 			for _, b := range f.BBox.Bounds() {
 				boxArgs = append(boxArgs, b.Max[0], b.Min[0], b.Max[1], b.Min[1])
 			}

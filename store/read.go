@@ -22,15 +22,8 @@ func where(c geo.Collection, f geo.Filter) (string, []any) {
 		var parts []string
 		var partArgs [][]any
 		for _, b := range f.BBox.Bounds() {
-			// The exact test reads the auxiliary columns, one lookup per
-			// row: only rows whose rounded-out float32 box is not wholly
-			// inside the query box, those within a float32 step of an
-			// edge, need it.
-			parts = append(parts, "minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?"+
-				" AND ((minx >= ? AND maxx <= ? AND miny >= ? AND maxy <= ?) OR (x0 <= ? AND x1 >= ? AND y0 <= ? AND y1 >= ?))")
-			partArgs = append(partArgs, []any{b.Max[0], b.Min[0], b.Max[1], b.Min[1],
-				b.Min[0], b.Max[0], b.Min[1], b.Max[1],
-				b.Max[0], b.Min[0], b.Max[1], b.Min[1]})
+			c, a := boxCondition(b)
+			parts, partArgs = append(parts, c), append(partArgs, a)
 		}
 		rids, a := boxRids(f.Exact, parts, partArgs)
 		conds = append(conds, "r.rid IN ("+rids+")")

@@ -60,14 +60,18 @@ func coarseBoxes(r geo.Record) []orb.Bound {
 const sensitiveRids = "SELECT id>>1 FROM coarse_boxes"
 
 // boxRids is a compound SELECT of the rids of the records whose box meets
-// one of the conditions on an R*Tree's columns (minx, maxx, miny, maxy,
-// x0, x1, y0, y1), each with its arguments: the exact boxes for an Exact
-// filter; otherwise the exact boxes of the records that are not sensitive
-// and the coarse boxes of those that are.
+// one of the conditions on an R*Tree's columns, each with its arguments:
+// the exact boxes for an Exact filter; otherwise the exact boxes of the
+// records that are not sensitive and the coarse boxes of those that are.
+// The conditions are written for coarse_boxes (minx, maxx, miny, maxy and
+// the exact x0, x1, y0, y1 in exactBoxTest and nearPointTest); on boxes,
+// which keeps no exact box, those tests read the record's geometry.
 func boxRids(exact bool, conds []string, condArgs [][]any) (string, []any) {
 	var parts []string
 	var args []any
 	for i, c := range conds {
+		c = strings.ReplaceAll(c, exactBoxTest, exactBoxTestBoxes)
+		c = strings.ReplaceAll(c, nearPointTest, nearPointTestBoxes)
 		parts = append(parts, "SELECT id>>1 FROM boxes WHERE "+c)
 		args = append(args, condArgs[i]...)
 	}

@@ -335,8 +335,7 @@ func (tx *writeTx) write(rid int64, r geo.Record, blob []byte) error {
 		return err
 	}
 	for part, b := range k.Boxes {
-		if _, err := tx.Exec("INSERT INTO boxes VALUES (?,?,?,?,?,?,?,?,?)",
-			rid*2+int64(part), b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.Min[0], b.Max[0], b.Min[1], b.Max[1]); err != nil {
+		if _, err := tx.Exec("INSERT INTO boxes VALUES (?,?,?,?,?)", rid*2+int64(part), b.Min[0], b.Max[0], b.Min[1], b.Max[1]); err != nil {
 			return err
 		}
 	}
