@@ -10,9 +10,9 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// rtreeEntry is one entry of an R*Tree of the store's shape (boxes and
-// coarse_boxes: id, minx, maxx, miny, maxy and the auxiliary columns x0,
-// x1, y0, y1, which keep the box exactly as given).
+// rtreeEntry is one entry of an R*Tree of the store's shape (id, minx,
+// maxx, miny, maxy; coarse_boxes also has the auxiliary columns x0, x1,
+// y0, y1, which keep the box exactly as given, and boxes has none).
 type rtreeEntry struct {
 	id  int64
 	box orb.Bound
@@ -77,15 +77,16 @@ func (tx *writeTx) bulkLoadRTree(table string, entries []rtreeEntry) error {
 	if err := tx.QueryRow("SELECT count(*) FROM pragma_table_info(?)", table+"_rowid").Scan(&cols); err != nil {
 		return err
 	}
-	if cols != 6 {
-		return fmt.Errorf("store: %s is not an R*Tree of two dimensions and four auxiliary columns", table)
+	aux := cols == 6 // the exact box kept beside the 32-bit one (coarse_boxes), or not (boxes)
+	if cols != 2 && !aux {
+		return fmt.Errorf("store: %s is not an R*Tree of two dimensions, with four auxiliary columns or none", table)
 	}
 	var filled bool
 	if err := tx.QueryRow(`SELECT EXISTS (SELECT 1 FROM "` + table + `_rowid")`).Scan(&filled); err != nil {
 		return err
 	}
 	if filled {
-		return tx.insertRTreeRows(table, entries)
+		return tx.insertRTreeRows(table, entries, aux)
 	}
 	// The node size is the root's: SQLite sets it when the table is
 	// made (the page size less 64 bytes, at most 51 cells).
@@ -172,10 +173,17 @@ func (tx *writeTx) bulkLoadRTree(table string, entries []rtreeEntry) error {
 	// The entries' rows (rows, filled with the leaves), in the order of
 	// their ids (the table's key), with their leaf and exact box.
 	slices.SortFunc(rows, func(a, b placed) int { return cmp.Compare(entries[a.entry].id, entries[b.entry].id) })
-	rowidRows := make([]any, 0, 6*len(rows))
+	rowidCols := 2
+	if aux {
+		rowidCols = 6
+	}
+	rowidRows := make([]any, 0, rowidCols*len(rows))
 	for _, r := range rows {
 		e := entries[r.entry]
-		rowidRows = append(rowidRows, e.id, r.node, e.box.Min[0], e.box.Max[0], e.box.Min[1], e.box.Max[1])
+		rowidRows = append(rowidRows, e.id, r.node)
+		if aux {
+			rowidRows = append(rowidRows, e.box.Min[0], e.box.Max[0], e.box.Min[1], e.box.Max[1])
+		}
 	}
 
 	// The empty root (and whatever an emptied tree kept) makes way.
@@ -191,25 +199,37 @@ func (tx *writeTx) bulkLoadRTree(table string, entries []rtreeEntry) error {
 	if _, err := tx.insertRows(`INSERT INTO "`+table+`_parent" (nodeno, parentnode)`, 2, parentRows); err != nil {
 		return err
 	}
-	_, err := tx.insertRows(`INSERT INTO "`+table+`_rowid" (rowid, nodeno, a0, a1, a2, a3)`, 6, rowidRows)
+	q := `INSERT INTO "` + table + `_rowid" (rowid, nodeno)`
+	if aux {
+		q = `INSERT INTO "` + table + `_rowid" (rowid, nodeno, a0, a1, a2, a3)`
+	}
+	_, err := tx.insertRows(q, rowidCols, rowidRows)
 	return err
 }
 
 // insertRTreeRows inserts the entries through the R*Tree table itself, in
-// Z order, so that neighbouring inserts touch the same nodes.
-func (tx *writeTx) insertRTreeRows(table string, entries []rtreeEntry) error {
+// Z order, so that neighbouring inserts touch the same nodes; with aux,
+// each with its exact box in the auxiliary columns.
+func (tx *writeTx) insertRTreeRows(table string, entries []rtreeEntry, aux bool) error {
 	z := make([]uint64, len(entries))
 	idx := make([]int, len(entries))
 	for i, e := range entries {
 		z[i], idx[i] = zOrder(e.box.Center()), i
 	}
 	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(z[a], z[b]) })
-	args := make([]any, 0, 9*len(entries))
+	cols := 5
+	if aux {
+		cols = 9
+	}
+	args := make([]any, 0, cols*len(entries))
 	for _, i := range idx {
 		b := entries[i].box
-		args = append(args, entries[i].id, b.Min[0], b.Max[0], b.Min[1], b.Max[1], b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+		args = append(args, entries[i].id, b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+		if aux {
+			args = append(args, b.Min[0], b.Max[0], b.Min[1], b.Max[1])
+		}
 	}
-	_, err := tx.insertRows(`INSERT INTO "`+table+`"`, 9, args)
+	_, err := tx.insertRows(`INSERT INTO "`+table+`"`, cols, args)
 	return err
 }
 

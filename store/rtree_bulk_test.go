@@ -25,11 +25,13 @@ import (
 // entry's exact box by id.
 type rtreeModel map[int64]orb.Bound
 
-// rtreeSchema is the shape of boxes and coarse_boxes (migration 0001).
+// rtreeSchema is the shape of coarse_boxes (migration 0019), boxes' until
+// migration 0023 took its auxiliary columns.
 const rtreeSchema = "USING rtree(id, minx, maxx, miny, maxy, +x0 REAL, +x1 REAL, +y0 REAL, +y1 REAL)"
 
 // openRTreeDB opens a fresh store in the test's directory with a second
-// R*Tree, ref, of the shape of boxes, to be filled row by row beside it.
+// R*Tree, ref, of the shape of coarse_boxes, to be filled row by row
+// beside it.
 func openRTreeDB(t testing.TB) *DB {
 	t.Helper()
 	db, err := Open(filepath.Join(t.TempDir(), "nexus.db"))
@@ -304,7 +306,7 @@ func queryIDs(t testing.TB, q interface {
 	return out
 }
 
-// TestBulkLoadRTree loads random entries into an empty boxes table and
+// TestBulkLoadRTree loads random entries into an empty coarse_boxes table and
 // the same into ref row by row, checks both (checkRTree), then deletes,
 // moves and adds entries row by row in both and checks them again.
 func TestBulkLoadRTree(t *testing.T) {
@@ -318,7 +320,7 @@ func TestBulkLoadRTree(t *testing.T) {
 			if len(entries) != n {
 				t.Fatalf("%d entries made, %d asked for", len(entries), n)
 			}
-			bulkLoad(t, db, "boxes", entries)
+			bulkLoad(t, db, "coarse_boxes", entries)
 			// A tree of 100 000 is checked against brute force only:
 			// filling and reading a second one costs too much under
 			// the race detector, and the smaller ones compare every
@@ -330,11 +332,11 @@ func TestBulkLoadRTree(t *testing.T) {
 				insertRowByRow(t, db, "ref", shuffled)
 			}
 			m := modelOf(entries)
-			checkRTree(t, db, "boxes", m, rng, ref, true)
+			checkRTree(t, db, "coarse_boxes", m, rng, ref, true)
 
 			if n > 0 {
 				var depth int
-				if err := db.read.QueryRow("SELECT rtreedepth(data) FROM boxes_node WHERE nodeno = 1").Scan(&depth); err != nil {
+				if err := db.read.QueryRow("SELECT rtreedepth(data) FROM coarse_boxes_node WHERE nodeno = 1").Scan(&depth); err != nil {
 					t.Fatal(err)
 				}
 				// 100 000 take 2 500 leaves, 63 nodes above them, 2
@@ -346,7 +348,7 @@ func TestBulkLoadRTree(t *testing.T) {
 			}
 
 			// Row by row on the loaded tree, the same on ref.
-			tables := []string{"boxes"}
+			tables := []string{"coarse_boxes"}
 			if ref {
 				tables = append(tables, "ref")
 			}
@@ -402,7 +404,7 @@ func TestBulkLoadRTree(t *testing.T) {
 			}
 			// The tree of 100 000, big for the race detector, is checked
 			// whole once, after the load.
-			checkRTree(t, db, "boxes", m, rng, ref, n <= 10000)
+			checkRTree(t, db, "coarse_boxes", m, rng, ref, n <= 10000)
 		})
 	}
 }
@@ -431,8 +433,8 @@ func TestBulkLoadRTreeRoundsOutwards(t *testing.T) {
 	if inwards < 1000 {
 		t.Fatalf("only %d of the boxes would be rounded inwards to the nearest float32", inwards)
 	}
-	bulkLoad(t, db, "boxes", entries)
-	const q = "SELECT count(*) FROM boxes WHERE id = ? AND minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ? AND minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?"
+	bulkLoad(t, db, "coarse_boxes", entries)
+	const q = "SELECT count(*) FROM coarse_boxes WHERE id = ? AND minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ? AND minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?"
 	for _, e := range entries {
 		b := e.box
 		var found int
@@ -462,19 +464,19 @@ func TestBulkLoadRTreeInto(t *testing.T) {
 		db := openRTreeDB(t)
 		rng := rand.New(rand.NewPCG(3, 3))
 		entries := randomEntries(rng, 800)
-		insertRowByRow(t, db, "boxes", entries[:100])
+		insertRowByRow(t, db, "coarse_boxes", entries[:100])
 		err := db.inTx(context.Background(), func(tx *writeTx) error {
 			var n int
-			if err := tx.QueryRow("SELECT count(*) FROM boxes WHERE minx <= 0").Scan(&n); err != nil {
+			if err := tx.QueryRow("SELECT count(*) FROM coarse_boxes WHERE minx <= 0").Scan(&n); err != nil {
 				return err
 			}
-			return tx.bulkLoadRTree("boxes", slices.Clone(entries[100:]))
+			return tx.bulkLoadRTree("coarse_boxes", slices.Clone(entries[100:]))
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		insertRowByRow(t, db, "ref", entries)
-		checkRTree(t, db, "boxes", modelOf(entries), rng, true, true)
+		checkRTree(t, db, "coarse_boxes", modelOf(entries), rng, true, true)
 	})
 	t.Run("coarse_boxes", func(t *testing.T) {
 		db := openRTreeDB(t)
@@ -495,19 +497,19 @@ func TestBulkLoadRTreeInto(t *testing.T) {
 			// The R*Tree reads its nodes through a blob handle that it
 			// keeps open until the transaction ends.
 			var n int
-			if err := tx.QueryRow("SELECT count(*) FROM boxes WHERE minx <= 0").Scan(&n); err != nil {
+			if err := tx.QueryRow("SELECT count(*) FROM coarse_boxes WHERE minx <= 0").Scan(&n); err != nil {
 				return err
 			}
-			if err := tx.bulkLoadRTree("boxes", slices.Clone(entries)); err != nil {
+			if err := tx.bulkLoadRTree("coarse_boxes", slices.Clone(entries)); err != nil {
 				return err
 			}
-			if err := tx.QueryRow("SELECT count(*) FROM boxes WHERE minx <= 180").Scan(&n); err != nil {
+			if err := tx.QueryRow("SELECT count(*) FROM coarse_boxes WHERE minx <= 180").Scan(&n); err != nil {
 				return err
 			}
 			if n != len(entries) {
 				return fmt.Errorf("%d entries read in the loading transaction, %d loaded", n, len(entries))
 			}
-			_, err := tx.Exec("INSERT INTO boxes VALUES (1, 0, 1, 0, 1, 0, 1, 0, 1)")
+			_, err := tx.Exec("INSERT INTO coarse_boxes VALUES (1, 0, 1, 0, 1, 0, 1, 0, 1)")
 			return err
 		})
 		if err != nil {
@@ -515,16 +517,16 @@ func TestBulkLoadRTreeInto(t *testing.T) {
 		}
 		entries = append(entries, rtreeEntry{1, orb.Bound{Max: orb.Point{1, 1}}})
 		insertRowByRow(t, db, "ref", entries)
-		checkRTree(t, db, "boxes", modelOf(entries), rng, true, true)
+		checkRTree(t, db, "coarse_boxes", modelOf(entries), rng, true, true)
 	})
 	bad := map[string]struct {
 		table   string
 		entries []rtreeEntry
 		want    string
 	}{
-		"id twice":         {"boxes", []rtreeEntry{{4, orb.Bound{}}, {5, orb.Bound{}}, {4, orb.Bound{}}}, "exists already"},
-		"minimum above":    {"boxes", []rtreeEntry{{4, orb.Bound{Min: orb.Point{2, 0}, Max: orb.Point{1, 0}}}}, "no box"},
-		"NaN":              {"boxes", []rtreeEntry{{4, orb.Bound{Min: orb.Point{0, math.NaN()}, Max: orb.Point{1, 1}}}}, "no box"},
+		"id twice":         {"coarse_boxes", []rtreeEntry{{4, orb.Bound{}}, {5, orb.Bound{}}, {4, orb.Bound{}}}, "exists already"},
+		"minimum above":    {"coarse_boxes", []rtreeEntry{{4, orb.Bound{Min: orb.Point{2, 0}, Max: orb.Point{1, 0}}}}, "no box"},
+		"NaN":              {"coarse_boxes", []rtreeEntry{{4, orb.Bound{Min: orb.Point{0, math.NaN()}, Max: orb.Point{1, 1}}}}, "no box"},
 		"not a plain name": {"boxes; DROP TABLE records", []rtreeEntry{{4, orb.Bound{}}}, "name"},
 		"not an R*Tree":    {"records", []rtreeEntry{{4, orb.Bound{}}}, "not an R*Tree"},
 	}
@@ -536,7 +538,7 @@ func TestBulkLoadRTreeInto(t *testing.T) {
 				t.Fatalf("error %v, want one saying %q", err, c.want)
 			}
 			var n int
-			if err := db.read.QueryRow("SELECT count(*) FROM boxes_rowid").Scan(&n); err != nil || n != 0 {
+			if err := db.read.QueryRow("SELECT count(*) FROM coarse_boxes_rowid").Scan(&n); err != nil || n != 0 {
 				t.Fatalf("%d rows after a failed load (%v)", n, err)
 			}
 			var report string
@@ -572,7 +574,7 @@ func BenchmarkRTreeBulkLoad(b *testing.B) {
 	}
 	trees := []*tree{
 		{name: "bulk", load: func(tx *writeTx, e []rtreeEntry) error { return tx.bulkLoadRTree("boxes", e) }},
-		{name: "row by row", load: func(tx *writeTx, e []rtreeEntry) error { return tx.insertRTreeRows("boxes", e) }},
+		{name: "row by row", load: func(tx *writeTx, e []rtreeEntry) error { return tx.insertRTreeRows("boxes", e, false) }},
 	}
 	ctx := context.Background()
 	b.ResetTimer()
@@ -691,7 +693,7 @@ func BenchmarkRTreeBulkLoad(b *testing.B) {
 			k := (i + j) % len(trees)
 			e := slices.Clone(batch)
 			start, cpu := time.Now(), cpuTime(b)
-			if err := trees[k].db.inTx(ctx, func(tx *writeTx) error { return tx.insertRTreeRows("boxes", e) }); err != nil {
+			if err := trees[k].db.inTx(ctx, func(tx *writeTx) error { return tx.insertRTreeRows("boxes", e, false) }); err != nil {
 				b.Fatal(err)
 			}
 			after[k] += time.Since(start)
@@ -731,4 +733,52 @@ func cpuTime(tb testing.TB) time.Duration {
 		tb.Fatal(err)
 	}
 	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+// TestBulkLoadRTreeWithoutAux loads random entries into the empty boxes
+// table, which keeps no exact box, and then more into the filled one: the
+// tree passes rtreecheck and integrity_check and holds the entries with
+// the 32-bit boxes of an R*Tree of the same shape filled row by row, and
+// windows find the same in both.
+func TestBulkLoadRTreeWithoutAux(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	db := openRTreeDB(t)
+	if _, err := db.write.Exec("CREATE VIRTUAL TABLE slim USING rtree(id, minx, maxx, miny, maxy)"); err != nil {
+		t.Fatal(err)
+	}
+	entries := randomEntries(rng, 3000)
+	first, more := entries[:2500], entries[2500:]
+	for _, part := range [][]rtreeEntry{first, more} {
+		bulkLoad(t, db, "boxes", part)
+		if err := db.inTx(context.Background(), func(tx *writeTx) error {
+			return tx.insertRTreeRows("slim", slices.Clone(part), false)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{"SELECT rtreecheck('boxes')", "PRAGMA integrity_check"} {
+		var report string
+		if err := db.read.QueryRow(q).Scan(&report); err != nil || report != "ok" {
+			t.Fatalf("%s: %s %v", q, report, err)
+		}
+	}
+	rows := func(table string) string {
+		var s string
+		if err := db.read.QueryRow("SELECT group_concat(r, ';') FROM (SELECT printf('%d %!.17g %!.17g %!.17g %!.17g', id, minx, maxx, miny, maxy) r FROM " + table + " ORDER BY id)").Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if got, want := rows("boxes"), rows("slim"); got != want || strings.Count(got, ";") != len(entries)-1 {
+		t.Fatalf("boxes holds %d entries unlike the %d of the tree filled row by row", strings.Count(got, ";")+1, strings.Count(want, ";")+1)
+	}
+	for range 50 {
+		x, y := rng.Float64()*360-180, rng.Float64()*180-90
+		w, h := rng.Float64()*40, rng.Float64()*20
+		const q = "SELECT id FROM %s WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ? ORDER BY id"
+		args := []any{x + w, x, y + h, y}
+		if got, want := queryIDs(t, db.read, fmt.Sprintf(q, "boxes"), args...), queryIDs(t, db.read, fmt.Sprintf(q, "slim"), args...); !slices.Equal(got, want) {
+			t.Fatalf("window %v: boxes finds %d entries, the tree filled row by row %d", args, len(got), len(want))
+		}
+	}
 }
