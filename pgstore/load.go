@@ -24,7 +24,8 @@ const loadMemory = "256MB"
 // transaction (geo.Load). It does what PostgreSQL's "Populating a
 // Database" advises: the secondary indexes of the records, their boxes
 // and their keys go at the start, the rows go in with COPY, and Commit
-// builds the indexes again, each in one sorted pass, before it commits.
+// builds the indexes again, each in one sorted pass, and runs ANALYZE
+// before it commits.
 // The transaction holds the tables and the change log's lock from the
 // start: other writers, and readers of the records, wait until it ends.
 type load struct {
@@ -171,7 +172,8 @@ func (l *load) mayHold(ext string) bool {
 	return l.exts[maphash.String(l.seed, ext)]
 }
 
-// Commit builds the indexes, announces the last seq and commits.
+// Commit builds the indexes, gathers the tables' statistics, announces
+// the last seq and commits.
 func (l *load) Commit(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -184,6 +186,13 @@ func (l *load) Commit(ctx context.Context) error {
 			l.tx.Rollback(context.Background())
 			return translate(err)
 		}
+	}
+	// The planner needs statistics of what was loaded as soon as it is
+	// seen: without them it reads the keys of a record through the wrong
+	// index, and the servers' first overview takes hours.
+	if _, err := l.tx.Exec(ctx, "ANALYZE records, record_boxes, record_keys, changes"); err != nil {
+		l.tx.Rollback(context.Background())
+		return translate(err)
 	}
 	if l.lastSeq > 0 {
 		if _, err := l.tx.Exec(ctx, "SELECT pg_notify($1, $2)", channel, strconv.FormatInt(l.lastSeq, 10)); err != nil {

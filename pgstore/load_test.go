@@ -248,6 +248,15 @@ func unID(s string, ids map[string]string) string {
 func TestLoadMatchesBatches(t *testing.T) {
 	in, n := loadInput(t)
 	load := importInto(t, in, func(db *pgstore.DB) ingest.Batcher { return db })
+	// The load leaves the planner the statistics of what it loaded.
+	var analyzed int
+	if err := load.db.Pool().QueryRow(context.Background(), `SELECT count(DISTINCT tablename) FROM pg_stats
+		WHERE schemaname = 'public' AND tablename IN ('records', 'record_boxes', 'record_keys', 'changes')`).Scan(&analyzed); err != nil {
+		t.Fatal(err)
+	}
+	if analyzed != 4 {
+		t.Errorf("statistics of %d of the 4 loaded tables", analyzed)
+	}
 	batches := importInto(t, in, func(db *pgstore.DB) ingest.Batcher { return batchesOnly{db} })
 
 	if load.rep.Created != int64(n) || load.rep.RejectedCount != 1 || load.rep.Updated == 0 || load.rep.Unchanged == 0 {
