@@ -14,9 +14,9 @@ import (
 // maxGathered is how many R*Tree entries a load holds in memory to load
 // packed (bulkLoadRTree): past it, they are loaded and the rest of the
 // load inserts its boxes row by row, so that memory does not grow with
-// the import. Each entry takes about 70 bytes while it is held and
+// the import. Each entry takes about 100 bytes while it is held and
 // loaded.
-const maxGathered = 1 << 19
+const maxGathered = 1 << 18
 
 // load is an import into a store that held no records, in one
 // transaction (geo.Load, ingest.Loader). It does what GDAL does with a
