@@ -63,7 +63,7 @@ func where(c geo.Collection, f geo.Filter, a *args) (string, error) {
 		conds = append(conds, "r.rid IN (SELECT rid FROM record_keys WHERE key = "+a.add(kv.key)+" AND lvalue = ANY("+a.add(l)+"::text[]))")
 	}
 	if f.Near != nil {
-		cond, err := nearCondition(f.Near, f.Exact, a)
+		cond, err := nearCondition(c, f.Near, f.Exact, a)
 		if err != nil {
 			return "", err
 		}
@@ -87,8 +87,10 @@ func where(c geo.Collection, f geo.Filter, a *args) (string, error) {
 // The candidates come through the GiST index of the boxes
 // (geo.Near.Boxes hold every place within the corridor), then are
 // measured. A filter that is not exact tests sensitive records' coarse
-// boxes and geometry.
-func nearCondition(n *geo.Near, exact bool, a *args) (string, error) {
+// boxes and geometry. A route's boxes hold its positions, not the great
+// circles between them, which bow out of them (towards a pole, by degrees
+// on a long leg): each route is measured. Routes are few.
+func nearCondition(c geo.Collection, n *geo.Near, exact bool, a *args) (string, error) {
 	var shape orb.Geometry = n.Path
 	if n.Point != nil {
 		shape = *n.Point
@@ -100,6 +102,11 @@ func nearCondition(n *geo.Near, exact bool, a *args) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	m := n.Km * 1000 * postgisRadiusM / orb.EarthRadius
+	within := "ST_DWithin(" + geomFor(exact) + "::geography, ST_GeomFromWKB(" + a.add(g) + ", 4326)::geography, " + a.add(m) + ", false)"
+	if c == geo.Routes {
+		return within, nil
+	}
 	var parts []string
 	for _, b := range n.Boxes() {
 		w, so, e, no := a.add(b.Min[0]), a.add(b.Min[1]), a.add(b.Max[0]), a.add(b.Max[1])
@@ -109,8 +116,7 @@ func nearCondition(n *geo.Near, exact bool, a *args) (string, error) {
 	if len(parts) == 0 {
 		return "false", nil
 	}
-	m := n.Km * 1000 * postgisRadiusM / orb.EarthRadius
-	return "r.rid IN (" + strings.Join(parts, " UNION ") + ") AND ST_DWithin(" + geomFor(exact) + "::geography, ST_GeomFromWKB(" + a.add(g) + ", 4326)::geography, " + a.add(m) + ", false)", nil
+	return "r.rid IN (" + strings.Join(parts, " UNION ") + ") AND " + within, nil
 }
 
 // tsQuery turns free text into a full-text query that requires a word

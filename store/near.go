@@ -207,6 +207,12 @@ func nearCondition(c geo.Collection, n *geo.Near, exact bool) (string, []any) {
 	if err != nil {
 		return "0", nil // an unresolved route selects nothing
 	}
+	if c == geo.Routes {
+		// A route's boxes hold its positions, not the great circles
+		// between them, which bow out of them (towards a pole, by degrees
+		// on a long leg): each route is measured. Routes are few.
+		return "nexus_near(" + geomColumn(exact) + ", ?)", []any{arg}
+	}
 	points := ""
 	if c == geo.Incidents {
 		points = " AND maxx - minx <= " + strconv.FormatFloat(pointBoxSpan, 'g', -1, 64) + " AND maxy - miny <= " + strconv.FormatFloat(pointBoxSpan, 'g', -1, 64)
