@@ -234,6 +234,7 @@ func same(t *testing.T, what string, got, want []string) {
 // its seqs, the schema, sound R*Trees, and the answers of queries that
 // use the indexes.
 func TestLoadMatchesBatches(t *testing.T) {
+	t.Parallel()
 	in, n := loadInput(t)
 	load := importInto(t, in, func(db *store.DB) ingest.Batcher { return db })
 	batches := importInto(t, in, func(db *store.DB) ingest.Batcher { return batchesOnly{db} })

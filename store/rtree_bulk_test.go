@@ -310,6 +310,7 @@ func queryIDs(t testing.TB, q interface {
 // the same into ref row by row, checks both (checkRTree), then deletes,
 // moves and adds entries row by row in both and checks them again.
 func TestBulkLoadRTree(t *testing.T) {
+	t.Parallel()
 	// 51 fill the root as a leaf; 52 need two leaves; 2 602 need 66
 	// leaves of 40 (rtreeFill), two nodes above them and a root.
 	for _, n := range []int{0, 1, 51, 52, 2602, 100000} {
@@ -460,6 +461,7 @@ func TestBulkLoadRTreeRoundsOutwards(t *testing.T) {
 // (coarse_boxes), an id twice, a box that is no box, a name that is no
 // plain table name, a table that is no R*Tree.
 func TestBulkLoadRTreeInto(t *testing.T) {
+	t.Parallel()
 	t.Run("filled", func(t *testing.T) {
 		db := openRTreeDB(t)
 		rng := rand.New(rand.NewPCG(3, 3))
