@@ -19,58 +19,6 @@ import (
 	"nexus/store/storetest"
 )
 
-// loadInput is a GeoJSON file for the load tests, imported in batches of
-// loadBatch: incidents (some sensitive) and routes (some across the
-// antimeridian), then, in later batches, new versions of some of them,
-// unchanged repeats of others and an invalid feature. It returns the
-// file and how many records it makes.
-func loadInput(t *testing.T) (string, int) {
-	t.Helper()
-	gen := storetest.NewSynth(13, "load:")
-	recs := append(gen.Incidents(600), gen.Routes(40)...)
-	for i, r := range recs {
-		if inc, ok := r.(*geo.Incident); ok && i%97 == 0 {
-			inc.Sensitive = true
-		}
-	}
-	var fs []string
-	add := func(r geo.Record) {
-		b, err := geo.EncodeFeature(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fs = append(fs, string(b))
-	}
-	for _, r := range recs {
-		add(r)
-	}
-	for i := 0; i < len(recs); i += 9 { // new versions
-		switch r := recs[i].(type) {
-		case *geo.Incident:
-			r.Title += " (revised)"
-		case *geo.Route:
-			r.Name += " (revised)"
-		}
-		add(recs[i])
-	}
-	for i := 5; i < len(recs); i += 31 { // unchanged repeats
-		add(recs[i])
-	}
-	fs = append(fs, `{"type":"Feature","geometry":{"type":"Point","coordinates":[-74.1,4.6]},"properties":{"external_id":"load:bad","title":"bad date","type":"attack","date":"2020-13-40"}}`)
-	for i := 0; i < len(recs); i += 50 { // revised twice
-		switch r := recs[i].(type) {
-		case *geo.Incident:
-			r.Summary += " Revised again."
-		case *geo.Route:
-			r.Name += " again"
-		}
-		add(recs[i])
-	}
-	return `{"type":"FeatureCollection","features":[` + strings.Join(fs, ",\n") + "]}", len(recs)
-}
-
-const loadBatch = 120
-
 // An import into an empty database loads it in one transaction.
 var _ ingest.Loader = (*pgstore.DB)(nil)
 
@@ -112,7 +60,7 @@ func importInto(t *testing.T, in string, dst func(*pgstore.DB) ingest.Batcher) i
 	out := imported{db: a.db, url: url}
 	ctx := context.Background()
 	var err error
-	out.rep, err = ingest.Import(ctx, dst(a.db), strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: loadBatch,
+	out.rep, err = ingest.Import(ctx, dst(a.db), strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: storetest.LoadBatch,
 		Written: func(int64) {
 			var n int64
 			if err := other.Pool().QueryRow(ctx, "SELECT count(*) FROM changes").Scan(&n); err != nil {
@@ -246,7 +194,7 @@ func unID(s string, ids map[string]string) string {
 // subscriber on another server gets, the indexes, and the answers of
 // queries that use them.
 func TestLoadMatchesBatches(t *testing.T) {
-	in, n := loadInput(t)
+	in, n := storetest.LoadInput(t)
 	load := importInto(t, in, func(db *pgstore.DB) ingest.Batcher { return db })
 	// The load leaves the planner the statistics of what it loaded.
 	var analyzed int
@@ -350,7 +298,7 @@ func same(t *testing.T, what string, got, want []string) {
 // entry, no frame for a subscriber, the indexes as they were, and the
 // report counts nothing kept. The next import loads the store again.
 func TestLoadInterrupted(t *testing.T) {
-	in, n := loadInput(t)
+	in, n := storetest.LoadInput(t)
 	url := pgtest.DB(t)
 	a, b := startServer(t, url), startServer(t, url)
 	before := indexDefs(t, a.db)
@@ -358,7 +306,7 @@ func TestLoadInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var once sync.Once
 	written := 0
-	rep, err := ingest.Import(ctx, a.db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: loadBatch,
+	rep, err := ingest.Import(ctx, a.db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: storetest.LoadBatch,
 		Written: func(int64) {
 			if written++; written == 3 {
 				once.Do(cancel)
@@ -385,7 +333,7 @@ func TestLoadInterrupted(t *testing.T) {
 	}
 	same(t, "indexes", indexDefs(t, a.db), before)
 
-	rep, err = ingest.Import(bg, a.db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: loadBatch})
+	rep, err = ingest.Import(bg, a.db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: storetest.LoadBatch})
 	if err != nil || rep.Created != int64(n) {
 		t.Fatalf("import after the interrupted one: %v, %+v", err, rep)
 	}
@@ -463,8 +411,8 @@ func TestKillDuringLoad(t *testing.T) {
 		}
 	}
 	same(t, "indexes", indexDefs(t, db), before)
-	in, n := loadInput(t)
-	rep, err := ingest.Import(ctx, db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: loadBatch})
+	in, n := storetest.LoadInput(t)
+	rep, err := ingest.Import(ctx, db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: storetest.LoadBatch})
 	if err != nil || rep.Created != int64(n) {
 		t.Fatalf("import after the killed one: %v, %+v", err, rep)
 	}
@@ -483,9 +431,9 @@ func TestLoadChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, _ := loadInput(t)
+	in, _ := storetest.LoadInput(t)
 	batches := 0
-	_, err = ingest.Import(context.Background(), db, strings.NewReader(in), ingest.Options{Actor: "child", BatchSize: loadBatch,
+	_, err = ingest.Import(context.Background(), db, strings.NewReader(in), ingest.Options{Actor: "child", BatchSize: storetest.LoadBatch,
 		Written: func(int64) {
 			batches++
 			fmt.Printf("written %d\n", batches)

@@ -19,58 +19,6 @@ import (
 // An import into a store that holds no records is one load.
 var _ ingest.Loader = (*store.DB)(nil)
 
-// loadInput is a GeoJSON file for the load tests, imported in batches of
-// loadBatch: incidents (some sensitive) and routes (some across the
-// antimeridian), then, in later batches, new versions of some of them,
-// unchanged repeats of others and an invalid feature. It returns the
-// file and how many records it makes.
-func loadInput(t *testing.T) (string, int) {
-	t.Helper()
-	gen := storetest.NewSynth(13, "load:")
-	recs := append(gen.Incidents(600), gen.Routes(40)...)
-	for i, r := range recs {
-		if inc, ok := r.(*geo.Incident); ok && i%97 == 0 {
-			inc.Sensitive = true
-		}
-	}
-	var fs []string
-	add := func(r geo.Record) {
-		b, err := geo.EncodeFeature(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fs = append(fs, string(b))
-	}
-	for _, r := range recs {
-		add(r)
-	}
-	for i := 0; i < len(recs); i += 9 { // new versions
-		switch r := recs[i].(type) {
-		case *geo.Incident:
-			r.Title += " (revised)"
-		case *geo.Route:
-			r.Name += " (revised)"
-		}
-		add(recs[i])
-	}
-	for i := 5; i < len(recs); i += 31 { // unchanged repeats
-		add(recs[i])
-	}
-	fs = append(fs, `{"type":"Feature","geometry":{"type":"Point","coordinates":[-74.1,4.6]},"properties":{"external_id":"load:bad","title":"bad date","type":"attack","date":"2020-13-40"}}`)
-	for i := 0; i < len(recs); i += 50 { // revised twice
-		switch r := recs[i].(type) {
-		case *geo.Incident:
-			r.Summary += " Revised again."
-		case *geo.Route:
-			r.Name += " again"
-		}
-		add(recs[i])
-	}
-	return `{"type":"FeatureCollection","features":[` + strings.Join(fs, ",\n") + "]}", len(recs)
-}
-
-const loadBatch = 120
-
 // batchesOnly is the store as it is once it holds records: it offers an
 // import no load, and the import writes batch by batch.
 type batchesOnly struct{ db *store.DB }
@@ -117,7 +65,7 @@ func importInto(t *testing.T, in string, dst func(*store.DB) ingest.Batcher) loa
 		mu.Unlock()
 	})
 	ctx := context.Background()
-	out.rep, err = ingest.Import(ctx, dst(db), strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: loadBatch,
+	out.rep, err = ingest.Import(ctx, dst(db), strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: storetest.LoadBatch,
 		Written: func(int64) {
 			out.seen = append(out.seen, scalar[int64](t, other, "SELECT count(*) FROM changes"))
 		}})
@@ -235,7 +183,7 @@ func same(t *testing.T, what string, got, want []string) {
 // use the indexes.
 func TestLoadMatchesBatches(t *testing.T) {
 	t.Parallel()
-	in, n := loadInput(t)
+	in, n := storetest.LoadInput(t)
 	load := importInto(t, in, func(db *store.DB) ingest.Batcher { return db })
 	batches := importInto(t, in, func(db *store.DB) ingest.Batcher { return batchesOnly{db} })
 
@@ -324,13 +272,13 @@ func TestLoadMatchesBatches(t *testing.T) {
 // change-log entry, and the report counts nothing kept. Writes wait for
 // the load, and go on after it. The next import loads the store again.
 func TestLoadInterrupted(t *testing.T) {
-	in, n := loadInput(t)
+	in, n := storetest.LoadInput(t)
 	db := openDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var once sync.Once
 	written := 0
 	waited := make(chan error, 1)
-	rep, err := ingest.Import(ctx, db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: loadBatch,
+	rep, err := ingest.Import(ctx, db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: storetest.LoadBatch,
 		Written: func(int64) {
 			if written++; written == 3 {
 				// A write begun during the load waits for it.
@@ -363,7 +311,7 @@ func TestLoadInterrupted(t *testing.T) {
 	}
 
 	// The store holds a record now: the next import goes batch by batch.
-	rep, err = ingest.Import(context.Background(), db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: loadBatch})
+	rep, err = ingest.Import(context.Background(), db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: storetest.LoadBatch})
 	if err != nil || rep.Created != int64(n) {
 		t.Fatalf("import after the interrupted one: %v, %+v", err, rep)
 	}
