@@ -458,6 +458,11 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 			boxes.bool(b.viewers)
 		}
 		for _, kv := range rw.keys {
+			if tx.load != nil {
+				// The load writes them at its end (load.writeKeys).
+				tx.keys = append(tx.keys, keyRow{kv[0], kv[1], lowerASCII(kv[1]), st.rid})
+				continue
+			}
 			keys.tuple(4)
 			keys.text(kv[0])
 			keys.text(kv[1])
@@ -476,6 +481,7 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 		if _, err := tx.Exec(tx.ctx, "WITH b AS (DELETE FROM record_boxes WHERE rid = ANY($1)) DELETE FROM record_keys WHERE rid = ANY($1)", replaced); err != nil {
 			return err
 		}
+		tx.replaced = replaced
 		if _, err := tx.Exec(tx.ctx, `UPDATE records r SET external_id = s.external_id, kind = s.kind, t0 = s.t0, t1 = s.t1, version = s.version,
 			geom = s.geom, coarse = s.coarse, words = s.words, hash = s.hash, feature = s.feature
 			FROM import_records s WHERE r.rid = s.rid`); err != nil {
@@ -492,8 +498,14 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 	if err := tx.copyIn("record_boxes", []string{"rid", "box", "x0", "x1", "y0", "y1", "editors", "viewers"}, boxes); err != nil {
 		return err
 	}
-	return tx.copyIn("record_keys", []string{"key", "value", "lvalue", "rid"}, keys)
+	if tx.load != nil {
+		return nil
+	}
+	return tx.copyIn("record_keys", keyColumns, keys)
 }
+
+// keyColumns are the columns of record_keys that COPY fills.
+var keyColumns = []string{"key", "value", "lvalue", "rid"}
 
 // ewkbOf is a geometry as a geometry column takes it in binary COPY: EWKB
 // with SRID 4326; nil (NULL) for none.

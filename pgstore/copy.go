@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"math"
 	"slices"
@@ -78,12 +79,17 @@ func (c *copyBuf) time(t time.Time) { c.int8(t.UnixMicro() - pgEpoch) }
 
 // copyIn sends the tuples of c to the columns of table.
 func (tx *writeTx) copyIn(table string, cols []string, c copyBuf) error {
+	return copyIn(tx.ctx, tx.Tx, table, cols, c)
+}
+
+// copyIn sends the tuples of c to the columns of table, in tx.
+func copyIn(ctx context.Context, tx pgx.Tx, table string, cols []string, c copyBuf) error {
 	c = binary.BigEndian.AppendUint16(c, math.MaxUint16) // the trailer: -1
 	quoted := make([]string, len(cols))
 	for i, col := range cols {
 		quoted[i] = pgx.Identifier{col}.Sanitize()
 	}
-	_, err := tx.Conn().PgConn().CopyFrom(tx.ctx, bytes.NewReader(c),
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(c),
 		"COPY "+pgx.Identifier{table}.Sanitize()+" ("+strings.Join(quoted, ", ")+") FROM STDIN BINARY")
 	return err
 }

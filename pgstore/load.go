@@ -1,9 +1,12 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"hash/maphash"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,18 +23,33 @@ var loadTables = []string{"records", "record_boxes", "record_keys"}
 // to sort a few million entries in memory.
 const loadMemory = "256MB"
 
+// loadKeysMax is the most rows of record_keys a load holds before it
+// writes them.
+const loadKeysMax = 1 << 20
+
+// loadStatistics is the statistics target of the ANALYZE that ends a
+// load: its sample is the rows it reads (300 per unit), and most of the
+// time of ANALYZE goes into reading them. 30 keeps 30 most common values
+// and 30 histogram buckets of each column, and 300 most common lexemes
+// of the words: what the planner needs to choose between the indexes.
+const loadStatistics = "30"
+
 // load is an import into a store that held no records, in one
 // transaction (geo.Load). It does what PostgreSQL's "Populating a
-// Database" advises: the secondary indexes of the records, their boxes
-// and their keys go at the start, the rows go in with COPY, and Commit
-// builds the indexes again, each in one sorted pass, and runs ANALYZE
-// before it commits.
+// Database" advises: the indexes of the records, their boxes and their
+// keys go at the start (with the primary key and the unique ids, which
+// no foreign key needs), the rows go in with COPY, and Commit builds the
+// indexes again, each in one sorted pass, and runs ANALYZE before it
+// commits. The keys are held and written at the end in the order of
+// their index, (key, lvalue, rid), so that its build finds them sorted.
 // The transaction holds the tables and the change log's lock from the
 // start: other writers, and readers of the records, wait until it ends.
 type load struct {
-	db      *DB
-	tx      pgx.Tx
-	indexes []string // CREATE INDEX statements of the indexes dropped
+	db          *DB
+	tx          pgx.Tx
+	indexes     []index  // the indexes dropped
+	constraints []string // ADD CONSTRAINT statements of the constraints dropped
+	keys        []keyRow // record_keys rows not written yet
 
 	mu      sync.Mutex // one batch at a time
 	lastSeq int64
@@ -39,6 +57,10 @@ type load struct {
 	exts    map[uint64]bool // hashes of the external_ids written
 	done    bool
 }
+
+// index is an index a load dropped: its table and its CREATE INDEX
+// statement.
+type index struct{ table, def string }
 
 // BeginLoad begins an import in one transaction when the store holds no
 // records (ingest.Loader), and returns nil when it holds some.
@@ -79,7 +101,7 @@ func (l *load) begin(ctx context.Context) error {
 	if _, err := l.tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '"+loadMemory+"'"); err != nil {
 		return err
 	}
-	rows, err := l.tx.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+	rows, err := l.tx.Query(ctx, `SELECT i.indexrelid::regclass::text, i.indrelid::regclass::text, pg_get_indexdef(i.indexrelid)
 		FROM pg_index i
 		WHERE i.indrelid = ANY($1::regclass[]) AND NOT i.indisprimary
 			AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
@@ -87,23 +109,47 @@ func (l *load) begin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var names []string
-	l.indexes = []string{}
+	var names, drops []string
+	l.indexes = []index{}
 	for rows.Next() {
-		var name, def string
-		if err := rows.Scan(&name, &def); err != nil {
+		var name, table, def string
+		if err := rows.Scan(&name, &table, &def); err != nil {
 			rows.Close()
 			return err
 		}
 		names = append(names, name)
-		l.indexes = append(l.indexes, def)
+		l.indexes = append(l.indexes, index{table, def})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = l.tx.Query(ctx, `SELECT c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid)
+		FROM pg_constraint c
+		WHERE c.conrelid = ANY($1::regclass[]) AND c.contype IN ('p', 'u')
+			AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)
+		ORDER BY c.contype, 1, 2`, loadTables)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var table, name, def string
+		if err := rows.Scan(&table, &name, &def); err != nil {
+			rows.Close()
+			return err
+		}
+		drops = append(drops, "ALTER TABLE "+table+" DROP CONSTRAINT "+name)
+		l.constraints = append(l.constraints, "ALTER TABLE "+table+" ADD CONSTRAINT "+name+" "+def)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, name := range names {
-		if _, err := l.tx.Exec(ctx, "DROP INDEX "+name); err != nil {
+		drops = append(drops, "DROP INDEX "+name)
+	}
+	for _, q := range drops {
+		if _, err := l.tx.Exec(ctx, q); err != nil {
 			return err
 		}
 	}
@@ -139,6 +185,11 @@ func (l *load) inTx(ctx context.Context, f func(*writeTx) error) error {
 	if l.done {
 		return geo.Errorf(geo.EINTERNAL, "the load has ended")
 	}
+	if len(l.keys) >= loadKeysMax {
+		if err := l.writeKeys(ctx); err != nil {
+			return translate(err)
+		}
+	}
 	sp, err := l.tx.Begin(ctx)
 	if err != nil {
 		return translate(err)
@@ -154,7 +205,69 @@ func (l *load) inTx(ctx context.Context, f func(*writeTx) error) error {
 	if tx.lastSeq > 0 {
 		l.lastSeq = tx.lastSeq
 	}
+	l.holdKeys(tx.keys, tx.replaced)
 	return nil
+}
+
+// keyRow is one row of record_keys.
+type keyRow struct {
+	key, value, lvalue string
+	rid                int64
+}
+
+// holdKeys keeps the keys a batch wrote, in place of those of the records
+// it replaced.
+func (l *load) holdKeys(keys []keyRow, replaced []int64) {
+	if len(replaced) > 0 {
+		gone := make(map[int64]bool, len(replaced))
+		for _, rid := range replaced {
+			gone[rid] = true
+		}
+		l.keys = slices.DeleteFunc(l.keys, func(k keyRow) bool { return gone[k.rid] })
+	}
+	l.keys = append(l.keys, keys...)
+}
+
+// writeKeys writes the keys held, in the order of their index.
+func (l *load) writeKeys(ctx context.Context) error {
+	copies := keyCopies(l.keys)
+	l.keys = nil
+	for _, c := range copies {
+		if err := copyIn(ctx, l.tx, "record_keys", keyColumns, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyCopies sorts keys in the order of record_keys_value, (key, lvalue,
+// rid), and encodes them for COPY, 65 536 rows a COPY.
+func keyCopies(keys []keyRow) []copyBuf {
+	slices.SortFunc(keys, func(a, b keyRow) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.lvalue, b.lvalue); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.rid, b.rid)
+	})
+	const chunk = 1 << 16
+	var out []copyBuf
+	for len(keys) > 0 {
+		n := min(len(keys), chunk)
+		c := newCopy(n * 48)
+		for _, k := range keys[:n] {
+			c.tuple(4)
+			c.text(k.key)
+			c.text(k.value)
+			c.text(k.lvalue)
+			c.int8(k.rid)
+		}
+		out = append(out, c)
+		keys = keys[n:]
+	}
+	return out
 }
 
 // wrote notes the external_ids of a batch written.
@@ -181,18 +294,47 @@ func (l *load) Commit(ctx context.Context) error {
 		return geo.Errorf(geo.EINTERNAL, "the load has ended")
 	}
 	l.done = true
-	for _, def := range l.indexes {
-		if _, err := l.tx.Exec(ctx, def); err != nil {
-			l.tx.Rollback(context.Background())
-			return translate(err)
+	// The keys held are sorted while the constraints and the indexes of
+	// the other tables are built; then they are written, and their
+	// indexes built.
+	sorted := make(chan []copyBuf, 1)
+	go func(keys []keyRow) { sorted <- keyCopies(keys) }(l.keys)
+	l.keys = nil
+	fail := func(err error) error {
+		l.tx.Rollback(context.Background())
+		return translate(err)
+	}
+	stmts := slices.Clone(l.constraints)
+	for _, ix := range l.indexes {
+		if ix.table != "record_keys" {
+			stmts = append(stmts, ix.def)
+		}
+	}
+	for _, q := range stmts {
+		if _, err := l.tx.Exec(ctx, q); err != nil {
+			return fail(err)
+		}
+	}
+	for _, c := range <-sorted {
+		if err := copyIn(ctx, l.tx, "record_keys", keyColumns, c); err != nil {
+			return fail(err)
+		}
+	}
+	stmts = nil
+	for _, ix := range l.indexes {
+		if ix.table == "record_keys" {
+			stmts = append(stmts, ix.def)
 		}
 	}
 	// The planner needs statistics of what was loaded as soon as it is
 	// seen: without them it reads the keys of a record through the wrong
 	// index, and the servers' first overview takes hours.
-	if _, err := l.tx.Exec(ctx, "ANALYZE records, record_boxes, record_keys, changes"); err != nil {
-		l.tx.Rollback(context.Background())
-		return translate(err)
+	stmts = append(stmts, "SET LOCAL default_statistics_target = "+loadStatistics,
+		"ANALYZE records, record_boxes, record_keys, changes")
+	for _, q := range stmts {
+		if _, err := l.tx.Exec(ctx, q); err != nil {
+			return fail(err)
+		}
 	}
 	if l.lastSeq > 0 {
 		if _, err := l.tx.Exec(ctx, "SELECT pg_notify($1, $2)", channel, strconv.FormatInt(l.lastSeq, 10)); err != nil {

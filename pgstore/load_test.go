@@ -242,6 +242,13 @@ func TestLoadMatchesBatches(t *testing.T) {
 	}
 	same(t, "live frames", load.frames, batches.frames)
 	same(t, "indexes", load.indexes, batches.indexes)
+	// The keys the load holds to its end are those of each record's last
+	// version, as the batches leave them.
+	loadKeys, batchKeys := keyRows(t, load.db), keyRows(t, batches.db)
+	if len(loadKeys) < n {
+		t.Errorf("%d keys after the load of %d records", len(loadKeys), n)
+	}
+	same(t, "keys", loadKeys, batchKeys)
 
 	ctx := context.Background()
 	filters := map[string]geo.Filter{}
@@ -276,6 +283,30 @@ func TestLoadMatchesBatches(t *testing.T) {
 			}
 		}
 	}
+}
+
+// keyRows are the rows of record_keys, each with its record's
+// external_id, in order.
+func keyRows(t *testing.T, db *pgstore.DB) []string {
+	t.Helper()
+	rows, err := db.Pool().Query(context.Background(), `SELECT r.external_id || ' ' || k.key || ' ' || k.value || ' ' || k.lvalue
+		FROM record_keys k JOIN records r ON r.rid = k.rid ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // same fails the test where two lists differ.

@@ -110,8 +110,10 @@ type writeTx struct {
 	now      time.Time
 	locked   bool // holds the change log's lock
 	lastSeq  int64
-	notified bool  // lastSeq was announced on the change channel
-	load     *load // the load the transaction is a savepoint of; nil if none
+	notified bool     // lastSeq was announced on the change channel
+	load     *load    // the load the transaction is a savepoint of; nil if none
+	keys     []keyRow // in a load: the keys written, held until its end
+	replaced []int64  // in a load: the rids of the records replaced
 }
 
 // inTx runs f in one write transaction, announces its last seq on the
