@@ -14,11 +14,19 @@ import (
 	"nexus/geo"
 )
 
-// indexed is a record as the property test knows it: id, keys and shape.
+// indexed is a record as the property test knows it: id, keys, its text
+// folded (geo.Fold) and shape.
 type indexed struct {
-	id   string
-	keys geo.Keys
-	rec  geo.Record
+	id     string
+	keys   geo.Keys
+	folded string
+	rec    geo.Record
+}
+
+// newIndexed is the record of the id as the property test knows it.
+func newIndexed(id string, r geo.Record) indexed {
+	k := r.Keys()
+	return indexed{id: id, keys: k, folded: geo.Fold(k.Text), rec: r}
 }
 
 // boxCase is one query box, with at most one incident and one route that
@@ -204,11 +212,14 @@ func crossingsOf(id string, g orb.Geometry) []crossingSeg {
 	return out
 }
 
-// brute returns the ids of the records that the filter matches in memory.
+// brute returns the ids of the records that the filter matches in memory
+// (geo.Filter.MatchKeys, with the filter compiled and the text folded
+// once).
 func brute(c geo.Collection, f geo.Filter, recs []indexed) map[string]bool {
 	out := map[string]bool{}
+	m := f.Matcher()
 	for _, r := range recs {
-		if f.MatchKeys(c, r.keys) {
+		if m.Match(c, &r.keys, r.folded) {
 			out[r.id] = true
 		}
 	}
@@ -219,10 +230,6 @@ func brute(c geo.Collection, f geo.Filter, recs []indexed) map[string]bool {
 // whole token wherever it occurs in the data (checked below), because the
 // in-memory match looks for substrings and FTS5 for tokens.
 var ftsMarkers = []string{"cocaine", "Bogotá", "bogota", "MEDELLIN", "cocaine vessel", "los zetas", "sinaloa", "ransom", "Submarine hostages", "juarez"}
-
-// boxCount is how many random boxes the property test checks; each box is
-// checked against both collections and by Count as well as Query.
-const boxCount = 150
 
 func testBBoxMatchesBruteForce(t *testing.T, open func(*testing.T) Engine) {
 	seed := testSeed(t)
@@ -236,12 +243,12 @@ func testBBoxMatchesBruteForce(t *testing.T, open func(*testing.T) Engine) {
 		ids := ImportAll(t, db, "prop", recs)
 		out := make([]indexed, len(recs))
 		for i, r := range recs {
-			out[i] = indexed{id: ids[i], keys: r.Keys(), rec: r}
+			out[i] = newIndexed(ids[i], r)
 		}
 		return out
 	}
-	incs := load(geo.Incidents, gen.Incidents(10000))
-	routes := load(geo.Routes, gen.Routes(1000))
+	incs := load(geo.Incidents, gen.Incidents(Sized(10000)))
+	routes := load(geo.Routes, gen.Routes(Sized(1000)))
 	var crossings []crossingSeg
 	multi := 0
 	for _, r := range routes {
@@ -256,6 +263,10 @@ func testBBoxMatchesBruteForce(t *testing.T, open func(*testing.T) Engine) {
 		t.Fatal("the synthetic routes lack antimeridian crossings or MultiLineStrings")
 	}
 
+	// Each box is checked against both collections and by Count as well
+	// as Query; at least 50 make every kind of box five times and every
+	// whole-world box once (makeBoxes).
+	boxCount := max(Sized(150), 50)
 	for _, bc := range makeBoxes(rng, boxCount, incs, routes, crossings) {
 		f := geo.NewFilter()
 		f.BBox = &bc.box
@@ -321,8 +332,8 @@ func testBBoxMatchesBruteForce(t *testing.T, open func(*testing.T) Engine) {
 	t.Logf("%d boxes checked in %v", boxCount, time.Since(start))
 	t.Run("combined filters", func(t *testing.T) {
 		checkMarkers(t, append(incs, routes...))
-		nonEmpty := 0
-		for i := range 40 {
+		nonEmpty, filters := 0, max(Sized(40), 20)
+		for i := range filters {
 			f, desc := randomFilter(rng, i)
 			for _, c := range []struct {
 				coll geo.Collection
@@ -341,8 +352,8 @@ func testBBoxMatchesBruteForce(t *testing.T, open func(*testing.T) Engine) {
 				}
 			}
 		}
-		t.Logf("%d of 80 combined queries matched something", nonEmpty)
-		if nonEmpty < 20 {
+		t.Logf("%d of %d combined queries matched something", nonEmpty, 2*filters)
+		if nonEmpty < filters/2 {
 			t.Errorf("only %d combined queries matched anything: the test shows little", nonEmpty)
 		}
 		if t.Failed() {

@@ -268,3 +268,17 @@ func head(s []string) []string {
 	}
 	return s
 }
+
+// raceDivisor is how much smaller the data of a property test is under
+// the race detector.
+const raceDivisor = 4
+
+// Sized is n, the size of a test's data or how many cases it checks, or a
+// quarter of it (at least one) under the race detector. Tests that race
+// goroutines against each other keep their sizes.
+func Sized(n int) int {
+	if RaceDetector {
+		return max(1, n/raceDivisor)
+	}
+	return n
+}
