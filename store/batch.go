@@ -295,8 +295,16 @@ func (p *plan) write(ctx context.Context) ([]geo.ImportResult, error) {
 		if err := tx.QueryRow("SELECT coalesce(max(rid), 0) FROM records").Scan(&last); err != nil {
 			return err
 		}
+		if p.load != nil && p.load.needsIndexes(p) {
+			if err := p.load.buildIndexes(); err != nil {
+				return err
+			}
+		}
 		still := !p.inTx
-		if still {
+		// While a load's indexes are gone, the records the batch names
+		// are known not to be stored: the store was empty, and the load
+		// wrote none of them (needsIndexes).
+		if still && (p.load == nil || p.load.indexes == nil) {
 			var err error
 			if still, err = p.still(tx); err != nil {
 				return err
@@ -307,7 +315,13 @@ func (p *plan) write(ctx context.Context) ([]geo.ImportResult, error) {
 			return tx.importBatch(p.actor, p.recs, p.pre, last, results)
 		}
 		results = p.results
-		return p.apply(tx, last+1)
+		if err := p.apply(tx, last+1); err != nil {
+			return err
+		}
+		if p.load != nil {
+			p.load.wrote(p)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

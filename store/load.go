@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,9 +23,16 @@ const maxGathered = 1 << 18
 // transaction (geo.Load, ingest.Loader). It does what GDAL does with a
 // table it fills at once: the boxes of its records are gathered as its
 // batches are written and go into the R*Tree packed (bulkLoadRTree)
-// before it commits, rather than one by one. The load holds the write
-// lock from the start: other writers wait until it ends; readers see the
-// store as it was before it.
+// before it commits, rather than one by one; and the secondary indexes of
+// the records (by external_id, kind, source) go at its start and are
+// built again, each in one sorted pass, with the R*Tree. The load holds
+// the write lock from the start: other writers wait until it ends;
+// readers see the store as it was before it.
+//
+// While the indexes are gone, a batch looks no record up by external_id:
+// the load keeps the hashes of the external_ids it wrote, and a batch
+// that may name one of them (or names one twice) has the indexes built
+// first and is then written as any other.
 type load struct {
 	db *DB
 
@@ -41,7 +49,13 @@ type load struct {
 	// dead says, of the box ids whose record was replaced after its
 	// box was gathered, how many entries of boxes and of coarse were
 	// gathered then: those before are gone.
-	dead    map[int64][2]int
+	dead map[int64][2]int
+	// indexes are the CREATE INDEX statements of the indexes dropped,
+	// nil once they are built again; exts are the hashes of the
+	// external_ids written until then.
+	indexes []string
+	seed    maphash.Seed
+	exts    map[uint64]bool
 	lastSeq int64
 	failed  error // the error a batch ended the load with
 }
@@ -69,9 +83,89 @@ func (db *DB) BeginLoad(ctx context.Context) (geo.Load, error) {
 		db.gate.release()
 		return nil, translate(err)
 	}
-	l := &load{db: db, gathering: true, dead: map[int64][2]int{}}
+	l := &load{db: db, gathering: true, dead: map[int64][2]int{}, seed: maphash.MakeSeed(), exts: map[uint64]bool{}}
 	l.tx = &writeTx{Tx: sqlTx, db: db, load: l}
+	if err := l.dropIndexes(); err != nil {
+		sqlTx.Rollback()
+		db.gate.release()
+		return nil, translate(err)
+	}
 	return l, nil
+}
+
+// dropIndexes drops the records' secondary indexes and keeps their
+// definitions. The index of ids stays: it backs their uniqueness, and
+// ids made in order are appended to it.
+func (l *load) dropIndexes() error {
+	rows, err := l.tx.Query("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL ORDER BY name")
+	if err != nil {
+		return err
+	}
+	var names []string
+	l.indexes = []string{}
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			rows.Close()
+			return err
+		}
+		names = append(names, name)
+		l.indexes = append(l.indexes, def)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if _, err := l.tx.Exec(`DROP INDEX "` + name + `"`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buildIndexes builds the indexes dropped again, if they are not yet.
+func (l *load) buildIndexes() error {
+	for _, def := range l.indexes {
+		if _, err := l.tx.Exec(def); err != nil {
+			return err
+		}
+	}
+	l.indexes, l.exts = nil, nil
+	return nil
+}
+
+// needsIndexes reports whether the batch p must look records up by
+// external_id in the load: it names one twice, or one the load may have
+// written. With the indexes built, every batch looks them up.
+func (l *load) needsIndexes(p *plan) bool {
+	if l.indexes == nil {
+		return false
+	}
+	if p.inTx {
+		return true
+	}
+	for _, x := range p.pre {
+		if x.ext != "" && l.exts[maphash.String(l.seed, x.ext)] {
+			return true
+		}
+	}
+	return false
+}
+
+// wrote notes the external_ids of the batch p, written while the indexes
+// are gone.
+func (l *load) wrote(p *plan) {
+	if l.indexes == nil {
+		return
+	}
+	for _, x := range p.pre {
+		if x.ext != "" {
+			l.exts[maphash.String(l.seed, x.ext)] = true
+		}
+	}
 }
 
 // ImportBatch writes a batch as DB.ImportBatch does, inside the load.
@@ -114,6 +208,11 @@ func (l *load) inTx(ctx context.Context, now time.Time, f func(*writeTx) error) 
 	if err == nil && l.gathering && len(l.boxes)+len(l.coarse) > maxGathered {
 		err = l.flush()
 		l.gathering = false
+	}
+	if err == nil && !l.gathering {
+		// What is held in memory stays bounded: the indexes are built
+		// when the R*Tree is, and a long load goes on with them.
+		err = l.buildIndexes()
 	}
 	if err != nil {
 		err = translate(err)
@@ -210,6 +309,10 @@ func (l *load) Commit(ctx context.Context) (err error) {
 			l.tx.Rollback()
 			return translate(err)
 		}
+	}
+	if err := l.buildIndexes(); err != nil {
+		l.tx.Rollback()
+		return translate(err)
 	}
 	if err := l.tx.Commit(); err != nil {
 		return translate(err)

@@ -319,3 +319,38 @@ func TestLoadInterrupted(t *testing.T) {
 		t.Fatalf("rtreecheck: %s", got)
 	}
 }
+
+// TestLoadBuildsIndexes: a load of records that name no external_id twice
+// drops the records' secondary indexes and builds them before it
+// commits: the schema is that of an import batch by batch, and a second
+// import of the same file finds every record by its external_id.
+func TestLoadBuildsIndexes(t *testing.T) {
+	t.Parallel()
+	var fs []string
+	for _, r := range storetest.NewSynth(17, "distinct:").Incidents(300) {
+		b, err := geo.EncodeFeature(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs = append(fs, string(b))
+	}
+	in := `{"type":"FeatureCollection","features":[` + strings.Join(fs, ",") + "]}"
+	load := importInto(t, in, func(db *store.DB) ingest.Batcher { return db })
+	batches := importInto(t, in, func(db *store.DB) ingest.Batcher { return batchesOnly{db} })
+	if load.rep.Created != 300 {
+		t.Fatalf("load report %+v", load.rep)
+	}
+	_, _, _, loadSchema := dbState(t, load.db)
+	_, _, _, batchSchema := dbState(t, batches.db)
+	same(t, "schema", loadSchema, batchSchema)
+	if got := scalar[string](t, load.db, "PRAGMA integrity_check"); got != "ok" {
+		t.Errorf("integrity_check: %s", got)
+	}
+	rep, err := ingest.Import(context.Background(), load.db, strings.NewReader(in), ingest.Options{Actor: "loader", BatchSize: storetest.LoadBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Unchanged != 300 || rep.Created != 0 || rep.Updated != 0 {
+		t.Errorf("second import: %+v, want 300 unchanged", rep)
+	}
+}
