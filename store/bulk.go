@@ -466,9 +466,14 @@ func (b *bulk) flushLog() error {
 // after the other) with multi-row statements, and returns the rowid of the
 // last row.
 func (tx *writeTx) insertRows(head string, cols int, args []any) (int64, error) {
+	return tx.insertRowsBy(head, cols, rowsPerStatement, args)
+}
+
+// insertRowsBy is insertRows with up to perStatement rows a statement.
+func (tx *writeTx) insertRowsBy(head string, cols, perStatement int, args []any) (int64, error) {
 	var last int64
 	for len(args) > 0 {
-		n := min(rowsPerStatement, maxVariables/cols, len(args)/cols)
+		n := min(perStatement, maxVariables/cols, len(args)/cols)
 		row := "(" + placeholders(cols) + ")"
 		q := head + " VALUES " + strings.TrimSuffix(strings.Repeat(row+",", n), ",")
 		res, err := tx.Exec(q, args[:n*cols]...)
@@ -485,7 +490,10 @@ func (tx *writeTx) insertRows(head string, cols int, args []any) (int64, error) 
 
 // unindexAll removes the index entries of the records.
 func (tx *writeTx) unindexAll(gone []removed) error {
-	if tx.load != nil {
+	if tx.load != nil && len(gone) > 0 {
+		if err := tx.load.flushText(); err != nil {
+			return err
+		}
 		rids := make([]int64, len(gone))
 		for i, g := range gone {
 			rids[i] = g.rid
@@ -678,9 +686,14 @@ func (tx *writeTx) writeIndex(ix *indexRows, first int64) error {
 	if _, err := tx.insertRows("INSERT INTO record_keys (key, value, rid)", 3, ix.keys); err != nil {
 		return err
 	}
-	_, err := tx.insertRows("INSERT INTO fts (rowid, text)", 2, ix.text)
+	if tx.load != nil {
+		return tx.load.addText(ix.text)
+	}
+	_, err := tx.insertRows(insertText, 2, ix.text)
 	return err
 }
+
+const insertText = "INSERT INTO fts (rowid, text)"
 
 // summary is what a batch adds to the actor summary, counted in memory
 // and written with one statement per actor and per actor and country.

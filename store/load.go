@@ -56,6 +56,9 @@ type load struct {
 	indexes []string
 	seed    maphash.Seed
 	exts    map[uint64]bool
+	// text are the rows of the full-text index gathered, rowid and
+	// text, up to textGathered of them.
+	text    []any
 	lastSeq int64
 	failed  error // the error a batch ended the load with
 }
@@ -93,11 +96,16 @@ func (db *DB) BeginLoad(ctx context.Context) (geo.Load, error) {
 	return l, nil
 }
 
-// dropIndexes drops the records' secondary indexes and keeps their
-// definitions. The index of ids stays: it backs their uniqueness, and
-// ids made in order are appended to it.
+// sortedIndexes are the indexes of the records a load builds after its
+// rows: their entries go in at random places, each costing a search of
+// the index and pages written out of order. The others take their
+// entries at a few places only (ids made in order; kinds, and routes by
+// rid, at the end of each), and are written as the rows are.
+var sortedIndexes = []any{"records_external", "records_src"}
+
+// dropIndexes drops the sortedIndexes and keeps their definitions.
 func (l *load) dropIndexes() error {
-	rows, err := l.tx.Query("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL ORDER BY name")
+	rows, err := l.tx.Query("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'records' AND name IN ("+placeholders(len(sortedIndexes))+") ORDER BY name", sortedIndexes...)
 	if err != nil {
 		return err
 	}
@@ -166,6 +174,36 @@ func (l *load) wrote(p *plan) {
 			l.exts[maphash.String(l.seed, x.ext)] = true
 		}
 	}
+}
+
+// textGathered is how many rows of the full-text index a load gathers
+// before it writes them with one statement. The index writes what a
+// statement added as a segment of its own when the next begins, and
+// merges the segments as they pile up: a few large segments cost a
+// fraction of many small ones.
+const textGathered = 1 << 14
+
+// addText gathers rows of the full-text index (rowid and text, as
+// writeIndex has them), and writes them when textGathered are.
+func (l *load) addText(rows []any) error {
+	l.text = append(l.text, rows...)
+	if len(l.text) < 2*textGathered {
+		return nil
+	}
+	return l.flushText()
+}
+
+// flushText writes the rows of the full-text index gathered.
+func (l *load) flushText() error {
+	if len(l.text) == 0 {
+		return nil
+	}
+	if _, err := l.tx.insertRowsBy(insertText, 2, textGathered, l.text); err != nil {
+		return err
+	}
+	clear(l.text)
+	l.text = l.text[:0]
+	return nil
 }
 
 // ImportBatch writes a batch as DB.ImportBatch does, inside the load.
@@ -309,6 +347,10 @@ func (l *load) Commit(ctx context.Context) (err error) {
 			l.tx.Rollback()
 			return translate(err)
 		}
+	}
+	if err := l.flushText(); err != nil {
+		l.tx.Rollback()
+		return translate(err)
 	}
 	if err := l.buildIndexes(); err != nil {
 		l.tx.Rollback()

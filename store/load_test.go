@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -39,6 +40,7 @@ type loaded struct {
 	seen      []int64
 	announced []int64
 	db        *store.DB
+	path      string
 }
 
 // importInto imports the file into a new database through dst(db).
@@ -57,7 +59,7 @@ func importInto(t *testing.T, in string, dst func(*store.DB) ingest.Batcher) loa
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { other.Close() })
-	out := loaded{db: db}
+	out := loaded{db: db, path: path}
 	var mu sync.Mutex
 	db.OnCommit(func(seq int64) {
 		mu.Lock()
@@ -159,6 +161,42 @@ func dbState(t *testing.T, db *store.DB) (records, log, history, schema []string
 	return records, log, history, schema
 }
 
+// textTerms lists each term of the full-text index with the number of
+// records it is found in.
+func textTerms(t *testing.T, path string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, fts, row)"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query("SELECT term, doc FROM temp.terms ORDER BY term")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var terms []string
+	for rows.Next() {
+		var term string
+		var n int64
+		if err := rows.Scan(&term, &n); err != nil {
+			t.Fatal(err)
+		}
+		terms = append(terms, fmt.Sprint(term, " ", n))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(terms) == 0 {
+		t.Fatal("the full-text index has no terms")
+	}
+	return terms
+}
+
 // same fails the test where two lists differ.
 func same(t *testing.T, what string, got, want []string) {
 	t.Helper()
@@ -213,6 +251,7 @@ func TestLoadMatchesBatches(t *testing.T) {
 	same(t, "change log", loadLog, batchLog)
 	same(t, "histories", loadHistory, batchHistory)
 	same(t, "schema", loadSchema, batchSchema)
+	same(t, "full-text terms", textTerms(t, load.path), textTerms(t, batches.path))
 	if len(loadHistory) == 0 {
 		t.Error("no record has a history of several versions")
 	}

@@ -45,12 +45,13 @@ func LoadInput(t testing.TB) (string, int) {
 		add(recs[i])
 	}
 	fs = append(fs, `{"type":"Feature","geometry":{"type":"Point","coordinates":[-74.1,4.6]},"properties":{"external_id":"load:bad","title":"bad date","type":"attack","date":"2020-13-40"}}`)
-	for i := 0; i < len(recs); i += 50 { // revised twice
+	for i := 0; i < len(recs); i += 50 { // revised twice, words dropped
 		switch r := recs[i].(type) {
 		case *geo.Incident:
-			r.Summary += " Revised again."
+			r.Summary = "Revised again."
 		case *geo.Route:
 			r.Name += " again"
+			r.Summary = "Revised again."
 		}
 		add(recs[i])
 	}
