@@ -121,6 +121,22 @@ func geometryName(g orb.Geometry) string {
 // EncodeFeature writes the record as a GeoJSON Feature with its id and
 // server-set properties. Coordinates come out as the same float64 values.
 func EncodeFeature(r Record) ([]byte, error) {
+	if x, ok := r.(*Incident); ok {
+		b := make([]byte, 0, 512)
+		b = append(b, `{"type":"Feature","id":`...)
+		b = appendJSONString(b, x.ID, true)
+		b = append(b, `,"geometry":`...)
+		b = AppendGeometry(b, x.Geometry())
+		b = append(b, `,"properties":`...)
+		if b, ok = appendIncident(b, x); ok {
+			return append(b, '}'), nil
+		}
+	}
+	return encodeFeature(r)
+}
+
+// encodeFeature is EncodeFeature through encoding/json, for any record.
+func encodeFeature(r Record) ([]byte, error) {
 	g := AppendGeometry(nil, r.Geometry())
 	// Text is stored as text: json.Marshal would write every <, > and &
 	// as a six-byte escape, and a summary of them six times its size.
