@@ -151,6 +151,7 @@ func recordRows(r geo.Record, k geo.Keys) (rows, error) {
 		return rows{}, err
 	}
 	out := rows{row: rw, words: tsvectorBinary(rw.words)}
+	out.row.words = nil // sorted in place by tsvectorBinary, and not needed
 	if out.geom, err = ewkbOf(r.Geometry()); err != nil {
 		return out, err
 	}
@@ -552,21 +553,34 @@ type logEntry struct {
 }
 
 // copyLog writes the batch's change-log entries, in order, under the log's
-// lock (see writeTx.log); inTx announces the last.
+// lock (see writeTx.log); inTx announces the last. Every seq is taken
+// under that lock, so the batch takes its seqs at once, moving the
+// sequence past them, and gives them to its entries itself.
 func (tx *writeTx) copyLog(actor string, changes []logEntry) error {
+	if len(changes) == 0 {
+		return nil
+	}
 	if !tx.locked {
 		if _, err := tx.Exec(tx.ctx, "SELECT pg_advisory_xact_lock($1)", lockLog); err != nil {
 			return err
 		}
 		tx.locked = true
 	}
+	var last int64
+	if err := tx.QueryRow(tx.ctx, "SELECT setval(s, nextval(s) + $1 - 1) FROM (SELECT pg_get_serial_sequence('changes', 'seq')::regclass) AS q(s)",
+		len(changes)).Scan(&last); err != nil {
+		return err
+	}
 	size := 0
 	for _, c := range changes {
-		size += len(c.before) + len(c.after) + 128
+		size += len(c.before) + len(c.after) + 136
 	}
 	c := newCopy(size)
+	seq := last - int64(len(changes))
 	for _, e := range changes {
-		c.tuple(8)
+		seq++
+		c.tuple(9)
+		c.int8(seq)
 		c.text(string(e.coll))
 		c.text(e.id)
 		c.text(e.op)
@@ -576,9 +590,9 @@ func (tx *writeTx) copyLog(actor string, changes []logEntry) error {
 		c.bytes(e.before)
 		c.bytes(e.after)
 	}
-	if err := tx.copyIn("changes", []string{"collection", "id", "op", "version", "actor", "time", "before", "after"}, c); err != nil {
+	if err := tx.copyIn("changes", []string{"seq", "collection", "id", "op", "version", "actor", "time", "before", "after"}, c); err != nil {
 		return err
 	}
-	tx.notified = false
-	return tx.QueryRow(tx.ctx, "SELECT currval(pg_get_serial_sequence('changes', 'seq'))").Scan(&tx.lastSeq)
+	tx.notified, tx.lastSeq = false, last
+	return nil
 }

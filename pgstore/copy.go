@@ -96,9 +96,8 @@ func copyIn(ctx context.Context, tx pgx.Tx, table string, cols []string, c copyB
 
 // tsvectorBinary is a record's words as the binary form of the tsvector
 // array_to_tsvector makes of them: the lexemes in byte order, each once,
-// without positions.
+// without positions. It sorts words in place.
 func tsvectorBinary(words []string) []byte {
-	words = slices.Clone(words)
 	slices.Sort(words)
 	words = slices.Compact(words)
 	n := 4

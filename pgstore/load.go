@@ -54,7 +54,8 @@ type load struct {
 	mu      sync.Mutex // one batch at a time
 	lastSeq int64
 	seed    maphash.Seed
-	exts    map[uint64]bool // hashes of the external_ids written
+	exts    map[uint64]bool   // hashes of the external_ids written
+	strs    map[string]string // the strings of the keys held (intern)
 	done    bool
 }
 
@@ -73,7 +74,7 @@ func (db *DB) BeginLoad(ctx context.Context) (geo.Load, error) {
 	if err != nil {
 		return nil, translate(err)
 	}
-	l := &load{db: db, tx: tx, seed: maphash.MakeSeed(), exts: map[uint64]bool{}}
+	l := &load{db: db, tx: tx, seed: maphash.MakeSeed(), exts: map[uint64]bool{}, strs: map[string]string{}}
 	if err := l.begin(ctx); err != nil || l.indexes == nil {
 		tx.Rollback(context.Background())
 		return nil, translate(err)
@@ -225,7 +226,21 @@ func (l *load) holdKeys(keys []keyRow, replaced []int64) {
 		}
 		l.keys = slices.DeleteFunc(l.keys, func(k keyRow) bool { return gone[k.rid] })
 	}
-	l.keys = append(l.keys, keys...)
+	// The strings are kept once each, apart from the records, whose
+	// memory they would otherwise hold to the end.
+	for _, k := range keys {
+		l.keys = append(l.keys, keyRow{l.intern(k.key), l.intern(k.value), l.intern(k.lvalue), k.rid})
+	}
+}
+
+// intern is the load's own copy of s.
+func (l *load) intern(s string) string {
+	if t, ok := l.strs[s]; ok {
+		return t
+	}
+	t := strings.Clone(s)
+	l.strs[t] = t
+	return t
 }
 
 // writeKeys writes the keys held, in the order of their index.

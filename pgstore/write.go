@@ -403,6 +403,9 @@ func fillAfter(id, feature string) string {
 // lowerASCII puts the ASCII letters of s in lower case, leaving the rest:
 // key values compare as SQLite's NOCASE compares them.
 func lowerASCII(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return 'A' <= r && r <= 'Z' }) {
+		return s
+	}
 	b := []byte(s)
 	for i, c := range b {
 		if 'A' <= c && c <= 'Z' {
