@@ -87,6 +87,11 @@ func pairsOf(actors []string) [][2]string {
 // or latest end, the date is read again once, at the end of the
 // transaction (recheck), when every write of it is done.
 func (tx *writeTx) unsummarize(gone ...removed) error {
+	if tx.load != nil && len(gone) > 0 {
+		if err := tx.load.flushSummary(); err != nil {
+			return err
+		}
+	}
 	var s summary
 	for _, g := range gone {
 		var actors, countries []string

@@ -672,7 +672,9 @@ func (tx *writeTx) writeIndex(ix *indexRows, first int64) error {
 	settle(ix.coarse, 9, 0, first)
 	settle(ix.keys, 3, 2, first)
 	settle(ix.text, 2, 0, first)
-	if err := ix.sum.write(tx); err != nil {
+	if tx.load != nil {
+		tx.load.sum.merge(&ix.sum)
+	} else if err := ix.sum.write(tx); err != nil {
 		return err
 	}
 	if tx.load == nil || !tx.load.gather(ix.boxes, ix.coarse) {
@@ -739,6 +741,35 @@ func (s *summary) add(c geo.Collection, actors, countries []string, span geo.Spa
 		if month != "" {
 			s.months[[2]string{a, month}]++
 		}
+	}
+}
+
+// merge adds the counts of o to s.
+func (s *summary) merge(o *summary) {
+	if o.actors == nil {
+		return
+	}
+	if s.actors == nil {
+		*s = *o
+		return
+	}
+	for k, x := range o.actors {
+		y := s.actors[k]
+		if y == nil {
+			y = &actorSpan{}
+			s.actors[k] = y
+		}
+		y.n += x.n
+		y.widen(x.t0, x.t1)
+	}
+	for k, n := range o.countries {
+		s.countries[k] += n
+	}
+	for k, n := range o.months {
+		s.months[k] += n
+	}
+	for k, n := range o.pairs {
+		s.pairs[k] += n
 	}
 }
 

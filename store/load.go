@@ -58,7 +58,10 @@ type load struct {
 	exts    map[uint64]bool
 	// text are the rows of the full-text index gathered, rowid and
 	// text, up to textGathered of them.
-	text    []any
+	text []any
+	// sum is what the batches add to the actor summary, written before
+	// a record is replaced and at the end.
+	sum     summary
 	lastSeq int64
 	failed  error // the error a batch ended the load with
 }
@@ -206,6 +209,15 @@ func (l *load) flushText() error {
 	return nil
 }
 
+// flushSummary writes what the batches added to the actor summary.
+func (l *load) flushSummary() error {
+	if err := l.sum.write(l.tx); err != nil {
+		return err
+	}
+	l.sum = summary{}
+	return nil
+}
+
 // ImportBatch writes a batch as DB.ImportBatch does, inside the load.
 func (l *load) ImportBatch(ctx context.Context, actor string, recs []geo.Record) ([]geo.ImportResult, error) {
 	write, err := l.PrepareBatch(actor, recs)
@@ -349,6 +361,10 @@ func (l *load) Commit(ctx context.Context) (err error) {
 		}
 	}
 	if err := l.flushText(); err != nil {
+		l.tx.Rollback()
+		return translate(err)
+	}
+	if err := l.flushSummary(); err != nil {
 		l.tx.Rollback()
 		return translate(err)
 	}

@@ -161,6 +161,36 @@ func dbState(t *testing.T, db *store.DB) (records, log, history, schema []string
 	return records, log, history, schema
 }
 
+// tableRows lists the rows of a table, in order.
+func tableRows(t *testing.T, db *store.DB, table string) []string {
+	t.Helper()
+	rows, err := db.ReadPool().Query("SELECT * FROM " + table + " ORDER BY 1, 2, 3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprint(vals...))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // textTerms lists each term of the full-text index with the number of
 // records it is found in.
 func textTerms(t *testing.T, path string) []string {
@@ -252,6 +282,9 @@ func TestLoadMatchesBatches(t *testing.T) {
 	same(t, "histories", loadHistory, batchHistory)
 	same(t, "schema", loadSchema, batchSchema)
 	same(t, "full-text terms", textTerms(t, load.path), textTerms(t, batches.path))
+	for _, table := range []string{"actor_summary", "actor_countries", "actor_months", "actor_pairs"} {
+		same(t, table, tableRows(t, load.db, table), tableRows(t, batches.db, table))
+	}
 	if len(loadHistory) == 0 {
 		t.Error("no record has a history of several versions")
 	}
