@@ -416,7 +416,16 @@ func (p *plan) apply(tx *writeTx, first int64) error {
 	if len(p.log) == 0 {
 		return nil
 	}
-	last, err := tx.insertRows("INSERT INTO changes (collection, id, op, version, actor, time, payload, part)", changeColumnsBulk, p.log)
+	var last int64
+	var err error
+	if n := int64(len(p.inserts) / insertColumns); n == int64(len(p.log)/changeColumnsBulk) {
+		// Every change is a create, in the order of the new rids: the
+		// log's rows are read from the records.
+		last, err = tx.insertFrom("INSERT INTO changes (collection, id, op, version, actor, time) SELECT collection, id, ?, 1, ?, ? FROM records WHERE rid BETWEEN ? AND ? ORDER BY rid",
+			geo.OpCreate, p.log[4], p.log[5], first, first+n-1)
+	} else {
+		last, err = tx.insertRows("INSERT INTO changes (collection, id, op, version, actor, time, payload, part)", changeColumnsBulk, p.log)
+	}
 	if err != nil {
 		return err
 	}

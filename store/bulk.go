@@ -469,6 +469,16 @@ func (tx *writeTx) insertRows(head string, cols int, args []any) (int64, error) 
 	return tx.insertRowsBy(head, cols, rowsPerStatement, args)
 }
 
+// insertFrom runs an INSERT … SELECT and returns the rowid of the last
+// row it inserted.
+func (tx *writeTx) insertFrom(query string, args ...any) (int64, error) {
+	res, err := tx.Exec(query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
 // insertRowsBy is insertRows with up to perStatement rows a statement.
 func (tx *writeTx) insertRowsBy(head string, cols, perStatement int, args []any) (int64, error) {
 	var last int64
