@@ -259,6 +259,11 @@ func (p *plan) read() error {
 			exts = exts[len(chunk):]
 			args := append([]any{string(c)}, chunk...)
 			p.lookups = append(p.lookups, args)
+			if p.load != nil {
+				// A load began with no records stored, and no other
+				// write commits before it ends.
+				continue
+			}
 			rows, err := p.db.read.Query("SELECT external_id, rid, id, version, coalesce(src, 0), feature FROM records WHERE collection = ? AND external_id IN ("+placeholders(len(chunk))+")", args...)
 			if err != nil {
 				return err
