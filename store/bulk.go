@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -616,6 +617,7 @@ func buildIndex(recs []indexed) *indexRows {
 	}
 	type key struct {
 		key, value, folded string
+		place              int   // of folded among the batch's keys, in order
 		rid                int64 // the order of the rids: a new record's follow every stored one's
 		arg                any
 	}
@@ -644,7 +646,7 @@ func buildIndex(recs []indexed) *indexRows {
 				continue
 			}
 			seen[lk] = true
-			keys = append(keys, key{kv[0], kv[1], lk, order, rid})
+			keys = append(keys, key{key: kv[0], value: kv[1], folded: lk, rid: order, arg: rid})
 			if kv[0] == "actor" {
 				actors = append(actors, kv[1])
 			} else {
@@ -661,13 +663,20 @@ func buildIndex(recs []indexed) *indexRows {
 		ix.boxes = append(ix.boxes, x.id, b.Min[0], b.Max[0], b.Min[1], b.Max[1])
 	}
 	// In the order of the table's key, so that the rows of one actor or
-	// country go in side by side.
-	slices.SortFunc(keys, func(a, b key) int {
-		if c := strings.Compare(a.folded, b.folded); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.rid, b.rid)
-	})
+	// country go in side by side: the few distinct keys are sorted, and
+	// the rows by their key's place among them.
+	place := map[string]int{}
+	for _, k := range keys {
+		place[k.folded] = 0
+	}
+	distinct := slices.Sorted(maps.Keys(place))
+	for i, f := range distinct {
+		place[f] = i
+	}
+	for i := range keys {
+		keys[i].place = place[keys[i].folded]
+	}
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.place, b.place), cmp.Compare(a.rid, b.rid)) })
 	ix.keys = make([]any, 0, 3*len(keys))
 	for _, k := range keys {
 		ix.keys = append(ix.keys, k.key, k.value, k.arg)
