@@ -519,6 +519,9 @@ func TestConcurrentCreatesAcrossServers(t *testing.T) {
 		if err := m.ParseFlags([]string{"-addr", "127.0.0.1:0", "-db", url, "-seed=false", "-write-rate", "0"}); err != nil {
 			t.Fatal(err)
 		}
+		// Every change must reach the subscribers, which read on a
+		// machine as busy as the writers make it.
+		m.LiveQueue = 2 * perServer
 		if err := m.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}

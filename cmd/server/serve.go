@@ -72,6 +72,9 @@ type Main struct {
 	// MaxLivePerAddress bounds the websockets open at once from one
 	// address; 0 is no bound.
 	MaxLivePerAddress int
+	// LiveQueue is how many frames a websocket may have queued before
+	// it is closed as a slow consumer; 0 is the hub's default.
+	LiveQueue int
 	// TrustedProxy lists the CIDR prefixes of proxies whose
 	// X-Forwarded-For names the client.
 	TrustedProxy string
@@ -232,6 +235,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Remote:  api.ClientAddr,
 
 		MaxPerAddress: m.MaxLivePerAddress,
+		SendQueue:     m.LiveQueue,
 		Subscribes:    rate(m.SubscribeRate),
 		Replays:       rate(m.ReplayRate),
 	})

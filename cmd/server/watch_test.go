@@ -43,6 +43,9 @@ func startWatchServer(t *testing.T, dbPath string, tokens ...string) *watchServe
 		t.Fatal(err)
 	}
 	m.Deliver = watch.DeliverOptions{Backoff: 20 * time.Millisecond, PollInterval: 20 * time.Millisecond, Timeout: time.Hour}
+	// Subscribers read their frames when the test looks at them, which
+	// on a busy machine may be after more than the default queue.
+	m.LiveQueue = 1 << 14
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("start: %v\n%s", err, errOut.String())
 	}
