@@ -88,7 +88,7 @@ func testNearEqualsBruteForce(t *testing.T, open func(*testing.T) Engine) {
 	}
 	var recs []geo.Record
 	var points []orb.Point
-	for range 1500 {
+	for range Sized(1500) { // at least the 300 Match is asked about below
 		p := place()
 		if rng.IntN(3) == 0 { // close to a route, where narrow corridors reach
 			l := paths[rng.IntN(len(paths))]

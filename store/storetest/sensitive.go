@@ -86,7 +86,7 @@ func testSensitiveFiltersMatchBruteForce(t *testing.T, open func(*testing.T) Eng
 	}
 
 	found, differ := 0, 0 // matches in all; queries whose exact and coarse answers differ
-	for q := range 120 {
+	for q := range Sized(120) {
 		var answers [2]string
 		f := geo.NewFilter()
 		at := jitter(places[rng.Intn(len(places))])

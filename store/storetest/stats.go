@@ -95,7 +95,7 @@ func testStats(t *testing.T, open func(*testing.T) Engine) {
 		db := open(t)
 		gen := NewSynth(seed, "stats")
 		data := map[geo.Collection][]indexed{}
-		for coll, recs := range map[geo.Collection][]geo.Record{geo.Incidents: gen.Incidents(1500), geo.Routes: gen.Routes(200)} {
+		for coll, recs := range map[geo.Collection][]geo.Record{geo.Incidents: gen.Incidents(Sized(1500)), geo.Routes: gen.Routes(Sized(200))} {
 			ids := ImportAll(t, db, "tester", recs)
 			for i, r := range recs {
 				data[coll] = append(data[coll], newIndexed(ids[i], r))
@@ -214,7 +214,7 @@ func testClusters(t *testing.T, open func(*testing.T) Engine) {
 	seed := testSeed(t)
 	db := open(t)
 	ctx := context.Background()
-	recs := NewSynth(seed, "clusters").Incidents(2000)
+	recs := NewSynth(seed, "clusters").Incidents(Sized(2000))
 	ImportAll(t, db, "tester", recs)
 
 	filter := func(set func(*geo.Filter)) geo.Filter {
