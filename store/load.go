@@ -354,21 +354,7 @@ func (l *load) Commit(ctx context.Context) (err error) {
 	db := l.db
 	defer func() { db.wrote(err) }()
 	defer db.gate.release()
-	if l.gathering {
-		if err := l.flush(); err != nil {
-			l.tx.Rollback()
-			return translate(err)
-		}
-	}
-	if err := l.flushText(); err != nil {
-		l.tx.Rollback()
-		return translate(err)
-	}
-	if err := l.flushSummary(); err != nil {
-		l.tx.Rollback()
-		return translate(err)
-	}
-	if err := l.buildIndexes(); err != nil {
+	if err := l.finish(); err != nil {
 		l.tx.Rollback()
 		return translate(err)
 	}
@@ -382,6 +368,23 @@ func (l *load) Commit(ctx context.Context) (err error) {
 		db.committed(l.lastSeq)
 	}
 	return nil
+}
+
+// finish writes what the load gathered and builds the indexes it
+// dropped.
+func (l *load) finish() error {
+	if l.gathering {
+		if err := l.flush(); err != nil {
+			return err
+		}
+	}
+	if err := l.flushText(); err != nil {
+		return err
+	}
+	if err := l.flushSummary(); err != nil {
+		return err
+	}
+	return l.buildIndexes()
 }
 
 // Rollback drops everything the load wrote; after Commit it does nothing.
