@@ -58,11 +58,14 @@ test: deps web ref lint
 # count, not a duration, so that a busy machine does the same work more
 # slowly; a duration's deadline can fail a run that found nothing
 # (go.dev/issue/75804). FUZZTIME=30s fuzzes each target for that long
-# instead. Inputs that ever failed stay in testdata/fuzz.
+# instead. Inputs that ever failed stay in testdata/fuzz. The targets are
+# read from the test files (what go test -list '^Fuzz' finds, without
+# linking a test binary for every package).
 FUZZTIME ?=
 fuzz:
-	@for pkg in $$($(GO) list ./...); do \
-		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	@for pkgdir in $$($(GO) list -f '{{.ImportPath}}={{.Dir}}' ./...); do \
+		pkg=$${pkgdir%%=*}; \
+		for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $${pkgdir#*=}/*_test.go 2>/dev/null); do \
 			budget="$(FUZZTIME)"; \
 			if [ -z "$$budget" ]; then \
 				budget=$$(awk -v p=$$pkg -v t=$$target '$$1 == p && $$2 == t { print $$3 "x" }' fuzz-execs.txt); \
