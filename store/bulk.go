@@ -847,35 +847,63 @@ func spread(v uint64) uint64 {
 // again would change nothing. The records are read as committed; a write
 // after that is no concern of the caller's, which reads its input before.
 func (db *DB) KnownSources(ctx context.Context, srcs []uint64) (map[uint64]string, error) {
-	out := map[uint64]string{}
+	// The chunks are looked up side by side, on as many connections as
+	// there are cores: each lookup waits on pages read at random.
+	var chunks [][]uint64
 	for len(srcs) > 0 {
-		chunk := srcs[:min(lookupChunk, len(srcs))]
-		srcs = srcs[len(chunk):]
-		args := make([]any, len(chunk))
-		for i, h := range chunk {
-			args[i] = int64(h)
-		}
-		// The rows are read in rid order, mostly the order of the
-		// file, where the hashes would find them in random order.
-		rows, err := db.read.QueryContext(ctx, "SELECT src, external_id FROM records WHERE rid IN (SELECT rid FROM records WHERE src IN ("+placeholders(len(chunk))+")) AND external_id IS NOT NULL", args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var h int64
-			var ext string
-			if err := rows.Scan(&h, &ext); err != nil {
-				rows.Close()
-				return nil, err
+		n := min(lookupChunk, len(srcs))
+		chunks, srcs = append(chunks, srcs[:n]), srcs[n:]
+	}
+	found := make([][]knownSource, len(chunks))
+	errs := make([]error, len(chunks))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), ReadConns, len(chunks)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(chunks); i = int(next.Add(1)) - 1 {
+				found[i], errs[i] = db.knownSources(ctx, chunks[i])
 			}
-			out[uint64(h)] = ext
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := map[uint64]string{}
+	for _, f := range found {
+		for _, k := range f {
+			out[k.src] = k.ext
 		}
 	}
 	return out, nil
+}
+
+type knownSource struct {
+	src uint64
+	ext string
+}
+
+// knownSources is KnownSources of one chunk of hashes.
+func (db *DB) knownSources(ctx context.Context, chunk []uint64) ([]knownSource, error) {
+	args := make([]any, len(chunk))
+	for i, h := range chunk {
+		args[i] = int64(h)
+	}
+	// The rows are read in rid order, mostly the order of the file,
+	// where the hashes would find them in random order.
+	rows, err := db.read.QueryContext(ctx, "SELECT src, external_id FROM records WHERE rid IN (SELECT rid FROM records WHERE src IN ("+placeholders(len(chunk))+")) AND external_id IS NOT NULL", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []knownSource
+	for rows.Next() {
+		var h int64
+		var ext string
+		if err := rows.Scan(&h, &ext); err != nil {
+			return nil, err
+		}
+		out = append(out, knownSource{uint64(h), ext})
+	}
+	return out, rows.Err()
 }
