@@ -43,8 +43,8 @@ func scalar[T any](t testing.TB, db *store.DB, query string, args ...any) T {
 
 // TestConformance runs the store contract's suite on SQLite.
 func TestConformance(t *testing.T) {
-	// The long tests of the package run side by side (t.Parallel): each
-	// has its own databases.
-	t.Parallel()
+	// Not side by side with the package's other long tests (t.Parallel),
+	// which wait for it: ExportStreams measures the heap of the whole
+	// process while it exports.
 	storetest.Run(t, func(t *testing.T) storetest.Engine { return openDB(t) })
 }
