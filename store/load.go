@@ -23,9 +23,9 @@ const maxGathered = 1 << 18
 // transaction (geo.Load, ingest.Loader). It does what GDAL does with a
 // table it fills at once: the boxes of its records are gathered as its
 // batches are written and go into the R*Tree packed (bulkLoadRTree)
-// before it commits, rather than one by one; and the secondary indexes of
-// the records (by external_id, kind, source) go at its start and are
-// built again, each in one sorted pass, with the R*Tree. The load holds
+// before it commits, rather than one by one; and the records' indexes
+// whose entries fall at random places (sortedIndexes) go at its start and
+// are built again, each in one sorted pass, with the R*Tree. The load holds
 // the write lock from the start: other writers wait until it ends;
 // readers see the store as it was before it.
 //
