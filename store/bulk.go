@@ -847,8 +847,8 @@ func spread(v uint64) uint64 {
 // again would change nothing. The records are read as committed; a write
 // after that is no concern of the caller's, which reads its input before.
 func (db *DB) KnownSources(ctx context.Context, srcs []uint64) (map[uint64]string, error) {
-	// The chunks are looked up side by side, on as many connections as
-	// there are cores: each lookup waits on pages read at random.
+	// The chunks are looked up side by side, a connection for each core:
+	// each lookup waits on pages read at random.
 	var chunks [][]uint64
 	for len(srcs) > 0 {
 		n := min(lookupChunk, len(srcs))
@@ -856,16 +856,7 @@ func (db *DB) KnownSources(ctx context.Context, srcs []uint64) (map[uint64]strin
 	}
 	found := make([][]knownSource, len(chunks))
 	errs := make([]error, len(chunks))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), ReadConns, len(chunks)) {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < len(chunks); i = int(next.Add(1)) - 1 {
-				found[i], errs[i] = db.knownSources(ctx, chunks[i])
-			}
-		})
-	}
-	wg.Wait()
+	parallel.Each(len(chunks), func(i int) { found[i], errs[i] = db.knownSources(ctx, chunks[i]) })
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

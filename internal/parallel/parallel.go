@@ -9,12 +9,16 @@ import (
 
 // For calls f(0) … f(n-1) on every core, in chunks, and returns when all
 // calls have returned.
-func For(n int, f func(int)) {
-	const chunk = 64
+func For(n int, f func(int)) { forChunks(n, 64, f) }
+
+// Each is For for a few long calls: each core takes one index at a time.
+func Each(n int, f func(int)) { forChunks(n, 1, f) }
+
+func forChunks(n, chunk int, f func(int)) {
 	var next atomic.Int64
 	work := func() {
 		for {
-			i := int(next.Add(chunk)) - chunk
+			i := int(next.Add(int64(chunk))) - chunk
 			if i >= n {
 				return
 			}

@@ -18,3 +18,16 @@ func TestForCallsEachIndexOnce(t *testing.T) {
 		}
 	}
 }
+
+// Each gives every index below n to f exactly once too.
+func TestEachCallsEachIndexOnce(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 17} {
+		calls := make([]atomic.Int32, n)
+		Each(n, func(k int) { calls[k].Add(1) })
+		for k := range calls {
+			if c := calls[k].Load(); c != 1 {
+				t.Fatalf("n=%d: f(%d) called %d times", n, k, c)
+			}
+		}
+	}
+}
