@@ -3,6 +3,8 @@ package pgstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"math"
 	"slices"
 	"time"
 
@@ -32,6 +34,11 @@ type rows struct {
 	geom, coarse []byte   // EWKB, or nil (NULL)
 	words        []byte   // the tsvector, in binary form
 	boxes        [][]byte // EWKB of each of row.boxes
+
+	// Room for the boxes and keys of most records.
+	boxRoom  [2]indexBox
+	ewkbRoom [2][]byte
+	keyRoom  [2][2]string
 }
 
 // eachIndex calls f(i) for every i below n, side by side on every core,
@@ -54,6 +61,7 @@ func eachIndex(n int, f func(i int) error) error {
 // returned.
 func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 	pre := make([]prepared, len(recs))
+	rws := make([]rows, len(recs))
 	for k := range pre {
 		pre[k].id = geo.NewID()
 	}
@@ -71,12 +79,8 @@ func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 		if p.hash, p.plain, err = contentHashOf(r); err != nil {
 			return err
 		}
-		rw, err := recordRows(r, p.keys)
-		if err != nil {
-			return err
-		}
-		p.rows = &rw
-		return nil
+		p.rows = &rws[k]
+		return p.rows.fill(r, p.keys)
 	})
 	if err != nil {
 		return nil, err
@@ -144,30 +148,48 @@ func created(plain []byte, id string, stamp []byte) (feature []byte, ok bool) {
 	return append(b, "}}"...), true
 }
 
-// recordRows works out the rows of a record.
-func recordRows(r geo.Record, k geo.Keys) (rows, error) {
-	rw, err := recordRow(r, k)
-	if err != nil {
-		return rows{}, err
+// fill works out the rows of a record. The bytes of a point's rows take
+// one allocation.
+func (rw *rows) fill(r geo.Record, k geo.Keys) error {
+	rw.row = rowOf(r, k, rw.boxRoom[:0], rw.keyRoom[:0])
+	var room [64]string
+	words := tsvectorWords(room[:0], k.Text)
+	in, point := r.(*geo.Incident)
+	size := tsvectorSize(words) + len(rw.row.boxes)*envelopeSize
+	if point {
+		size += 2 * pointSize
 	}
-	out := rows{row: rw, words: tsvectorBinary(rw.words)}
-	out.row.words = nil // sorted in place by tsvectorBinary, and not needed
-	if out.geom, err = ewkbOf(r.Geometry()); err != nil {
-		return out, err
-	}
-	if out.geom != nil && geo.IsSensitive(r) {
-		if out.coarse, err = ewkbOf(geo.Coarsened(r).Geometry()); err != nil {
-			return out, err
+	b := make([]byte, 0, size)
+	cut := func(from int) []byte { return b[from:len(b):len(b)] }
+	b = appendTsvector(b, words)
+	rw.words = cut(0)
+	if point {
+		n := len(b)
+		b = appendPointEWKB(b, in.Point)
+		rw.geom = cut(n)
+		if in.Sensitive {
+			n = len(b)
+			b = appendPointEWKB(b, geo.CoarsePoint(in.Point))
+			rw.coarse = cut(n)
+		}
+	} else {
+		var err error
+		if rw.geom, err = ewkbOf(r.Geometry()); err != nil {
+			return err
+		}
+		if rw.geom != nil && geo.IsSensitive(r) {
+			if rw.coarse, err = ewkbOf(geo.Coarsened(r).Geometry()); err != nil {
+				return err
+			}
 		}
 	}
-	for _, b := range rw.boxes {
-		box, err := ewkb.Marshal(envelope(b.Bound), 4326)
-		if err != nil {
-			return out, err
-		}
-		out.boxes = append(out.boxes, box)
+	rw.boxes = rw.ewkbRoom[:0]
+	for _, box := range rw.row.boxes {
+		n := len(b)
+		b = appendEnvelopeEWKB(b, box.Bound)
+		rw.boxes = append(rw.boxes, cut(n))
 	}
-	return out, nil
+	return nil
 }
 
 // pending is the state of one record an import batch writes or knows:
@@ -515,6 +537,45 @@ func ewkbOf(g orb.Geometry) ([]byte, error) {
 		return nil, nil
 	}
 	return ewkb.Marshal(g, 4326)
+}
+
+// The EWKB that ewkb.Marshal writes with SRID 4326, little-endian: the
+// byte order, the type with the SRID flag, the SRID, then the geometry.
+const (
+	ewkbPoint    = 1
+	ewkbPolygon  = 3
+	ewkbSRIDFlag = 0x20000000
+	pointSize    = 1 + 4 + 4 + 16
+	envelopeSize = 1 + 4 + 4 + 4 + 4 + 5*16
+)
+
+// appendPointEWKB appends ewkbOf(p).
+func appendPointEWKB(b []byte, p orb.Point) []byte {
+	b = appendEWKBHead(b, ewkbPoint)
+	return appendEWKBPoint(b, p)
+}
+
+// appendEnvelopeEWKB appends the EWKB of envelope(box) with SRID 4326, as
+// ewkb.Marshal writes it.
+func appendEnvelopeEWKB(b []byte, box orb.Bound) []byte {
+	b = appendEWKBHead(b, ewkbPolygon)
+	b = binary.LittleEndian.AppendUint32(b, 1) // rings
+	b = binary.LittleEndian.AppendUint32(b, 5) // points
+	for _, p := range envelope(box)[0] {
+		b = appendEWKBPoint(b, p)
+	}
+	return b
+}
+
+func appendEWKBHead(b []byte, typ uint32) []byte {
+	b = append(b, 1) // little-endian
+	b = binary.LittleEndian.AppendUint32(b, typ|ewkbSRIDFlag)
+	return binary.LittleEndian.AppendUint32(b, 4326)
+}
+
+func appendEWKBPoint(b []byte, p orb.Point) []byte {
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(p[0]))
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(p[1]))
 }
 
 // envelope is the polygon of a box with the corners in the order of

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"nexus/geo"
 )
 
 // copyBuf is the data of one COPY … FROM STDIN BINARY: the header, then
@@ -66,13 +68,13 @@ func (c *copyBuf) bytes(b []byte) {
 	*c = append(binary.BigEndian.AppendUint32(*c, uint32(len(b))), b...)
 }
 
-// textOrNull appends a string, or NULL for nil.
-func (c *copyBuf) textOrNull(v any) {
-	if s, ok := v.(string); ok {
-		c.text(s)
+// textOrNull appends a string, or NULL for "".
+func (c *copyBuf) textOrNull(s string) {
+	if s == "" {
+		c.null()
 		return
 	}
-	c.null()
+	c.text(s)
 }
 
 func (c *copyBuf) time(t time.Time) { c.int8(t.UnixMicro() - pgEpoch) }
@@ -94,17 +96,30 @@ func copyIn(ctx context.Context, tx pgx.Tx, table string, cols []string, c copyB
 	return err
 }
 
-// tsvectorBinary is a record's words as the binary form of the tsvector
-// array_to_tsvector makes of them: the lexemes in byte order, each once,
-// without positions. It sorts words in place.
-func tsvectorBinary(words []string) []byte {
-	slices.Sort(words)
-	words = slices.Compact(words)
+// tsvectorWords appends to dst the lexemes of text (as lexemes makes
+// them), sorted, each once: the words of a record's tsvector.
+func tsvectorWords(dst []string, text string) []string {
+	for w := range strings.FieldsSeq(geo.Fold(text)) {
+		dst = append(dst, truncateLexeme(w))
+	}
+	slices.Sort(dst)
+	return slices.Compact(dst)
+}
+
+// tsvectorSize is the length of appendTsvector(nil, words).
+func tsvectorSize(words []string) int {
 	n := 4
 	for _, w := range words {
 		n += len(w) + 3
 	}
-	b := binary.BigEndian.AppendUint32(make([]byte, 0, n), uint32(len(words)))
+	return n
+}
+
+// appendTsvector appends the binary form of the tsvector array_to_tsvector
+// makes of words (from tsvectorWords): the lexemes in byte order, each
+// once, without positions.
+func appendTsvector(b []byte, words []string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(words)))
 	for _, w := range words {
 		b = append(b, w...)
 		b = append(b, 0, 0, 0) // the end of the lexeme; no positions

@@ -20,21 +20,24 @@ type indexBox struct {
 	editors, viewers bool
 }
 
-// indexBoxes are the record_boxes rows of a record: its exact boxes for
-// everyone, or for a sensitive record its exact boxes for editors and the
-// boxes of its coarse geometry for viewers.
-func indexBoxes(r geo.Record, exact []orb.Bound) []indexBox {
+// appendIndexBoxes appends the record_boxes rows of a record to dst: its
+// exact boxes for everyone, or for a sensitive record its exact boxes for
+// editors and the boxes of its coarse geometry for viewers.
+func appendIndexBoxes(dst []indexBox, r geo.Record, exact []orb.Bound) []indexBox {
 	sensitive := geo.IsSensitive(r)
-	out := make([]indexBox, 0, len(exact))
 	for _, b := range exact {
-		out = append(out, indexBox{b, true, !sensitive})
+		dst = append(dst, indexBox{b, true, !sensitive})
 	}
 	if sensitive {
+		if in, ok := r.(*geo.Incident); ok {
+			// The box of its coarsened copy, without making the copy.
+			return append(dst, indexBox{geo.CoarsePoint(in.Point).Bound(), false, true})
+		}
 		for _, b := range geo.Coarsened(r).Keys().Boxes {
-			out = append(out, indexBox{b, false, true})
+			dst = append(dst, indexBox{b, false, true})
 		}
 	}
-	return out
+	return dst
 }
 
 // boxesFor is the condition on record_boxes that keeps the boxes a filter

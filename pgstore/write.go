@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -208,7 +209,7 @@ func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (geo.Stor
 
 // row is what the records table holds of a record besides its ids.
 type row struct {
-	ext    any // external_id or nil
+	ext    string // external_id, "" for none (NULL)
 	kind   string
 	t0     int64
 	t1     int64
@@ -222,23 +223,67 @@ type row struct {
 
 // recordRow works out the columns and index entries of a record.
 func recordRow(r geo.Record, k geo.Keys) (row, error) {
-	out := row{kind: k.Kind, t0: k.Span.Start, t1: k.Span.End, words: lexemes(k.Text), boxes: indexBoxes(r, k.Boxes)}
-	if k.ExternalID != "" {
-		out.ext = k.ExternalID
-	}
-	seen := map[string]bool{}
+	out := rowOf(r, k, nil, nil)
+	out.words = lexemes(k.Text)
+	return out, nil
+}
+
+// rowOf is a record's row without its words; its boxes and keys are
+// appended to those given, whose room they take first.
+func rowOf(r geo.Record, k geo.Keys, boxes []indexBox, keys [][2]string) row {
+	out := row{ext: k.ExternalID, kind: k.Kind, t0: k.Span.Start, t1: k.Span.End, boxes: appendIndexBoxes(boxes, r, k.Boxes), keys: keys}
 	add := func(key string, values []string) {
+		first := len(out.keys)
 		for _, v := range values {
-			lk := key + "\x00" + strings.ToLower(v)
-			if !seen[lk] {
-				seen[lk] = true
+			if !slices.ContainsFunc(out.keys[first:], func(kv [2]string) bool { return sameLower(kv[1], v) }) {
 				out.keys = append(out.keys, [2]string{key, v})
 			}
 		}
 	}
 	add("actor", k.Actors)
 	add("country", k.Countries)
-	return out, nil
+	return out
+}
+
+// sameLower reports whether strings.ToLower(a) == strings.ToLower(b),
+// without making either when both are ASCII.
+func sameLower(a, b string) bool {
+	if a == b {
+		return true
+	}
+	if len(a) != len(b) || !isASCII(a) || !isASCII(b) {
+		return strings.ToLower(a) == strings.ToLower(b)
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerByte(a[i]) != lowerByte(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// nullText is s as a query argument, NULL for "".
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // maxLexeme is the longest word the full-text index keeps, in bytes
@@ -251,15 +296,21 @@ const maxLexeme = 2000
 func lexemes(text string) []string {
 	words := geo.Words(text)
 	for i, w := range words {
-		if len(w) > maxLexeme {
-			n := maxLexeme
-			for n > 0 && !utf8.RuneStart(w[n]) {
-				n--
-			}
-			words[i] = w[:n]
-		}
+		words[i] = truncateLexeme(w)
 	}
 	return words
+}
+
+// truncateLexeme is a word cut to maxLexeme bytes at a character boundary.
+func truncateLexeme(w string) string {
+	if len(w) <= maxLexeme {
+		return w
+	}
+	n := maxLexeme
+	for n > 0 && !utf8.RuneStart(w[n]) {
+		n--
+	}
+	return w[:n]
 }
 
 // contentHash hashes what a record says, leaving out the fields the server
@@ -308,7 +359,7 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 	var a args
 	if rid == 0 {
 		head := "WITH r AS (INSERT INTO records (collection, id, external_id, kind, t0, t1, version, geom, coarse, words, hash, feature) VALUES (" +
-			a.add(string(r.Collection())) + ", " + a.add(r.Base().ID) + ", " + a.add(rw.ext) + ", " + a.add(rw.kind) + ", " +
+			a.add(string(r.Collection())) + ", " + a.add(r.Base().ID) + ", " + a.add(nullText(rw.ext)) + ", " + a.add(rw.kind) + ", " +
 			a.add(rw.t0) + ", " + a.add(rw.t1) + ", " + a.add(r.Base().Version) + ", ST_GeomFromWKB(" + a.add(rw.geom) + ", 4326), ST_GeomFromWKB(" +
 			a.add(rw.coarse) + ", 4326), array_to_tsvector(" +
 			a.add(rw.words) + "::text[]), " + a.add(rw.hash) + ", " + a.add(feature) + ") RETURNING rid)"
@@ -317,7 +368,7 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 	if _, err := tx.Exec(tx.ctx, "WITH b AS (DELETE FROM record_boxes WHERE rid = $1) DELETE FROM record_keys WHERE rid = $1", rid); err != nil {
 		return err
 	}
-	head := "WITH r AS (UPDATE records SET external_id = " + a.add(rw.ext) + ", kind = " + a.add(rw.kind) + ", t0 = " + a.add(rw.t0) +
+	head := "WITH r AS (UPDATE records SET external_id = " + a.add(nullText(rw.ext)) + ", kind = " + a.add(rw.kind) + ", t0 = " + a.add(rw.t0) +
 		", t1 = " + a.add(rw.t1) + ", version = " + a.add(r.Base().Version) + ", geom = ST_GeomFromWKB(" + a.add(rw.geom) +
 		", 4326), coarse = ST_GeomFromWKB(" + a.add(rw.coarse) + ", 4326), words = array_to_tsvector(" + a.add(rw.words) + "::text[]), hash = " + a.add(rw.hash) + ", feature = " + a.add(feature) +
 		" WHERE rid = " + a.add(rid) + " RETURNING rid)"

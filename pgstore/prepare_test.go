@@ -1,0 +1,137 @@
+package pgstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/ewkb"
+
+	"nexus/geo"
+	"nexus/store/storetest"
+)
+
+// benchBatch is a batch of n incidents as an import reads them, one in
+// ten sensitive.
+func benchBatch(tb testing.TB, n int) []geo.Record {
+	types := []string{"attack", "seizure", "kidnapping", "assassination"}
+	actors := []string{"ELN", "Sinaloa Cartel", "Clan del Golfo", "ISIS"}
+	recs := make([]geo.Record, n)
+	for i := range recs {
+		typ, actor := types[i%len(types)], actors[i%len(actors)]
+		r, err := geo.DecodeFeature(geo.Incidents, fmt.Appendf(nil, `{"type":"Feature","geometry":{"type":"Point","coordinates":[%v,%v]},"properties":{"title":"Synthetic incident %d","summary":"A %s attributed to %s, generated for the benchmark.","type":"%s","date":"2013-03-18","country":"VE","precision":"exact","actors":["%s"],"killed":%d,"wounded":null,"sources":[{"title":"Synthetic source","url":"https://example.org/%d"}],"tags":["synthetic"],"external_id":"synth:%d","sensitive":%t}}`,
+			-78+float64(i%1000)/1000, 1+float64(i%997)/1000, i, typ, actor, typ, actor, i%20, i, i, i%10 == 0))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		recs[i] = r
+	}
+	return recs
+}
+
+// BenchmarkPrepareAll works out what a batch of 10 000 incidents writes
+// before its transaction.
+func BenchmarkPrepareAll(b *testing.B) {
+	recs := benchBatch(b, 10000)
+	db := &DB{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := db.prepareAll(recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestRowsAsMarshalled: the rows of a record are, byte for byte, the EWKB
+// ewkb.Marshal writes of its geometry, coarse geometry and boxes, the
+// tsvector of its words sorted and each once, and its keys once in any
+// case, for incidents (sensitive or not) and routes (across the
+// antimeridian too).
+func TestRowsAsMarshalled(t *testing.T) {
+	gen := storetest.NewSynth(5, "rows:")
+	recs := append(benchBatch(t, 200), gen.Incidents(300)...)
+	recs = append(recs, gen.Routes(100)...)
+	for i, r := range recs {
+		switch r := r.(type) {
+		case *geo.Incident:
+			if i%3 == 0 {
+				r.Sensitive = true
+				r.Actors = append(r.Actors, strings.ToUpper(r.Actors[0]), "Ǆemal", "ǆemal", "K", "k", "Straße")
+			}
+		case *geo.Route:
+			r.Sensitive = i%2 == 0
+		}
+	}
+	for _, r := range recs {
+		r.Normalize(nil)
+		k := r.Keys()
+		var got rows
+		if err := got.fill(r, k); err != nil {
+			t.Fatal(err)
+		}
+		marshal := func(g orb.Geometry) []byte {
+			b, err := ewkb.Marshal(g, 4326)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		if want := marshal(r.Geometry()); !bytes.Equal(got.geom, want) {
+			t.Fatalf("geom %x, want %x", got.geom, want)
+		}
+		var coarse []byte
+		if geo.IsSensitive(r) {
+			coarse = marshal(geo.Coarsened(r).Geometry())
+		}
+		if !bytes.Equal(got.coarse, coarse) {
+			t.Fatalf("coarse %x, want %x", got.coarse, coarse)
+		}
+		boxes := slices.Clone(k.Boxes)
+		var viewers []orb.Bound
+		if geo.IsSensitive(r) {
+			viewers = geo.Coarsened(r).Keys().Boxes
+		}
+		if len(got.boxes) != len(boxes)+len(viewers) || len(got.row.boxes) != len(got.boxes) {
+			t.Fatalf("%d boxes, want %d", len(got.boxes), len(boxes)+len(viewers))
+		}
+		for i, b := range append(boxes, viewers...) {
+			ib := got.row.boxes[i]
+			if ib.Bound != b || ib.editors != (i < len(boxes)) || ib.viewers != (i >= len(boxes) || !geo.IsSensitive(r)) {
+				t.Fatalf("box %d: %+v, want %v", i, ib, b)
+			}
+			if want := marshal(envelope(b)); !bytes.Equal(got.boxes[i], want) {
+				t.Fatalf("box %d: %x, want %x", i, got.boxes[i], want)
+			}
+		}
+		words := lexemes(k.Text)
+		slices.Sort(words)
+		words = slices.Compact(words)
+		want := binary.BigEndian.AppendUint32(nil, uint32(len(words)))
+		for _, w := range words {
+			want = append(append(want, w...), 0, 0, 0)
+		}
+		if !bytes.Equal(got.words, want) {
+			t.Fatalf("words %q, want %q", got.words, want)
+		}
+		seen := map[string]bool{}
+		var keys [][2]string
+		for _, kv := range [][2]any{{"actor", k.Actors}, {"country", k.Countries}} {
+			for _, v := range kv[1].([]string) {
+				if lk := kv[0].(string) + "\x00" + strings.ToLower(v); !seen[lk] {
+					seen[lk] = true
+					keys = append(keys, [2]string{kv[0].(string), v})
+				}
+			}
+		}
+		if !slices.Equal(got.keys, keys) {
+			t.Fatalf("keys %q, want %q", got.keys, keys)
+		}
+		if got.ext != k.ExternalID || got.kind != k.Kind || got.t0 != k.Span.Start || got.t1 != k.Span.End {
+			t.Fatalf("row %+v of keys %+v", got.row, k)
+		}
+	}
+}
