@@ -30,6 +30,9 @@ func (s Span) Overlaps(o Span) bool {
 // ParseDate parses a partial date, "YYYY", "YYYY-MM" or "YYYY-MM-DD", and
 // returns the span it covers: a year, a month or a day (UTC).
 func ParseDate(s string) (Span, error) {
+	if t, ok := plainDate(s); ok {
+		return dateSpan(t, len(s)), nil
+	}
 	var layout string
 	switch len(s) {
 	case 4:
@@ -45,8 +48,14 @@ func ParseDate(s string) (Span, error) {
 	if err != nil {
 		return Span{}, fmt.Errorf("%q is not a valid date of the form %s", s, strings.NewReplacer("2006", "YYYY", "01", "MM", "02", "DD").Replace(layout))
 	}
+	return dateSpan(t, len(s)), nil
+}
+
+// dateSpan is the span of the date t written with n characters: a year,
+// a month or a day.
+func dateSpan(t time.Time, n int) Span {
 	var end time.Time
-	switch len(s) {
+	switch n {
 	case 4:
 		end = t.AddDate(1, 0, 0)
 	case 7:
@@ -54,7 +63,45 @@ func ParseDate(s string) (Span, error) {
 	default:
 		end = t.AddDate(0, 0, 1)
 	}
-	return Span{t.Unix(), end.Unix()}, nil
+	return Span{t.Unix(), end.Unix()}
+}
+
+// plainDate reads a valid date "YYYY", "YYYY-MM" or "YYYY-MM-DD" as
+// time.Parse reads it with ParseDate's layouts, without its generality;
+// ok is false for anything else, which time.Parse tells apart.
+func plainDate(s string) (t time.Time, ok bool) {
+	if len(s) != 4 && len(s) != 7 && len(s) != 10 {
+		return t, false
+	}
+	num := func(i, n int) (int, bool) {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	year, ok := num(0, 4)
+	month, day := 1, 1
+	if ok && len(s) >= 7 {
+		month, ok = num(5, 2)
+		ok = ok && s[4] == '-' && 1 <= month && month <= 12
+	}
+	if ok && len(s) == 10 {
+		day, ok = num(8, 2)
+		ok = ok && s[7] == '-' && 1 <= day && day <= daysIn(time.Month(month), year)
+	}
+	if !ok {
+		return t, false
+	}
+	return time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC), true
+}
+
+// daysIn is the number of days of the month of the year.
+func daysIn(m time.Month, year int) int {
+	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
 // ParseInstant parses one end of a datetime parameter: a partial date (its

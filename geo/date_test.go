@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -256,5 +257,36 @@ func TestDateSpans(t *testing.T) {
 				t.Errorf("datetime=%s matches route active %q..%q = %v, want %v", tc.datetime, tc.r.ActiveFrom, tc.r.ActiveTo, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPlainDateIsTimeParse: the dates plainDate reads are those time.Parse
+// reads with ParseDate's layouts, as the same times, among years, months
+// and days at and past their limits, and strings that only look like
+// dates.
+func TestPlainDateIsTimeParse(t *testing.T) {
+	var in []string
+	for _, y := range []string{"0000", "0001", "1900", "1999", "2000", "2023", "2024", "2100", "9999"} {
+		in = append(in, y)
+		for m := 0; m <= 13; m++ {
+			ym := fmt.Sprintf("%s-%02d", y, m)
+			in = append(in, ym)
+			for d := 0; d <= 32; d++ {
+				in = append(in, fmt.Sprintf("%s-%02d", ym, d))
+			}
+		}
+	}
+	in = append(in, "", "+123", "-123", "12 4", "1e10", "2020-1-01", "2020-01-1 ", "2020/01/01", "2020-01-0x", "202O", "２０２０",
+		"2020_01", "2020-+1", "2020-01--1", "2020-01-+1", "1994-07-18T00:00:00Z")
+	layouts := map[int]string{4: "2006", 7: "2006-01", 10: "2006-01-02"}
+	for _, s := range in {
+		got, ok := plainDate(s)
+		want, err := time.Parse(layouts[len(s)], s)
+		if layouts[len(s)] == "" {
+			err = fmt.Errorf("no layout")
+		}
+		if ok != (err == nil) || ok && !got.Equal(want) {
+			t.Errorf("plainDate(%q) = %v, %v; time.Parse: %v, %v", s, got, ok, want, err)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package geo
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -164,7 +163,11 @@ func (i *Incident) Geometry() orb.Geometry { return i.Point }
 // Geometry implements Record.
 func (r *Route) Geometry() orb.Geometry { return r.Line }
 
-var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
+// isCountryCode reports whether s has the form of an ISO 3166-1 alpha-2
+// code: two capital letters.
+func isCountryCode(s string) bool {
+	return len(s) == 2 && 'A' <= s[0] && s[0] <= 'Z' && 'A' <= s[1] && s[1] <= 'Z'
+}
 
 // Validate implements Record.
 func (i *Incident) Validate() error {
@@ -178,7 +181,7 @@ func (i *Incident) Validate() error {
 	checkString(&v, "subtype", i.Subtype, false, MaxText)
 	checkDate(&v, "date", i.Date, true)
 	checkString(&v, "place", i.Place, false, MaxText)
-	if i.Country != "" && !countryCode.MatchString(i.Country) {
+	if i.Country != "" && !isCountryCode(i.Country) {
 		v.add("country", "must be an ISO 3166-1 alpha-2 code such as CO, got %q", i.Country)
 	}
 	checkEnum(&v, "precision", i.Precision, false, Precisions)
@@ -313,11 +316,8 @@ func checkSources(v *invalid, sources []Source) {
 		if problem := stringProblem(s.Publisher, false, MaxText); problem != "" {
 			v.fields = append(v.fields, FieldError{Field: f(".publisher"), Message: problem})
 		}
-		if s.URL != "" {
-			u, err := url.Parse(s.URL)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(s.URL) > MaxText {
-				v.add(f(".url"), "must be an absolute http or https URL")
-			}
+		if s.URL != "" && !isHTTPURL(s.URL) {
+			v.add(f(".url"), "must be an absolute http or https URL")
 		}
 		if s.Published != "" {
 			if _, err := ParseInstant(s.Published); err != nil {
@@ -325,6 +325,51 @@ func checkSources(v *invalid, sources []Source) {
 			}
 		}
 	}
+}
+
+// isHTTPURL reports whether s is an absolute http or https URL of at most
+// MaxText bytes, as url.Parse reads it.
+func isHTTPURL(s string) bool {
+	if len(s) > MaxText {
+		return false
+	}
+	if plainHTTPURL(s) {
+		return true
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// plainHTTPURL reports whether s is "http://" or "https://", a host name
+// of letters, digits, dots and hyphens, and a path of unreserved
+// characters and slashes: the form of most sources' URLs, which url.Parse
+// reads as an http or https URL with that host, every time. false says
+// nothing.
+func plainHTTPURL(s string) bool {
+	rest, ok := strings.CutPrefix(s, "https://")
+	if !ok {
+		if rest, ok = strings.CutPrefix(s, "http://"); !ok {
+			return false
+		}
+	}
+	host := true
+	for i := 0; i < len(rest); i++ {
+		switch c := rest[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '-':
+		case c == '/':
+			if i == 0 {
+				return false // no host
+			}
+			host = false
+		case c == '_', c == '~':
+			if host {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return rest != ""
 }
 
 // Keys implements Record.
@@ -367,7 +412,12 @@ func (r *Route) Keys() Keys {
 }
 
 func joinText(parts ...string) string {
+	n := 0
+	for _, p := range parts {
+		n += len(p) + 1
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for _, p := range parts {
 		if p == "" {
 			continue

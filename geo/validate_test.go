@@ -3,6 +3,7 @@ package geo
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -342,5 +343,36 @@ func TestErrorCode(t *testing.T) {
 				t.Errorf("ErrorMessage = %q, want %q", got, tc.message)
 			}
 		})
+	}
+}
+
+// TestPlainHTTPURL: every URL plainHTTPURL takes, url.Parse reads as an
+// http or https URL with a host, among URLs of every character next to
+// the scheme, in the host and in the path.
+func TestPlainHTTPURL(t *testing.T) {
+	var in []string
+	for _, scheme := range []string{"http://", "https://", "HTTP://", "https:/", "ftp://", "https//", ""} {
+		in = append(in, scheme, scheme+"/", scheme+"example.org", scheme+"example.org/a_b~c/d.e-f/")
+		for c := 0; c < 256; c++ {
+			ch := string(rune(c))
+			if c >= 0x80 {
+				ch = string([]byte{byte(c)})
+			}
+			in = append(in, scheme+ch+"example.org/x", scheme+"exam"+ch+"ple.org/x", scheme+"example.org"+ch+"x", scheme+"example.org/"+ch, scheme+"example.org/x"+ch+"y")
+		}
+	}
+	plain := 0
+	for _, s := range in {
+		if !plainHTTPURL(s) {
+			continue
+		}
+		plain++
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			t.Errorf("plainHTTPURL(%q), but url.Parse: %v, %v", s, u, err)
+		}
+	}
+	if plain < 100 {
+		t.Errorf("plainHTTPURL took %d URLs", plain)
 	}
 }
