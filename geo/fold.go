@@ -23,48 +23,73 @@ import (
 // find always meet on the same words. Its result holds only letters and
 // digits, in words separated by single ASCII spaces.
 func Fold(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
+	var room [256]byte
+	return string(AppendFold(room[:0], s))
+}
+
+// AppendFold appends Fold(s) to dst.
+func AppendFold(dst []byte, s string) []byte {
+	start := len(dst)
 	space := false // a separator is pending
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
+		if c := s[i]; c < utf8.RuneSelf {
 			i++
-			switch {
-			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
-			case 'A' <= c && c <= 'Z':
-				c += 'a' - 'A'
-			case c == '\'' || c == '`':
-				continue
+			switch f := asciiFold[c]; f {
+			case asciiSep:
+				space = len(dst) > start
+			case asciiDropped:
 			default:
-				space = b.Len() > 0
-				continue
+				if space {
+					dst = append(dst, ' ')
+					space = false
+				}
+				dst = append(dst, f)
 			}
-			if space {
-				b.WriteByte(' ')
-				space = false
-			}
-			b.WriteByte(c)
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		i += n
 		f, ok := foldRune(r)
 		if !ok {
-			space = b.Len() > 0
+			space = len(dst) > start
 			continue
 		}
 		if f == "" {
 			continue
 		}
 		if space {
-			b.WriteByte(' ')
+			dst = append(dst, ' ')
 			space = false
 		}
-		b.WriteString(f)
+		dst = append(dst, f...)
 	}
-	return b.String()
+	return dst
 }
+
+// asciiFold is the fold of each ASCII character: itself for a small
+// letter or a digit, its small letter for a capital, asciiDropped for an
+// apostrophe, asciiSep for any other.
+var asciiFold = func() (t [utf8.RuneSelf]byte) {
+	for c := range t {
+		switch {
+		case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+			t[c] = byte(c)
+		case 'A' <= c && c <= 'Z':
+			t[c] = byte(c) + 'a' - 'A'
+		case c == '\'' || c == '`':
+			t[c] = asciiDropped
+		default:
+			t[c] = asciiSep
+		}
+	}
+	return t
+}()
+
+// Marks in asciiFold.
+const (
+	asciiSep     = 0
+	asciiDropped = 0xff
+)
 
 // FoldCase lower-cases text and removes accents as Fold does, but keeps
 // every other character as it is: the fold of patterns whose punctuation

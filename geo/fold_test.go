@@ -1,9 +1,11 @@
 package geo
 
 import (
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestFold(t *testing.T) {
@@ -109,4 +111,80 @@ func FuzzFold(f *testing.F) {
 			t.Fatalf("Words(%q) lost %q", folded, words[0])
 		}
 	})
+}
+
+// foldByRune is Fold as it reads, one character after the other into a
+// strings.Builder: what Fold and AppendFold, with their tables, must
+// write.
+func foldByRune(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false // a separator is pending
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+			case 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+			case c == '\'' || c == '`':
+				continue
+			default:
+				space = b.Len() > 0
+				continue
+			}
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			b.WriteByte(c)
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		i += n
+		f, ok := foldRune(r)
+		if !ok {
+			space = b.Len() > 0
+			continue
+		}
+		if f == "" {
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteString(f)
+	}
+	return b.String()
+}
+
+// TestAppendFoldIsFoldByRune: Fold and AppendFold write what foldByRune
+// does, for every character below foldTableSize alone and between
+// letters, for the names of TestFold and for random text, and AppendFold
+// leaves what dst held.
+func TestAppendFoldIsFoldByRune(t *testing.T) {
+	in := []string{"", " ", "a", " a ", "A'b", "\xff\xfeBogota", "Guinée-Bissau (GW)", "Ṣan‘ā’", "ŉ", "a\u200bb", "Ａｂｃ", "x_y-z", strings.Repeat("Bogotá D.C. ", 40)}
+	for r := rune(0); r < foldTableSize+0x100; r++ {
+		in = append(in, string(r), "a"+string(r)+"b", string(r)+"Z"+string(r))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("aZ09 ,.'`-_\n\tßÆøŁİıǅ\u0301\u200b‘’ʼДаμ中é\xff")
+	for range 20000 {
+		var b strings.Builder
+		for range rng.IntN(40) {
+			b.WriteRune(alphabet[rng.IntN(len(alphabet))])
+		}
+		in = append(in, b.String())
+	}
+	for _, s := range in {
+		want := foldByRune(s)
+		if got := Fold(s); got != want {
+			t.Fatalf("Fold(%q) = %q, want %q", s, got, want)
+		}
+		if got := AppendFold([]byte("x y"), s); string(got) != "x y"+want {
+			t.Fatalf("AppendFold(\"x y\", %q) = %q, want %q", s, got, "x y"+want)
+		}
+	}
 }
