@@ -152,8 +152,9 @@ func created(plain []byte, id string, stamp []byte) (feature []byte, ok bool) {
 // one allocation.
 func (rw *rows) fill(r geo.Record, k geo.Keys) error {
 	rw.row = rowOf(r, k, rw.boxRoom[:0], rw.keyRoom[:0])
-	var room [64]string
-	words := tsvectorWords(room[:0], k.Text)
+	var wordRoom [64]span
+	var foldRoom [512]byte
+	words, folded := tsvectorWords(wordRoom[:0], foldRoom[:0], k.Text)
 	in, point := r.(*geo.Incident)
 	size := tsvectorSize(words) + len(rw.row.boxes)*envelopeSize
 	if point {
@@ -161,7 +162,7 @@ func (rw *rows) fill(r geo.Record, k geo.Keys) error {
 	}
 	b := make([]byte, 0, size)
 	cut := func(from int) []byte { return b[from:len(b):len(b)] }
-	b = appendTsvector(b, words)
+	b = appendTsvector(b, words, folded)
 	rw.words = cut(0)
 	if point {
 		n := len(b)

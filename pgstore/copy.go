@@ -97,31 +97,45 @@ func copyIn(ctx context.Context, tx pgx.Tx, table string, cols []string, c copyB
 }
 
 // tsvectorWords appends to dst the lexemes of text (as lexemes makes
-// them), sorted, each once: the words of a record's tsvector.
-func tsvectorWords(dst []string, text string) []string {
-	for w := range strings.FieldsSeq(geo.Fold(text)) {
-		dst = append(dst, truncateLexeme(w))
+// them), sorted, each once: the words of a record's tsvector, as spans of
+// folded, which holds the text folded after what it held.
+func tsvectorWords(dst []span, folded []byte, text string) ([]span, []byte) {
+	start := len(folded)
+	folded = geo.AppendFold(folded, text)
+	// Fold writes words of letters and digits, one space between two.
+	for i := start; i < len(folded); {
+		j := bytes.IndexByte(folded[i:], ' ')
+		if j < 0 {
+			j = len(folded) - i
+		}
+		dst = append(dst, span{int32(i), int32(i + lexemeLen(folded[i:i+j]))})
+		i += j + 1
 	}
-	slices.Sort(dst)
-	return slices.Compact(dst)
+	slices.SortFunc(dst, func(a, b span) int { return bytes.Compare(a.of(folded), b.of(folded)) })
+	return slices.CompactFunc(dst, func(a, b span) bool { return bytes.Equal(a.of(folded), b.of(folded)) }), folded
 }
 
-// tsvectorSize is the length of appendTsvector(nil, words).
-func tsvectorSize(words []string) int {
+// span is the bytes [from, to) of a buffer.
+type span struct{ from, to int32 }
+
+func (s span) of(b []byte) []byte { return b[s.from:s.to] }
+
+// tsvectorSize is the length of appendTsvector of words.
+func tsvectorSize(words []span) int {
 	n := 4
 	for _, w := range words {
-		n += len(w) + 3
+		n += int(w.to-w.from) + 3
 	}
 	return n
 }
 
 // appendTsvector appends the binary form of the tsvector array_to_tsvector
-// makes of words (from tsvectorWords): the lexemes in byte order, each
-// once, without positions.
-func appendTsvector(b []byte, words []string) []byte {
+// makes of words (from tsvectorWords, spans of folded): the lexemes in
+// byte order, each once, without positions.
+func appendTsvector(b []byte, words []span, folded []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(words)))
 	for _, w := range words {
-		b = append(b, w...)
+		b = append(b, w.of(folded)...)
 		b = append(b, 0, 0, 0) // the end of the lexeme; no positions
 	}
 	return b

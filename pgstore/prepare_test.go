@@ -62,6 +62,11 @@ func TestRowsAsMarshalled(t *testing.T) {
 				r.Sensitive = true
 				r.Actors = append(r.Actors, strings.ToUpper(r.Actors[0]), "Ǆemal", "ǆemal", "K", "k", "Straße")
 			}
+			if i%7 == 0 {
+				// Words longer than a lexeme, cut inside a character or not.
+				long := strings.Repeat("é", 1000)
+				r.Summary += " " + long + "x " + long + "y " + "a" + long + "z " + strings.Repeat("ab", 1001)
+			}
 		case *geo.Route:
 			r.Sensitive = i%2 == 0
 		}

@@ -296,21 +296,22 @@ const maxLexeme = 2000
 func lexemes(text string) []string {
 	words := geo.Words(text)
 	for i, w := range words {
-		words[i] = truncateLexeme(w)
+		words[i] = w[:lexemeLen(w)]
 	}
 	return words
 }
 
-// truncateLexeme is a word cut to maxLexeme bytes at a character boundary.
-func truncateLexeme(w string) string {
+// lexemeLen is the length of a word cut to maxLexeme bytes at a character
+// boundary.
+func lexemeLen[W string | []byte](w W) int {
 	if len(w) <= maxLexeme {
-		return w
+		return len(w)
 	}
 	n := maxLexeme
 	for n > 0 && !utf8.RuneStart(w[n]) {
 		n--
 	}
-	return w[:n]
+	return n
 }
 
 // contentHash hashes what a record says, leaving out the fields the server
