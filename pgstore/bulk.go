@@ -440,11 +440,33 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 			}
 		}
 	}
-	size := 0
+	// The room the tuples take: their fields, each after its length, and
+	// their field counts.
+	size, boxSize, keySize, nkeys := 0, 0, 0, 0
 	for _, st := range order {
-		size += len(st.feature) + len(st.rows.words) + 256
+		rw := st.rows
+		size += 2 + 13*4 + 5*8 + len(st.coll) + len(st.id) + len(rw.ext) + len(rw.kind) +
+			len(rw.geom) + len(rw.coarse) + len(rw.words) + len(st.hash) + len(st.feature)
+		for _, b := range rw.boxes {
+			boxSize += 2 + 8*4 + 8 + len(b) + 4*8 + 2
+		}
+		for _, kv := range rw.keys {
+			keySize += 2 + 4*4 + len(kv[0]) + 2*len(kv[1]) + 8
+		}
+		nkeys += len(rw.keys)
 	}
-	recs, upds, boxes, keys := newCopy(size), newCopy(0), newCopy(len(order)*150), newCopy(len(order)*150)
+	var recs, boxes copyBuf
+	if tx.load != nil {
+		// The room of the load's batch before, taken until these are
+		// sent: a COPY that fails may still read them.
+		recs, boxes = reuseCopy(tx.load.room[0], size), reuseCopy(tx.load.room[1], boxSize)
+		tx.load.room = [2]copyBuf{}
+		tx.keys = slices.Grow(tx.keys, nkeys)
+		keySize = 0
+	} else {
+		recs, boxes = newCopy(size), newCopy(boxSize)
+	}
+	upds, keys := newCopy(0), newCopy(keySize)
 	var replaced []int64
 	for _, st := range order {
 		rw := st.rows
@@ -483,8 +505,9 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 		}
 		for _, kv := range rw.keys {
 			if tx.load != nil {
-				// The load writes them at its end (load.writeKeys).
-				tx.keys = append(tx.keys, keyRow{kv[0], kv[1], lowerASCII(kv[1]), st.rid})
+				// The load writes them at its end (load.writeKeys);
+				// holdKeys gives them their lvalue.
+				tx.keys = append(tx.keys, keyRow{key: kv[0], value: kv[1], rid: st.rid})
 				continue
 			}
 			keys.tuple(4)
@@ -523,6 +546,7 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 		return err
 	}
 	if tx.load != nil {
+		tx.load.room = [2]copyBuf{recs, boxes}
 		return nil
 	}
 	return tx.copyIn("record_keys", keyColumns, keys)

@@ -33,6 +33,15 @@ func newCopy(size int) copyBuf {
 	return append(make(copyBuf, 0, size+len(copyHeader)+2), copyHeader...)
 }
 
+// reuseCopy is newCopy(size) in the room of c, a COPY's data already
+// sent, when it has that room.
+func reuseCopy(c copyBuf, size int) copyBuf {
+	if cap(c) < size+len(copyHeader)+2 {
+		return newCopy(size)
+	}
+	return append(c[:0], copyHeader...)
+}
+
 // tuple starts a tuple of n fields.
 func (c *copyBuf) tuple(n int) { *c = binary.BigEndian.AppendUint16(*c, uint16(n)) }
 

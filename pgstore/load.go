@@ -54,8 +54,9 @@ type load struct {
 	mu      sync.Mutex // one batch at a time
 	lastSeq int64
 	seed    maphash.Seed
-	exts    map[uint64]bool   // hashes of the external_ids written
-	strs    map[string]string // the strings of the keys held (intern)
+	exts    map[uint64]bool     // hashes of the external_ids written
+	values  map[string]keyValue // the values of the keys held (value)
+	room    [2]copyBuf          // the COPY data of the last batch's records and boxes, sent
 	done    bool
 }
 
@@ -74,7 +75,7 @@ func (db *DB) BeginLoad(ctx context.Context) (geo.Load, error) {
 	if err != nil {
 		return nil, translate(err)
 	}
-	l := &load{db: db, tx: tx, seed: maphash.MakeSeed(), exts: map[uint64]bool{}, strs: map[string]string{}}
+	l := &load{db: db, tx: tx, seed: maphash.MakeSeed(), exts: map[uint64]bool{}, values: map[string]keyValue{}}
 	if err := l.begin(ctx); err != nil || l.indexes == nil {
 		tx.Rollback(context.Background())
 		return nil, translate(err)
@@ -216,8 +217,8 @@ type keyRow struct {
 	rid                int64
 }
 
-// holdKeys keeps the keys a batch wrote, in place of those of the records
-// it replaced.
+// holdKeys keeps the keys a batch wrote (their key one of rowOf's names,
+// their lvalue not set), in place of those of the records it replaced.
 func (l *load) holdKeys(keys []keyRow, replaced []int64) {
 	if len(replaced) > 0 {
 		gone := make(map[int64]bool, len(replaced))
@@ -226,21 +227,26 @@ func (l *load) holdKeys(keys []keyRow, replaced []int64) {
 		}
 		l.keys = slices.DeleteFunc(l.keys, func(k keyRow) bool { return gone[k.rid] })
 	}
-	// The strings are kept once each, apart from the records, whose
+	// The values are kept once each, apart from the records, whose
 	// memory they would otherwise hold to the end.
 	for _, k := range keys {
-		l.keys = append(l.keys, keyRow{l.intern(k.key), l.intern(k.value), l.intern(k.lvalue), k.rid})
+		v := l.value(k.value)
+		l.keys = append(l.keys, keyRow{k.key, v.value, v.lvalue, k.rid})
 	}
 }
 
-// intern is the load's own copy of s.
-func (l *load) intern(s string) string {
-	if t, ok := l.strs[s]; ok {
-		return t
+// keyValue is a key's value and its lvalue.
+type keyValue struct{ value, lvalue string }
+
+// value is the load's own copy of the value s, with its lvalue.
+func (l *load) value(s string) keyValue {
+	if v, ok := l.values[s]; ok {
+		return v
 	}
-	t := strings.Clone(s)
-	l.strs[t] = t
-	return t
+	v := keyValue{value: strings.Clone(s)}
+	v.lvalue = lowerASCII(v.value)
+	l.values[v.value] = v
+	return v
 }
 
 // writeKeys writes the keys held, in the order of their index.
