@@ -101,6 +101,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open %s: %w", cfg.ConnConfig.Database, err)
 	}
+	db.buildPending(ctx)
 	lctx, stop := context.WithCancel(context.Background())
 	db.stop = stop
 	db.listen.Add(1)

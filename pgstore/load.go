@@ -3,6 +3,7 @@ package pgstore
 import (
 	"cmp"
 	"context"
+	"errors"
 	"hash/maphash"
 	"slices"
 	"strconv"
@@ -38,10 +39,17 @@ const loadStatistics = "30"
 // transaction (geo.Load). It does what PostgreSQL's "Populating a
 // Database" advises: the indexes of the records, their boxes and their
 // keys go at the start (with the primary key and the unique ids, which
-// no foreign key needs), the rows go in with COPY, and Commit builds the
-// indexes again, each in one sorted pass, and runs ANALYZE before it
-// commits. The keys are held and written at the end in the order of
-// their index, (key, lvalue, rid), so that its build finds them sorted.
+// no foreign key needs), the rows go in with COPY, and the indexes are
+// built again, each in one sorted pass. The keys are held and written at
+// the end in the order of their index, (key, lvalue, rid), so that its
+// build finds them sorted.
+//
+// Commit builds the records' primary key and unique ids, gathers the
+// tables' statistics and commits: from then on every record is read and
+// written as after any import. The other indexes only make reads
+// faster: Commit builds them after the commit, on several connections at
+// once (buildPending), and returns when they are built. Until then a
+// reader scans the tables, and a writer waits for the index being built.
 // The transaction holds the tables and the change log's lock from the
 // start: other writers, and readers of the records, wait until it ends.
 type load struct {
@@ -60,13 +68,25 @@ type load struct {
 	done    bool
 }
 
-// index is an index a load dropped: its table and its CREATE INDEX
-// statement.
-type index struct{ table, def string }
+// index is an index a load dropped: its name, its table, its CREATE
+// INDEX statement and whether it is unique.
+type index struct {
+	name, table, def string
+	unique           bool
+}
+
+// early reports whether a load builds ix before it commits: the unique
+// ids of the records, which writers rely on to refuse a duplicate. The
+// keys' unique index is not one of them: a writer replaces only the keys
+// of the records it writes.
+func (ix index) early() bool { return ix.unique && ix.table == "records" }
 
 // BeginLoad begins an import in one transaction when the store holds no
 // records (ingest.Loader), and returns nil when it holds some.
 func (db *DB) BeginLoad(ctx context.Context) (geo.Load, error) {
+	// A load drops only the indexes there are: those a load before it
+	// left pending are built first.
+	db.buildPending(ctx)
 	var empty bool
 	if err := db.pool.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM records)").Scan(&empty); err != nil || !empty {
 		return nil, translate(err)
@@ -103,7 +123,7 @@ func (l *load) begin(ctx context.Context) error {
 	if _, err := l.tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '"+loadMemory+"'"); err != nil {
 		return err
 	}
-	rows, err := l.tx.Query(ctx, `SELECT i.indexrelid::regclass::text, i.indrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+	rows, err := l.tx.Query(ctx, `SELECT i.indexrelid::regclass::text, i.indrelid::regclass::text, pg_get_indexdef(i.indexrelid), i.indisunique
 		FROM pg_index i
 		WHERE i.indrelid = ANY($1::regclass[]) AND NOT i.indisprimary
 			AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
@@ -114,13 +134,13 @@ func (l *load) begin(ctx context.Context) error {
 	var names, drops []string
 	l.indexes = []index{}
 	for rows.Next() {
-		var name, table, def string
-		if err := rows.Scan(&name, &table, &def); err != nil {
+		var ix index
+		if err := rows.Scan(&ix.name, &ix.table, &ix.def, &ix.unique); err != nil {
 			rows.Close()
 			return err
 		}
-		names = append(names, name)
-		l.indexes = append(l.indexes, index{table, def})
+		names = append(names, ix.name)
+		l.indexes = append(l.indexes, ix)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -306,8 +326,9 @@ func (l *load) mayHold(ext string) bool {
 	return l.exts[maphash.String(l.seed, ext)]
 }
 
-// Commit builds the indexes, gathers the tables' statistics, announces
-// the last seq and commits.
+// Commit builds the records' primary key and unique ids, writes the
+// keys held, gathers the tables' statistics, announces the last seq and
+// commits; then it builds the other indexes.
 func (l *load) Commit(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -315,9 +336,7 @@ func (l *load) Commit(ctx context.Context) error {
 		return geo.Errorf(geo.EINTERNAL, "the load has ended")
 	}
 	l.done = true
-	// The keys held are sorted while the constraints and the indexes of
-	// the other tables are built; then they are written, and their
-	// indexes built.
+	// The keys held are sorted while the records' unique ids are built.
 	sorted := make(chan []copyBuf, 1)
 	go func(keys []keyRow) { sorted <- keyCopies(keys) }(l.keys)
 	l.keys = nil
@@ -326,9 +345,12 @@ func (l *load) Commit(ctx context.Context) error {
 		return translate(err)
 	}
 	stmts := slices.Clone(l.constraints)
+	var later []index
 	for _, ix := range l.indexes {
-		if ix.table != "record_keys" {
+		if ix.early() {
 			stmts = append(stmts, ix.def)
+		} else {
+			later = append(later, ix)
 		}
 	}
 	for _, q := range stmts {
@@ -341,26 +363,29 @@ func (l *load) Commit(ctx context.Context) error {
 			return fail(err)
 		}
 	}
-	stmts = nil
-	for _, ix := range l.indexes {
-		if ix.table == "record_keys" {
-			stmts = append(stmts, ix.def)
-		}
-	}
 	// The planner needs statistics of what was loaded as soon as it is
 	// seen: without them it reads the keys of a record through the wrong
 	// index, and the servers' first overview takes hours.
-	stmts = append(stmts, "SET LOCAL default_statistics_target = "+loadStatistics,
-		"ANALYZE records, record_boxes, record_keys, changes")
+	stmts = []string{"SET LOCAL default_statistics_target = " + loadStatistics,
+		"ANALYZE records, record_boxes, record_keys, changes"}
 	for _, q := range stmts {
 		if _, err := l.tx.Exec(ctx, q); err != nil {
 			return fail(err)
 		}
 	}
+	// The full-text index takes longest to build: it comes first, so that
+	// the others are built beside it.
+	slices.SortStableFunc(later, func(a, b index) int {
+		return cmp.Compare(b.gin(), a.gin())
+	})
+	for k, ix := range later {
+		if _, err := l.tx.Exec(ctx, "INSERT INTO pending_indexes (name, ord, def) VALUES ($1, $2, $3)", ix.name, k, ix.def); err != nil {
+			return fail(err)
+		}
+	}
 	if l.lastSeq > 0 {
 		if _, err := l.tx.Exec(ctx, "SELECT pg_notify($1, $2)", channel, strconv.FormatInt(l.lastSeq, 10)); err != nil {
-			l.tx.Rollback(context.Background())
-			return translate(err)
+			return fail(err)
 		}
 	}
 	if err := l.tx.Commit(ctx); err != nil {
@@ -372,7 +397,76 @@ func (l *load) Commit(ctx context.Context) error {
 	if l.lastSeq > 0 {
 		l.db.committed(l.lastSeq)
 	}
+	afterLoadCommit()
+	l.db.buildPending(ctx)
 	return nil
+}
+
+// gin reports whether ix is a GIN index, as 1 or 0.
+func (ix index) gin() int {
+	if strings.Contains(ix.def, " USING gin ") {
+		return 1
+	}
+	return 0
+}
+
+// afterLoadCommit runs between a load's commit and its index builds: a
+// test stops there.
+var afterLoadCommit = func() {}
+
+// pendingBuilders is how many connections build the pending indexes at
+// once: the full-text index on one, the others beside it.
+const pendingBuilders = 2
+
+// buildPending builds the indexes a load committed without
+// (pending_indexes), on pendingBuilders connections. Each claims one
+// index at a time, skipping those another server is building, and builds
+// it in the transaction that deletes its row. A build that fails leaves
+// its row for the next server that opens the database; the failure is
+// logged, since what was imported is kept either way.
+func (db *DB) buildPending(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range pendingBuilders {
+		wg.Go(func() {
+			for {
+				built, err := db.buildOnePending(ctx)
+				if err != nil {
+					db.Logger.Warn("an index of the last import is not built yet; the next server to open the database builds it", "err", err)
+					return
+				}
+				if !built {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// buildOnePending builds the first pending index no other connection is
+// building, and reports whether there was one.
+func (db *DB) buildOnePending(ctx context.Context) (bool, error) {
+	built := false
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var name, def string
+		err := tx.QueryRow(ctx, "SELECT name, def FROM pending_indexes ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED").Scan(&name, &def)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '"+loadMemory+"'"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, def); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "DELETE FROM pending_indexes WHERE name = $1", name)
+		built = err == nil
+		return err
+	})
+	return built, err
 }
 
 // Rollback drops everything the load wrote; after Commit it does nothing.

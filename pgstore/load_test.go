@@ -383,6 +383,10 @@ func TestLoadInterrupted(t *testing.T) {
 // loads.
 const loadChildEnv = "NEXUS_LOAD_CHILD_PG"
 
+// loadChildCommitEnv makes the child stop after its commit instead
+// (TestKillAfterLoadCommit).
+const loadChildCommitEnv = "NEXUS_LOAD_CHILD_COMMIT"
+
 // TestKillDuringLoad kills (SIGKILL) a process in the middle of a load,
 // after three of its batches are written: PostgreSQL rolls the whole load
 // back, the dropped indexes included. Nothing is left in any table, the
@@ -449,9 +453,56 @@ func TestKillDuringLoad(t *testing.T) {
 	}
 }
 
+// TestKillAfterLoadCommit kills (SIGKILL) a process whose load has
+// committed and has not built its indexes yet: what it imported is kept,
+// and the next server to open the database builds the indexes, so that
+// the database has those of a new one and nothing pending.
+func TestKillAfterLoadCommit(t *testing.T) {
+	url := pgtest.DB(t)
+	before := indexDefs(t, openURL(t, url))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), loadChildEnv+"="+url, loadChildCommitEnv+"=1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	killed := false
+	for sc := bufio.NewScanner(out); sc.Scan(); {
+		if sc.Text() == "committed" {
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			killed = true
+			break
+		}
+	}
+	cmd.Wait()
+	if !killed {
+		t.Fatalf("the child ended before its commit: %s", stderr.String())
+	}
+	ctx := context.Background()
+	_, n := storetest.LoadInput(t)
+	db := openURL(t, url)
+	var records, pending int
+	if err := db.Pool().QueryRow(ctx, "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM pending_indexes)").Scan(&records, &pending); err != nil {
+		t.Fatal(err)
+	}
+	if records != n || pending != 0 {
+		t.Errorf("after the kill and a new server: %d records (want %d), %d indexes pending", records, n, pending)
+	}
+	same(t, "indexes", indexDefs(t, db), before)
+}
+
 // TestLoadChild is the child process of TestKillDuringLoad: it loads the
 // file of the load tests, says "written N" after each batch, and stops
-// (without ending) after the third. Without NEXUS_LOAD_CHILD_PG it does
+// (without ending) after the third, or after its commit with
+// NEXUS_LOAD_CHILD_COMMIT. Without NEXUS_LOAD_CHILD_PG it does
 // nothing.
 func TestLoadChild(t *testing.T) {
 	url := os.Getenv(loadChildEnv)
@@ -462,13 +513,19 @@ func TestLoadChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if os.Getenv(loadChildCommitEnv) != "" {
+		pgstore.SetAfterLoadCommit(func() {
+			fmt.Println("committed")
+			select {} // until killed
+		})
+	}
 	in, _ := storetest.LoadInput(t)
 	batches := 0
 	_, err = ingest.Import(context.Background(), db, strings.NewReader(in), ingest.Options{Actor: "child", BatchSize: storetest.LoadBatch,
 		Written: func(int64) {
 			batches++
 			fmt.Printf("written %d\n", batches)
-			if batches == 3 {
+			if batches == 3 && os.Getenv(loadChildCommitEnv) == "" {
 				select {} // until killed
 			}
 		}})
