@@ -67,8 +67,9 @@ type Meta struct {
 	// feature. A Feature read back may carry it; DecodeFeature checks that
 	// it names the record's collection and clears it, so it is never stored.
 	Label string `json:"collection,omitempty"`
-	// Source is, for a record an import read, a hash of the bytes it was
-	// read from (one Feature, or a CSV row with its header); 0 otherwise.
+	// Source is, for a record an import read into a store that keeps it,
+	// a hash of the bytes it was read from (one Feature, or a CSV row with
+	// its header); 0 otherwise.
 	// The store keeps it, so that importing the same bytes again is known
 	// to change nothing before they are decoded. Never encoded.
 	Source uint64 `json:"-"`

@@ -164,13 +164,15 @@ func (c *csvRows) flush() error {
 		c.lines, c.fields = c.lines[:0], c.fields[:0]
 	}()
 	hashes := make([]uint64, len(c.lines))
-	var buf []byte
-	for k, fields := range c.fields {
-		buf = buf[:0]
-		for _, f := range fields {
-			buf = append(append(buf, f...), 0)
+	if im.sources {
+		var buf []byte
+		for k, fields := range c.fields {
+			buf = buf[:0]
+			for _, f := range fields {
+				buf = append(append(buf, f...), 0)
+			}
+			hashes[k] = sourceHash(c.label, buf)
 		}
-		hashes[k] = sourceHash(c.label, buf)
 	}
 	known, err := im.known(hashes)
 	if err != nil {

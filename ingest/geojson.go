@@ -312,7 +312,9 @@ func (im *importer) decodeRaws() error {
 	out := make([]decoded, len(raws))
 	hashes := make([]uint64, len(raws))
 	skip := make([]bool, len(raws))
-	parallel.For(len(raws), func(k int) { hashes[k] = sourceHash(geojsonSource, raws[k].raw) })
+	if im.sources {
+		parallel.For(len(raws), func(k int) { hashes[k] = sourceHash(geojsonSource, raws[k].raw) })
+	}
 	known, err := im.known(hashes)
 	if err != nil {
 		return err

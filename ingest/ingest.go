@@ -154,6 +154,7 @@ type importer struct {
 	// updated, unchanged or rejected (the fuzz tests hold us to it).
 	attempted int64
 	raws      []rawFeature // features read, to be decoded side by side
+	sources   bool         // the store keeps source hashes (SourceKeeper): the input is hashed
 	latin1    bool         // the input as a whole is not UTF-8
 	slowJSON  bool         // read arrays of features with the json.Decoder alone, as the quick scanner is checked against
 	quick     int64        // features the quick scanner read
@@ -198,7 +199,8 @@ func newImporter(ctx context.Context, dst Batcher, opt Options) *importer {
 	if opt.MaxFeature == 0 {
 		opt.MaxFeature = DefaultMaxFeature
 	}
-	return &importer{ctx: ctx, dst: dst, opt: opt, rep: Report{Rejected: []Rejected{}}}
+	_, sources := dst.(SourceKeeper)
+	return &importer{ctx: ctx, dst: dst, opt: opt, rep: Report{Rejected: []Rejected{}}, sources: sources}
 }
 
 // run imports the whole input and waits until every batch handed to the
