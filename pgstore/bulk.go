@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"hash/maphash"
 	"math"
 	"slices"
 	"time"
@@ -19,12 +20,28 @@ import (
 // on every core (prepareAll).
 type prepared struct {
 	keys    geo.Keys
-	ext     string // collection and external_id, "" without one
+	ext     extKey // collection and external_id, zero without one
 	hash    []byte
 	plain   []byte // the Feature with no id, version or times (contentHash)
 	rows    *rows
 	id      string // should the record be new: its id
 	feature []byte // and its Feature as created (encodeNew)
+}
+
+// extKey is a record's collection and external_id.
+type extKey struct {
+	coll geo.Collection
+	id   string
+}
+
+// hash is the hash of k with seed.
+func (k extKey) hash(seed maphash.Seed) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	h.WriteString(string(k.coll))
+	h.WriteByte(0)
+	h.WriteString(k.id)
+	return h.Sum64()
 }
 
 // rows are the column values and index entries of a record, in the forms
@@ -73,7 +90,7 @@ func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 		p := &pre[k]
 		p.keys = r.Keys()
 		if p.keys.ExternalID != "" {
-			p.ext = string(r.Collection()) + "\x00" + p.keys.ExternalID
+			p.ext = extKey{r.Collection(), p.keys.ExternalID}
 		}
 		var err error
 		if p.hash, p.plain, err = contentHashOf(r); err != nil {
@@ -88,13 +105,11 @@ func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 	return pre, nil
 }
 
-// encodeNew encodes, side by side, the Feature of every record of the
-// batch not stored before it, as created at now.
-func encodeNew(recs []geo.Record, pre []prepared, known map[string]*pending, now time.Time) error {
-	stamp, err := now.MarshalJSON()
-	if err != nil {
-		return err
-	}
+// encodeNew gives every record of the batch not stored before it its
+// Meta as created at now, and encodes its Feature, side by side, where
+// the Feature cannot be made from its plain encoding (created); where it
+// can, it is made when it is written (pending.newest, copyBuf.created).
+func encodeNew(recs []geo.Record, pre []prepared, known map[extKey]*pending, now time.Time) error {
 	return eachIndex(len(recs), func(k int) error {
 		p := &pre[k]
 		if known[p.ext] != nil {
@@ -103,17 +118,13 @@ func encodeNew(recs []geo.Record, pre []prepared, known map[string]*pending, now
 		m := recs[k].Base()
 		label := m.Label
 		m.ID, m.Version, m.Created, m.Updated = p.id, 1, now, now
-		var ok bool
-		if label == "" {
-			p.feature, ok = created(p.plain, p.id, stamp)
+		if label == "" && canCreate(p.plain, p.id) {
+			return nil
 		}
 		p.plain = nil
-		if !ok {
-			var err error
-			p.feature, err = geo.EncodeFeature(recs[k])
-			return err
-		}
-		return nil
+		var err error
+		p.feature, err = geo.EncodeFeature(recs[k])
+		return err
 	})
 }
 
@@ -125,27 +136,45 @@ const plainHead = `{"type":"Feature","id":""`
 // with a zero Meta, rather than encoded again: the id goes into its
 // place, and the version and the times end the properties, as Meta, the
 // last member of every record, ends them. ok is false when plain is not
-// of that form, or the id needs escaping.
+// of that form, or the id needs escaping (canCreate).
 func created(plain []byte, id string, stamp []byte) (feature []byte, ok bool) {
+	if !canCreate(plain, id) {
+		return nil, false
+	}
+	return appendCreated(make([]byte, 0, createdSize(plain, id, stamp)), plain, id, stamp), true
+}
+
+// canCreate reports whether the Feature of a record with the id can be
+// made from plain (created).
+func canCreate(plain []byte, id string) bool {
 	n := len(plain)
 	if !bytes.HasPrefix(plain, []byte(plainHead)) || !bytes.HasSuffix(plain, []byte("}}")) || n < len(plainHead)+3 || plain[n-3] == '{' {
-		return nil, false
+		return false
 	}
 	for i := 0; i < len(id); i++ {
 		if c := id[i]; c < '0' || c > 'z' || (c > '9' && c < 'A') || (c > 'Z' && c < 'a') {
-			return nil, false
+			return false
 		}
 	}
-	b := make([]byte, 0, n+len(id)+2*len(stamp)+40)
+	return true
+}
+
+// createdSize is the length of the Feature created makes.
+func createdSize(plain []byte, id string, stamp []byte) int {
+	return len(plain) + len(id) + 2*len(stamp) + len(`,"version":1,"created":,"updated":`)
+}
+
+// appendCreated appends the Feature created makes, when canCreate.
+func appendCreated(b, plain []byte, id string, stamp []byte) []byte {
 	b = append(b, `{"type":"Feature","id":"`...)
 	b = append(b, id...)
 	b = append(b, '"')
-	b = append(b, plain[len(plainHead):n-2]...)
+	b = append(b, plain[len(plainHead):len(plain)-2]...)
 	b = append(b, `,"version":1,"created":`...)
 	b = append(b, stamp...)
 	b = append(b, `,"updated":`...)
 	b = append(b, stamp...)
-	return append(b, "}}"...), true
+	return append(b, "}}"...)
 }
 
 // fill works out the rows of a record. The bytes of a point's rows take
@@ -200,10 +229,22 @@ type pending struct {
 	id      string
 	version int64
 	hash    []byte
-	feature []byte // the newest, nil while the stored one was not read
+	feature []byte // the newest, nil while the stored one was not read or plain stands for it
+	plain   []byte // of a record created: what its Feature is made of (newest), until it is
 	coll    geo.Collection
 	rows    *rows // of the record as last written by the batch; nil if not
 	created bool  // by this batch
+	last    int   // the index of its last change-log entry in the batch
+}
+
+// newest is the record's newest Feature, made of plain the first time it
+// is asked for.
+func (st *pending) newest(stamp []byte) []byte {
+	if st.feature == nil && st.plain != nil {
+		st.feature = appendCreated(make([]byte, 0, createdSize(st.plain, st.id, stamp)), st.plain, st.id, stamp)
+		st.plain = nil
+	}
+	return st.feature
 }
 
 // ImportBatch writes a batch of records in one transaction: a record whose
@@ -258,9 +299,14 @@ func (db *DB) writeBatch(ctx context.Context, actor string, recs []geo.Record, p
 		if err := encodeNew(recs, pre, known, tx.now); err != nil {
 			return err
 		}
-		var order []*pending  // records to write, in the order first met
-		var replaced []stored // stored records the batch replaces, as read
-		var changes []logEntry
+		stamp, err := tx.now.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		news := make([]pending, len(recs))      // room for the records created
+		order := make([]*pending, 0, len(recs)) // records to write, in the order first met
+		var replaced []stored                   // stored records the batch replaces, as read
+		changes := make([]logEntry, 0, len(recs))
 		for i, r := range recs {
 			p := &pre[i]
 			st := known[p.ext]
@@ -269,15 +315,20 @@ func (db *DB) writeBatch(ctx context.Context, actor string, recs []geo.Record, p
 				continue
 			}
 			if st == nil {
-				feature := p.feature
-				st = &pending{id: p.id, version: 1, hash: p.hash, feature: feature, coll: r.Collection(), rows: p.rows, created: true}
-				if p.ext != "" {
+				st = &news[i]
+				*st = pending{id: p.id, version: 1, hash: p.hash, feature: p.feature, plain: p.plain, coll: r.Collection(), rows: p.rows, created: true, last: len(changes)}
+				if p.ext != (extKey{}) {
 					known[p.ext] = st
 				}
 				order = append(order, st)
-				changes = append(changes, logEntry{st.coll, st.id, geo.OpCreate, 1, nil, feature})
+				changes = append(changes, logEntry{st.coll, st.id, geo.OpCreate, 1, nil, p.feature})
 				results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Created}
 				continue
+			}
+			if st.feature == nil && st.plain != nil {
+				// Created by the batch, and changed again: the entry that
+				// created it keeps the Feature it had.
+				changes[st.last].after = st.newest(stamp)
 			}
 			old, err := geo.DecodeFeature(r.Collection(), st.feature)
 			if err != nil {
@@ -296,6 +347,7 @@ func (db *DB) writeBatch(ctx context.Context, actor string, recs []geo.Record, p
 					replaced = append(replaced, stored{st.id, st.feature})
 				}
 			}
+			st.last = len(changes)
 			changes = append(changes, logEntry{st.coll, st.id, geo.OpUpdate, m.Version, st.feature, feature})
 			st.version, st.hash, st.feature, st.rows = m.Version, p.hash, feature, p.rows
 			results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Updated}
@@ -306,17 +358,13 @@ func (db *DB) writeBatch(ctx context.Context, actor string, recs []geo.Record, p
 		if err := tx.fillAfters(replaced); err != nil {
 			return err
 		}
-		if err := tx.copyRecords(order); err != nil {
+		if err := tx.copyRecords(order, stamp); err != nil {
 			return err
 		}
 		// The last entry of each record leaves its after to the record
 		// row (see currentAfter).
-		last := make(map[string]bool, len(order))
-		for i := len(changes) - 1; i >= 0; i-- {
-			if id := changes[i].id; !last[id] {
-				last[id] = true
-				changes[i].after = nil
-			}
+		for _, st := range order {
+			changes[st.last].after = nil
 		}
 		return tx.copyLog(actor, changes)
 	})
@@ -329,19 +377,20 @@ func (db *DB) writeBatch(ctx context.Context, actor string, recs []geo.Record, p
 // known reads the stored records of the batch by external_id, locking
 // them until the batch commits. The Feature is read only where the
 // batch's content differs.
-func (tx *writeTx) known(recs []geo.Record, pre []prepared) (map[string]*pending, error) {
+func (tx *writeTx) known(recs []geo.Record, pre []prepared) (map[extKey]*pending, error) {
 	var colls, exts []string
 	var hashes [][]byte
-	seen := map[string]bool{}
+	seen := map[extKey]bool{}
 	for i, p := range pre {
-		if p.ext != "" && !seen[p.ext] && (tx.load == nil || tx.load.mayHold(p.ext)) {
+		if p.ext != (extKey{}) && !seen[p.ext] && (tx.load == nil || tx.load.mayHold(p.ext)) {
 			seen[p.ext] = true
 			colls = append(colls, string(recs[i].Collection()))
 			exts = append(exts, p.keys.ExternalID)
 			hashes = append(hashes, p.hash)
 		}
 	}
-	out := map[string]*pending{}
+	// The batch adds the records it creates.
+	out := make(map[extKey]*pending, len(pre))
 	if len(exts) == 0 {
 		return out, nil
 	}
@@ -361,7 +410,7 @@ func (tx *writeTx) known(recs []geo.Record, pre []prepared) (map[string]*pending
 			return nil, err
 		}
 		st.coll = geo.Collection(c)
-		out[c+"\x00"+ext] = st
+		out[extKey{st.coll, ext}] = st
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -404,9 +453,9 @@ func (tx *writeTx) known(recs []geo.Record, pre []prepared) (map[string]*pending
 
 // hasRepeats reports whether the batch names an external_id twice.
 func hasRepeats(pre []prepared) bool {
-	seen := map[string]bool{}
+	seen := map[extKey]bool{}
 	for _, p := range pre {
-		if p.ext != "" {
+		if p.ext != (extKey{}) {
 			if seen[p.ext] {
 				return true
 			}
@@ -421,7 +470,7 @@ func hasRepeats(pre []prepared) bool {
 // binary forms of their columns (EWKB geometries, a tsvector); replaced
 // rows keep their rids and are updated from a temporary table. Their boxes
 // and keys go in with COPY.
-func (tx *writeTx) copyRecords(order []*pending) error {
+func (tx *writeTx) copyRecords(order []*pending, stamp []byte) error {
 	var fresh int
 	for _, st := range order {
 		if st.created {
@@ -447,6 +496,9 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 		rw := st.rows
 		size += 2 + 13*4 + 5*8 + len(st.coll) + len(st.id) + len(rw.ext) + len(rw.kind) +
 			len(rw.geom) + len(rw.coarse) + len(rw.words) + len(st.hash) + len(st.feature)
+		if st.feature == nil && st.plain != nil {
+			size += createdSize(st.plain, st.id, stamp)
+		}
 		for _, b := range rw.boxes {
 			boxSize += 2 + 8*4 + 8 + len(b) + 4*8 + 2
 		}
@@ -491,7 +543,11 @@ func (tx *writeTx) copyRecords(order []*pending) error {
 		c.bytes(rw.coarse)
 		c.bytes(rw.words)
 		c.bytes(st.hash)
-		c.bytes(st.feature)
+		if st.feature == nil && st.plain != nil {
+			c.created(st.plain, st.id, stamp)
+		} else {
+			c.bytes(st.feature)
+		}
 		for i, b := range rw.row.boxes {
 			boxes.tuple(8)
 			boxes.int8(st.rid)

@@ -77,6 +77,14 @@ func (c *copyBuf) bytes(b []byte) {
 	*c = append(binary.BigEndian.AppendUint32(*c, uint32(len(b))), b...)
 }
 
+// created appends the Feature of a record created, made from plain as
+// created makes it.
+func (c *copyBuf) created(plain []byte, id string, stamp []byte) {
+	at := len(*c)
+	*c = appendCreated(append(*c, 0, 0, 0, 0), plain, id, stamp)
+	binary.BigEndian.PutUint32((*c)[at:], uint32(len(*c)-at-4))
+}
+
 // textOrNull appends a string, or NULL for "".
 func (c *copyBuf) textOrNull(s string) {
 	if s == "" {

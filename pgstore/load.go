@@ -314,16 +314,16 @@ func keyCopies(keys []keyRow) []copyBuf {
 // wrote notes the external_ids of a batch written.
 func (l *load) wrote(pre []prepared) {
 	for _, p := range pre {
-		if p.ext != "" {
-			l.exts[maphash.String(l.seed, p.ext)] = true
+		if p.ext != (extKey{}) {
+			l.exts[p.ext.hash(l.seed)] = true
 		}
 	}
 }
 
 // mayHold reports whether the load may have written a record with the
 // external_id ext: only those need looking up, since the store was empty.
-func (l *load) mayHold(ext string) bool {
-	return l.exts[maphash.String(l.seed, ext)]
+func (l *load) mayHold(ext extKey) bool {
+	return l.exts[ext.hash(l.seed)]
 }
 
 // Commit builds the records' primary key and unique ids, writes the

@@ -154,7 +154,9 @@ func testReimportHistory(t *testing.T, open func(*testing.T) Engine) {
 }
 
 // testImportBatchDuplicates: a batch that names one external_id three
-// times creates it once and updates it twice, in order.
+// times creates it once and updates it twice, in order, and logs each
+// version: every before is the after of the version before it, and the
+// version created is the first record's Feature.
 func testImportBatchDuplicates(t *testing.T, open func(*testing.T) Engine) {
 	db := open(t)
 	s := NewSynth(testSeed(t), "dup")
@@ -181,5 +183,22 @@ func testImportBatchDuplicates(t *testing.T, open func(*testing.T) Engine) {
 	}
 	if s, err := db.Get(context.Background(), geo.Incidents, res[0].ID); err != nil || s.Version != 3 {
 		t.Errorf("version %d (%v), want 3", s.Version, err)
+	}
+	hp, err := db.History(context.Background(), geo.Incidents, res[0].ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist := hp.Changes
+	if len(hist) != 3 {
+		t.Fatalf("%d versions in the history, want 3", len(hist))
+	}
+	for i, c := range hist {
+		if i+1 < len(hist) && !bytes.Equal(c.Before, hist[i+1].After) {
+			t.Errorf("version %d's before is not version %d's after", c.Version, hist[i+1].Version)
+		}
+	}
+	first, err := geo.DecodeFeature(geo.Incidents, hist[2].After)
+	if err != nil || hist[2].Op != geo.OpCreate || first.(*geo.Incident).Title != a.Title {
+		t.Errorf("the version created is %s %s (%v)", hist[2].Op, hist[2].After, err)
 	}
 }
