@@ -171,8 +171,9 @@ type importer struct {
 	done   chan struct{} // closed when the writer has ended
 	werr   error         // the first error of the writer
 	// inflight counts the external_ids of the records queued and not
-	// yet written (guarded by mu): bytes the store knows are skipped
-	// only when no record in flight may change the same record first.
+	// yet written (guarded by mu), when the store keeps source hashes:
+	// bytes the store knows are skipped only when no record in flight
+	// may change the same record first.
 	inflight map[string]int
 }
 
@@ -363,7 +364,7 @@ func (im *importer) queue(line int64, r geo.Record, geocoded bool, invalid error
 		return nil
 	}
 	im.pending = append(im.pending, pending{rec: r, line: line, geocoded: geocoded})
-	if ext := externalID(r); ext != "" {
+	if ext := externalID(r); ext != "" && im.sources {
 		im.mu.Lock()
 		if im.inflight == nil {
 			im.inflight = map[string]int{}
@@ -456,6 +457,9 @@ func (im *importer) writer() {
 
 // landed takes the records of a batch written (or failed) out of flight.
 func (im *importer) landed(batch []pending) {
+	if !im.sources {
+		return
+	}
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	for _, p := range batch {
