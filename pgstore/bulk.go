@@ -512,7 +512,7 @@ func (tx *writeTx) copyRecords(order []*pending, stamp []byte) error {
 		// The room of the load's batch before, taken until these are
 		// sent: a COPY that fails may still read them.
 		recs, boxes = reuseCopy(tx.load.room[0], size), reuseCopy(tx.load.room[1], boxSize)
-		tx.load.room = [2]copyBuf{}
+		tx.load.room[0], tx.load.room[1] = nil, nil
 		tx.keys = slices.Grow(tx.keys, nkeys)
 		keySize = 0
 	} else {
@@ -602,7 +602,7 @@ func (tx *writeTx) copyRecords(order []*pending, stamp []byte) error {
 		return err
 	}
 	if tx.load != nil {
-		tx.load.room = [2]copyBuf{recs, boxes}
+		tx.load.room[0], tx.load.room[1] = recs, boxes
 		return nil
 	}
 	return tx.copyIn("record_keys", keyColumns, keys)
@@ -717,7 +717,13 @@ func (tx *writeTx) copyLog(actor string, changes []logEntry) error {
 	for _, c := range changes {
 		size += len(c.before) + len(c.after) + 136
 	}
-	c := newCopy(size)
+	var c copyBuf
+	if tx.load != nil {
+		c = reuseCopy(tx.load.room[2], size)
+		tx.load.room[2] = nil
+	} else {
+		c = newCopy(size)
+	}
 	seq := last - int64(len(changes))
 	for _, e := range changes {
 		seq++
@@ -734,6 +740,9 @@ func (tx *writeTx) copyLog(actor string, changes []logEntry) error {
 	}
 	if err := tx.copyIn("changes", []string{"seq", "collection", "id", "op", "version", "actor", "time", "before", "after"}, c); err != nil {
 		return err
+	}
+	if tx.load != nil {
+		tx.load.room[2] = c
 	}
 	tx.notified, tx.lastSeq = false, last
 	return nil

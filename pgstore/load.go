@@ -64,7 +64,7 @@ type load struct {
 	seed    maphash.Seed
 	exts    map[uint64]bool     // hashes of the external_ids written
 	values  map[string]keyValue // the values of the keys held (value)
-	room    [2]copyBuf          // the COPY data of the last batch's records and boxes, sent
+	room    [3]copyBuf          // the COPY data of the last batch's records, boxes and changes, sent
 	done    bool
 }
 
@@ -246,6 +246,11 @@ func (l *load) holdKeys(keys []keyRow, replaced []int64) {
 			gone[rid] = true
 		}
 		l.keys = slices.DeleteFunc(l.keys, func(k keyRow) bool { return gone[k.rid] })
+	}
+	if need := len(l.keys) + len(keys); need > cap(l.keys) {
+		// Twice the room, not the quarter more of append: the keys
+		// held grow by the million.
+		l.keys = slices.Grow(l.keys, max(need, 2*cap(l.keys))-len(l.keys))
 	}
 	// The values are kept once each, apart from the records, whose
 	// memory they would otherwise hold to the end.
