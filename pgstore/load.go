@@ -287,23 +287,68 @@ func (l *load) writeKeys(ctx context.Context) error {
 }
 
 // keyCopies sorts keys in the order of record_keys_value, (key, lvalue,
-// rid), and encodes them for COPY, 65 536 rows a COPY.
+// rid), and encodes them for COPY, 65 536 rows a COPY. The keys hold few
+// distinct (key, lvalue): those are sorted, and the rows go by the place
+// of theirs among them, each group in the order of its rids.
 func keyCopies(keys []keyRow) []copyBuf {
-	slices.SortFunc(keys, func(a, b keyRow) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
+	type pair struct{ key, lvalue string }
+	ids := map[pair]int32{} // in the order first met
+	var pairs []pair
+	of := make([]int32, len(keys))
+	for i, k := range keys {
+		p := pair{k.key, k.lvalue}
+		id, ok := ids[p]
+		if !ok {
+			id = int32(len(pairs))
+			ids[p] = id
+			pairs = append(pairs, p)
+		}
+		of[i] = id
+	}
+	byPair := make([]int32, len(pairs)) // the ids in the order of their pairs
+	for i := range byPair {
+		byPair[i] = int32(i)
+	}
+	slices.SortFunc(byPair, func(a, b int32) int {
+		if c := strings.Compare(pairs[a].key, pairs[b].key); c != 0 {
 			return c
 		}
-		if c := strings.Compare(a.lvalue, b.lvalue); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.rid, b.rid)
+		return strings.Compare(pairs[a].lvalue, pairs[b].lvalue)
 	})
+	// The rows of each group, in the groups' order.
+	count := make([]int, len(pairs))
+	for _, id := range of {
+		count[id]++
+	}
+	first, at := make([]int, len(pairs)), 0
+	for _, id := range byPair {
+		first[id] = at
+		at += count[id]
+	}
+	order := make([]int32, len(keys))
+	next := slices.Clone(first)
+	for i, id := range of {
+		order[next[id]] = int32(i)
+		next[id]++
+	}
+	byRid := func(a, b int32) int { return cmp.Compare(keys[a].rid, keys[b].rid) }
+	for id := range pairs {
+		if group := order[first[id] : first[id]+count[id]]; !slices.IsSortedFunc(group, byRid) {
+			slices.SortFunc(group, byRid)
+		}
+	}
 	const chunk = 1 << 16
 	var out []copyBuf
-	for len(keys) > 0 {
-		n := min(len(keys), chunk)
-		c := newCopy(n * 48)
-		for _, k := range keys[:n] {
+	for len(order) > 0 {
+		n := min(len(order), chunk)
+		size := 0
+		for _, i := range order[:n] {
+			k := &keys[i]
+			size += 2 + 4*4 + len(k.key) + len(k.value) + len(k.lvalue) + 8
+		}
+		c := newCopy(size)
+		for _, i := range order[:n] {
+			k := &keys[i]
 			c.tuple(4)
 			c.text(k.key)
 			c.text(k.value)
@@ -311,7 +356,7 @@ func keyCopies(keys []keyRow) []copyBuf {
 			c.int8(k.rid)
 		}
 		out = append(out, c)
-		keys = keys[n:]
+		order = order[n:]
 	}
 	return out
 }

@@ -2,8 +2,10 @@ package pgstore
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -138,5 +140,55 @@ func TestRowsAsMarshalled(t *testing.T) {
 		if got.ext != k.ExternalID || got.kind != k.Kind || got.t0 != k.Span.Start || got.t1 != k.Span.End {
 			t.Fatalf("row %+v of keys %+v", got.row, k)
 		}
+	}
+}
+
+// TestKeyCopiesInIndexOrder: keyCopies writes the keys sorted by key,
+// lvalue and rid, 65 536 rows a COPY, whatever order they are held in.
+// (No two rows have the same key, lvalue and rid.)
+func TestKeyCopiesInIndexOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	values := []string{"ELN", "eln", "Eln", "FARC", "Clan del Golfo", "CO", "VE", "Straße", "STRASSE", "ǅemal", ""}
+	var keys []keyRow
+	for n := int64(1); n <= 150000; n++ {
+		rid := n
+		if n%1000 == 0 {
+			// A record replaced: its keys again, later (holdKeys).
+			rid -= 700
+			keys = slices.DeleteFunc(keys, func(k keyRow) bool { return k.rid == rid })
+		}
+		held := len(keys)
+		for range rng.IntN(3) {
+			k := keyRow{key: []string{"actor", "country"}[rng.IntN(2)], value: values[rng.IntN(len(values))], rid: rid}
+			k.lvalue = lowerASCII(k.value)
+			// A record names a value once in any case (rowOf).
+			if !slices.ContainsFunc(keys[held:], func(o keyRow) bool { return o.key == k.key && o.lvalue == k.lvalue }) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	want := slices.Clone(keys)
+	slices.SortStableFunc(want, func(a, b keyRow) int {
+		return cmp.Or(strings.Compare(a.key, b.key), strings.Compare(a.lvalue, b.lvalue), cmp.Compare(a.rid, b.rid))
+	})
+	var got []byte
+	for i, c := range keyCopies(keys) {
+		if !bytes.HasPrefix(c, []byte(copyHeader)) {
+			t.Fatalf("COPY %d has no header", i)
+		}
+		got = append(got, c[len(copyHeader):]...)
+	}
+	var wantData []byte
+	for _, k := range want {
+		c := copyBuf{}
+		c.tuple(4)
+		c.text(k.key)
+		c.text(k.value)
+		c.text(k.lvalue)
+		c.int8(k.rid)
+		wantData = append(wantData, c...)
+	}
+	if !bytes.Equal(got, wantData) {
+		t.Fatal("the keys are not written in the order of their index")
 	}
 }
