@@ -19,7 +19,6 @@ import (
 // prepared is what a batch works out of a record before its transaction,
 // on every core (prepareAll).
 type prepared struct {
-	keys    geo.Keys
 	ext     extKey // collection and external_id, zero without one
 	hash    []byte
 	plain   []byte // the Feature with no id, version or times (contentHash)
@@ -88,16 +87,16 @@ func (db *DB) prepareAll(recs []geo.Record) ([]prepared, error) {
 			return err
 		}
 		p := &pre[k]
-		p.keys = r.Keys()
-		if p.keys.ExternalID != "" {
-			p.ext = extKey{r.Collection(), p.keys.ExternalID}
+		keys := r.Keys()
+		if keys.ExternalID != "" {
+			p.ext = extKey{r.Collection(), keys.ExternalID}
 		}
 		var err error
 		if p.hash, p.plain, err = contentHashOf(r); err != nil {
 			return err
 		}
 		p.rows = &rws[k]
-		return p.rows.fill(r, p.keys)
+		return p.rows.fill(r, keys)
 	})
 	if err != nil {
 		return nil, err
@@ -385,7 +384,7 @@ func (tx *writeTx) known(recs []geo.Record, pre []prepared) (map[extKey]*pending
 		if p.ext != (extKey{}) && !seen[p.ext] && (tx.load == nil || tx.load.mayHold(p.ext)) {
 			seen[p.ext] = true
 			colls = append(colls, string(recs[i].Collection()))
-			exts = append(exts, p.keys.ExternalID)
+			exts = append(exts, p.ext.id)
 			hashes = append(hashes, p.hash)
 		}
 	}

@@ -207,29 +207,19 @@ func (tx *writeTx) update(actor, id string, cur current, r geo.Record) (geo.Stor
 	return geo.Stored{Collection: r.Collection(), ID: id, Version: m.Version, Feature: feature}, geo.Updated, err
 }
 
-// row is what the records table holds of a record besides its ids.
+// row is what the records table holds of a record besides its ids, its
+// geometries, words, hash and Feature, and its index entries.
 type row struct {
-	ext    string // external_id, "" for none (NULL)
-	kind   string
-	t0     int64
-	t1     int64
-	geom   []byte // WKB, nil for a link (set by write)
-	coarse []byte // WKB of the coarse geometry of a sensitive record, else nil (set by write)
-	words  []string
-	hash   []byte
-	boxes  []indexBox
-	keys   [][2]string // (key, value), without duplicates in any case
+	ext   string // external_id, "" for none (NULL)
+	kind  string
+	t0    int64
+	t1    int64
+	boxes []indexBox
+	keys  [][2]string // (key, value), without duplicates in any case
 }
 
-// recordRow works out the columns and index entries of a record.
-func recordRow(r geo.Record, k geo.Keys) (row, error) {
-	out := rowOf(r, k, nil, nil)
-	out.words = lexemes(k.Text)
-	return out, nil
-}
-
-// rowOf is a record's row without its words; its boxes and keys are
-// appended to those given, whose room they take first.
+// rowOf is a record's row; its boxes and keys are appended to those
+// given, whose room they take first.
 func rowOf(r geo.Record, k geo.Keys, boxes []indexBox, keys [][2]string) row {
 	out := row{ext: k.ExternalID, kind: k.Kind, t0: k.Span.Start, t1: k.Span.End, boxes: appendIndexBoxes(boxes, r, k.Boxes), keys: keys}
 	add := func(key string, values []string) {
@@ -340,19 +330,20 @@ func contentHashOf(r geo.Record) (sum, plain []byte, err error) {
 // write inserts (rid 0) or replaces the record row and its index entries,
 // in one statement (two for a replacement).
 func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
-	rw, err := recordRow(r, r.Keys())
+	k := r.Keys()
+	rw := rowOf(r, k, nil, nil)
+	words := lexemes(k.Text)
+	hash, err := contentHash(r)
 	if err != nil {
 		return err
 	}
-	if rw.hash, err = contentHash(r); err != nil {
-		return err
-	}
+	var geom, coarse []byte // WKB; nil for a link, and coarse for a record not sensitive
 	if g := r.Geometry(); g != nil {
-		if rw.geom, err = wkb.Marshal(g); err != nil {
+		if geom, err = wkb.Marshal(g); err != nil {
 			return err
 		}
 		if geo.IsSensitive(r) {
-			if rw.coarse, err = wkb.Marshal(geo.Coarsened(r).Geometry()); err != nil {
+			if coarse, err = wkb.Marshal(geo.Coarsened(r).Geometry()); err != nil {
 				return err
 			}
 		}
@@ -361,17 +352,17 @@ func (tx *writeTx) write(rid int64, r geo.Record, feature []byte) error {
 	if rid == 0 {
 		head := "WITH r AS (INSERT INTO records (collection, id, external_id, kind, t0, t1, version, geom, coarse, words, hash, feature) VALUES (" +
 			a.add(string(r.Collection())) + ", " + a.add(r.Base().ID) + ", " + a.add(nullText(rw.ext)) + ", " + a.add(rw.kind) + ", " +
-			a.add(rw.t0) + ", " + a.add(rw.t1) + ", " + a.add(r.Base().Version) + ", ST_GeomFromWKB(" + a.add(rw.geom) + ", 4326), ST_GeomFromWKB(" +
-			a.add(rw.coarse) + ", 4326), array_to_tsvector(" +
-			a.add(rw.words) + "::text[]), " + a.add(rw.hash) + ", " + a.add(feature) + ") RETURNING rid)"
+			a.add(rw.t0) + ", " + a.add(rw.t1) + ", " + a.add(r.Base().Version) + ", ST_GeomFromWKB(" + a.add(geom) + ", 4326), ST_GeomFromWKB(" +
+			a.add(coarse) + ", 4326), array_to_tsvector(" +
+			a.add(words) + "::text[]), " + a.add(hash) + ", " + a.add(feature) + ") RETURNING rid)"
 		return tx.QueryRow(tx.ctx, head+indexCTEs(rw, &a)+" SELECT rid FROM r", a...).Scan(&rid)
 	}
 	if _, err := tx.Exec(tx.ctx, "WITH b AS (DELETE FROM record_boxes WHERE rid = $1) DELETE FROM record_keys WHERE rid = $1", rid); err != nil {
 		return err
 	}
 	head := "WITH r AS (UPDATE records SET external_id = " + a.add(nullText(rw.ext)) + ", kind = " + a.add(rw.kind) + ", t0 = " + a.add(rw.t0) +
-		", t1 = " + a.add(rw.t1) + ", version = " + a.add(r.Base().Version) + ", geom = ST_GeomFromWKB(" + a.add(rw.geom) +
-		", 4326), coarse = ST_GeomFromWKB(" + a.add(rw.coarse) + ", 4326), words = array_to_tsvector(" + a.add(rw.words) + "::text[]), hash = " + a.add(rw.hash) + ", feature = " + a.add(feature) +
+		", t1 = " + a.add(rw.t1) + ", version = " + a.add(r.Base().Version) + ", geom = ST_GeomFromWKB(" + a.add(geom) +
+		", 4326), coarse = ST_GeomFromWKB(" + a.add(coarse) + ", 4326), words = array_to_tsvector(" + a.add(words) + "::text[]), hash = " + a.add(hash) + ", feature = " + a.add(feature) +
 		" WHERE rid = " + a.add(rid) + " RETURNING rid)"
 	return tx.QueryRow(tx.ctx, head+indexCTEs(rw, &a)+" SELECT rid FROM r", a...).Scan(&rid)
 }
