@@ -249,8 +249,8 @@ func (l *load) holdKeys(keys []keyRow, replaced []int64) {
 	}
 	if need := len(l.keys) + len(keys); need > cap(l.keys) {
 		// Twice the room, not the quarter more of append: the keys
-		// held grow by the million.
-		l.keys = slices.Grow(l.keys, max(need, 2*cap(l.keys))-len(l.keys))
+		// held grow by the million, up to loadKeysMax.
+		l.keys = slices.Grow(l.keys, max(need, min(2*cap(l.keys), loadKeysMax))-len(l.keys))
 	}
 	// The values are kept once each, apart from the records, whose
 	// memory they would otherwise hold to the end.
