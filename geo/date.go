@@ -70,8 +70,18 @@ func dateSpan(t time.Time, n int) Span {
 // time.Parse reads it with ParseDate's layouts, without its generality;
 // ok is false for anything else, which time.Parse tells apart.
 func plainDate(s string) (t time.Time, ok bool) {
-	if len(s) != 4 && len(s) != 7 && len(s) != 10 {
+	year, month, day, ok := plainDateFields(s)
+	if !ok {
 		return t, false
+	}
+	return time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC), true
+}
+
+// plainDateFields are the year, month and day of a date plainDate
+// reads; a year or a month has its first month or day.
+func plainDateFields(s string) (year, month, day int, ok bool) {
+	if len(s) != 4 && len(s) != 7 && len(s) != 10 {
+		return 0, 0, 0, false
 	}
 	num := func(i, n int) (int, bool) {
 		v := 0
@@ -83,26 +93,29 @@ func plainDate(s string) (t time.Time, ok bool) {
 		}
 		return v, true
 	}
-	year, ok := num(0, 4)
-	month, day := 1, 1
+	year, ok = num(0, 4)
+	month, day = 1, 1
 	if ok && len(s) >= 7 {
 		month, ok = num(5, 2)
 		ok = ok && s[4] == '-' && 1 <= month && month <= 12
 	}
 	if ok && len(s) == 10 {
 		day, ok = num(8, 2)
-		ok = ok && s[7] == '-' && 1 <= day && day <= daysIn(time.Month(month), year)
+		ok = ok && s[7] == '-' && 1 <= day && day <= daysIn(month, year)
 	}
-	if !ok {
-		return t, false
-	}
-	return time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC), true
+	return year, month, day, ok
 }
 
-// daysIn is the number of days of the month of the year.
-func daysIn(m time.Month, year int) int {
-	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+// daysIn is the number of days of the month (1 to 12) of the year, in
+// the proleptic Gregorian calendar.
+func daysIn(month, year int) int {
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return int(monthDays[month])
 }
+
+var monthDays = [13]uint8{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
 
 // ParseInstant parses one end of a datetime parameter: a partial date (its
 // whole span) or an RFC 3339 timestamp (one second).

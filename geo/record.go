@@ -276,6 +276,9 @@ func checkDate(v *invalid, field, s string, required bool) {
 		}
 		return
 	}
+	if _, _, _, ok := plainDateFields(s); ok {
+		return
+	}
 	if _, err := ParseDate(s); err != nil {
 		v.add(field, "%v", err)
 	}
