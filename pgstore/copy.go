@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"math"
@@ -126,15 +127,39 @@ func tsvectorWords(dst []span, folded []byte, text string) ([]span, []byte) {
 		if j < 0 {
 			j = len(folded) - i
 		}
-		dst = append(dst, span{int32(i), int32(i + lexemeLen(folded[i:i+j]))})
+		w := folded[i : i+lexemeLen(folded[i:i+j])]
+		var head [8]byte
+		copy(head[:], w)
+		dst = append(dst, span{int32(i), int32(i + len(w)), binary.BigEndian.Uint64(head[:])})
 		i += j + 1
 	}
-	slices.SortFunc(dst, func(a, b span) int { return bytes.Compare(a.of(folded), b.of(folded)) })
-	return slices.CompactFunc(dst, func(a, b span) bool { return bytes.Equal(a.of(folded), b.of(folded)) }), folded
+	// In byte order: by their first eight bytes, after which no word
+	// has a zero, then by the rest. The few words of most records are
+	// sorted by insertion.
+	compare := func(a, b span) int {
+		if a.head != b.head {
+			return cmp.Compare(a.head, b.head)
+		}
+		return bytes.Compare(a.of(folded), b.of(folded))
+	}
+	if len(dst) > 32 {
+		slices.SortFunc(dst, compare)
+	} else {
+		for i := 1; i < len(dst); i++ {
+			for j := i; j > 0 && (dst[j].head < dst[j-1].head || dst[j].head == dst[j-1].head && compare(dst[j], dst[j-1]) < 0); j-- {
+				dst[j], dst[j-1] = dst[j-1], dst[j]
+			}
+		}
+	}
+	return slices.CompactFunc(dst, func(a, b span) bool { return a.head == b.head && bytes.Equal(a.of(folded), b.of(folded)) }), folded
 }
 
-// span is the bytes [from, to) of a buffer.
-type span struct{ from, to int32 }
+// span is the bytes [from, to) of a buffer, and the first eight of them,
+// big-endian, after zeros for fewer.
+type span struct {
+	from, to int32
+	head     uint64
+}
 
 func (s span) of(b []byte) []byte { return b[s.from:s.to] }
 
