@@ -278,6 +278,9 @@ func stringEnd(b []byte, i int) (int, int) {
 		return i, unsure
 	}
 	for i++; i < len(b); i++ {
+		if !stringSpecial[b[i]] {
+			continue
+		}
 		switch c := b[i]; {
 		case c == '"':
 			return i + 1, complete
@@ -307,6 +310,15 @@ func stringEnd(b []byte, i int) (int, int) {
 	}
 	return i, incomplete
 }
+
+// stringSpecial marks the bytes that end a string, escape, or may not
+// stand in one unescaped.
+var stringSpecial = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c == '"' || c == '\\' || c < 0x20
+	}
+	return t
+}()
 
 // numberEnd finds the end of the number that starts at b[i].
 func numberEnd(b []byte, i int) (int, int) {
