@@ -549,6 +549,9 @@ func (s *quickScan) rawString() []byte {
 		return nil
 	}
 	for i := s.i + 1; i < len(s.b); i++ {
+		if !stringSpecial[s.b[i]] {
+			continue
+		}
 		switch c := s.b[i]; {
 		case c == '"':
 			raw := s.b[s.i+1 : i]
@@ -563,6 +566,16 @@ func (s *quickScan) rawString() []byte {
 	return nil
 }
 
+// stringSpecial marks the bytes a string's reader stops at: the quote,
+// the backslash, control characters, and the bytes of characters past
+// ASCII.
+var stringSpecial = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf
+	}
+	return t
+}()
+
 // str reads a string. It gives up on invalid UTF-8 and on escaped
 // surrogates, which encoding/json replaces by U+FFFD or pairs.
 func (s *quickScan) str() string {
@@ -573,6 +586,9 @@ func (s *quickScan) str() string {
 	start := s.i + 1
 	ascii := true
 	for i := start; i < len(s.b); i++ {
+		if !stringSpecial[s.b[i]] {
+			continue
+		}
 		switch c := s.b[i]; {
 		case c == '"':
 			raw := s.b[start:i]
