@@ -24,7 +24,7 @@ type prepared struct {
 	plain   []byte // the Feature with no id, version or times (contentHash)
 	rows    *rows
 	id      string // should the record be new: its id
-	feature []byte // and its Feature as created (encodeNew)
+	feature []byte // and its Feature as created, where encodeNew encodes it rather than plain standing for it
 }
 
 // extKey is a record's collection and external_id.

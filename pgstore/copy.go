@@ -133,9 +133,9 @@ func tsvectorWords(dst []span, folded []byte, text string) ([]span, []byte) {
 		dst = append(dst, span{int32(i), int32(i + len(w)), binary.BigEndian.Uint64(head[:])})
 		i += j + 1
 	}
-	// In byte order: by their first eight bytes, after which no word
-	// has a zero, then by the rest. The few words of most records are
-	// sorted by insertion.
+	// In byte order: by their first eight bytes (no word holds a zero
+	// byte, so the zeros after a shorter one put it first), then by the
+	// rest. The few words of most records are sorted by insertion.
 	compare := func(a, b span) int {
 		if a.head != b.head {
 			return cmp.Compare(a.head, b.head)
