@@ -192,3 +192,16 @@ func TestKeyCopiesInIndexOrder(t *testing.T) {
 		t.Fatal("the keys are not written in the order of their index")
 	}
 }
+
+// TestSameLower: sameLower is strings.ToLower of both compared, for ASCII
+// and other letters that lower-case alike or not.
+func TestSameLower(t *testing.T) {
+	words := []string{"", "a", "A", "ab", "AB", "aB", "abc", "ELN", "eln", "FARC", "K", "k", "\u212a", "Straße", "STRASSE", "straße", "ǅ", "ǆ", "Ǆ", "İ", "i̇", "\xff", "\xfe"}
+	for _, a := range words {
+		for _, b := range words {
+			if got, want := sameLower(a, b), strings.ToLower(a) == strings.ToLower(b); got != want {
+				t.Errorf("sameLower(%q, %q) = %v, want %v", a, b, got, want)
+			}
+		}
+	}
+}

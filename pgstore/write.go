@@ -241,8 +241,11 @@ func sameLower(a, b string) bool {
 	if a == b {
 		return true
 	}
-	if len(a) != len(b) || !isASCII(a) || !isASCII(b) {
+	if !isASCII(a) || !isASCII(b) {
 		return strings.ToLower(a) == strings.ToLower(b)
+	}
+	if len(a) != len(b) {
+		return false
 	}
 	for i := 0; i < len(a); i++ {
 		if lowerByte(a[i]) != lowerByte(b[i]) {
