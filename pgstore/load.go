@@ -51,7 +51,8 @@ const loadStatistics = "30"
 // once (buildPending), and returns when they are built. Until then a
 // reader scans the tables, and a writer waits for the index being built.
 // The transaction holds the tables and the change log's lock from the
-// start: other writers, and readers of the records, wait until it ends.
+// start: other writers, and readers of the records, wait until it
+// commits.
 type load struct {
 	db          *DB
 	tx          pgx.Tx
@@ -448,7 +449,9 @@ func (l *load) Commit(ctx context.Context) error {
 		l.db.committed(l.lastSeq)
 	}
 	afterLoadCommit()
-	l.db.buildPending(ctx)
+	// What was imported is kept: the builds go on if the import's caller
+	// goes away.
+	l.db.buildPending(context.WithoutCancel(ctx))
 	return nil
 }
 
