@@ -509,8 +509,14 @@ func (db *DB) buildOnePending(ctx context.Context) (bool, error) {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '"+loadMemory+"'"); err != nil {
-			return err
+		// The full-text index takes longest, and PostgreSQL builds it on
+		// one core: the others, built one after another beside it, end
+		// before it without parallel workers, which would only take the
+		// cores it needs.
+		for _, q := range []string{"SET LOCAL maintenance_work_mem = '" + loadMemory + "'", "SET LOCAL max_parallel_maintenance_workers = 0"} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, def); err != nil {
 			return err
