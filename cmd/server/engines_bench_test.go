@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,7 +63,6 @@ func BenchmarkEngines(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
 		sqlite := engineFigures{name: "SQLite"}
 		path := filepath.Join(dir, fmt.Sprintf("nexus%d.db", i))
@@ -70,31 +71,38 @@ func BenchmarkEngines(b *testing.B) {
 			b.Fatalf("SQLite import: %d records, want %d: %s", records, engineIncidents, sqlite.load.out)
 		}
 
+		// The PostgreSQL import and ogr2ogr's of the same file, in turn,
+		// engineRounds times, each first in every other round. Each starts
+		// in a new database, with the cluster checkpointed and the kernel's
+		// dirty pages written, and the database of the one before dropped
+		// (with the autovacuum a load sets off in it): none pays for what
+		// was done before it. A first round, not counted, warms the cluster
+		// up (a new cluster makes its WAL files as it first writes them;
+		// one that has run recycles them). The last load is Nexus's, whose
+		// database the servers read.
 		pg := engineFigures{name: "PostgreSQL"}
-		url, err := c.NewDB(ctx)
-		if err != nil {
-			b.Fatal(err)
+		var url string
+		var loads, ogrs []measured
+		for round := range engineRounds + 1 {
+			for turn := range 2 {
+				if url != "" {
+					dropDB(b, c, url)
+				}
+				var m measured
+				if (round+turn)%2 == 1 {
+					url, m = pgImport(b, c, in)
+					if round > 0 {
+						loads = append(loads, m)
+					}
+				} else {
+					url, m = ogrImport(b, c, in)
+					if round > 0 {
+						ogrs = append(ogrs, m)
+					}
+				}
+			}
 		}
-		pg.load = run(b, serverCmd(b, "import", "-db", url, in))
-		if n := pgCount(b, url, "SELECT count(*) FROM records"); n != engineIncidents {
-			b.Fatalf("PostgreSQL import: %d records, want %d: %s", n, engineIncidents, pg.load.out)
-		}
-		ogrURL, err := c.NewDB(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		u, err := neturl.Parse(ogrURL)
-		if err != nil {
-			b.Fatal(err)
-		}
-		// GDAL 3.6 takes libpq's keywords, not a URL; it loads with COPY
-		// and builds a GiST index.
-		ogr := run(b, exec.Command("ogr2ogr", "-f", "PostgreSQL",
-			fmt.Sprintf("PG:host=127.0.0.1 port=%d user=postgres dbname=%s", c.Port, strings.TrimPrefix(u.Path, "/")), in, "-nln", "incidents"))
-		if n := pgCount(b, ogrURL, "SELECT count(*) FROM incidents"); n != engineIncidents {
-			b.Fatalf("ogr2ogr: %d rows, want %d: %s", n, engineIncidents, ogr.out)
-		}
-
+		pg.load = loads[len(loads)-1]
 		for _, e := range []*engineFigures{&sqlite, &pg} {
 			db := path
 			if e == &pg {
@@ -106,8 +114,16 @@ func BenchmarkEngines(b *testing.B) {
 		engineReport("import of %d GeoJSON incidents (server import): SQLite %.2f s, PostgreSQL %.2f s (%.0f and %.0f records/s; CPU of the import process %.2f and %.2f s)",
 			engineIncidents, sqlite.load.wall.Seconds(), pg.load.wall.Seconds(), engineIncidents/sqlite.load.wall.Seconds(), engineIncidents/pg.load.wall.Seconds(),
 			sqlite.load.cpu.Seconds(), pg.load.cpu.Seconds())
-		engineReport("ogr2ogr -f PostgreSQL of the same file into the same cluster: %.2f s; Nexus on PostgreSQL %s by wall time (goal: at least as fast: %s)",
-			ogr.wall.Seconds(), faster(pg.load.wall.Seconds(), ogr.wall.Seconds()), verdict(pg.load.wall <= ogr.wall))
+		ratios := make([]float64, engineRounds)
+		for k := range ratios {
+			ratios[k] = loads[k].wall.Seconds() / ogrs[k].wall.Seconds()
+			engineReport("round %d: Nexus on PostgreSQL %.2f s (CPU %.2f s), ogr2ogr -f PostgreSQL of the same file into the same cluster %.2f s: %.2f×",
+				k+1, loads[k].wall.Seconds(), loads[k].cpu.Seconds(), ogrs[k].wall.Seconds(), ratios[k])
+		}
+		slices.Sort(ratios)
+		ratio := ratios[len(ratios)/2]
+		engineReport("import into PostgreSQL, median of %d rounds: %.2f× ogr2ogr's time (goal: at least as fast: %s)",
+			engineRounds, ratio, verdict(ratio <= 1))
 		engineReport("items?bbox=%s&limit=100 (%d match), 8 clients: SQLite %.0f requests/s (p50 %.1f ms), PostgreSQL %.0f requests/s (p50 %.1f ms): PostgreSQL/SQLite %.2f×",
 			engineBox, sqlite.matched, sqlite.rate, ms(sqlite.itemsP50), pg.rate, ms(pg.itemsP50), pg.rate/sqlite.rate)
 		if sqlite.matched != 0 && pg.matched != 0 && sqlite.matched != pg.matched {
@@ -117,9 +133,84 @@ func BenchmarkEngines(b *testing.B) {
 			engineReport("GET /api/view?%s: p50 SQLite %.1f ms, PostgreSQL %.1f ms: PostgreSQL/SQLite %.2f×",
 				v, ms(sqlite.views[k]), ms(pg.views[k]), pg.views[k].Seconds()/sqlite.views[k].Seconds())
 		}
-		b.ReportMetric(pg.load.wall.Seconds()/ogr.wall.Seconds(), "x-pg-import-vs-ogr2ogr")
+		b.ReportMetric(ratio, "x-pg-import-vs-ogr2ogr")
 		b.ReportMetric(sqlite.rate, "req/s-bbox-sqlite")
 		b.ReportMetric(pg.rate, "req/s-bbox-postgres")
+	}
+}
+
+// engineRounds is how many times BenchmarkEngines loads PostgreSQL with
+// Nexus and with ogr2ogr.
+const engineRounds = 3
+
+// settle writes what the cluster and the kernel hold to be written: a
+// checkpoint, then sync.
+func settle(b *testing.B, c *pgtest.Cluster) {
+	b.Helper()
+	conn, err := pgx.Connect(context.Background(), c.URL("postgres"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), "CHECKPOINT"); err != nil {
+		b.Fatal(err)
+	}
+	syscall.Sync()
+}
+
+// pgImport imports the file in into a new database of c with `server
+// import`, and returns the database's URL and what the import cost.
+func pgImport(b *testing.B, c *pgtest.Cluster, in string) (string, measured) {
+	b.Helper()
+	url, err := c.NewDB(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	settle(b, c)
+	m := run(b, serverCmd(b, "import", "-db", url, in))
+	if n := pgCount(b, url, "SELECT count(*) FROM records"); n != engineIncidents {
+		b.Fatalf("PostgreSQL import: %d records, want %d: %s", n, engineIncidents, m.out)
+	}
+	return url, m
+}
+
+// ogrImport loads the file in into a new database of c with `ogr2ogr -f
+// PostgreSQL`, and returns the database's URL and what the load cost.
+// GDAL 3.6 takes libpq's keywords, not a URL; it loads with COPY and
+// builds a GiST index.
+func ogrImport(b *testing.B, c *pgtest.Cluster, in string) (string, measured) {
+	b.Helper()
+	url, err := c.NewDB(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, err := neturl.Parse(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	settle(b, c)
+	m := run(b, exec.Command("ogr2ogr", "-f", "PostgreSQL",
+		fmt.Sprintf("PG:host=127.0.0.1 port=%d user=postgres dbname=%s", c.Port, strings.TrimPrefix(u.Path, "/")), in, "-nln", "incidents"))
+	if n := pgCount(b, url, "SELECT count(*) FROM incidents"); n != engineIncidents {
+		b.Fatalf("ogr2ogr: %d rows, want %d: %s", n, engineIncidents, m.out)
+	}
+	return url, m
+}
+
+// dropDB drops the database at url, a database of c.
+func dropDB(b *testing.B, c *pgtest.Cluster, url string) {
+	b.Helper()
+	u, err := neturl.Parse(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn, err := pgx.Connect(context.Background(), c.URL("postgres"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), "DROP DATABASE "+pgx.Identifier{strings.TrimPrefix(u.Path, "/")}.Sanitize()+" WITH (FORCE)"); err != nil {
+		b.Fatal(err)
 	}
 }
 
