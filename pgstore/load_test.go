@@ -395,32 +395,7 @@ func TestKillDuringLoad(t *testing.T) {
 	url := pgtest.DB(t)
 	db := openURL(t, url)
 	before := indexDefs(t, db)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), loadChildEnv+"="+url)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	killed := false
-	for sc := bufio.NewScanner(out); sc.Scan(); {
-		if sc.Text() == "written 3" {
-			if err := cmd.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			killed = true
-			break
-		}
-	}
-	cmd.Wait()
-	if !killed {
-		t.Fatalf("the child ended before its third batch: %s", stderr.String())
-	}
+	killLoadChild(t, url, "written 3")
 	ctx := context.Background()
 	// The server ends the child's session once it notices the socket closed.
 	for {
@@ -460,32 +435,7 @@ func TestKillDuringLoad(t *testing.T) {
 func TestKillAfterLoadCommit(t *testing.T) {
 	url := pgtest.DB(t)
 	before := indexDefs(t, openURL(t, url))
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), loadChildEnv+"="+url, loadChildCommitEnv+"=1")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	killed := false
-	for sc := bufio.NewScanner(out); sc.Scan(); {
-		if sc.Text() == "committed" {
-			if err := cmd.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			killed = true
-			break
-		}
-	}
-	cmd.Wait()
-	if !killed {
-		t.Fatalf("the child ended before its commit: %s", stderr.String())
-	}
+	killLoadChild(t, url, "committed", loadChildCommitEnv+"=1")
 	ctx := context.Background()
 	_, n := storetest.LoadInput(t)
 	db := openURL(t, url)
@@ -499,7 +449,37 @@ func TestKillAfterLoadCommit(t *testing.T) {
 	same(t, "indexes", indexDefs(t, db), before)
 }
 
-// TestLoadChild is the child process of TestKillDuringLoad: it loads the
+// killLoadChild runs TestLoadChild on the database at url, with env
+// added to its environment, and kills it (SIGKILL) when it says line.
+func killLoadChild(t *testing.T, url, line string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadChild$", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), loadChildEnv+"="+url), env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	for sc := bufio.NewScanner(out); sc.Scan(); {
+		if sc.Text() == line {
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Wait()
+			return
+		}
+	}
+	cmd.Wait()
+	t.Fatalf("the child ended before it said %q: %s", line, stderr.String())
+}
+
+// TestLoadChild is the child process of TestKillDuringLoad and
+// TestKillAfterLoadCommit: it loads the
 // file of the load tests, says "written N" after each batch, and stops
 // (without ending) after the third, or after its commit with
 // NEXUS_LOAD_CHILD_COMMIT. Without NEXUS_LOAD_CHILD_PG it does
