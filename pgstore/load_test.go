@@ -479,11 +479,10 @@ func killLoadChild(t *testing.T, url, line string, env ...string) {
 }
 
 // TestLoadChild is the child process of TestKillDuringLoad and
-// TestKillAfterLoadCommit: it loads the
-// file of the load tests, says "written N" after each batch, and stops
-// (without ending) after the third, or after its commit with
-// NEXUS_LOAD_CHILD_COMMIT. Without NEXUS_LOAD_CHILD_PG it does
-// nothing.
+// TestKillAfterLoadCommit: it loads the file of the load tests, says
+// "written N" after each batch, and stops (without ending) after the
+// third, or after its commit with NEXUS_LOAD_CHILD_COMMIT. Without
+// NEXUS_LOAD_CHILD_PG it does nothing.
 func TestLoadChild(t *testing.T) {
 	url := os.Getenv(loadChildEnv)
 	if url == "" {
