@@ -109,7 +109,6 @@ func TestAccessibility(t *testing.T) {
 		p.do(waitLong, chromedp.Evaluate[chromedp.Void](`document.querySelector('.leaflet-popup-content .nx-edit').click()`))
 		p.wait("the form, the popup gone", `!document.getElementById('form-panel').hidden && !document.getElementById('record-form').hidden && document.getElementById('record-form').dataset.collection === 'incidents' && document.querySelector('.leaflet-popup') === null`, waitLong)
 		p.axe(c.name + ", form open")
-		p.screenshot(filepath.Join("/tmp/i14", c.name+"-form.png"))
 	}
 }
 
@@ -175,7 +174,6 @@ func TestPhoneHeader(t *testing.T) {
 			t.Errorf("#%s is named %q, want %q", id, got, want)
 		}
 	}
-	p.screenshot(filepath.Join("/tmp/i14", "phone-header.png"))
 }
 
 // TestKeyboard walks the map with the keyboard: the route copies and their
