@@ -45,11 +45,12 @@ const loadStatistics = "30"
 // build finds them sorted.
 //
 // Commit builds the records' primary key and unique ids, gathers the
-// tables' statistics and commits: from then on every record is read and
+// records' statistics and commits: from then on every record is read and
 // written as after any import. The other indexes only make reads
-// faster: Commit builds them after the commit, on several connections at
-// once (buildPending), and returns when they are built. Until then a
-// reader scans the tables, and a writer waits for the index being built.
+// faster: Commit builds them, and gathers the other tables' statistics,
+// after the commit, on several connections at once (buildPending), and
+// returns when they are built. Until then a reader scans the tables, and
+// a writer waits for the index being built.
 // The transaction holds the tables and the change log's lock from the
 // start: other writers, and readers of the records, wait until it
 // commits.
@@ -378,8 +379,9 @@ func (l *load) mayHold(ext extKey) bool {
 }
 
 // Commit builds the records' primary key and unique ids, writes the
-// keys held, gathers the tables' statistics, announces the last seq and
-// commits; then it builds the other indexes.
+// keys held, gathers the records' statistics, announces the last seq and
+// commits; then it builds the other indexes and gathers the other
+// tables' statistics.
 func (l *load) Commit(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -416,19 +418,26 @@ func (l *load) Commit(ctx context.Context) error {
 	}
 	// The planner needs statistics of what was loaded as soon as it is
 	// seen: without them it reads the keys of a record through the wrong
-	// index, and the servers' first overview takes hours.
-	stmts = []string{"SET LOCAL default_statistics_target = " + loadStatistics,
-		"ANALYZE records, record_boxes, record_keys, changes"}
+	// index, and the servers' first overview takes hours. Those of the
+	// records are gathered before the commit. Those of the other tables
+	// are gathered after it, before any index of theirs is built: until
+	// then, a reader scans them whatever their statistics.
+	stmts = []string{"SET LOCAL default_statistics_target = " + loadStatistics, "ANALYZE records"}
 	for _, q := range stmts {
 		if _, err := l.tx.Exec(ctx, q); err != nil {
 			return fail(err)
 		}
 	}
 	// The full-text index takes longest to build: it comes first, so that
-	// the others are built beside it.
+	// the statistics and the other indexes are built beside it.
 	slices.SortStableFunc(later, func(a, b index) int {
 		return cmp.Compare(b.gin(), a.gin())
 	})
+	gins := slices.IndexFunc(later, func(ix index) bool { return ix.gin() == 0 })
+	if gins < 0 {
+		gins = len(later)
+	}
+	later = slices.Insert(later, gins, index{name: "statistics", def: "ANALYZE record_boxes, record_keys, changes"})
 	for k, ix := range later {
 		if _, err := l.tx.Exec(ctx, "INSERT INTO pending_indexes (name, ord, def) VALUES ($1, $2, $3)", ix.name, k, ix.def); err != nil {
 			return fail(err)
@@ -471,12 +480,12 @@ var afterLoadCommit = func() {}
 // once: the full-text index on one, the others beside it.
 const pendingBuilders = 2
 
-// buildPending builds the indexes a load committed without
-// (pending_indexes), on pendingBuilders connections. Each claims one
-// index at a time, skipping those another server is building, and builds
-// it in the transaction that deletes its row. A build that fails leaves
-// its row for the next server that opens the database; the failure is
-// logged, since what was imported is kept either way.
+// buildPending builds the indexes a load committed without, and gathers
+// the statistics it did not (pending_indexes), on pendingBuilders
+// connections. Each claims one at a time, skipping those another server
+// is making, and makes it in the transaction that deletes its row. One
+// that fails leaves its row for the next server that opens the database;
+// the failure is logged, since what was imported is kept either way.
 func (db *DB) buildPending(ctx context.Context) {
 	var wg sync.WaitGroup
 	for range pendingBuilders {
@@ -513,7 +522,8 @@ func (db *DB) buildOnePending(ctx context.Context) (bool, error) {
 		// one core: the others, built one after another beside it, end
 		// before it without parallel workers, which would only take the
 		// cores it needs.
-		for _, q := range []string{"SET LOCAL maintenance_work_mem = '" + loadMemory + "'", "SET LOCAL max_parallel_maintenance_workers = 0"} {
+		for _, q := range []string{"SET LOCAL maintenance_work_mem = '" + loadMemory + "'", "SET LOCAL max_parallel_maintenance_workers = 0",
+			"SET LOCAL default_statistics_target = " + loadStatistics} {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return err
 			}
