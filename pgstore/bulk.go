@@ -477,11 +477,10 @@ func (tx *writeTx) copyRecords(order []*pending, stamp []byte) error {
 		}
 	}
 	if fresh > 0 {
-		var rids []int64
-		if err := tx.QueryRow(tx.ctx, "SELECT array_agg(nextval('records_rid_seq')) FROM generate_series(1, $1)", fresh).Scan(&rids); err != nil {
+		rids, err := tx.takeRids(fresh)
+		if err != nil {
 			return err
 		}
-		slices.Sort(rids)
 		for _, st := range order {
 			if st.created {
 				st.rid, rids = rids[0], rids[1:]
@@ -605,6 +604,29 @@ func (tx *writeTx) copyRecords(order []*pending, stamp []byte) error {
 		return nil
 	}
 	return tx.copyIn("record_keys", keyColumns, keys)
+}
+
+// takeRids takes n rids for new records, in ascending order. A load,
+// which holds the records table, moves the sequence past them at once, as
+// copyLog does with the seqs; other writers take them one by one, as
+// other records' inserts may take some between them.
+func (tx *writeTx) takeRids(n int) ([]int64, error) {
+	rids := make([]int64, n)
+	if tx.load != nil {
+		var last int64
+		if err := tx.QueryRow(tx.ctx, "SELECT setval('records_rid_seq', nextval('records_rid_seq') + $1 - 1)", n).Scan(&last); err != nil {
+			return nil, err
+		}
+		for k := range rids {
+			rids[k] = last - int64(n-1-k)
+		}
+		return rids, nil
+	}
+	if err := tx.QueryRow(tx.ctx, "SELECT array_agg(nextval('records_rid_seq')) FROM generate_series(1, $1)", n).Scan(&rids); err != nil {
+		return nil, err
+	}
+	slices.Sort(rids)
+	return rids, nil
 }
 
 // keyColumns are the columns of record_keys that COPY fills.
