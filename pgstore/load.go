@@ -429,17 +429,22 @@ func (l *load) Commit(ctx context.Context) error {
 		}
 	}
 	// The full-text index takes longest to build: it comes first, so that
-	// the statistics and the other indexes are built beside it.
-	slices.SortStableFunc(later, func(a, b index) int {
-		return cmp.Compare(b.gin(), a.gin())
-	})
-	gins := slices.IndexFunc(later, func(ix index) bool { return ix.gin() == 0 })
-	if gins < 0 {
-		gins = len(later)
+	// the statistics and the other indexes are made beside it. A row left
+	// by a load before this one stays as it is.
+	var pending []index
+	for _, ix := range later {
+		if ix.gin() {
+			pending = append(pending, ix)
+		}
 	}
-	later = slices.Insert(later, gins, index{name: "statistics", def: "ANALYZE record_boxes, record_keys, changes"})
-	for k, ix := range later {
-		if _, err := l.tx.Exec(ctx, "INSERT INTO pending_indexes (name, ord, def) VALUES ($1, $2, $3)", ix.name, k, ix.def); err != nil {
+	pending = append(pending, index{name: "statistics", def: "ANALYZE record_boxes, record_keys, changes"})
+	for _, ix := range later {
+		if !ix.gin() {
+			pending = append(pending, ix)
+		}
+	}
+	for k, ix := range pending {
+		if _, err := l.tx.Exec(ctx, "INSERT INTO pending_indexes (name, ord, def) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING", ix.name, k, ix.def); err != nil {
 			return fail(err)
 		}
 	}
@@ -464,13 +469,8 @@ func (l *load) Commit(ctx context.Context) error {
 	return nil
 }
 
-// gin reports whether ix is a GIN index, as 1 or 0.
-func (ix index) gin() int {
-	if strings.Contains(ix.def, " USING gin ") {
-		return 1
-	}
-	return 0
-}
+// gin reports whether ix is a GIN index.
+func (ix index) gin() bool { return strings.Contains(ix.def, " USING gin ") }
 
 // afterLoadCommit runs between a load's commit and its index builds: a
 // test stops there.
