@@ -240,7 +240,7 @@ type pending struct {
 // is asked for.
 func (st *pending) newest(stamp []byte) []byte {
 	if st.feature == nil && st.plain != nil {
-		st.feature = appendCreated(make([]byte, 0, createdSize(st.plain, st.id, stamp)), st.plain, st.id, stamp)
+		st.feature, _ = created(st.plain, st.id, stamp) // plain is kept only where it can be
 		st.plain = nil
 	}
 	return st.feature
@@ -505,16 +505,10 @@ func (tx *writeTx) copyRecords(order []*pending, stamp []byte) error {
 		}
 		nkeys += len(rw.keys)
 	}
-	var recs, boxes copyBuf
+	recs, boxes := tx.copyRoom(roomRecords, size), tx.copyRoom(roomBoxes, boxSize)
 	if tx.load != nil {
-		// The room of the load's batch before, taken until these are
-		// sent: a COPY that fails may still read them.
-		recs, boxes = reuseCopy(tx.load.room[0], size), reuseCopy(tx.load.room[1], boxSize)
-		tx.load.room[0], tx.load.room[1] = nil, nil
 		tx.keys = slices.Grow(tx.keys, nkeys)
 		keySize = 0
-	} else {
-		recs, boxes = newCopy(size), newCopy(boxSize)
 	}
 	upds, keys := newCopy(0), newCopy(keySize)
 	var replaced []int64
@@ -599,11 +593,38 @@ func (tx *writeTx) copyRecords(order []*pending, stamp []byte) error {
 	if err := tx.copyIn("record_boxes", []string{"rid", "box", "x0", "x1", "y0", "y1", "editors", "viewers"}, boxes); err != nil {
 		return err
 	}
+	tx.leaveRoom(roomRecords, recs)
+	tx.leaveRoom(roomBoxes, boxes)
 	if tx.load != nil {
-		tx.load.room[0], tx.load.room[1] = recs, boxes
 		return nil
 	}
 	return tx.copyIn("record_keys", keyColumns, keys)
+}
+
+// The COPY data a load's batch leaves for the next to reuse (load.room).
+const (
+	roomRecords = iota
+	roomBoxes
+	roomChanges
+)
+
+// copyRoom is a COPY's data for size bytes of tuples: in a load, in the
+// room the batch before left in slot i, taken until the data is sent (a
+// COPY that fails may still read it); else new.
+func (tx *writeTx) copyRoom(i, size int) copyBuf {
+	if tx.load == nil {
+		return newCopy(size)
+	}
+	c := reuseCopy(tx.load.room[i], size)
+	tx.load.room[i] = nil
+	return c
+}
+
+// leaveRoom leaves c, sent, in slot i for a load's next batch.
+func (tx *writeTx) leaveRoom(i int, c copyBuf) {
+	if tx.load != nil {
+		tx.load.room[i] = c
+	}
 }
 
 // takeRids takes n rids for new records, in ascending order. A load,
@@ -738,13 +759,7 @@ func (tx *writeTx) copyLog(actor string, changes []logEntry) error {
 	for _, c := range changes {
 		size += len(c.before) + len(c.after) + 136
 	}
-	var c copyBuf
-	if tx.load != nil {
-		c = reuseCopy(tx.load.room[2], size)
-		tx.load.room[2] = nil
-	} else {
-		c = newCopy(size)
-	}
+	c := tx.copyRoom(roomChanges, size)
 	seq := last - int64(len(changes))
 	for _, e := range changes {
 		seq++
@@ -762,9 +777,7 @@ func (tx *writeTx) copyLog(actor string, changes []logEntry) error {
 	if err := tx.copyIn("changes", []string{"seq", "collection", "id", "op", "version", "actor", "time", "before", "after"}, c); err != nil {
 		return err
 	}
-	if tx.load != nil {
-		tx.load.room[2] = c
-	}
+	tx.leaveRoom(roomChanges, c)
 	tx.notified, tx.lastSeq = false, last
 	return nil
 }

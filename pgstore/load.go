@@ -66,7 +66,7 @@ type load struct {
 	seed    maphash.Seed
 	exts    map[uint64]bool     // hashes of the external_ids written
 	values  map[string]keyValue // the values of the keys held (value)
-	room    [3]copyBuf          // the COPY data of the last batch's records, boxes and changes, sent
+	room    [3]copyBuf          // the COPY data of the last batch's records, boxes and changes, sent (copyRoom)
 	done    bool
 }
 
