@@ -282,95 +282,124 @@ func (db *DB) PrepareBatch(actor string, recs []geo.Record) (func(context.Contex
 // writeBatch writes a prepared batch in one transaction, or, in a load,
 // in one savepoint of the load's transaction.
 func (db *DB) writeBatch(ctx context.Context, actor string, recs []geo.Record, pre []prepared, l *load) ([]geo.ImportResult, error) {
-	results := make([]geo.ImportResult, len(recs))
 	inTx := db.inTx
 	if l != nil {
 		inTx = l.inTx
 	}
+	var results []geo.ImportResult
 	err := inTx(ctx, func(tx *writeTx) error {
-		if l != nil {
-			defer l.wrote(pre)
-		}
 		known, err := tx.known(recs, pre)
 		if err != nil {
 			return err
 		}
-		if err := encodeNew(recs, pre, known, tx.now); err != nil {
-			return err
-		}
-		stamp, err := tx.now.MarshalJSON()
+		b, err := planBatch(recs, pre, known, tx.now)
 		if err != nil {
 			return err
 		}
-		news := make([]pending, len(recs))      // room for the records created
-		order := make([]*pending, 0, len(recs)) // records to write, in the order first met
-		var replaced []stored                   // stored records the batch replaces, as read
-		changes := make([]logEntry, 0, len(recs))
-		for i, r := range recs {
-			p := &pre[i]
-			st := known[p.ext]
-			if st != nil && string(st.hash) == string(p.hash) {
-				results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Unchanged}
-				continue
-			}
-			if st == nil {
-				st = &news[i]
-				*st = pending{id: p.id, version: 1, hash: p.hash, feature: p.feature, plain: p.plain, coll: r.Collection(), rows: p.rows, created: true, last: len(changes)}
-				if p.ext != (extKey{}) {
-					known[p.ext] = st
-				}
-				order = append(order, st)
-				changes = append(changes, logEntry{st.coll, st.id, geo.OpCreate, 1, nil, p.feature})
-				results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Created}
-				continue
-			}
-			if st.feature == nil && st.plain != nil {
-				// Created by the batch, and changed again: the entry that
-				// created it keeps the Feature it had.
-				changes[st.last].after = st.newest(stamp)
-			}
-			old, err := geo.DecodeFeature(r.Collection(), st.feature)
-			if err != nil {
-				return err
-			}
-			m := r.Base()
-			*m = *old.Base()
-			m.Version, m.Updated = st.version+1, tx.now
-			feature, err := geo.EncodeFeature(r)
-			if err != nil {
-				return err
-			}
-			if st.rows == nil {
-				order = append(order, st)
-				if !st.created {
-					replaced = append(replaced, stored{st.id, st.feature})
-				}
-			}
-			st.last = len(changes)
-			changes = append(changes, logEntry{st.coll, st.id, geo.OpUpdate, m.Version, st.feature, feature})
-			st.version, st.hash, st.feature, st.rows = m.Version, p.hash, feature, p.rows
-			results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Updated}
-		}
-		if len(order) == 0 {
-			return nil
-		}
-		if err := tx.fillAfters(replaced); err != nil {
+		results = b.results
+		if err := tx.fillAfters(b.replaced); err != nil {
 			return err
 		}
-		if err := tx.copyRecords(order, stamp); err != nil {
-			return err
-		}
-		// The last entry of each record leaves its after to the record
-		// row (see currentAfter).
-		for _, st := range order {
-			changes[st.last].after = nil
-		}
-		return tx.copyLog(actor, changes)
+		return tx.writePlan(actor, b, b.encode(tx.copyRoom))
 	})
 	if err != nil {
 		return nil, err
 	}
 	return results, nil
+}
+
+// batchPlan is what a batch writes, worked out from its records and the
+// stored records they name, before anything is written.
+type batchPlan struct {
+	results  []geo.ImportResult
+	order    []*pending // records to write, in the order first met
+	replaced []stored   // stored records the batch replaces, as read
+	changes  []logEntry // its change-log entries, in order
+	now      time.Time  // the time of its writes
+	stamp    []byte     // now, as JSON
+}
+
+// planBatch works out what a batch writes: each record whose external_id
+// is known (a stored record, or one met earlier in the batch) updates that
+// record, or leaves it unchanged when its content hash is the same; any
+// other is created at now.
+func planBatch(recs []geo.Record, pre []prepared, known map[extKey]*pending, now time.Time) (*batchPlan, error) {
+	if err := encodeNew(recs, pre, known, now); err != nil {
+		return nil, err
+	}
+	stamp, err := now.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	b := &batchPlan{results: make([]geo.ImportResult, len(recs)), order: make([]*pending, 0, len(recs)),
+		changes: make([]logEntry, 0, len(recs)), now: now, stamp: stamp}
+	news := make([]pending, len(recs)) // room for the records created
+	for i, r := range recs {
+		p := &pre[i]
+		st := known[p.ext]
+		if st != nil && string(st.hash) == string(p.hash) {
+			b.results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Unchanged}
+			continue
+		}
+		if st == nil {
+			st = &news[i]
+			*st = pending{id: p.id, version: 1, hash: p.hash, feature: p.feature, plain: p.plain, coll: r.Collection(), rows: p.rows, created: true, last: len(b.changes)}
+			if p.ext != (extKey{}) {
+				known[p.ext] = st
+			}
+			b.order = append(b.order, st)
+			b.changes = append(b.changes, logEntry{st.coll, st.id, geo.OpCreate, 1, nil, p.feature})
+			b.results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Created}
+			continue
+		}
+		if st.feature == nil && st.plain != nil {
+			// Created by the batch, and changed again: the entry that
+			// created it keeps the Feature it had.
+			b.changes[st.last].after = st.newest(stamp)
+		}
+		old, err := geo.DecodeFeature(r.Collection(), st.feature)
+		if err != nil {
+			return nil, err
+		}
+		m := r.Base()
+		*m = *old.Base()
+		m.Version, m.Updated = st.version+1, now
+		feature, err := geo.EncodeFeature(r)
+		if err != nil {
+			return nil, err
+		}
+		if st.rows == nil {
+			b.order = append(b.order, st)
+			if !st.created {
+				b.replaced = append(b.replaced, stored{st.id, st.feature})
+			}
+		}
+		st.last = len(b.changes)
+		b.changes = append(b.changes, logEntry{st.coll, st.id, geo.OpUpdate, m.Version, st.feature, feature})
+		st.version, st.hash, st.feature, st.rows = m.Version, p.hash, feature, p.rows
+		b.results[i] = geo.ImportResult{ID: st.id, Outcome: geo.Updated}
+	}
+	// The last entry of each record leaves its after to the record row
+	// (see currentAfter).
+	for _, st := range b.order {
+		b.changes[st.last].after = nil
+	}
+	return b, nil
+}
+
+// writePlan writes a planned batch, its records encoded in enc: the
+// records created take their rids, then the records, their boxes and
+// keys, and the change log go in. The transaction's writes are at the
+// plan's time.
+func (tx *writeTx) writePlan(actor string, b *batchPlan, enc *recordCopies) error {
+	if len(b.order) == 0 {
+		return nil
+	}
+	tx.now = b.now
+	if err := tx.copyRecords(b.order, enc); err != nil {
+		return err
+	}
+	return tx.copyLog(actor, b.changes)
 }
 
 // known reads the stored records of the batch by external_id, locking
@@ -464,12 +493,101 @@ func hasRepeats(pre []prepared) bool {
 	return false
 }
 
-// copyRecords writes the final state of the batch's records: new rows
-// take rids from the sequence in batch order and go in with COPY, in the
-// binary forms of their columns (EWKB geometries, a tsvector); replaced
-// rows keep their rids and are updated from a temporary table. Their boxes
-// and keys go in with COPY.
-func (tx *writeTx) copyRecords(order []*pending, stamp []byte) error {
+// recordCopies is the COPY data of a batch's records (batchPlan.encode):
+// the rows it creates, the rows it replaces, and their boxes. A record
+// created has no rid until copyRecords gives it one: its rows hold a
+// place for it, listed in rids.
+type recordCopies struct {
+	recs, upds, boxes copyBuf
+	rids              []ridPlace // the places of the rids of the records created, in recs and boxes
+	replaced          []int64    // the rids of the rows in upds
+}
+
+// ridPlace is where the rid of a record created goes: at byte at of the
+// COPY data of its row (inBoxes false) or of one of its boxes.
+type ridPlace struct {
+	at      int
+	inBoxes bool
+	st      *pending
+}
+
+// encode writes the COPY data of the batch's records, their rows in the
+// room that room(i, size) gives for each of records and boxes (copyRoom),
+// in the binary forms of their columns (EWKB geometries, a tsvector).
+func (b *batchPlan) encode(room func(i, size int) copyBuf) *recordCopies {
+	if len(b.order) == 0 {
+		return &recordCopies{}
+	}
+	// The room the tuples take: their fields, each after its length, and
+	// their field counts.
+	size, boxSize := 0, 0
+	for _, st := range b.order {
+		rw := st.rows
+		size += 2 + 13*4 + 5*8 + len(st.coll) + len(st.id) + len(rw.ext) + len(rw.kind) +
+			len(rw.geom) + len(rw.coarse) + len(rw.words) + len(st.hash) + len(st.feature)
+		if st.feature == nil && st.plain != nil {
+			size += createdSize(st.plain, st.id, b.stamp)
+		}
+		for _, box := range rw.boxes {
+			boxSize += 2 + 8*4 + 8 + len(box) + 4*8 + 2
+		}
+	}
+	enc := &recordCopies{recs: room(roomRecords, size), boxes: room(roomBoxes, boxSize), upds: newCopy(0)}
+	// rid writes the record's rid, or the place of the one it will have.
+	rid := func(c *copyBuf, st *pending) {
+		if st.created {
+			enc.rids = append(enc.rids, ridPlace{len(*c) + 4, c == &enc.boxes, st})
+		}
+		c.int8(st.rid)
+	}
+	for _, st := range b.order {
+		rw := st.rows
+		c := &enc.recs
+		if st.created {
+			c.tuple(13)
+			rid(c, st)
+			c.text(string(st.coll))
+			c.text(st.id)
+		} else {
+			c = &enc.upds
+			c.tuple(11)
+			c.int8(st.rid)
+			enc.replaced = append(enc.replaced, st.rid)
+		}
+		c.textOrNull(rw.ext)
+		c.text(rw.kind)
+		c.int8(rw.t0)
+		c.int8(rw.t1)
+		c.int8(st.version)
+		c.bytes(rw.geom)
+		c.bytes(rw.coarse)
+		c.bytes(rw.words)
+		c.bytes(st.hash)
+		if st.feature == nil && st.plain != nil {
+			c.created(st.plain, st.id, b.stamp)
+		} else {
+			c.bytes(st.feature)
+		}
+		for i, box := range rw.row.boxes {
+			enc.boxes.tuple(8)
+			rid(&enc.boxes, st)
+			enc.boxes.bytes(rw.boxes[i])
+			enc.boxes.float8(box.Min[0])
+			enc.boxes.float8(box.Max[0])
+			enc.boxes.float8(box.Min[1])
+			enc.boxes.float8(box.Max[1])
+			enc.boxes.bool(box.editors)
+			enc.boxes.bool(box.viewers)
+		}
+	}
+	return enc
+}
+
+// copyRecords writes the final state of the batch's records, encoded in
+// enc: new rows take rids from the sequence in batch order and go in with
+// COPY; replaced rows keep their rids and are updated from a temporary
+// table. Their boxes and keys go in with COPY.
+func (tx *writeTx) copyRecords(order []*pending, enc *recordCopies) error {
 	var fresh int
 	for _, st := range order {
 		if st.created {
@@ -486,72 +604,28 @@ func (tx *writeTx) copyRecords(order []*pending, stamp []byte) error {
 				st.rid, rids = rids[0], rids[1:]
 			}
 		}
+		for _, p := range enc.rids {
+			c := enc.recs
+			if p.inBoxes {
+				c = enc.boxes
+			}
+			binary.BigEndian.PutUint64(c[p.at:], uint64(p.st.rid))
+		}
 	}
-	// The room the tuples take: their fields, each after its length, and
-	// their field counts.
-	size, boxSize, keySize, nkeys := 0, 0, 0, 0
+	keySize, nkeys := 0, 0
 	for _, st := range order {
-		rw := st.rows
-		size += 2 + 13*4 + 5*8 + len(st.coll) + len(st.id) + len(rw.ext) + len(rw.kind) +
-			len(rw.geom) + len(rw.coarse) + len(rw.words) + len(st.hash) + len(st.feature)
-		if st.feature == nil && st.plain != nil {
-			size += createdSize(st.plain, st.id, stamp)
-		}
-		for _, b := range rw.boxes {
-			boxSize += 2 + 8*4 + 8 + len(b) + 4*8 + 2
-		}
-		for _, kv := range rw.keys {
+		for _, kv := range st.rows.keys {
 			keySize += 2 + 4*4 + len(kv[0]) + 2*len(kv[1]) + 8
 		}
-		nkeys += len(rw.keys)
+		nkeys += len(st.rows.keys)
 	}
-	recs, boxes := tx.copyRoom(roomRecords, size), tx.copyRoom(roomBoxes, boxSize)
 	if tx.load != nil {
 		tx.keys = slices.Grow(tx.keys, nkeys)
 		keySize = 0
 	}
-	upds, keys := newCopy(0), newCopy(keySize)
-	var replaced []int64
+	keys := newCopy(keySize)
 	for _, st := range order {
-		rw := st.rows
-		c := &recs
-		if st.created {
-			c.tuple(13)
-			c.int8(st.rid)
-			c.text(string(st.coll))
-			c.text(st.id)
-		} else {
-			c = &upds
-			c.tuple(11)
-			c.int8(st.rid)
-			replaced = append(replaced, st.rid)
-		}
-		c.textOrNull(rw.ext)
-		c.text(rw.kind)
-		c.int8(rw.t0)
-		c.int8(rw.t1)
-		c.int8(st.version)
-		c.bytes(rw.geom)
-		c.bytes(rw.coarse)
-		c.bytes(rw.words)
-		c.bytes(st.hash)
-		if st.feature == nil && st.plain != nil {
-			c.created(st.plain, st.id, stamp)
-		} else {
-			c.bytes(st.feature)
-		}
-		for i, b := range rw.row.boxes {
-			boxes.tuple(8)
-			boxes.int8(st.rid)
-			boxes.bytes(rw.boxes[i])
-			boxes.float8(b.Min[0])
-			boxes.float8(b.Max[0])
-			boxes.float8(b.Min[1])
-			boxes.float8(b.Max[1])
-			boxes.bool(b.editors)
-			boxes.bool(b.viewers)
-		}
-		for _, kv := range rw.keys {
+		for _, kv := range st.rows.keys {
 			if tx.load != nil {
 				// The load writes them at its end (load.writeKeys);
 				// holdKeys gives them their lvalue.
@@ -565,6 +639,7 @@ func (tx *writeTx) copyRecords(order []*pending, stamp []byte) error {
 			keys.int8(st.rid)
 		}
 	}
+	recs, boxes, upds, replaced := enc.recs, enc.boxes, enc.upds, enc.replaced
 	if len(replaced) > 0 {
 		if _, err := tx.Exec(tx.ctx, `CREATE TEMP TABLE import_records (rid bigint, external_id text, kind text, t0 bigint, t1 bigint, version bigint,
 			geom geometry, coarse geometry, words tsvector, hash bytea, feature bytea) ON COMMIT DROP`); err != nil {
@@ -608,22 +683,19 @@ const (
 	roomChanges
 )
 
-// copyRoom is a COPY's data for size bytes of tuples: in a load, in the
-// room the batch before left in slot i, taken until the data is sent (a
-// COPY that fails may still read it); else new.
+// copyRoom is a COPY's data for size bytes of tuples: in a load, in room
+// a batch before left (load.copyRoom); else new.
 func (tx *writeTx) copyRoom(i, size int) copyBuf {
 	if tx.load == nil {
 		return newCopy(size)
 	}
-	c := reuseCopy(tx.load.room[i], size)
-	tx.load.room[i] = nil
-	return c
+	return tx.load.copyRoom(i, size)
 }
 
 // leaveRoom leaves c, sent, in slot i for a load's next batch.
 func (tx *writeTx) leaveRoom(i int, c copyBuf) {
 	if tx.load != nil {
-		tx.load.room[i] = c
+		tx.load.leaveRoom(i, c)
 	}
 }
 
