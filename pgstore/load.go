@@ -222,6 +222,7 @@ func (l *load) PrepareBatch(actor string, recs []geo.Record) (func(context.Conte
 		return nil, err
 	}
 	enc := b.encode(l.copyRoom)
+	plannedAhead()
 	return func(ctx context.Context) ([]geo.ImportResult, error) {
 		if err := l.inTx(ctx, func(tx *writeTx) error { return tx.writePlan(actor, b, enc) }); err != nil {
 			return nil, err
@@ -533,6 +534,10 @@ func (l *load) Commit(ctx context.Context) error {
 
 // gin reports whether ix is a GIN index.
 func (ix index) gin() bool { return strings.Contains(ix.def, " USING gin ") }
+
+// plannedAhead runs when a load's batch is worked out as it is prepared:
+// a test counts them.
+var plannedAhead = func() {}
 
 // afterLoadCommit runs between a load's commit and its index builds: a
 // test stops there.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -195,7 +196,17 @@ func unID(s string, ids map[string]string) string {
 // queries that use them.
 func TestLoadMatchesBatches(t *testing.T) {
 	in, n := storetest.LoadInput(t)
+	var ahead atomic.Int64
+	pgstore.SetPlannedAhead(func() { ahead.Add(1) })
+	defer pgstore.SetPlannedAhead(func() {})
 	load := importInto(t, in, func(db *pgstore.DB) ingest.Batcher { return db })
+	// The batches that name no record of a batch before them, the first
+	// one revising a record of its own, are worked out as they are
+	// prepared; the others as they are written.
+	rows := load.rep.Created + load.rep.Updated + load.rep.Unchanged + load.rep.RejectedCount
+	if batches := (rows + storetest.LoadBatch - 1) / storetest.LoadBatch; ahead.Load() < 4 || ahead.Load() >= batches {
+		t.Errorf("%d of %d batches worked out as they were prepared", ahead.Load(), batches)
+	}
 	// The load leaves the planner the statistics of what it loaded.
 	var analyzed int
 	if err := load.db.Pool().QueryRow(context.Background(), `SELECT count(DISTINCT tablename) FROM pg_stats

@@ -9,8 +9,9 @@ import (
 
 // LoadInput is a GeoJSON file for the load tests, imported in batches of
 // LoadBatch: incidents (some sensitive) and routes (some across the
-// antimeridian), then, in later batches, new versions of some of them,
-// unchanged repeats of others and an invalid feature. It returns the
+// antimeridian), one revised within the first batch, then, in later
+// batches, new versions of some of them, unchanged repeats of others and
+// an invalid feature. It returns the
 // file and how many records it makes.
 func LoadInput(t testing.TB) (string, int) {
 	t.Helper()
@@ -29,8 +30,12 @@ func LoadInput(t testing.TB) (string, int) {
 		}
 		fs = append(fs, string(b))
 	}
-	for _, r := range recs {
+	for i, r := range recs {
 		add(r)
+		if i == 10 { // revised within its batch
+			r.(*geo.Incident).Title += " (corrected)"
+			add(r)
+		}
 	}
 	for i := 0; i < len(recs); i += 9 { // new versions
 		switch r := recs[i].(type) {
