@@ -17,7 +17,7 @@ import (
 )
 
 // loadTables are the tables whose secondary indexes a load builds after
-// its rows.
+// its rows; the change log's too, when it is empty (load.begin).
 var loadTables = []string{"records", "record_boxes", "record_keys"}
 
 // loadMemory is the maintenance_work_mem of a load's index builds: enough
@@ -121,6 +121,8 @@ func (db *DB) BeginLoad(ctx context.Context) (geo.Load, error) {
 // begin locks the tables and, if they are still empty, drops their
 // secondary indexes (those that back no constraint) and keeps their
 // definitions; it leaves indexes nil when another writer came first.
+// When the change log is empty too, its indexes go as well: its readers
+// then wait for the load, as those of the records do.
 func (l *load) begin(ctx context.Context) error {
 	// The tables, then the log: the order in which every write takes them.
 	for _, t := range loadTables {
@@ -135,6 +137,17 @@ func (l *load) begin(ctx context.Context) error {
 	if _, err := l.tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockLog); err != nil {
 		return err
 	}
+	// Every writer of the log holds its lock: no other can write it now.
+	tables := loadTables
+	if err := l.tx.QueryRow(ctx, "SELECT NOT EXISTS (SELECT 1 FROM changes)").Scan(&empty); err != nil {
+		return err
+	}
+	if empty {
+		if _, err := l.tx.Exec(ctx, "LOCK TABLE changes IN ACCESS EXCLUSIVE MODE"); err != nil {
+			return err
+		}
+		tables = append(slices.Clip(tables), "changes")
+	}
 	if _, err := l.tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '"+loadMemory+"'"); err != nil {
 		return err
 	}
@@ -142,7 +155,7 @@ func (l *load) begin(ctx context.Context) error {
 		FROM pg_index i
 		WHERE i.indrelid = ANY($1::regclass[]) AND NOT i.indisprimary
 			AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-		ORDER BY 1`, loadTables)
+		ORDER BY 1`, tables)
 	if err != nil {
 		return err
 	}
@@ -165,7 +178,7 @@ func (l *load) begin(ctx context.Context) error {
 		FROM pg_constraint c
 		WHERE c.conrelid = ANY($1::regclass[]) AND c.contype IN ('p', 'u')
 			AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = c.conindid)
-		ORDER BY c.contype, 1, 2`, loadTables)
+		ORDER BY c.contype, 1, 2`, tables)
 	if err != nil {
 		return err
 	}
