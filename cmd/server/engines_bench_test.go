@@ -142,7 +142,7 @@ func BenchmarkEngines(b *testing.B) {
 
 // engineRounds is how many times BenchmarkEngines loads PostgreSQL with
 // Nexus and with ogr2ogr.
-const engineRounds = 3
+const engineRounds = 5
 
 // settle writes what the cluster and the kernel hold to be written: a
 // checkpoint, then sync.
