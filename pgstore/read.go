@@ -170,9 +170,23 @@ func (db *DB) page(ctx context.Context, c geo.Collection, f geo.Filter, after in
 	if err != nil {
 		return p, err
 	}
+	// The page's rids are chosen first, and only their Features read: the
+	// Features of the other matches are not carried through the sort.
+	// With the count, both come from one pass over the matches.
+	afterP, limitP := a.add(after), a.add(limit+1)
+	rids := "SELECT r.rid FROM records r WHERE " + cond + " AND r.rid > " + afterP + " ORDER BY r.rid LIMIT " + limitP
+	matched := "0"
+	if count {
+		rids = "SELECT rid FROM m WHERE rid > " + afterP + " ORDER BY rid LIMIT " + limitP
+		matched = "(SELECT count(*) FROM m)"
+	}
+	q := "SELECT " + matched + ", r.rid, r.feature FROM records r WHERE r.rid IN (" + rids + ") ORDER BY r.rid"
+	if count {
+		q = "WITH m AS MATERIALIZED (SELECT r.rid FROM records r WHERE " + cond + ") " + q
+	}
 	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		p = geo.Page{}
-		rows, err := tx.Query(ctx, "SELECT r.rid, r.feature FROM records r WHERE "+cond+" AND r.rid > "+a.add(after)+" ORDER BY r.rid LIMIT "+a.add(limit+1), a...)
+		rows, err := tx.Query(ctx, q, a...)
 		if err != nil {
 			return err
 		}
@@ -184,7 +198,7 @@ func (db *DB) page(ctx context.Context, c geo.Collection, f geo.Filter, after in
 				break
 			}
 			var feature []byte
-			if err := rows.Scan(&rid, &feature); err != nil {
+			if err := rows.Scan(&p.Matched, &rid, &feature); err != nil {
 				return err
 			}
 			feature, err := shown(c, f, feature)
@@ -197,11 +211,14 @@ func (db *DB) page(ctx context.Context, c geo.Collection, f geo.Filter, after in
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if !count || (after == 0 && p.Next == 0) {
+		switch {
+		case !count:
 			p.Matched = int64(len(p.Features))
-			return nil
+		case len(p.Features) == 0 && after > 0:
+			// A page past the last match has no row to count on.
+			return tx.QueryRow(ctx, "SELECT count(*) FROM records r WHERE "+cond, a[:len(a)-2]...).Scan(&p.Matched)
 		}
-		return tx.QueryRow(ctx, "SELECT count(*) FROM records r WHERE "+cond, a[:len(a)-2]...).Scan(&p.Matched)
+		return nil
 	})
 	return p, err
 }

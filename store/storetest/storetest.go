@@ -29,6 +29,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"math"
 	"os"
 	"strconv"
 	"testing"
@@ -197,6 +198,11 @@ func queryIDs(t testing.TB, db Engine, c geo.Collection, f geo.Filter, limit int
 			ids[id] = true
 		}
 		if p.Next == 0 {
+			// A cursor past every match (its records deleted since) gives
+			// an empty page, still with the number matched.
+			if past, err := db.Query(context.Background(), c, f, math.MaxInt64, limit); err != nil || len(past.Features) != 0 || past.Matched != matched {
+				t.Fatalf("page past the last match: %d features, numberMatched %d, want 0 and %d (%v)", len(past.Features), past.Matched, matched, err)
+			}
 			return ids, matched
 		}
 		if len(p.Features) != limit {
