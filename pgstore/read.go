@@ -33,6 +33,17 @@ const postgisRadiusM = 6371008.8
 // then made exact with the float64 box kept beside it. A filter that is
 // not Exact tests sensitive records by their coarse boxes and geometry.
 func where(c geo.Collection, f geo.Filter, a *args) (string, error) {
+	box, cond, err := whereApart(c, f, a)
+	if box != "" {
+		cond += " AND r.rid IN (" + box + ")"
+	}
+	return cond, err
+}
+
+// whereApart is where with the bounding-box test apart: box is the query
+// of the rids of the records whose boxes meet the filter's ("" for a
+// filter without one), cond the rest of the condition.
+func whereApart(c geo.Collection, f geo.Filter, a *args) (box, cond string, err error) {
 	conds := []string{"r.collection = " + a.add(string(c))}
 	if f.BBox != nil {
 		var parts []string
@@ -41,7 +52,7 @@ func where(c geo.Collection, f geo.Filter, a *args) (string, error) {
 			parts = append(parts, "SELECT rid FROM record_boxes WHERE box && ST_MakeEnvelope("+w+","+s+","+e+","+n+", 4326)"+
 				" AND x0 <= "+e+" AND x1 >= "+w+" AND y0 <= "+n+" AND y1 >= "+s+" AND "+boxesFor(f.Exact))
 		}
-		conds = append(conds, "r.rid IN ("+strings.Join(parts, " UNION ")+")")
+		box = strings.Join(parts, " UNION ")
 	}
 	if f.Span != (geo.Span{}) && f.Span != geo.All {
 		conds = append(conds, "r.t1 > "+a.add(f.Span.Start)+" AND r.t0 < "+a.add(f.Span.End))
@@ -65,7 +76,7 @@ func where(c geo.Collection, f geo.Filter, a *args) (string, error) {
 	if f.Near != nil {
 		cond, err := nearCondition(c, f.Near, f.Exact, a)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		conds = append(conds, cond)
 	}
@@ -75,11 +86,11 @@ func where(c geo.Collection, f geo.Filter, a *args) (string, error) {
 	if f.CQL != nil {
 		cond, err := compileCQL(c, f.CQL, f.Exact, a)
 		if err != nil {
-			return "", err
+			return "", "", err
 		}
 		conds = append(conds, "("+cond+")")
 	}
-	return strings.Join(conds, " AND "), nil
+	return box, strings.Join(conds, " AND "), nil
 }
 
 // nearCondition is the SQL condition of a corridor filter: within km of
@@ -154,35 +165,48 @@ func (db *DB) snapshot(ctx context.Context, f func(pgx.Tx) error) error {
 // in storage order, with the number matched in all. The count and the page
 // are read from one snapshot.
 func (db *DB) Query(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int) (geo.Page, error) {
-	return db.page(ctx, c, f, after, limit, true)
+	return db.page(ctx, c, f, after, limit, true, false)
 }
 
 // PageOnly is Query without the count of all matches (Matched is what the
-// page holds).
+// page holds). A box whose matches are not a small share of the records
+// (scan) is read as any other filter; another is read through the spatial
+// index, its records in the order of their rids until the page is full.
 func (db *DB) PageOnly(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, scan bool) (geo.Page, error) {
-	return db.page(ctx, c, f, after, limit, false)
+	return db.page(ctx, c, f, after, limit, false, scan)
 }
 
-func (db *DB) page(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, count bool) (geo.Page, error) {
+func (db *DB) page(ctx context.Context, c geo.Collection, f geo.Filter, after int64, limit int, count, scan bool) (geo.Page, error) {
 	var p geo.Page
 	var a args
-	cond, err := where(c, f, &a)
+	box, cond, err := whereApart(c, f, &a)
 	if err != nil {
 		return p, err
 	}
-	// The page's rids are chosen first, and only their Features read: the
-	// Features of the other matches are not carried through the sort.
-	// With the count, both come from one pass over the matches.
-	afterP, limitP := a.add(after), a.add(limit+1)
-	rids := "SELECT r.rid FROM records r WHERE " + cond + " AND r.rid > " + afterP + " ORDER BY r.rid LIMIT " + limitP
-	matched := "0"
-	if count {
-		rids = "SELECT rid FROM m WHERE rid > " + afterP + " ORDER BY rid LIMIT " + limitP
-		matched = "(SELECT count(*) FROM m)"
-	}
-	q := "SELECT " + matched + ", r.rid, r.feature FROM records r WHERE r.rid IN (" + rids + ") ORDER BY r.rid"
-	if count {
-		q = "WITH m AS MATERIALIZED (SELECT r.rid FROM records r WHERE " + cond + ") " + q
+	var q string
+	if box != "" && !count && !scan {
+		// The rids in the box, in order, each tested against the rest of
+		// the filter until the page is full.
+		q = "SELECT 0, r.rid, r.feature FROM (SELECT DISTINCT rid FROM (" + box + ") u WHERE rid > " + a.add(after) + " ORDER BY rid) b " +
+			"JOIN records r ON r.rid = b.rid WHERE " + cond + " ORDER BY b.rid LIMIT " + a.add(limit+1)
+	} else {
+		if box != "" {
+			cond += " AND r.rid IN (" + box + ")"
+		}
+		// The page's rids are chosen first, and only their Features read:
+		// the Features of the other matches are not carried through the
+		// sort. With the count, both come from one pass over the matches.
+		afterP, limitP := a.add(after), a.add(limit+1)
+		rids := "SELECT r.rid FROM records r WHERE " + cond + " AND r.rid > " + afterP + " ORDER BY r.rid LIMIT " + limitP
+		matched := "0"
+		if count {
+			rids = "SELECT rid FROM m WHERE rid > " + afterP + " ORDER BY rid LIMIT " + limitP
+			matched = "(SELECT count(*) FROM m)"
+		}
+		q = "SELECT " + matched + ", r.rid, r.feature FROM records r WHERE r.rid IN (" + rids + ") ORDER BY r.rid"
+		if count {
+			q = "WITH m AS MATERIALIZED (SELECT r.rid FROM records r WHERE " + cond + ") " + q
+		}
 	}
 	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		p = geo.Page{}

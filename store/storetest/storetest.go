@@ -31,6 +31,7 @@ import (
 	"flag"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -176,6 +177,7 @@ func featureID(t testing.TB, feature []byte) string {
 func queryIDs(t testing.TB, db Engine, c geo.Collection, f geo.Filter, limit int) (map[string]bool, int64) {
 	t.Helper()
 	ids := map[string]bool{}
+	var order []string
 	matched := int64(-1)
 	var after int64
 	for {
@@ -196,6 +198,7 @@ func queryIDs(t testing.TB, db Engine, c geo.Collection, f geo.Filter, limit int
 				t.Fatalf("id %s returned twice", id)
 			}
 			ids[id] = true
+			order = append(order, id)
 		}
 		if p.Next == 0 {
 			// A cursor past every match (its records deleted since) gives
@@ -203,10 +206,38 @@ func queryIDs(t testing.TB, db Engine, c geo.Collection, f geo.Filter, limit int
 			if past, err := db.Query(context.Background(), c, f, math.MaxInt64, limit); err != nil || len(past.Features) != 0 || past.Matched != matched {
 				t.Fatalf("page past the last match: %d features, numberMatched %d, want 0 and %d (%v)", len(past.Features), past.Matched, matched, err)
 			}
+			// PageOnly pages through the same records, in the same order,
+			// through the spatial index or not.
+			for _, scan := range []bool{false, true} {
+				if got := pageOnlyIDs(t, db, c, f, limit, scan); !slices.Equal(got, order) {
+					t.Fatalf("PageOnly (scan %v) found %d records, Query %d, or in another order", scan, len(got), len(order))
+				}
+			}
 			return ids, matched
 		}
 		if len(p.Features) != limit {
 			t.Fatalf("a page with a next cursor holds %d features, not the limit %d", len(p.Features), limit)
+		}
+		after = p.Next
+	}
+}
+
+// pageOnlyIDs pages through PageOnly with the limit and returns the ids
+// found, in order.
+func pageOnlyIDs(t testing.TB, db Engine, c geo.Collection, f geo.Filter, limit int, scan bool) []string {
+	t.Helper()
+	var out []string
+	var after int64
+	for {
+		p, err := db.PageOnly(context.Background(), c, f, after, limit, scan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, feat := range p.Features {
+			out = append(out, featureID(t, feat))
+		}
+		if p.Next == 0 {
+			return out
 		}
 		after = p.Next
 	}
