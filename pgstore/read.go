@@ -197,16 +197,13 @@ func (db *DB) page(ctx context.Context, c geo.Collection, f geo.Filter, after in
 		// the Features of the other matches are not carried through the
 		// sort. With the count, both come from one pass over the matches.
 		afterP, limitP := a.add(after), a.add(limit+1)
+		with, matched := "", "0"
 		rids := "SELECT r.rid FROM records r WHERE " + cond + " AND r.rid > " + afterP + " ORDER BY r.rid LIMIT " + limitP
-		matched := "0"
 		if count {
+			with, matched = "WITH m AS MATERIALIZED (SELECT r.rid FROM records r WHERE "+cond+") ", "(SELECT count(*) FROM m)"
 			rids = "SELECT rid FROM m WHERE rid > " + afterP + " ORDER BY rid LIMIT " + limitP
-			matched = "(SELECT count(*) FROM m)"
 		}
-		q = "SELECT " + matched + ", r.rid, r.feature FROM records r WHERE r.rid IN (" + rids + ") ORDER BY r.rid"
-		if count {
-			q = "WITH m AS MATERIALIZED (SELECT r.rid FROM records r WHERE " + cond + ") " + q
-		}
+		q = with + "SELECT " + matched + ", r.rid, r.feature FROM records r WHERE r.rid IN (" + rids + ") ORDER BY r.rid"
 	}
 	err = db.snapshot(ctx, func(tx pgx.Tx) error {
 		p = geo.Page{}

@@ -236,23 +236,12 @@ func rowOf(r geo.Record, k geo.Keys, boxes []indexBox, keys [][2]string) row {
 }
 
 // sameLower reports whether strings.ToLower(a) == strings.ToLower(b),
-// without making either when both are ASCII.
+// without making either when both are ASCII (where it is EqualFold).
 func sameLower(a, b string) bool {
-	if a == b {
-		return true
+	if isASCII(a) && isASCII(b) {
+		return strings.EqualFold(a, b)
 	}
-	if !isASCII(a) || !isASCII(b) {
-		return strings.ToLower(a) == strings.ToLower(b)
-	}
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if lowerByte(a[i]) != lowerByte(b[i]) {
-			return false
-		}
-	}
-	return true
+	return strings.ToLower(a) == strings.ToLower(b)
 }
 
 func isASCII(s string) bool {

@@ -102,20 +102,10 @@ func testReimportHistory(t *testing.T, open func(*testing.T) Engine) {
 
 	// The history of record 0: created, renamed, renamed twice; each
 	// before is the previous after, and the last after is what is stored.
-	hp, err := db.History(ctx, geo.Incidents, ids[0], 0, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hist := hp.Changes
-	if len(hist) != 3 {
-		t.Fatalf("record 0 has %d versions in its history, want 3", len(hist))
-	}
+	hist := chainedHistory(t, db, ids[0], 3)
 	for i, c := range hist {
 		if want := int64(3 - i); c.Version != want {
 			t.Errorf("history[%d] is version %d, want %d", i, c.Version, want)
-		}
-		if i+1 < len(hist) && !bytes.Equal(c.Before, hist[i+1].After) {
-			t.Errorf("version %d's before is not version %d's after", c.Version, hist[i+1].Version)
 		}
 	}
 	if hist[2].Op != geo.OpCreate || hist[2].Before != nil {
@@ -184,21 +174,29 @@ func testImportBatchDuplicates(t *testing.T, open func(*testing.T) Engine) {
 	if s, err := db.Get(context.Background(), geo.Incidents, res[0].ID); err != nil || s.Version != 3 {
 		t.Errorf("version %d (%v), want 3", s.Version, err)
 	}
-	hp, err := db.History(context.Background(), geo.Incidents, res[0].ID, 0, 100)
+	hist := chainedHistory(t, db, res[0].ID, 3)
+	first, err := geo.DecodeFeature(geo.Incidents, hist[2].After)
+	if err != nil || hist[2].Op != geo.OpCreate || first.(*geo.Incident).Title != a.Title {
+		t.Errorf("the version created is %s %s (%v)", hist[2].Op, hist[2].After, err)
+	}
+}
+
+// chainedHistory is the history of the incident id, newest first, which
+// must hold n versions, each one's before the after of the one before it.
+func chainedHistory(t *testing.T, db Engine, id string, n int) []geo.Change {
+	t.Helper()
+	hp, err := db.History(context.Background(), geo.Incidents, id, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	hist := hp.Changes
-	if len(hist) != 3 {
-		t.Fatalf("%d versions in the history, want 3", len(hist))
+	if len(hist) != n {
+		t.Fatalf("incident %s has %d versions in its history, want %d", id, len(hist), n)
 	}
 	for i, c := range hist {
 		if i+1 < len(hist) && !bytes.Equal(c.Before, hist[i+1].After) {
 			t.Errorf("version %d's before is not version %d's after", c.Version, hist[i+1].Version)
 		}
 	}
-	first, err := geo.DecodeFeature(geo.Incidents, hist[2].After)
-	if err != nil || hist[2].Op != geo.OpCreate || first.(*geo.Incident).Title != a.Title {
-		t.Errorf("the version created is %s %s (%v)", hist[2].Op, hist[2].After, err)
-	}
+	return hist
 }
